@@ -1,0 +1,393 @@
+package format
+
+import (
+	"encoding/binary"
+	"math"
+	"unicode/utf8"
+)
+
+// MaxDepth is the deepest nesting of maps, arrays and pointers that a
+// Decoder follows before it reports an error. libmaxminddb uses the same.
+const MaxDepth = 512
+
+// maxValues bounds how many values one call to Decoder.Value produces, so a
+// small file whose pointers fan out into a huge tree is an error, not an
+// out-of-memory.
+const maxValues = 1 << 22
+
+// Decoder reads values from one section: the data section, or the
+// metadata section after its marker. It is a read-only view and safe for
+// concurrent use. Every read is bounds-checked; malformed input gives a
+// *DataError, never a panic.
+type Decoder struct {
+	buf     []byte
+	section string
+}
+
+// NewDecoder returns a Decoder over the data section buf.
+func NewDecoder(buf []byte) Decoder { return Decoder{buf: buf, section: "data"} }
+
+// Bytes returns the section the decoder reads.
+func (d Decoder) Bytes() []byte { return d.buf }
+
+// Control parses the control byte(s) at off. For a pointer it returns
+// KindPointer, the offset the pointer points to as size, and the offset
+// just past the pointer. For any other kind, size is the payload length in
+// bytes (strings, bytes, numbers), the entry count (maps, arrays) or the
+// value itself (booleans), and payload is where the payload starts. The
+// kind and size are not checked against each other; the typed readers do.
+func (d Decoder) Control(off uint) (kind Kind, size uint, payload uint, err error) {
+	buf := d.buf
+	if off >= uint(len(buf)) {
+		return 0, 0, 0, d.errf(off, "unexpected end of section reading a control byte")
+	}
+	ctrl := buf[off]
+	off++
+	kind = Kind(ctrl >> 5)
+	if kind == KindPointer {
+		n := uint(ctrl>>3&3) + 1
+		if off+n > uint(len(buf)) {
+			return 0, 0, 0, d.errf(off-1, "pointer runs past the end of the section")
+		}
+		b := buf[off : off+n]
+		v := uint(ctrl & 7)
+		switch n {
+		case 1:
+			size = v<<8 | uint(b[0])
+		case 2:
+			size = (v<<16 | uint(b[0])<<8 | uint(b[1])) + 2048
+		case 3:
+			size = (v<<24 | uint(b[0])<<16 | uint(b[1])<<8 | uint(b[2])) + 526336
+		default:
+			size = uint(binary.BigEndian.Uint32(b))
+		}
+		return KindPointer, size, off + n, nil
+	}
+	if kind == KindExtended {
+		if off >= uint(len(buf)) {
+			return 0, 0, 0, d.errf(off, "unexpected end of section reading an extended type")
+		}
+		ext := buf[off]
+		if ext == 0 || ext > 8 {
+			return 0, 0, 0, d.errf(off, "invalid extended type %d", uint(ext)+7)
+		}
+		kind = Kind(ext + 7)
+		off++
+	}
+	size = uint(ctrl & 0x1f)
+	if size >= 29 {
+		n := size - 28
+		if off+n > uint(len(buf)) {
+			return 0, 0, 0, d.errf(off, "size bytes run past the end of the section")
+		}
+		b := buf[off : off+n]
+		switch n {
+		case 1:
+			size = 29 + uint(b[0])
+		case 2:
+			size = 285 + (uint(b[0])<<8 | uint(b[1]))
+		default:
+			size = 65821 + (uint(b[0])<<16 | uint(b[1])<<8 | uint(b[2]))
+		}
+		off += n
+	}
+	return kind, size, off, nil
+}
+
+// Resolve is Control that follows one pointer. For a pointer at off it
+// returns the control of the value pointed to, pointedFrom true and next,
+// the offset just past the pointer. Otherwise pointedFrom is false and
+// next is 0: the value ends where its payload and size say. A pointer to a
+// pointer is an error.
+func (d Decoder) Resolve(off uint) (kind Kind, size, payload uint, pointedFrom bool, next uint, err error) {
+	kind, size, payload, err = d.Control(off)
+	if err != nil || kind != KindPointer {
+		return kind, size, payload, false, 0, err
+	}
+	next = payload
+	target := size
+	kind, size, payload, err = d.Control(target)
+	if err != nil {
+		return 0, 0, 0, false, 0, err
+	}
+	if kind == KindPointer {
+		return 0, 0, 0, false, 0, d.errf(target, "pointer to a pointer")
+	}
+	return kind, size, payload, true, next, nil
+}
+
+// Uint reads a big-endian unsigned integer of size bytes (at most 8) at off.
+func (d Decoder) Uint(off, size uint) (uint64, error) {
+	if size > 8 {
+		return 0, d.errf(off, "integer of %d bytes", size)
+	}
+	if off+size > uint(len(d.buf)) || off+size < off {
+		return 0, d.errf(off, "integer of %d bytes runs past the end of the section", size)
+	}
+	var v uint64
+	for _, c := range d.buf[off : off+size] {
+		v = v<<8 | uint64(c)
+	}
+	return v, nil
+}
+
+// payload returns the size bytes at off, bounds-checked.
+func (d Decoder) payload(off, size uint) ([]byte, error) {
+	end := off + size
+	if end > uint(len(d.buf)) || end < off {
+		return nil, d.errf(off, "payload of %d bytes runs past the end of the section", size)
+	}
+	return d.buf[off:end], nil
+}
+
+// StringAt reads the string value at off (following a pointer) and returns
+// it without copying, as a slice of the section, and the offset after the
+// value at off. It checks that the bytes are valid UTF-8.
+func (d Decoder) StringAt(off uint) (s []byte, next uint, err error) {
+	kind, size, payload, ptr, after, err := d.Resolve(off)
+	if err != nil {
+		return nil, 0, err
+	}
+	if kind != KindString {
+		return nil, 0, d.errf(off, "expected utf8_string, found %s", kind)
+	}
+	b, err := d.payload(payload, size)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !utf8.Valid(b) {
+		return nil, 0, d.errf(payload, "invalid UTF-8 in string")
+	}
+	if !ptr {
+		after = payload + size
+	}
+	return b, after, nil
+}
+
+// Skip returns the offset just past the value at off without decoding it:
+// a pointer counts as its own few bytes, containers are skipped entry by
+// entry.
+func (d Decoder) Skip(off uint) (uint, error) {
+	return d.skip(off, 0)
+}
+
+func (d Decoder) skip(off uint, depth int) (uint, error) {
+	if depth > MaxDepth {
+		return 0, d.errf(off, "data nested deeper than %d", MaxDepth)
+	}
+	kind, size, payload, err := d.Control(off)
+	if err != nil {
+		return 0, err
+	}
+	switch kind {
+	case KindPointer:
+		return payload, nil
+	case KindMap:
+		if size > (uint(len(d.buf))-payload)/2 {
+			return 0, d.errf(off, "map of %d entries exceeds the section", size)
+		}
+		size *= 2
+		fallthrough
+	case KindSlice:
+		if size > uint(len(d.buf))-payload {
+			return 0, d.errf(off, "array of %d entries exceeds the section", size)
+		}
+		next := payload
+		for range size {
+			if next, err = d.skip(next, depth+1); err != nil {
+				return 0, err
+			}
+		}
+		return next, nil
+	case KindBool:
+		if size > 1 {
+			return 0, d.errf(off, "boolean of size %d", size)
+		}
+		return payload, nil
+	case KindContainer, KindEndMarker:
+		return 0, d.errf(off, "invalid data type %s", kind)
+	}
+	if err := checkSize(kind, size); err != "" {
+		return 0, d.errf(off, "%s", err)
+	}
+	if _, err := d.payload(payload, size); err != nil {
+		return 0, err
+	}
+	return payload + size, nil
+}
+
+// checkSize returns why size is wrong for a scalar kind, or "".
+func checkSize(kind Kind, size uint) string {
+	max := uint(0)
+	switch kind {
+	case KindFloat64:
+		if size != 8 {
+			return "double of " + itoa(size) + " bytes, want 8"
+		}
+		return ""
+	case KindFloat32:
+		if size != 4 {
+			return "float of " + itoa(size) + " bytes, want 4"
+		}
+		return ""
+	case KindUint16:
+		max = 2
+	case KindUint32, KindInt32:
+		max = 4
+	case KindUint64:
+		max = 8
+	case KindUint128:
+		max = 16
+	default:
+		return ""
+	}
+	if size > max {
+		return kind.String() + " of " + itoa(size) + " bytes, at most " + itoa(max)
+	}
+	return ""
+}
+
+func itoa(n uint) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(b[i:])
+		}
+	}
+}
+
+// Value decodes the value at off into a Value tree, following pointers,
+// and returns the offset just past the value at off. Strings are copied
+// out of the section. Invalid UTF-8, sizes that do not fit their kind,
+// nesting deeper than MaxDepth, pointer cycles and runaway pointer fan-out
+// are errors.
+func (d Decoder) Value(off uint) (Value, uint, error) {
+	st := valueState{budget: maxValues}
+	return d.value(off, 0, &st)
+}
+
+type valueState struct {
+	budget int
+	path   []uint // pointer targets being decoded, to detect cycles
+}
+
+func (d Decoder) value(off uint, depth int, st *valueState) (Value, uint, error) {
+	if depth > MaxDepth {
+		return nil, 0, d.errf(off, "data nested deeper than %d", MaxDepth)
+	}
+	st.budget--
+	if st.budget < 0 {
+		return nil, 0, d.errf(off, "value expands to more than %d values", maxValues)
+	}
+	kind, size, payload, err := d.Control(off)
+	if err != nil {
+		return nil, 0, err
+	}
+	switch kind {
+	case KindPointer:
+		for _, t := range st.path {
+			if t == size {
+				return nil, 0, d.errf(off, "pointer cycle through offset %d", size)
+			}
+		}
+		if k, _, _, err := d.Control(size); err != nil {
+			return nil, 0, err
+		} else if k == KindPointer {
+			return nil, 0, d.errf(size, "pointer to a pointer")
+		}
+		st.path = append(st.path, size)
+		v, _, err := d.value(size, depth+1, st)
+		st.path = st.path[:len(st.path)-1]
+		return v, payload, err
+	case KindMap:
+		if size > (uint(len(d.buf))-payload)/2 {
+			return nil, 0, d.errf(off, "map of %d entries exceeds the section", size)
+		}
+		m := make(Map, size)
+		next := payload
+		for range size {
+			var key []byte
+			key, next, err = d.StringAt(next)
+			if err != nil {
+				return nil, 0, err
+			}
+			var v Value
+			v, next, err = d.value(next, depth+1, st)
+			if err != nil {
+				return nil, 0, err
+			}
+			m[string(key)] = v
+		}
+		return m, next, nil
+	case KindSlice:
+		if size > uint(len(d.buf))-payload {
+			return nil, 0, d.errf(off, "array of %d entries exceeds the section", size)
+		}
+		s := make(Slice, size)
+		next := payload
+		for i := range s {
+			s[i], next, err = d.value(next, depth+1, st)
+			if err != nil {
+				return nil, 0, err
+			}
+		}
+		return s, next, nil
+	case KindBool:
+		if size > 1 {
+			return nil, 0, d.errf(off, "boolean of size %d", size)
+		}
+		return Bool(size == 1), payload, nil
+	case KindContainer, KindEndMarker:
+		return nil, 0, d.errf(off, "invalid data type %s", kind)
+	}
+	if msg := checkSize(kind, size); msg != "" {
+		return nil, 0, d.errf(off, "%s", msg)
+	}
+	b, err := d.payload(payload, size)
+	if err != nil {
+		return nil, 0, err
+	}
+	next := payload + size
+	switch kind {
+	case KindString:
+		if !utf8.Valid(b) {
+			return nil, 0, d.errf(payload, "invalid UTF-8 in string")
+		}
+		return String(b), next, nil
+	case KindBytes:
+		return Bytes(append([]byte(nil), b...)), next, nil
+	case KindFloat64:
+		return Float64(math.Float64frombits(binary.BigEndian.Uint64(b))), next, nil
+	case KindFloat32:
+		return Float32(math.Float32frombits(binary.BigEndian.Uint32(b))), next, nil
+	case KindUint128:
+		var u Uint128
+		for _, c := range b {
+			u.Hi = u.Hi<<8 | u.Lo>>56
+			u.Lo = u.Lo<<8 | uint64(c)
+		}
+		return u, next, nil
+	}
+	var u uint64
+	for _, c := range b {
+		u = u<<8 | uint64(c)
+	}
+	switch kind {
+	case KindUint16:
+		return Uint16(u), next, nil
+	case KindUint32:
+		return Uint32(u), next, nil
+	case KindInt32:
+		return Int32(int32(uint32(u))), next, nil
+	default: // KindUint64
+		return Uint64(u), next, nil
+	}
+}
+
+func (d Decoder) errf(off uint, format string, args ...any) error {
+	return dataErr(d.section, off, format, args...)
+}

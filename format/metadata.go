@@ -1,0 +1,180 @@
+package format
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+)
+
+// MetadataMarker starts the metadata section; the last occurrence in the
+// file counts.
+var MetadataMarker = []byte("\xAB\xCD\xEFMaxMind.com")
+
+// MaxMetadataSize is the largest metadata section the spec allows,
+// marker included.
+const MaxMetadataSize = 128 * 1024
+
+// Metadata is the metadata map of a database, with the types the spec
+// gives each key.
+type Metadata struct {
+	Description              map[string]string `maxminddb:"description"`
+	DatabaseType             string            `maxminddb:"database_type"`
+	Languages                []string          `maxminddb:"languages"`
+	BinaryFormatMajorVersion uint              `maxminddb:"binary_format_major_version"`
+	BinaryFormatMinorVersion uint              `maxminddb:"binary_format_minor_version"`
+	BuildEpoch               uint              `maxminddb:"build_epoch"`
+	IPVersion                uint              `maxminddb:"ip_version"`
+	NodeCount                uint              `maxminddb:"node_count"`
+	RecordSize               uint              `maxminddb:"record_size"`
+}
+
+// BuildTime returns BuildEpoch as a time.
+func (m Metadata) BuildTime() time.Time {
+	return time.Unix(int64(m.BuildEpoch), 0).UTC()
+}
+
+// SearchTreeSize returns the size in bytes of the search tree m describes.
+func (m Metadata) SearchTreeSize() uint64 {
+	return uint64(m.NodeCount) * uint64(m.RecordSize) / 4
+}
+
+// FindMetadata returns the offset of the metadata section in file (just
+// past the last marker in the last MaxMetadataSize bytes).
+func FindMetadata(file []byte) (int, error) {
+	tail := file
+	if len(tail) > MaxMetadataSize {
+		tail = tail[len(tail)-MaxMetadataSize:]
+	}
+	i := bytes.LastIndex(tail, MetadataMarker)
+	if i < 0 {
+		return 0, fmt.Errorf("mmdb: metadata marker not found: not a MaxMind DB file")
+	}
+	return len(file) - len(tail) + i + len(MetadataMarker), nil
+}
+
+// DecodeMetadata decodes the metadata section buf (the bytes after the
+// marker). It checks each key's type and the values the search tree
+// depends on: a record size of 24, 28 or 32, an IP version of 4 or 6,
+// binary format major version 2.
+func DecodeMetadata(buf []byte) (Metadata, error) {
+	var m Metadata
+	d := Decoder{buf: buf, section: "metadata"}
+	v, _, err := d.Value(0)
+	if err != nil {
+		return m, err
+	}
+	top, ok := v.(Map)
+	if !ok {
+		return m, dataErr("metadata", 0, "metadata is a %s, not a map", v.Kind())
+	}
+	uintKey := func(key string, dst *uint, required bool) error {
+		v, ok := top[key]
+		if !ok {
+			if required {
+				return dataErr("metadata", 0, "required key %q missing", key)
+			}
+			return nil
+		}
+		switch v := v.(type) {
+		case Uint16:
+			*dst = uint(v)
+		case Uint32:
+			*dst = uint(v)
+		case Uint64:
+			*dst = uint(v)
+		default:
+			return dataErr("metadata", 0, "key %q is a %s, want an unsigned integer", key, v.Kind())
+		}
+		return nil
+	}
+	for _, k := range []struct {
+		name     string
+		dst      *uint
+		required bool
+	}{
+		{"node_count", &m.NodeCount, true},
+		{"record_size", &m.RecordSize, true},
+		{"ip_version", &m.IPVersion, true},
+		{"binary_format_major_version", &m.BinaryFormatMajorVersion, true},
+		{"binary_format_minor_version", &m.BinaryFormatMinorVersion, false},
+		{"build_epoch", &m.BuildEpoch, false},
+	} {
+		if err := uintKey(k.name, k.dst, k.required); err != nil {
+			return m, err
+		}
+	}
+	if v, ok := top["database_type"]; ok {
+		s, ok := v.(String)
+		if !ok {
+			return m, dataErr("metadata", 0, "database_type is a %s, want utf8_string", v.Kind())
+		}
+		m.DatabaseType = string(s)
+	}
+	if v, ok := top["languages"]; ok {
+		s, ok := v.(Slice)
+		if !ok {
+			return m, dataErr("metadata", 0, "languages is a %s, want array", v.Kind())
+		}
+		for _, e := range s {
+			l, ok := e.(String)
+			if !ok {
+				return m, dataErr("metadata", 0, "languages holds a %s, want utf8_string", e.Kind())
+			}
+			m.Languages = append(m.Languages, string(l))
+		}
+	}
+	if v, ok := top["description"]; ok {
+		dm, ok := v.(Map)
+		if !ok {
+			return m, dataErr("metadata", 0, "description is a %s, want map", v.Kind())
+		}
+		m.Description = make(map[string]string, len(dm))
+		for k, e := range dm {
+			s, ok := e.(String)
+			if !ok {
+				return m, dataErr("metadata", 0, "description %q is a %s, want utf8_string", k, e.Kind())
+			}
+			m.Description[k] = string(s)
+		}
+	}
+	switch {
+	case m.BinaryFormatMajorVersion != 2:
+		return m, dataErr("metadata", 0, "binary_format_major_version %d, want 2", m.BinaryFormatMajorVersion)
+	case m.RecordSize != 24 && m.RecordSize != 28 && m.RecordSize != 32:
+		return m, dataErr("metadata", 0, "record_size %d, want 24, 28 or 32", m.RecordSize)
+	case m.IPVersion != 4 && m.IPVersion != 6:
+		return m, dataErr("metadata", 0, "ip_version %d, want 4 or 6", m.IPVersion)
+	}
+	return m, nil
+}
+
+// Value returns m as the metadata map, each key with the type
+// libmaxminddb checks: node_count uint32; record_size, ip_version and the
+// format versions uint16; build_epoch uint64. Description and languages
+// are written only when set.
+func (m Metadata) Value() Map {
+	v := Map{
+		"binary_format_major_version": Uint16(m.BinaryFormatMajorVersion),
+		"binary_format_minor_version": Uint16(m.BinaryFormatMinorVersion),
+		"build_epoch":                 Uint64(m.BuildEpoch),
+		"database_type":               String(m.DatabaseType),
+		"ip_version":                  Uint16(m.IPVersion),
+		"node_count":                  Uint32(m.NodeCount),
+		"record_size":                 Uint16(m.RecordSize),
+	}
+	if len(m.Languages) > 0 {
+		l := make(Slice, len(m.Languages))
+		for i, s := range m.Languages {
+			l[i] = String(s)
+		}
+		v["languages"] = l
+	}
+	if len(m.Description) > 0 {
+		d := make(Map, len(m.Description))
+		for k, s := range m.Description {
+			d[k] = String(s)
+		}
+		v["description"] = d
+	}
+	return v
+}
