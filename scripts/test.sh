@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# test.sh: the project's one test command (README "Quick start"; CI runs it).
+#
+#   1. gofmt -l        must list no file
+#   2. go vet ./...
+#   3. staticcheck ./...   (PATH, else $(go env GOPATH)/bin)
+#   4. go test -race -count=1 ./...
+#
+# Every step runs even when an earlier one fails, so one run shows every
+# problem; the exit status is non-zero if any step failed. go test runs last
+# and its output is printed unchanged, so its closing ok/FAIL lines are visible.
+# Extra arguments are passed to go test (e.g. -run TestFoo, -v).
+#
+# Tests that need an outside reader (mmdblookup, /usr/bin/python3 with
+# maxminddb) or real data (data/, see scripts/fetch-data.sh) skip with a
+# message when it is missing, except under CI=true, where they fail.
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root" || exit 1
+
+failed=()
+step() { echo "== $*" >&2; }
+
+step "gofmt -l ."
+unformatted="$(gofmt -l . 2>&1)"
+if [[ -n "$unformatted" ]]; then
+	echo "$unformatted" | sed 's/^/  not gofmt-ed: /' >&2
+	failed+=("gofmt")
+fi
+
+step "go vet ./..."
+go vet ./... || failed+=("go vet")
+
+step "staticcheck ./..."
+sc="$(command -v staticcheck || true)"
+if [[ -z "$sc" ]]; then
+	gobin="$(go env GOBIN)"
+	[[ -n "$gobin" ]] || gobin="$(go env GOPATH | cut -d: -f1)/bin"
+	[[ -x "$gobin/staticcheck" ]] && sc="$gobin/staticcheck"
+fi
+if [[ -z "$sc" ]]; then
+	echo "  staticcheck not found on PATH nor in \$(go env GOPATH)/bin;" >&2
+	echo "  install it: go install honnef.co/go/tools/cmd/staticcheck@v0.8.2" >&2
+	failed+=("staticcheck (missing)")
+else
+	"$sc" ./... || failed+=("staticcheck")
+fi
+
+step "go test -race -count=1${*:+ $*} ./..."
+go test -race -count=1 "$@" ./... || failed+=("go test")
+
+if ((${#failed[@]})); then
+	printf 'test.sh: FAILED: %s\n' "$(IFS=,; echo "${failed[*]}")" >&2
+	exit 1
+fi
