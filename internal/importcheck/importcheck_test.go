@@ -1,0 +1,246 @@
+package importcheck
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// Special entries of rule.allow.
+const (
+	std      = "std" // the standard library (and cgo's "C")
+	anything = "*"   // any import at all
+)
+
+// rule says what the packages matching pkg may import directly.
+//
+// Patterns name module packages relative to the module root ("format" is
+// github.com/ipatlas/ipatlas/format) and outside packages by full path (their
+// first element has a dot: "golang.org/x/sys"). A trailing "/..." matches the
+// path and everything below it. A package may always import packages of its
+// own pattern (reader/... may import reader/internal/mmap).
+type rule struct {
+	pkg   string
+	allow []string
+}
+
+// rules is SPEC.md's layout table ("may import"), first match wins.
+var rules = []rule{
+	{pkg: "format/...", allow: []string{std}},
+	{pkg: "reader/...", allow: []string{std, "format/...", "golang.org/x/sys/..."}},
+	{pkg: "kv/...", allow: []string{std, "format/...", "github.com/cockroachdb/pebble/..."}},
+	// builder and compile reach Pebble only through kv. klauspost/compress
+	// reads .gz/.zst inputs (builder) and writes .mmdb.zst (compile).
+	{pkg: "builder/...", allow: []string{std, "kv/...", "format/...", "github.com/klauspost/compress/..."}},
+	{pkg: "compile/...", allow: []string{std, "kv/...", "format/...", "github.com/klauspost/compress/..."}},
+	{pkg: "bench/...", allow: []string{anything}},
+	{pkg: "cmd/ipatlas/...", allow: []string{anything}},
+	{pkg: "internal/...", allow: []string{std, "format/..."}},
+}
+
+// goPackage is the part of `go list -json` output the check reads.
+type goPackage struct {
+	ImportPath string
+	Imports    []string // direct imports of the non-test Go files
+}
+
+// isStd reports whether an import path is in the standard library: its first
+// element has no dot ("net/netip", "unsafe", cgo's "C").
+func isStd(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
+}
+
+// match reports whether path matches pattern; both are full import paths.
+func match(pattern, path string) bool {
+	if base, ok := strings.CutSuffix(pattern, "/..."); ok {
+		return path == base || strings.HasPrefix(path, base+"/")
+	}
+	return path == pattern
+}
+
+// full turns a table pattern into a full import path pattern.
+func full(module, pattern string) string {
+	if pattern == std || pattern == anything || !isStd(pattern) {
+		return pattern
+	}
+	return module + "/" + pattern
+}
+
+// allowed reports whether a package under rule r may import imp.
+func allowed(module string, r rule, imp string) bool {
+	if match(full(module, r.pkg), imp) {
+		return true
+	}
+	for _, a := range r.allow {
+		switch {
+		case a == anything:
+			return true
+		case a == std:
+			if isStd(imp) {
+				return true
+			}
+		case match(full(module, a), imp):
+			return true
+		}
+	}
+	return false
+}
+
+// checkImports returns one message per package without a rule and per
+// import that its rule does not allow. Packages outside module are ignored.
+func checkImports(module string, rules []rule, pkgs []goPackage) []string {
+	var problems []string
+	for _, p := range pkgs {
+		if p.ImportPath != module && !strings.HasPrefix(p.ImportPath, module+"/") {
+			continue
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+		if rel == "" {
+			rel = "."
+		}
+		var r *rule
+		for i := range rules {
+			if match(full(module, rules[i].pkg), p.ImportPath) {
+				r = &rules[i]
+				break
+			}
+		}
+		if r == nil {
+			problems = append(problems, fmt.Sprintf(
+				"%s: no import rule covers this package; add its folder to SPEC.md's layout and to rules in internal/importcheck", rel))
+			continue
+		}
+		for _, imp := range p.Imports {
+			if !allowed(module, *r, imp) {
+				problems = append(problems, fmt.Sprintf("%s imports %s, but %s may import only %s",
+					rel, imp, r.pkg, strings.Join(r.allow, ", ")))
+			}
+		}
+	}
+	return problems
+}
+
+// listPackages runs `go list -json ./...` at the module root.
+func listPackages(t *testing.T) (module string, pkgs []goPackage) {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Path}}\t{{.Dir}}").Output()
+	if err != nil {
+		t.Fatalf("go list -m: %v%s", err, stderrOf(err))
+	}
+	module, dir, ok := strings.Cut(strings.TrimSpace(string(out)), "\t")
+	if !ok || module == "" || dir == "" {
+		t.Fatalf("go list -m: unexpected output %q", out)
+	}
+	// -e: a package that does not compile yet is still listed with its imports.
+	cmd := exec.Command("go", "list", "-e", "-json=ImportPath,Imports", "./...")
+	cmd.Dir = dir
+	out, err = cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -json ./... in %s: %v%s", dir, err, stderrOf(err))
+	}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p goPackage
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("decoding go list output: %v", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return module, pkgs
+}
+
+func stderrOf(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && len(ee.Stderr) > 0 {
+		return "\n" + string(ee.Stderr)
+	}
+	return ""
+}
+
+// TestImportDirections checks the module's real packages against rules.
+func TestImportDirections(t *testing.T) {
+	module, pkgs := listPackages(t)
+	if len(pkgs) == 0 {
+		t.Fatal("go list ./... found no package")
+	}
+	for _, p := range pkgs {
+		t.Logf("checked %s (%d imports)", p.ImportPath, len(p.Imports))
+	}
+	for _, problem := range checkImports(module, rules, pkgs) {
+		t.Error(problem)
+	}
+}
+
+// TestCheckImports tests the checker itself on synthetic package lists.
+func TestCheckImports(t *testing.T) {
+	const m = "example.com/mod"
+	pkg := func(path string, imports ...string) goPackage {
+		return goPackage{ImportPath: path, Imports: imports}
+	}
+	tests := []struct {
+		name string
+		pkgs []goPackage
+		want []string // one substring per expected problem, in order
+	}{
+		{
+			name: "allowed directions",
+			pkgs: []goPackage{
+				pkg(m+"/format", "encoding/binary", "net/netip", "unsafe", "C"),
+				pkg(m+"/format/internal/varint", "math/bits"),
+				pkg(m+"/reader", "os", m+"/format", m+"/reader/internal/mmap", "golang.org/x/sys/unix"),
+				pkg(m+"/kv", m+"/format", "github.com/cockroachdb/pebble", "github.com/cockroachdb/pebble/vfs"),
+				pkg(m+"/builder", m+"/kv", m+"/format", "github.com/klauspost/compress/zstd"),
+				pkg(m+"/compile", m+"/kv", m+"/format", "github.com/klauspost/compress/zstd"),
+				pkg(m+"/bench", m+"/reader", m+"/compile", "github.com/oschwald/maxminddb-golang/v2"),
+				pkg(m+"/cmd/ipatlas", m+"/builder", m+"/reader", "github.com/cockroachdb/pebble"),
+				pkg(m+"/internal/testutil", "testing", m+"/format"),
+				pkg("other.org/elsewhere", "github.com/anything/at/all"), // not in the module
+			},
+		},
+		{
+			name: "violations",
+			pkgs: []goPackage{
+				pkg(m+"/format", "fmt", m+"/reader"),
+				pkg(m+"/reader", m+"/format", "github.com/cockroachdb/pebble", "golang.org/x/sysfoo"),
+				pkg(m+"/builder", m+"/kv", "github.com/cockroachdb/pebble"),
+				pkg(m+"/compile", m+"/reader"),
+				pkg(m+"/kv", m+"/builder"),
+				pkg(m+"/internal/helper", m+"/kv"),
+				pkg(m + "/formatter"),
+				pkg(m),
+			},
+			want: []string{
+				"format imports example.com/mod/reader",
+				"reader imports github.com/cockroachdb/pebble",
+				"reader imports golang.org/x/sysfoo",
+				"builder imports github.com/cockroachdb/pebble",
+				"compile imports example.com/mod/reader",
+				"kv imports example.com/mod/builder",
+				"internal/helper imports example.com/mod/kv",
+				"formatter: no import rule",
+				".: no import rule",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := checkImports(m, rules, tt.pkgs)
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d problems, want %d:\n%s", len(got), len(tt.want), strings.Join(got, "\n"))
+			}
+			for i := range got {
+				if !strings.Contains(got[i], tt.want[i]) {
+					t.Errorf("problem %d = %q, want it to contain %q", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
