@@ -3,6 +3,7 @@ package format
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -28,8 +29,17 @@ type Metadata struct {
 	RecordSize               uint              `maxminddb:"record_size"`
 }
 
-// BuildTime returns BuildEpoch as a time.
+// maxUnixSeconds is the largest Unix time, in seconds, that a time.Time
+// holds: time keeps seconds since year 1 in an int64.
+const maxUnixSeconds = math.MaxInt64 - 62135596800
+
+// BuildTime returns BuildEpoch as a time in UTC. An epoch beyond what a
+// time.Time can hold (libmaxminddb's tests use UINT64_MAX) gives the
+// latest time a time.Time holds, never a time that wrapped into the past.
 func (m Metadata) BuildTime() time.Time {
+	if uint64(m.BuildEpoch) > maxUnixSeconds {
+		return time.Unix(maxUnixSeconds, 0).UTC()
+	}
 	return time.Unix(int64(m.BuildEpoch), 0).UTC()
 }
 
@@ -150,8 +160,8 @@ func DecodeMetadata(buf []byte) (Metadata, error) {
 
 // Value returns m as the metadata map, each key with the type
 // libmaxminddb checks: node_count uint32; record_size, ip_version and the
-// format versions uint16; build_epoch uint64. Description and languages
-// are written only when set.
+// format versions uint16; build_epoch uint64. Languages and description
+// are always written, empty if unset: libmaxminddb requires both keys.
 func (m Metadata) Value() Map {
 	v := Map{
 		"binary_format_major_version": Uint16(m.BinaryFormatMajorVersion),
@@ -162,19 +172,15 @@ func (m Metadata) Value() Map {
 		"node_count":                  Uint32(m.NodeCount),
 		"record_size":                 Uint16(m.RecordSize),
 	}
-	if len(m.Languages) > 0 {
-		l := make(Slice, len(m.Languages))
-		for i, s := range m.Languages {
-			l[i] = String(s)
-		}
-		v["languages"] = l
+	l := make(Slice, len(m.Languages))
+	for i, s := range m.Languages {
+		l[i] = String(s)
 	}
-	if len(m.Description) > 0 {
-		d := make(Map, len(m.Description))
-		for k, s := range m.Description {
-			d[k] = String(s)
-		}
-		v["description"] = d
+	v["languages"] = l
+	d := make(Map, len(m.Description))
+	for k, s := range m.Description {
+		d[k] = String(s)
 	}
+	v["description"] = d
 	return v
 }

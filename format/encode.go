@@ -1,0 +1,285 @@
+package format
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/maphash"
+	"math"
+	"slices"
+	"unicode/utf8"
+)
+
+// AppendValue appends the canonical encoding of v to dst: no pointers,
+// map keys sorted by their bytes, integers in the fewest bytes. Equal
+// values (Equal) have equal canonical encodings. Invalid UTF-8 in a
+// string or map key, a nil Value and containers too large for the format
+// are errors.
+func AppendValue(dst []byte, v Value) ([]byte, error) {
+	return appendValue(dst, v, 0)
+}
+
+func appendValue(dst []byte, v Value, depth int) ([]byte, error) {
+	if depth > MaxDepth {
+		return dst, fmt.Errorf("mmdb encode: value nested deeper than %d", MaxDepth)
+	}
+	switch v := v.(type) {
+	case String:
+		if !utf8.ValidString(string(v)) {
+			return dst, fmt.Errorf("mmdb encode: invalid UTF-8 in string %q", string(v))
+		}
+		dst, err := appendControl(dst, KindString, uint(len(v)))
+		return append(dst, v...), err
+	case Bytes:
+		dst, err := appendControl(dst, KindBytes, uint(len(v)))
+		return append(dst, v...), err
+	case Float64:
+		dst, _ = appendControl(dst, KindFloat64, 8)
+		return binary.BigEndian.AppendUint64(dst, math.Float64bits(float64(v))), nil
+	case Float32:
+		dst, _ = appendControl(dst, KindFloat32, 4)
+		return binary.BigEndian.AppendUint32(dst, math.Float32bits(float32(v))), nil
+	case Uint16:
+		return appendUint(dst, KindUint16, uint64(v)), nil
+	case Uint32:
+		return appendUint(dst, KindUint32, uint64(v)), nil
+	case Int32:
+		return appendUint(dst, KindInt32, uint64(uint32(v))), nil
+	case Uint64:
+		return appendUint(dst, KindUint64, uint64(v)), nil
+	case Uint128:
+		var b [16]byte
+		binary.BigEndian.PutUint64(b[:8], v.Hi)
+		binary.BigEndian.PutUint64(b[8:], v.Lo)
+		i := 0
+		for i < 16 && b[i] == 0 {
+			i++
+		}
+		dst, _ = appendControl(dst, KindUint128, uint(16-i))
+		return append(dst, b[i:]...), nil
+	case Bool:
+		if v {
+			return appendControl(dst, KindBool, 1)
+		}
+		return appendControl(dst, KindBool, 0)
+	case Map:
+		dst, err := appendControl(dst, KindMap, uint(len(v)))
+		if err != nil {
+			return dst, err
+		}
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			if dst, err = appendValue(dst, String(k), depth+1); err != nil {
+				return dst, err
+			}
+			if dst, err = appendValue(dst, v[k], depth+1); err != nil {
+				return dst, fmt.Errorf("key %q: %w", k, err)
+			}
+		}
+		return dst, nil
+	case Slice:
+		dst, err := appendControl(dst, KindSlice, uint(len(v)))
+		if err != nil {
+			return dst, err
+		}
+		for i, e := range v {
+			if dst, err = appendValue(dst, e, depth+1); err != nil {
+				return dst, fmt.Errorf("index %d: %w", i, err)
+			}
+		}
+		return dst, nil
+	case nil:
+		return dst, fmt.Errorf("mmdb encode: nil value")
+	}
+	return dst, fmt.Errorf("mmdb encode: unknown value type %T", v)
+}
+
+// appendUint appends an unsigned integer of kind in its fewest bytes.
+func appendUint(dst []byte, kind Kind, v uint64) []byte {
+	n := uint(0)
+	for x := v; x != 0; x >>= 8 {
+		n++
+	}
+	dst, _ = appendControl(dst, kind, n)
+	for i := n; i > 0; i-- {
+		dst = append(dst, byte(v>>(8*(i-1))))
+	}
+	return dst
+}
+
+// maxSize is the largest size a control byte can express.
+const maxSize = 65821 + 1<<24 - 1
+
+// appendControl appends the control byte(s) of a value of kind and size.
+func appendControl(dst []byte, kind Kind, size uint) ([]byte, error) {
+	if size > maxSize {
+		return dst, fmt.Errorf("mmdb encode: %s of size %d exceeds the format's %d", kind, size, maxSize)
+	}
+	typeBits := byte(kind) << 5
+	if kind > 7 {
+		typeBits = 0
+	}
+	var ext []byte
+	switch {
+	case size < 29:
+		typeBits |= byte(size)
+	case size < 285:
+		typeBits |= 29
+		ext = []byte{byte(size - 29)}
+	case size < 65821:
+		typeBits |= 30
+		s := size - 285
+		ext = []byte{byte(s >> 8), byte(s)}
+	default:
+		typeBits |= 31
+		s := size - 65821
+		ext = []byte{byte(s >> 16), byte(s >> 8), byte(s)}
+	}
+	dst = append(dst, typeBits)
+	if kind > 7 {
+		dst = append(dst, byte(kind-7))
+	}
+	return append(dst, ext...), nil
+}
+
+// appendPointer appends a pointer to offset off in the fewest bytes.
+func appendPointer(dst []byte, off uint) []byte {
+	switch {
+	case off < 2048:
+		return append(dst, 0x20|byte(off>>8), byte(off))
+	case off < 526336:
+		o := off - 2048
+		return append(dst, 0x28|byte(o>>16), byte(o>>8), byte(o))
+	case off < 526336+1<<27:
+		o := off - 526336
+		return append(dst, 0x30|byte(o>>24), byte(o>>16), byte(o>>8), byte(o))
+	default:
+		return append(dst, 0x38, byte(off>>24), byte(off>>16), byte(off>>8), byte(off))
+	}
+}
+
+// pointerLen is the size of a pointer to off.
+func pointerLen(off uint) int {
+	switch {
+	case off < 2048:
+		return 2
+	case off < 526336:
+		return 3
+	case off < 526336+1<<27:
+		return 4
+	default:
+		return 5
+	}
+}
+
+// valueKey identifies a canonical encoding by two independent 64-bit
+// hashes; a collision needs both to collide (about 2^-128 per pair).
+type valueKey [2]uint64
+
+// Encoder builds a data section. Each top-level value it writes is stored
+// once; sub-values (maps, arrays, strings, map keys) that it has written
+// before are replaced by a pointer to their first copy where the pointer
+// is shorter. An Encoder is not safe for concurrent use.
+//
+// INVARIANT: every offset in shared points at the start of a value inside
+// a top-level value, in canonical (pointer-free) form or with pointers to
+// earlier values that decode to the same thing.
+type Encoder struct {
+	buf    []byte
+	top    map[valueKey]uint32 // top-level values already written
+	shared map[valueKey]uint32 // sub-values already written
+	seeds  [2]maphash.Seed
+}
+
+// NewEncoder returns an empty Encoder.
+func NewEncoder() *Encoder {
+	return &Encoder{
+		top:    make(map[valueKey]uint32),
+		shared: make(map[valueKey]uint32),
+		seeds:  [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+	}
+}
+
+// Bytes returns the data section written so far. It is valid until the
+// next call to an Encode method.
+func (e *Encoder) Bytes() []byte { return e.buf }
+
+// Len returns the size of the data section written so far.
+func (e *Encoder) Len() int { return len(e.buf) }
+
+// Encode writes v as a top-level value, unless an equal one was written
+// before, and returns its offset in the data section.
+func (e *Encoder) Encode(v Value) (uint32, error) {
+	c, err := AppendValue(nil, v)
+	if err != nil {
+		return 0, err
+	}
+	return e.EncodeCanonical(c)
+}
+
+func (e *Encoder) key(c []byte) valueKey {
+	return valueKey{maphash.Bytes(e.seeds[0], c), maphash.Bytes(e.seeds[1], c)}
+}
+
+// EncodeCanonical is Encode for a value already in canonical form (from
+// AppendValue): exactly one value, without pointers. It checks neither.
+func (e *Encoder) EncodeCanonical(c []byte) (uint32, error) {
+	k := e.key(c)
+	if off, ok := e.top[k]; ok {
+		return off, nil
+	}
+	off := uint(len(e.buf))
+	if off > math.MaxUint32 {
+		return 0, fmt.Errorf("mmdb encode: data section exceeds 4 GiB")
+	}
+	if err := e.writeShared(c, k); err != nil {
+		return 0, err
+	}
+	e.top[k] = uint32(off)
+	return uint32(off), nil
+}
+
+// writeShared appends the canonical value c (whose key is k), replacing
+// it, or its sub-values, by pointers to earlier copies.
+func (e *Encoder) writeShared(c []byte, k valueKey) error {
+	if off, ok := e.shared[k]; ok && pointerLen(uint(off)) < len(c) {
+		e.buf = appendPointer(e.buf, uint(off))
+		return nil
+	}
+	start := uint(len(e.buf))
+	d := Decoder{buf: c, section: "canonical value"}
+	kind, size, payload, err := d.Control(0)
+	if err != nil {
+		return err
+	}
+	switch kind {
+	case KindMap, KindSlice:
+		e.buf = append(e.buf, c[:payload]...)
+		if kind == KindMap {
+			size *= 2
+		}
+		next := payload
+		for range size {
+			end, err := d.Skip(next)
+			if err != nil {
+				return err
+			}
+			sub := c[next:end]
+			if err := e.writeShared(sub, e.key(sub)); err != nil {
+				return err
+			}
+			next = end
+		}
+	default:
+		e.buf = append(e.buf, c...)
+	}
+	if len(c) > 2 && start <= math.MaxUint32 {
+		if _, ok := e.shared[k]; !ok {
+			e.shared[k] = uint32(start)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,627 @@
+package format
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// WriterOptions configures a Writer. The zero value writes an IPv6
+// database with IPv4 aliases and the smallest record size that fits.
+type WriterOptions struct {
+	// IPVersion is 4 (a 32-bit tree that holds IPv4 only) or 6 (a 128-bit
+	// tree with IPv4 at ::/96). Zero means 6.
+	IPVersion int
+	// RecordSize is 24, 28 or 32 bits, or 0 for the smallest that fits.
+	RecordSize int
+	// DatabaseType is the metadata's database_type; empty means
+	// "ipatlas-City".
+	DatabaseType string
+	// Languages lists the locales of the names in the records.
+	Languages []string
+	// Description maps a language to a description; empty means
+	// {"en": "ipatlas database"} (maxminddb-golang's Verify needs one).
+	Description map[string]string
+	// BuildTime is the metadata's build_epoch; zero means now.
+	BuildTime time.Time
+	// DisableIPv4Aliases leaves out the aliases of the IPv4 subtree at
+	// ::ffff:0:0/96 and 2002::/16 in an IPv6 database. With aliases, a
+	// network that covers an alias is stored around it and a network
+	// inside one is an error.
+	DisableIPv4Aliases bool
+}
+
+// RecordID names a record interned in a Writer.
+type RecordID uint32
+
+// Writer streams networks into a .mmdb file. Networks come in address
+// order (IPv4 before IPv6 in an IPv6 database: IPv4 lives at ::/96), do
+// not overlap, and each carries a record interned once with Intern.
+// Adjacent sibling networks with the same record are merged. Memory is
+// proportional to the number of distinct records, not of networks: the
+// search tree goes to the output's temporary file as it is built.
+//
+// The output appears at its path only when Close succeeds (temporary file,
+// fsync, rename); Abort, or an error from Close, leaves the path as it
+// was. A Writer is not safe for concurrent use.
+type Writer struct {
+	path string
+	opts WriterOptions
+	f    *os.File
+	bits int // 32 or 128
+
+	enc     *Encoder
+	ids     map[valueKey]RecordID
+	records []recordSlot
+	scratch []byte
+
+	next    u128 // first address not yet covered by input
+	full    bool // input reached the last address
+	aliases []treeAlias
+
+	// stage 1: the current run of contiguous networks with one value,
+	// merged as far as siblings allow.
+	run      []treeLeaf
+	runValue leafValue
+
+	// stage 2: the open nodes from the root to the last leaf.
+	// INVARIANT: frames[i] is the node at depth i on the path to cur.
+	frames  []treeFrame
+	cur     u128
+	nodes   uint64
+	ipv4Ref uint64 // tagged record that the IPv4 subtree (::/96) resolves to
+	store   nodeStore
+
+	err error // sticky I/O error
+}
+
+type recordSlot struct {
+	canon   []byte // nil once written
+	offset  uint32
+	written bool
+}
+
+// leafValue is a RecordID, or aliasValue for an IPv4 alias.
+type leafValue uint64
+
+const aliasValue leafValue = 1 << 40
+
+type treeLeaf struct {
+	start u128
+	bits  int
+	value leafValue
+}
+
+type treeAlias struct {
+	start u128
+	bits  int
+}
+
+type treeFrame struct {
+	num         uint64
+	left, right uint64 // tagged records
+}
+
+// Tagged records in the temporary tree: the top two bits of 40 say what
+// the low 38 hold.
+const (
+	tagNode  = 0 << 38
+	tagEmpty = 1 << 38
+	tagData  = 2 << 38
+	tagMask  = 3 << 38
+	tmpNode  = 10 // bytes per node in the temporary tree
+)
+
+// Create starts a database that Close will write at path.
+func Create(path string, opts WriterOptions) (*Writer, error) {
+	if opts.IPVersion == 0 {
+		opts.IPVersion = 6
+	}
+	if opts.IPVersion != 4 && opts.IPVersion != 6 {
+		return nil, fmt.Errorf("mmdb writer: IP version %d, want 4 or 6", opts.IPVersion)
+	}
+	switch opts.RecordSize {
+	case 0, 24, 28, 32:
+	default:
+		return nil, fmt.Errorf("mmdb writer: record size %d, want 24, 28, 32 or 0 for automatic", opts.RecordSize)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("mmdb writer: %w", err)
+	}
+	w := &Writer{
+		path:    path,
+		opts:    opts,
+		f:       f,
+		bits:    128,
+		enc:     NewEncoder(),
+		ids:     make(map[valueKey]RecordID),
+		frames:  []treeFrame{{num: 0, left: tagEmpty, right: tagEmpty}},
+		nodes:   1,
+		ipv4Ref: tagEmpty,
+		store:   nodeStore{f: f, window: make([]byte, 1<<18*tmpNode)},
+	}
+	if opts.IPVersion == 4 {
+		w.bits = 32
+	} else if !opts.DisableIPv4Aliases {
+		w.aliases = []treeAlias{
+			{u128{0, 0xffff << 32}, 96}, // ::ffff:0:0/96, IPv4-mapped
+			{u128{0x2002 << 48, 0}, 16}, // 2002::/16, 6to4
+		}
+	}
+	return w, nil
+}
+
+// Intern registers a record and returns its id. Equal values get the same
+// id; a record is written to the data section only if a network uses it.
+func (w *Writer) Intern(v Value) (RecordID, error) {
+	c, err := AppendValue(w.scratch[:0], v)
+	w.scratch = c[:0]
+	if err != nil {
+		return 0, fmt.Errorf("mmdb writer: %w", err)
+	}
+	return w.intern(c, w.enc.key(c)), nil
+}
+
+// InternBytes is Intern for a value already encoded in the MMDB data
+// encoding without pointers (as AppendValue writes it). It is checked, and
+// stored canonically, so equal values share an id however their map keys
+// were ordered.
+func (w *Writer) InternBytes(b []byte) (RecordID, error) {
+	k := w.enc.key(b)
+	if id, ok := w.ids[k]; ok {
+		return id, nil
+	}
+	d := Decoder{buf: b, section: "record"}
+	v, end, err := d.Value(0)
+	if err != nil {
+		return 0, fmt.Errorf("mmdb writer: record: %w", err)
+	}
+	if end != uint(len(b)) {
+		return 0, fmt.Errorf("mmdb writer: record: %d bytes after the value", uint(len(b))-end)
+	}
+	if hasPointer(d, 0) {
+		return 0, fmt.Errorf("mmdb writer: record holds a pointer; records are self-contained")
+	}
+	id, err := w.Intern(v)
+	if err == nil {
+		w.ids[k] = id
+	}
+	return id, err
+}
+
+// hasPointer reports whether the valid value at off holds a pointer.
+func hasPointer(d Decoder, off uint) bool {
+	kind, size, payload, _ := d.Control(off)
+	switch kind {
+	case KindPointer:
+		return true
+	case KindMap:
+		size *= 2
+	case KindSlice:
+	default:
+		return false
+	}
+	for range size {
+		if hasPointer(d, payload) {
+			return true
+		}
+		payload, _ = d.Skip(payload)
+	}
+	return false
+}
+
+func (w *Writer) intern(c []byte, k valueKey) RecordID {
+	if id, ok := w.ids[k]; ok {
+		return id
+	}
+	id := RecordID(len(w.records))
+	w.records = append(w.records, recordSlot{canon: append([]byte(nil), c...)})
+	w.ids[k] = id
+	return id
+}
+
+// Insert adds network p with the record id. Networks come in address
+// order and do not overlap; an IPv4-mapped IPv6 prefix (::ffff:a.b.c.d/
+// 96+n) is taken as IPv4. Out-of-order or overlapping input, an IPv6
+// network in an IPv4 database and a network inside an IPv4 alias are
+// errors that leave the Writer as it was.
+func (w *Writer) Insert(p netip.Prefix, id RecordID) error {
+	if w.err != nil {
+		return w.err
+	}
+	if uint64(id) >= uint64(len(w.records)) {
+		return fmt.Errorf("mmdb writer: network %s: unknown record id %d", p, id)
+	}
+	start, l, err := w.key(p)
+	if err != nil {
+		return err
+	}
+	if w.full || start.less(w.next) {
+		return fmt.Errorf("mmdb writer: network %s is out of order or overlaps an earlier network (input must be sorted by address, IPv4 first)", p)
+	}
+	end := start.or(hostMask(l))
+	for _, a := range w.aliases {
+		if l >= a.bits && start.andNot(hostMask(a.bits)) == a.start {
+			return fmt.Errorf("mmdb writer: network %s lies inside the IPv4 alias %s; disable the aliases to store it", p, a.prefix())
+		}
+	}
+	w.next, w.full = end.inc()
+	if err := w.insertKey(start, l, leafValue(id)); err != nil {
+		w.err = err
+	}
+	return w.err
+}
+
+// InsertValue interns v and inserts p with it.
+func (w *Writer) InsertValue(p netip.Prefix, v Value) error {
+	id, err := w.Intern(v)
+	if err != nil {
+		return fmt.Errorf("network %s: %w", p, err)
+	}
+	return w.Insert(p, id)
+}
+
+func (a treeAlias) prefix() netip.Prefix {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], a.start.hi)
+	binary.BigEndian.PutUint64(b[8:], a.start.lo)
+	return netip.PrefixFrom(netip.AddrFrom16(b), a.bits)
+}
+
+// key turns p into its place in the tree: the start key and prefix length.
+func (w *Writer) key(p netip.Prefix) (u128, int, error) {
+	if !p.IsValid() {
+		return u128{}, 0, fmt.Errorf("mmdb writer: invalid network %s", p)
+	}
+	if p.Masked() != p {
+		return u128{}, 0, fmt.Errorf("mmdb writer: network %s has host bits set (want %s)", p, p.Masked())
+	}
+	addr, l := p.Addr(), p.Bits()
+	if addr.Is4In6() && l >= 96 {
+		addr, l = addr.Unmap(), l-96
+	}
+	if addr.Is4() {
+		a := uint64(binary.BigEndian.Uint32(addr.AsSlice()))
+		if w.bits == 32 {
+			return u128{a << 32, 0}, l, nil
+		}
+		return u128{0, a}, l + 96, nil
+	}
+	if w.bits == 32 {
+		return u128{}, 0, fmt.Errorf("mmdb writer: IPv6 network %s in an IPv4 database", p)
+	}
+	b := addr.As16()
+	return u128{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}, l, nil
+}
+
+// insertKey emits the aliases that come before the network, splits the
+// network around an alias it covers, and pushes the rest to stage 1.
+func (w *Writer) insertKey(start u128, l int, v leafValue) error {
+	end := start.or(hostMask(l))
+	for len(w.aliases) > 0 {
+		a := w.aliases[0]
+		if a.start.or(hostMask(a.bits)).less(start) {
+			if err := w.push(a.start, a.bits, aliasValue); err != nil {
+				return err
+			}
+			w.aliases = w.aliases[1:]
+			continue
+		}
+		if end.less(a.start) {
+			break
+		}
+		// The network covers the alias: store its halves, less the alias.
+		for _, h := range [2]u128{start, start.withBit(l)} {
+			if h == a.start && l+1 == a.bits {
+				continue
+			}
+			if err := w.insertKey(h, l+1, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return w.push(start, l, v)
+}
+
+// push adds a network to the current run, merging siblings, and hands
+// the run to the tree when the value changes or the run breaks.
+func (w *Writer) push(start u128, l int, v leafValue) error {
+	if n := len(w.run); n > 0 {
+		last := w.run[n-1]
+		after, _ := last.start.or(hostMask(last.bits)).inc()
+		if v != w.runValue || v == aliasValue || after != start {
+			if err := w.flushRun(); err != nil {
+				return err
+			}
+		}
+	}
+	w.run = append(w.run, treeLeaf{start, l, v})
+	w.runValue = v
+	for n := len(w.run); n >= 2; n = len(w.run) {
+		a, b := w.run[n-2], w.run[n-1]
+		if a.bits != b.bits || a.bits == 0 || a.start.bit(a.bits-1) != 0 {
+			break
+		}
+		w.run = append(w.run[:n-2], treeLeaf{a.start, a.bits - 1, v})
+	}
+	return nil
+}
+
+func (w *Writer) flushRun() error {
+	for _, l := range w.run {
+		if err := w.leaf(l.start, l.bits, l.value); err != nil {
+			return err
+		}
+	}
+	w.run = w.run[:0]
+	return nil
+}
+
+// leaf adds a final network to the tree: it closes the nodes that do not
+// hold it, opens the nodes down to it and sets its record.
+func (w *Writer) leaf(start u128, l int, v leafValue) error {
+	if l == 0 {
+		if err := w.leaf(start, 1, v); err != nil {
+			return err
+		}
+		return w.leaf(start.withBit(0), 1, v)
+	}
+	if v == aliasValue && w.ipv4Ref == tagEmpty {
+		return nil // no IPv4 data to alias
+	}
+	rec, err := w.record(v)
+	if err != nil {
+		return err
+	}
+	keep := min(start.commonPrefixLen(w.cur), l-1) + 1
+	for len(w.frames) > keep {
+		if err := w.closeFrame(); err != nil {
+			return err
+		}
+	}
+	w.cur = start
+	for d := len(w.frames) - 1; d < l-1; d++ {
+		child := treeFrame{num: w.nodes, left: tagEmpty, right: tagEmpty}
+		w.nodes++
+		w.setRecord(d, start.bit(d), tagNode|child.num)
+		w.frames = append(w.frames, child)
+		if d+1 == 96 && w.bits == 128 && start.hi == 0 && start.lo>>32 == 0 {
+			w.ipv4Ref = tagNode | child.num
+		}
+	}
+	w.setRecord(l-1, start.bit(l-1), rec)
+	if w.bits == 128 && l <= 96 && start.hi == 0 && start.lo == 0 {
+		w.ipv4Ref = rec
+	}
+	return nil
+}
+
+func (w *Writer) setRecord(depth int, side uint, rec uint64) {
+	if side == 0 {
+		w.frames[depth].left = rec
+	} else {
+		w.frames[depth].right = rec
+	}
+}
+
+// record returns the tagged record of a leaf value, writing the record to
+// the data section on its first use.
+func (w *Writer) record(v leafValue) (uint64, error) {
+	if v == aliasValue {
+		return w.ipv4Ref, nil
+	}
+	r := &w.records[v]
+	if !r.written {
+		off, err := w.enc.EncodeCanonical(r.canon)
+		if err != nil {
+			return 0, err
+		}
+		r.offset, r.written, r.canon = off, true, nil
+	}
+	return tagData | uint64(r.offset), nil
+}
+
+func (w *Writer) closeFrame() error {
+	f := w.frames[len(w.frames)-1]
+	w.frames = w.frames[:len(w.frames)-1]
+	return w.store.put(f.num, f.left, f.right)
+}
+
+// Close finishes the database and moves it to its path.
+func (w *Writer) Close() (err error) {
+	defer func() {
+		if err != nil {
+			w.Abort()
+		}
+	}()
+	if w.err != nil {
+		return w.err
+	}
+	for len(w.aliases) > 0 {
+		a := w.aliases[0]
+		if err := w.push(a.start, a.bits, aliasValue); err != nil {
+			return err
+		}
+		w.aliases = w.aliases[1:]
+	}
+	if err := w.flushRun(); err != nil {
+		return err
+	}
+	for len(w.frames) > 0 {
+		if err := w.closeFrame(); err != nil {
+			return err
+		}
+	}
+	if err := w.store.flush(w.nodes); err != nil {
+		return err
+	}
+	size, err := w.finish()
+	if err != nil {
+		return err
+	}
+	if err := w.f.Truncate(size); err != nil {
+		return fmt.Errorf("mmdb writer: %w", err)
+	}
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("mmdb writer: %w", err)
+	}
+	if err := w.f.Close(); err != nil {
+		return fmt.Errorf("mmdb writer: %w", err)
+	}
+	if err := os.Rename(w.f.Name(), w.path); err != nil {
+		return fmt.Errorf("mmdb writer: %w", err)
+	}
+	w.f = nil
+	if d, err := os.Open(filepath.Dir(w.path)); err == nil {
+		_ = d.Sync() // make the rename durable where the platform allows
+		_ = d.Close()
+	}
+	return nil
+}
+
+// Abort discards the database; the path is left as it was.
+func (w *Writer) Abort() {
+	if w.f != nil {
+		_ = w.f.Close()
+		_ = os.Remove(w.f.Name())
+		w.f = nil
+	}
+	if w.err == nil {
+		w.err = errors.New("mmdb writer: closed")
+	}
+}
+
+// finish rewrites the temporary tree in place with the final record
+// size, then appends the separator, data section and metadata. It
+// returns the file's size.
+func (w *Writer) finish() (int64, error) {
+	nodes, data := w.nodes, w.enc.Bytes()
+	maxRecord := nodes + DataSectionSeparatorSize + uint64(len(data))
+	rs := uint(w.opts.RecordSize)
+	if rs == 0 {
+		for rs = 24; rs < 32 && maxRecord >= 1<<rs; rs += 4 {
+		}
+	}
+	if maxRecord >= 1<<rs {
+		return 0, fmt.Errorf("mmdb writer: %d nodes and %d bytes of data need records larger than %d bits", nodes, len(data), rs)
+	}
+	nb := uint64(NodeBytes(rs))
+	const chunk = 1 << 16
+	in := make([]byte, chunk*tmpNode)
+	out := make([]byte, 0, chunk*nb)
+	resolve := func(b []byte) uint {
+		r := uint64(b[0])<<32 | uint64(binary.BigEndian.Uint32(b[1:]))
+		switch r & tagMask {
+		case tagNode:
+			return uint(r)
+		case tagData:
+			return uint(nodes + DataSectionSeparatorSize + r&^tagMask)
+		}
+		return uint(nodes)
+	}
+	for i := uint64(0); i < nodes; i += chunk {
+		n := min(chunk, nodes-i)
+		if _, err := w.f.ReadAt(in[:n*tmpNode], int64(i*tmpNode)); err != nil {
+			return 0, fmt.Errorf("mmdb writer: reading back the tree: %w", err)
+		}
+		out = out[:0]
+		for j := uint64(0); j < n; j++ {
+			b := in[j*tmpNode:]
+			out = AppendNode(out, rs, resolve(b[:5]), resolve(b[5:10]))
+		}
+		if _, err := w.f.WriteAt(out, int64(i*nb)); err != nil {
+			return 0, fmt.Errorf("mmdb writer: %w", err)
+		}
+	}
+	md := Metadata{
+		BinaryFormatMajorVersion: 2,
+		DatabaseType:             w.opts.DatabaseType,
+		Languages:                w.opts.Languages,
+		Description:              w.opts.Description,
+		IPVersion:                uint(w.opts.IPVersion),
+		NodeCount:                uint(nodes),
+		RecordSize:               rs,
+	}
+	if md.DatabaseType == "" {
+		md.DatabaseType = "ipatlas-City"
+	}
+	if len(md.Description) == 0 {
+		md.Description = map[string]string{"en": "ipatlas database"}
+	}
+	bt := w.opts.BuildTime
+	if bt.IsZero() {
+		bt = time.Now()
+	}
+	md.BuildEpoch = uint(bt.Unix())
+	tail := make([]byte, DataSectionSeparatorSize, DataSectionSeparatorSize+len(MetadataMarker)+512)
+	tail = append(tail, data...)
+	tail = append(tail, MetadataMarker...)
+	tail, err := AppendValue(tail, md.Value())
+	if err != nil {
+		return 0, fmt.Errorf("mmdb writer: metadata: %w", err)
+	}
+	at := int64(nodes * nb)
+	if _, err := w.f.WriteAt(tail, at); err != nil {
+		return 0, fmt.Errorf("mmdb writer: %w", err)
+	}
+	return at + int64(len(tail)), nil
+}
+
+// nodeStore writes nodes of the temporary tree (tmpNode bytes each, at
+// num*tmpNode) through a window of consecutive node numbers. Nodes are
+// numbered in pre-order but finished in post-order, so a node that falls
+// behind the window (it spans more than a window of nodes) is written
+// directly; the window's slots of nodes still open are garbage until
+// those nodes are written.
+type nodeStore struct {
+	f      *os.File
+	window []byte
+	base   uint64 // node number of window[0]
+	buf    [tmpNode]byte
+}
+
+func (s *nodeStore) put(num, left, right uint64) error {
+	w := uint64(len(s.window) / tmpNode)
+	var b []byte
+	switch {
+	case num < s.base:
+		b = s.buf[:]
+	case num >= s.base+w:
+		if err := s.flush(s.base + w); err != nil {
+			return err
+		}
+		s.base = num - num%w
+		fallthrough
+	default:
+		i := (num - s.base) * tmpNode
+		b = s.window[i : i+tmpNode]
+	}
+	b[0] = byte(left >> 32)
+	binary.BigEndian.PutUint32(b[1:], uint32(left))
+	b[5] = byte(right >> 32)
+	binary.BigEndian.PutUint32(b[6:], uint32(right))
+	if num < s.base {
+		if _, err := s.f.WriteAt(b, int64(num*tmpNode)); err != nil {
+			return fmt.Errorf("mmdb writer: %w", err)
+		}
+	}
+	return nil
+}
+
+// flush writes the window's nodes below end.
+func (s *nodeStore) flush(end uint64) error {
+	if end <= s.base {
+		return nil
+	}
+	n := min(end-s.base, uint64(len(s.window)/tmpNode))
+	if _, err := s.f.WriteAt(s.window[:n*tmpNode], int64(s.base*tmpNode)); err != nil {
+		return fmt.Errorf("mmdb writer: %w", err)
+	}
+	return nil
+}
