@@ -73,10 +73,18 @@ func (db *Database) resolve(record uint) (offset uint, found bool, err error) {
 
 // Lookup walks the tree for addr and returns the data offset of its
 // record, the prefix length at which the walk ended, and whether addr has
-// data. An IPv6 address in an IPv4 database is not found, at length 0.
+// data. An IPv4 address in an IPv6 tree is looked up at ::a.b.c.d and its
+// prefix length counts from bit 96 (0 when the walk ended above it). In
+// an IPv4 database an IPv4-mapped address (::ffff:a.b.c.d) is its IPv4
+// address, and any other IPv6 address is not found, at length 0. In an
+// IPv6 tree an IPv4-mapped address is looked up as the IPv6 address it
+// is, as libmaxminddb and maxminddb-golang do: the tree decides whether
+// ::ffff:0:0/96 aliases IPv4.
 func (db *Database) Lookup(addr netip.Addr) (offset uint, prefixLen int, found bool, err error) {
-	addr = addr.Unmap()
 	md := &db.Metadata
+	if md.IPVersion == 4 {
+		addr = addr.Unmap()
+	}
 	var key [16]byte
 	node, bit, bits := uint(0), 0, 128
 	switch {

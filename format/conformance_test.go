@@ -1,0 +1,608 @@
+package format
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	maxminddb "github.com/oschwald/maxminddb-golang/v2"
+)
+
+// conformanceDir holds MaxMind's conformance files (spec, test-data,
+// bad-data, source-data), shared by the checkouts and never copied into
+// the repository.
+const conformanceDir = "../../shared/mmdb-conformance"
+
+// readConformance returns the bytes of a file under conformanceDir.
+func readConformance(t testing.TB, rel string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(conformanceDir, rel))
+	if err != nil {
+		t.Fatalf("reading conformance file: %v", err)
+	}
+	return b
+}
+
+// conformanceFiles lists the files matching pattern under conformanceDir,
+// as paths relative to it; it fails the test when there are none.
+func conformanceFiles(t testing.TB, pattern string) []string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(conformanceDir, pattern))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) == 0 {
+		t.Fatalf("no conformance files match %s under %s", pattern, conformanceDir)
+	}
+	rels := make([]string, len(paths))
+	for i, p := range paths {
+		rels[i], _ = filepath.Rel(conformanceDir, p)
+	}
+	return rels
+}
+
+// stage names the step of reading a file at which it failed.
+type stage string
+
+const (
+	stageNone   stage = ""       // every step succeeded
+	stageParse  stage = "parse"  // Parse
+	stageWalk   stage = "walk"   // Database.Walk
+	stageLookup stage = "lookup" // Database.Lookup
+	stageDecode stage = "decode" // Decoder.Value of a record
+)
+
+// walked is one network Walk gave.
+type walked struct {
+	prefix netip.Prefix
+	offset uint
+}
+
+// readAll reads file the way a careful user would: Parse, Walk every
+// network, Lookup the first and last address of every network and a few
+// fixed addresses, and decode every distinct record with Decoder.Value
+// (checking that Skip ends where Value ends). It returns the first stage
+// that failed, with its error; the work is bounded for any input, so
+// FuzzParse uses it too.
+func readAll(file []byte) (stage, error) {
+	db, err := Parse(file)
+	if err != nil {
+		return stageParse, err
+	}
+	var nets []walked
+	if err := db.Walk(func(p netip.Prefix, off uint) error {
+		nets = append(nets, walked{p, off})
+		return nil
+	}); err != nil {
+		return stageWalk, err
+	}
+	probes := []netip.Addr{
+		netip.MustParseAddr("0.0.0.0"), netip.MustParseAddr("1.1.1.1"),
+		netip.MustParseAddr("255.255.255.255"), netip.MustParseAddr("::"),
+		netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+	}
+	for _, n := range nets {
+		probes = append(probes, n.prefix.Masked().Addr(), lastAddr(n.prefix))
+	}
+	offsets := map[uint]bool{}
+	for _, n := range nets {
+		offsets[n.offset] = true
+	}
+	for _, a := range probes {
+		off, _, found, err := db.Lookup(a)
+		if err != nil {
+			return stageLookup, fmt.Errorf("lookup %s: %w", a, err)
+		}
+		if found {
+			offsets[off] = true
+		}
+	}
+	dec := db.Decoder()
+	for _, off := range slices.Sorted(mapKeys(offsets)) {
+		_, end, err := dec.Value(off)
+		if err != nil {
+			return stageDecode, fmt.Errorf("record at %d: %w", off, err)
+		}
+		skipEnd, err := dec.Skip(off)
+		if err != nil {
+			return stageDecode, fmt.Errorf("skip record at %d after Value succeeded: %w", off, err)
+		}
+		if skipEnd != end {
+			return stageDecode, fmt.Errorf("record at %d: Value ends at %d, Skip at %d", off, end, skipEnd)
+		}
+	}
+	return stageNone, nil
+}
+
+func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
+	return func(yield func(K) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// lastAddr returns the last address of p.
+func lastAddr(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr()
+	b := a.AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	r, _ := netip.AddrFromSlice(b)
+	return r
+}
+
+// brokenTestData are the test-data files MaxMind broke on purpose, with
+// the first stage of readAll that must reject them and a word of the
+// error.
+var brokenTestData = map[string]struct {
+	stage stage
+	msg   string
+}{
+	// A double in the data section has a 5-byte payload.
+	"GeoIP2-City-Test-Broken-Double-Format.mmdb": {stageDecode, "double of 5 bytes"},
+	// node_count is 100000: the tree would need 700000 bytes of a 22 KiB file.
+	"GeoIP2-City-Test-Invalid-Node-Count.mmdb": {stageParse, "does not fit"},
+	// Records point past the end of the data section.
+	"MaxMind-DB-test-broken-pointers-24.mmdb": {stageWalk, "points outside the data section"},
+	// A path of the tree goes on past bit 32 of an IPv4 tree.
+	"MaxMind-DB-test-broken-search-tree-24.mmdb": {stageWalk, "below the last bit"},
+}
+
+// TestConformanceTestData reads every test-data file: the valid ones must
+// read without error at every stage, the broken ones must fail at theirs.
+func TestConformanceTestData(t *testing.T) {
+	files := conformanceFiles(t, "test-data/*.mmdb")
+	seen := 0
+	for _, rel := range files {
+		name := filepath.Base(rel)
+		t.Run(name, func(t *testing.T) {
+			got, err := readAll(readConformance(t, rel))
+			want, broken := brokenTestData[name]
+			if !broken {
+				if got != stageNone {
+					t.Fatalf("valid file failed at %s: %v", got, err)
+				}
+				return
+			}
+			seen++
+			if got != want.stage || err == nil || !strings.Contains(err.Error(), want.msg) {
+				t.Fatalf("got stage %q error %v, want stage %q with %q", got, err, want.stage, want.msg)
+			}
+		})
+	}
+	if seen != len(brokenTestData) {
+		t.Errorf("found %d of the %d broken files", seen, len(brokenTestData))
+	}
+}
+
+// badData lists every file under bad-data with the stage of readAll that
+// rejects it, or stageNone with the reason the file is in fact readable.
+var badData = []struct {
+	file   string
+	stage  stage
+	msg    string // part of the error, or the reason a file is valid
+	verify func(t *testing.T, db *Database)
+}{
+	{file: "libmaxminddb/libmaxminddb-corrupt-search-tree.mmdb", stage: stageNone,
+		msg: "node_count says 100 but only node 0 is written; nodes 1-99 are zero bytes that no path from the root reaches, so a reader that walks from the root (Parse, Walk, Lookup) never sees them; only a verifier that checks every node finds them",
+		verify: func(t *testing.T, db *Database) {
+			for n := uint(1); n < db.Metadata.NodeCount; n++ {
+				if l, r := ReadNode(db.Tree, 24, n); l != 0 || r != 0 {
+					t.Fatalf("node %d is (%d, %d), want the zero node this fixture is made of", n, l, r)
+				}
+			}
+		}},
+	{file: "libmaxminddb/libmaxminddb-deep-array-nesting.mmdb", stage: stageDecode, msg: "nested deeper than 512"},
+	{file: "libmaxminddb/libmaxminddb-deep-nesting.mmdb", stage: stageDecode, msg: "nested deeper than 512"},
+	{file: "libmaxminddb/libmaxminddb-empty-array-last-in-metadata.mmdb", stage: stageNone,
+		msg: "valid: the empty languages array is the last byte of the file, which exposed an off-by-one in libmaxminddb",
+		verify: func(t *testing.T, db *Database) {
+			if len(db.Metadata.Languages) != 0 || db.Metadata.NodeCount != 1 {
+				t.Fatalf("metadata %+v, want no languages and 1 node", db.Metadata)
+			}
+		}},
+	{file: "libmaxminddb/libmaxminddb-empty-map-last-in-metadata.mmdb", stage: stageNone,
+		msg: "valid: the empty description map is the last byte of the file, which exposed an off-by-one in libmaxminddb",
+		verify: func(t *testing.T, db *Database) {
+			if len(db.Metadata.Description) != 0 || db.Metadata.NodeCount != 1 {
+				t.Fatalf("metadata %+v, want no description and 1 node", db.Metadata)
+			}
+		}},
+	{file: "libmaxminddb/libmaxminddb-metadata-marker-only.mmdb", stage: stageParse, msg: "end of section"},
+	{file: "libmaxminddb/libmaxminddb-offset-integer-overflow.mmdb", stage: stageParse, msg: "end of section"},
+	{file: "libmaxminddb/libmaxminddb-oversized-array.mmdb", stage: stageDecode, msg: "array of 1000000 entries exceeds the section"},
+	{file: "libmaxminddb/libmaxminddb-oversized-map.mmdb", stage: stageDecode, msg: "map of 1000000 entries exceeds the section"},
+	{file: "libmaxminddb/libmaxminddb-separator-record-max-left.mmdb", stage: stageWalk, msg: "record 16 points outside the data section"},
+	{file: "libmaxminddb/libmaxminddb-separator-record-min-left.mmdb", stage: stageWalk, msg: "record 2 points outside the data section"},
+	{file: "libmaxminddb/libmaxminddb-separator-record-min-right.mmdb", stage: stageWalk, msg: "record 2 points outside the data section"},
+	{file: "libmaxminddb/libmaxminddb-uint64-max-epoch.mmdb", stage: stageNone,
+		msg: "valid, as bad-data/README.md says: build_epoch is UINT64_MAX, which must not wrap when turned into a time",
+		verify: func(t *testing.T, db *Database) {
+			if db.Metadata.BuildEpoch != math.MaxUint64 {
+				t.Fatalf("build_epoch %d, want %d", db.Metadata.BuildEpoch, uint64(math.MaxUint64))
+			}
+			if bt := db.Metadata.BuildTime(); bt.Year() < 9999 {
+				t.Fatalf("BuildTime() = %v: the largest epoch wrapped to the past", bt)
+			}
+		}},
+	{file: "maxminddb-golang/cyclic-data-structure.mmdb", stage: stageParse, msg: "runs past the end"},
+	{file: "maxminddb-golang/invalid-bytes-length.mmdb", stage: stageParse, msg: "exceeds the section"},
+	{file: "maxminddb-golang/invalid-data-record-offset.mmdb", stage: stageParse, msg: "invalid UTF-8"},
+	{file: "maxminddb-golang/invalid-map-key-length.mmdb", stage: stageParse, msg: "runs past the end"},
+	{file: "maxminddb-golang/invalid-string-length.mmdb", stage: stageParse, msg: "runs past the end"},
+	{file: "maxminddb-golang/metadata-is-an-uint128.mmdb", stage: stageParse, msg: "runs past the end"},
+	{file: "maxminddb-golang/unexpected-bytes.mmdb", stage: stageParse, msg: "end of section"},
+	// The bad map key sits where the 16 zero bytes between tree and data
+	// belong, so the layout check rejects the file before any decoding.
+	{file: "maxminddb-python/bad-unicode-in-map-key.mmdb", stage: stageParse, msg: "separator"},
+}
+
+// TestConformanceBadData reads every file under bad-data: each fails at
+// the stage the table says (never a panic), or reads cleanly for the
+// reason given.
+func TestConformanceBadData(t *testing.T) {
+	listed := map[string]bool{}
+	for _, tc := range badData {
+		listed[tc.file] = true
+		t.Run(tc.file, func(t *testing.T) {
+			file := readConformance(t, filepath.Join("bad-data", tc.file))
+			got, err := readAll(file)
+			if got != tc.stage {
+				t.Fatalf("failed at stage %q (%v), want %q (%s)", got, err, tc.stage, tc.msg)
+			}
+			if tc.stage == stageNone {
+				db, err := Parse(file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tc.verify != nil {
+					tc.verify(t, db)
+				}
+				return
+			}
+			if !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("error %q does not mention %q", err, tc.msg)
+			}
+			var de *DataError
+			if tc.stage != stageParse && !errors.As(err, &de) {
+				t.Fatalf("error %v is not a *DataError", err)
+			}
+		})
+	}
+	for _, rel := range conformanceFiles(t, "bad-data/*/*.mmdb") {
+		name, _ := filepath.Rel("bad-data", rel)
+		if !listed[filepath.ToSlash(name)] {
+			t.Errorf("bad-data file %s is not in the table", name)
+		}
+	}
+}
+
+// validTestData returns the test-data files not broken on purpose.
+func validTestData(t testing.TB) []string {
+	var out []string
+	for _, rel := range conformanceFiles(t, "test-data/*.mmdb") {
+		if _, broken := brokenTestData[filepath.Base(rel)]; !broken {
+			out = append(out, rel)
+		}
+	}
+	return out
+}
+
+// toV2 converts v to the Go value maxminddb-golang v2 produces when it
+// decodes the same MMDB value into an `any` (internal/decoder/reflection.go:
+// decodeAny and the unmarshal* functions): every unsigned integer up to 64
+// bits becomes uint64, int32 stays int32, uint128 becomes *big.Int, maps
+// map[string]any, arrays []any.
+func toV2(v Value) any {
+	switch v := v.(type) {
+	case String:
+		return string(v)
+	case Float64:
+		return float64(v)
+	case Float32:
+		return float32(v)
+	case Bytes:
+		return []byte(v)
+	case Uint16:
+		return uint64(v)
+	case Uint32:
+		return uint64(v)
+	case Uint64:
+		return uint64(v)
+	case Int32:
+		return int32(v)
+	case Uint128:
+		return v.Big()
+	case Bool:
+		return bool(v)
+	case Map:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			m[k] = toV2(e)
+		}
+		return m
+	case Slice:
+		s := make([]any, len(v))
+		for i, e := range v {
+			s[i] = toV2(e)
+		}
+		return s
+	}
+	panic(fmt.Sprintf("toV2: unexpected %T", v))
+}
+
+// diffAny returns where a and b differ ("" when they are equal): the same
+// Go types, deeply; big.Ints by value, floats by bits, nil and empty
+// byte slices alike.
+func diffAny(path string, a, b any) string {
+	switch a := a.(type) {
+	case map[string]any:
+		b, ok := b.(map[string]any)
+		if !ok {
+			return fmt.Sprintf("%s: map vs %T", path, b)
+		}
+		for _, k := range slices.Sorted(mapKeys(a)) {
+			bv, ok := b[k]
+			if !ok {
+				return fmt.Sprintf("%s.%s: missing on the right", path, k)
+			}
+			if d := diffAny(path+"."+k, a[k], bv); d != "" {
+				return d
+			}
+		}
+		for k := range b {
+			if _, ok := a[k]; !ok {
+				return fmt.Sprintf("%s.%s: missing on the left", path, k)
+			}
+		}
+		return ""
+	case []any:
+		b, ok := b.([]any)
+		if !ok || len(a) != len(b) {
+			return fmt.Sprintf("%s: %d-element array vs %#v", path, len(a), b)
+		}
+		for i := range a {
+			if d := diffAny(fmt.Sprintf("%s[%d]", path, i), a[i], b[i]); d != "" {
+				return d
+			}
+		}
+		return ""
+	case *big.Int:
+		b, ok := b.(*big.Int)
+		if !ok || a.Cmp(b) != 0 {
+			return fmt.Sprintf("%s: %v vs %#v", path, a, b)
+		}
+		return ""
+	case []byte:
+		b, ok := b.([]byte)
+		if !ok || !bytes.Equal(a, b) {
+			return fmt.Sprintf("%s: %x vs %#v", path, a, b)
+		}
+		return ""
+	case float64:
+		b, ok := b.(float64)
+		if !ok || math.Float64bits(a) != math.Float64bits(b) {
+			return fmt.Sprintf("%s: %v vs %#v", path, a, b)
+		}
+		return ""
+	case float32:
+		b, ok := b.(float32)
+		if !ok || math.Float32bits(a) != math.Float32bits(b) {
+			return fmt.Sprintf("%s: %v vs %#v", path, a, b)
+		}
+		return ""
+	}
+	if a != b {
+		return fmt.Sprintf("%s: %#v (%T) vs %#v (%T)", path, a, a, b, b)
+	}
+	return ""
+}
+
+// TestConformanceWalkAgainstV2 checks that Walk gives the networks
+// maxminddb-golang v2's Networks() gives, in the same order, with the same
+// data offsets and, decoded, the same values.
+func TestConformanceWalkAgainstV2(t *testing.T) {
+	for _, rel := range validTestData(t) {
+		t.Run(filepath.Base(rel), func(t *testing.T) {
+			file := readConformance(t, rel)
+			db, err := Parse(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := maxminddb.OpenBytes(file)
+			if err != nil {
+				t.Fatalf("v2 cannot open a file we parse: %v", err)
+			}
+			type rec struct {
+				prefix netip.Prefix
+				offset uint
+				value  any
+			}
+			var ours []rec
+			dec := db.Decoder()
+			if err := db.Walk(func(p netip.Prefix, off uint) error {
+				v, _, err := dec.Value(off)
+				if err != nil {
+					return fmt.Errorf("%s: %w", p, err)
+				}
+				ours = append(ours, rec{p, off, toV2(v)})
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			var theirs []rec
+			for res := range r.Networks() {
+				if err := res.Err(); err != nil {
+					t.Fatalf("v2 Networks: %v", err)
+				}
+				var v any
+				if err := res.Decode(&v); err != nil {
+					t.Fatalf("v2 Decode %s: %v", res.Prefix(), err)
+				}
+				theirs = append(theirs, rec{res.Prefix(), uint(res.Offset()), v})
+			}
+			if len(ours) == 0 {
+				t.Fatal("Walk found no networks")
+			}
+			if len(ours) != len(theirs) {
+				t.Errorf("Walk gave %d networks, v2 %d", len(ours), len(theirs))
+			}
+			for i := range min(len(ours), len(theirs)) {
+				o, v := ours[i], theirs[i]
+				if o.prefix != v.prefix || o.offset != v.offset {
+					t.Fatalf("network %d: ours %s at %d, v2 %s at %d", i, o.prefix, o.offset, v.prefix, v.offset)
+				}
+				if d := diffAny(o.prefix.String(), o.value, v.value); d != "" {
+					t.Fatalf("network %d: ours vs v2: %s", i, d)
+				}
+			}
+		})
+	}
+}
+
+// lookupProbes returns the addresses TestConformanceLookupAgainstV2 looks
+// up in a database: the first and last address of every network, n fully
+// random addresses of each family the database holds, and n addresses
+// near random networks (a network's address with its low bits
+// scrambled), from a generator seeded by the file name.
+func lookupProbes(name string, ipVersion uint, nets []netip.Prefix, n int) []netip.Addr {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	rng := rand.New(rand.NewPCG(h.Sum64(), 1))
+	var out []netip.Addr
+	for _, p := range nets {
+		out = append(out, p.Masked().Addr(), lastAddr(p))
+	}
+	for range n {
+		var b4 [4]byte
+		var b16 [16]byte
+		for i := range b4 {
+			b4[i] = byte(rng.Uint32())
+		}
+		for i := range b16 {
+			b16[i] = byte(rng.Uint32())
+		}
+		out = append(out, netip.AddrFrom4(b4))
+		if ipVersion == 6 {
+			out = append(out, netip.AddrFrom16(b16))
+		}
+		if len(nets) > 0 {
+			p := nets[rng.IntN(len(nets))]
+			b := p.Addr().AsSlice()
+			from := max(p.Bits()-4, 0)
+			for i := from; i < len(b)*8; i++ {
+				if rng.IntN(2) == 1 {
+					b[i/8] ^= 0x80 >> (i % 8)
+				}
+			}
+			a, _ := netip.AddrFromSlice(b)
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// TestConformanceLookupAgainstV2 checks Lookup against maxminddb-golang
+// v2's Lookup: found or not, the data offset and the network, for the
+// first and last address of every network and a few thousand seeded
+// random addresses per file.
+func TestConformanceLookupAgainstV2(t *testing.T) {
+	for _, rel := range validTestData(t) {
+		name := filepath.Base(rel)
+		t.Run(name, func(t *testing.T) {
+			file := readConformance(t, rel)
+			db, err := Parse(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := maxminddb.OpenBytes(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var nets []netip.Prefix
+			if err := db.Walk(func(p netip.Prefix, _ uint) error {
+				nets = append(nets, p)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			probes := lookupProbes(name, db.Metadata.IPVersion, nets, 1000)
+			found := 0
+			for _, a := range probes {
+				off, bits, ok, err := db.Lookup(a)
+				if err != nil {
+					t.Fatalf("Lookup(%s): %v", a, err)
+				}
+				res := r.Lookup(a)
+				if res.Err() != nil {
+					t.Fatalf("v2 Lookup(%s): %v", a, res.Err())
+				}
+				if ok != res.Found() || ok && off != uint(res.Offset()) {
+					t.Fatalf("Lookup(%s) = offset %d found %v, v2 offset %d found %v", a, off, ok, res.Offset(), res.Found())
+				}
+				if ok {
+					found++
+				}
+				ours, theirs := netip.PrefixFrom(a, bits).Masked(), res.Prefix()
+				if a.Is4() && theirs.Addr().Is6() {
+					// No IPv4 subtree: the walk for ::a.b.c.d ended above
+					// bit 96 on a network v2 reports in IPv6 form; as an
+					// IPv4 network that is all of IPv4.
+					if bits != 0 || theirs.Bits() > 96 || !theirs.Contains(netip.AddrFrom16(a.As16())) && !theirs.Contains(ipv4InIPv6(a)) {
+						t.Fatalf("Lookup(%s) = /%d, v2 %s", a, bits, theirs)
+					}
+					continue
+				}
+				if ours != theirs {
+					t.Fatalf("Lookup(%s) network %s, v2 %s", a, ours, theirs)
+				}
+			}
+			if found == 0 {
+				t.Fatal("no probe found data")
+			}
+		})
+	}
+}
+
+// ipv4InIPv6 returns ::a.b.c.d, where an IPv6 tree keeps IPv4 address a.
+func ipv4InIPv6(a netip.Addr) netip.Addr {
+	b4 := a.As4()
+	var b [16]byte
+	copy(b[12:], b4[:])
+	return netip.AddrFrom16(b)
+}
+
+// TestConformanceIPv6InIPv4Database: an IPv6 address in an IPv4 tree has
+// no data, at prefix length 0 (v2 reports an error instead).
+func TestConformanceIPv6InIPv4Database(t *testing.T) {
+	db, err := Parse(readConformance(t, "test-data/MaxMind-DB-test-ipv4-24.mmdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"::1.1.1.1", "2001:db8::1", "::"} {
+		off, bits, found, err := db.Lookup(netip.MustParseAddr(a))
+		if err != nil || found || bits != 0 || off != 0 {
+			t.Errorf("Lookup(%s) = %d, /%d, %v, %v; want not found at /0", a, off, bits, found, err)
+		}
+	}
+	// An IPv4-mapped address is its IPv4 address.
+	off4, bits4, found4, err4 := db.Lookup(netip.MustParseAddr("1.1.1.1"))
+	offm, bitsm, foundm, errm := db.Lookup(netip.MustParseAddr("::ffff:1.1.1.1"))
+	if !found4 || off4 != offm || bits4 != bitsm || found4 != foundm || err4 != nil || errm != nil {
+		t.Errorf("1.1.1.1 gives (%d /%d %v %v), ::ffff:1.1.1.1 gives (%d /%d %v %v)", off4, bits4, found4, err4, offm, bitsm, foundm, errm)
+	}
+}
