@@ -2,6 +2,7 @@ package format
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -604,5 +605,288 @@ func TestConformanceIPv6InIPv4Database(t *testing.T) {
 	offm, bitsm, foundm, errm := db.Lookup(netip.MustParseAddr("::ffff:1.1.1.1"))
 	if !found4 || off4 != offm || bits4 != bitsm || found4 != foundm || err4 != nil || errm != nil {
 		t.Errorf("1.1.1.1 gives (%d /%d %v %v), ::ffff:1.1.1.1 gives (%d /%d %v %v)", off4, bits4, found4, err4, offm, bitsm, foundm, errm)
+	}
+}
+
+// diffJSON returns where v differs from j, a value that encoding/json
+// decoded with UseNumber ("" when equal): maps and arrays alike, numbers
+// by value (a float32 against the float32 nearest the JSON number).
+func diffJSON(path string, v Value, j any) string {
+	switch v := v.(type) {
+	case Map:
+		m, ok := j.(map[string]any)
+		if !ok || len(m) != len(v) {
+			return fmt.Sprintf("%s: map of %d keys vs %#v", path, len(v), j)
+		}
+		for _, k := range slices.Sorted(mapKeys(v)) {
+			jv, ok := m[k]
+			if !ok {
+				return fmt.Sprintf("%s.%s: not in the source", path, k)
+			}
+			if d := diffJSON(path+"."+k, v[k], jv); d != "" {
+				return d
+			}
+		}
+		return ""
+	case Slice:
+		s, ok := j.([]any)
+		if !ok || len(s) != len(v) {
+			return fmt.Sprintf("%s: %d-element array vs %#v", path, len(v), j)
+		}
+		for i := range v {
+			if d := diffJSON(fmt.Sprintf("%s[%d]", path, i), v[i], s[i]); d != "" {
+				return d
+			}
+		}
+		return ""
+	case String:
+		if s, ok := j.(string); !ok || s != string(v) {
+			return fmt.Sprintf("%s: %q vs %#v", path, v, j)
+		}
+		return ""
+	case Bool:
+		if b, ok := j.(bool); !ok || b != bool(v) {
+			return fmt.Sprintf("%s: %v vs %#v", path, v, j)
+		}
+		return ""
+	}
+	n, ok := j.(json.Number)
+	if !ok {
+		return fmt.Sprintf("%s: %s %v vs %#v", path, v.Kind(), v, j)
+	}
+	var equal bool
+	switch v := v.(type) {
+	case Float64:
+		f, err := n.Float64()
+		equal = err == nil && f == float64(v)
+	case Float32:
+		f, err := n.Float64()
+		equal = err == nil && float32(f) == float32(v)
+	default:
+		want, ok := new(big.Int).SetString(n.String(), 10)
+		var got *big.Int
+		switch v := v.(type) {
+		case Uint16:
+			got = big.NewInt(int64(v))
+		case Uint32:
+			got = big.NewInt(int64(v))
+		case Int32:
+			got = big.NewInt(int64(v))
+		case Uint64:
+			got = new(big.Int).SetUint64(uint64(v))
+		case Uint128:
+			got = v.Big()
+		default:
+			return fmt.Sprintf("%s: %s vs number %s", path, v.Kind(), n)
+		}
+		equal = ok && got.Cmp(want) == 0
+	}
+	if !equal {
+		return fmt.Sprintf("%s: %s %v vs %s", path, v.Kind(), v, n)
+	}
+	return ""
+}
+
+// TestConformanceSourceData checks the records of the networks in
+// source-data/*.json, the files MaxMind builds test-data from, against
+// the database. The writer inserts the networks in order and a later
+// insert replaces what it overlaps, so the record an address must find is
+// that of the last source network holding it (found by brute force); the
+// first and the last address of every source network are checked.
+func TestConformanceSourceData(t *testing.T) {
+	checked := 0
+	for _, rel := range conformanceFiles(t, "source-data/*.json") {
+		name := strings.TrimSuffix(filepath.Base(rel), ".json")
+		mmdb := filepath.Join(conformanceDir, "test-data", name+".mmdb")
+		if _, err := os.Stat(mmdb); err != nil {
+			continue // a source without a database in test-data
+		}
+		t.Run(name, func(t *testing.T) {
+			db, err := Parse(readConformance(t, filepath.Join("test-data", name+".mmdb")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			jd := json.NewDecoder(bytes.NewReader(readConformance(t, rel)))
+			jd.UseNumber()
+			var entries []map[string]any
+			if err := jd.Decode(&entries); err != nil {
+				t.Fatal(err)
+			}
+			type source struct {
+				prefix netip.Prefix
+				record any
+			}
+			var sources []source
+			for _, e := range entries {
+				for network, record := range e {
+					p, err := netip.ParsePrefix(network)
+					if err != nil {
+						t.Fatalf("source network %q: %v", network, err)
+					}
+					sources = append(sources, source{p, record})
+				}
+			}
+			if len(sources) == 0 {
+				t.Fatal("empty source")
+			}
+			dec := db.Decoder()
+			replaced := 0
+			for i, s := range sources {
+				for _, a := range []netip.Addr{s.prefix.Masked().Addr(), lastAddr(s.prefix)} {
+					want := -1
+					for j := len(sources) - 1; j >= 0; j-- {
+						if sources[j].prefix.Contains(a) {
+							want = j
+							break
+						}
+					}
+					if want != i {
+						replaced++
+					}
+					off, _, found, err := db.Lookup(a)
+					if err != nil || !found {
+						t.Fatalf("%s (of %s): found %v, %v", a, s.prefix, found, err)
+					}
+					got, _, err := dec.Value(off)
+					if err != nil {
+						t.Fatalf("%s: %v", a, err)
+					}
+					if d := diffJSON(sources[want].prefix.String(), got, sources[want].record); d != "" {
+						t.Errorf("%s: %s", a, d)
+					}
+				}
+				checked++
+			}
+			t.Logf("%d source networks, %d addresses whose record a later network replaced", len(sources), replaced)
+		})
+	}
+	if checked == 0 {
+		t.Fatal("no source network checked")
+	}
+}
+
+// TestConformanceDecoderFile checks MaxMind-DB-test-decoder.mmdb record by
+// record against values written out by hand from the program that builds
+// it (MaxMind-DB's pkg/writer/decoder.go: insertAllTypes on six networks,
+// insertAllTypesZero on ::0.0.0.0/128, insertNumericMax on
+// ::255.255.255.255/128, in an IPv6 tree with IPv4 aliases), every type
+// with its exact kind.
+func TestConformanceDecoderFile(t *testing.T) {
+	db, err := Parse(readConformance(t, "test-data/MaxMind-DB-test-decoder.mmdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u128 := func(hi, lo uint64) Uint128 { return Uint128{Hi: hi, Lo: lo} }
+	allTypes := Map{
+		"array":   Slice{Uint32(1), Uint32(2), Uint32(3)},
+		"bytes":   Bytes{0, 0, 0, 42}, // uint32(42), big-endian
+		"boolean": Bool(true),
+		"double":  Float64(42.123456),
+		"float":   Float32(1.1),
+		"int32":   Int32(-268435456), // -1 * 2^28
+		"map": Map{"mapX": Map{
+			"utf8_stringX": String("hello"),
+			"arrayX":       Slice{Uint32(7), Uint32(8), Uint32(9)},
+		}},
+		"uint16":      Uint16(100),
+		"uint32":      Uint32(268435456),           // 2^28
+		"uint64":      Uint64(1152921504606846976), // 2^60
+		"uint128":     u128(1<<56, 0),              // 2^120
+		"utf8_string": String("unicode! ☯ - ♫"),
+	}
+	zero := Map{
+		"array": Slice{}, "bytes": Bytes{}, "boolean": Bool(false),
+		"double": Float64(0), "float": Float32(0), "int32": Int32(0),
+		"map": Map{}, "uint16": Uint16(0), "uint32": Uint32(0),
+		"uint64": Uint64(0), "uint128": u128(0, 0), "utf8_string": String(""),
+	}
+	numMax := Map{
+		"double":  Float64(math.Inf(1)),
+		"float":   Float32(math.Inf(1)),
+		"int32":   Int32(math.MaxInt32),
+		"uint16":  Uint16(math.MaxUint16),
+		"uint32":  Uint32(math.MaxUint32),
+		"uint64":  Uint64(math.MaxUint64),
+		"uint128": u128(math.MaxUint64, math.MaxUint64),
+	}
+	// The networks, in address order, as Walk gives them: the IPv4 ones
+	// (::a.b.c.d/n) as IPv4 prefixes.
+	want := []struct {
+		prefix string
+		value  Map
+	}{
+		{"0.0.0.0/32", zero},
+		{"1.1.1.0/24", allTypes},
+		{"2.2.0.0/16", allTypes},
+		{"3.0.0.0/8", allTypes},
+		{"4.5.6.7/32", allTypes},
+		{"255.255.255.255/32", numMax},
+		{"1000::1234:0/112", allTypes},
+		{"abcd::/64", allTypes},
+	}
+	var got []walked
+	if err := db.Walk(func(p netip.Prefix, off uint) error {
+		got = append(got, walked{p, off})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Walk gave %d networks %v, want %d", len(got), got, len(want))
+	}
+	dec := db.Decoder()
+	for i, w := range want {
+		if got[i].prefix.String() != w.prefix {
+			t.Errorf("network %d is %s, want %s", i, got[i].prefix, w.prefix)
+			continue
+		}
+		v, _, err := dec.Value(got[i].offset)
+		if err != nil {
+			t.Fatalf("%s: %v", w.prefix, err)
+		}
+		m, ok := v.(Map)
+		if !ok {
+			t.Fatalf("%s: %s, want map", w.prefix, v.Kind())
+		}
+		for _, k := range slices.Sorted(mapKeys(w.value)) {
+			if !Equal(m[k], w.value[k]) {
+				t.Errorf("%s: %q = %#v, want %#v", w.prefix, k, m[k], w.value[k])
+			}
+		}
+		if len(m) != len(w.value) {
+			t.Errorf("%s: %d keys, want %d", w.prefix, len(m), len(w.value))
+		}
+	}
+	// Equal records are stored once; the IPv4 aliases (::ffff:0:0/96 and
+	// 6to4, 2002::/16) lead to the records of the IPv4 networks.
+	lookups := []struct {
+		addr   string
+		prefix string // as netip.PrefixFrom(addr, length).Masked()
+		of     int    // index in want whose record it finds
+	}{
+		{"1.1.1.77", "1.1.1.0/24", 1},
+		{"2.2.200.1", "2.2.0.0/16", 2},
+		{"::ffff:3.4.5.6", "::ffff:3.0.0.0/104", 3},
+		{"2002:405:607::", "2002:405:607::/48", 4},
+		{"255.255.255.255", "255.255.255.255/32", 5},
+		{"abcd::ffff", "abcd::/64", 7},
+	}
+	for _, l := range lookups {
+		a := netip.MustParseAddr(l.addr)
+		off, bits, found, err := db.Lookup(a)
+		if err != nil || !found {
+			t.Fatalf("Lookup(%s): found %v, %v", a, found, err)
+		}
+		if p := netip.PrefixFrom(a, bits).Masked().String(); p != l.prefix {
+			t.Errorf("Lookup(%s) in %s, want %s", a, p, l.prefix)
+		}
+		if off != got[l.of].offset {
+			t.Errorf("Lookup(%s) at offset %d, want %d, the record of %s", a, off, got[l.of].offset, want[l.of].prefix)
+		}
+	}
+	for _, a := range []string{"1.1.2.0", "4.5.6.6", "abcd:0:0:1::", "::1:0:0"} {
+		if _, _, found, err := db.Lookup(netip.MustParseAddr(a)); found || err != nil {
+			t.Errorf("Lookup(%s): found %v, %v; want no data", a, found, err)
+		}
 	}
 }
