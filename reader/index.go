@@ -1,0 +1,51 @@
+package reader
+
+// The acceleration indexes replace the first bits of a tree walk with one
+// table read. Entry i holds what a bit-by-bit walk of the prefix i would
+// hold after those bits: the record value reached (a node, or a record that
+// ended the walk early) and how many bits the walk consumed. A lookup reads
+// the entry and walks on from there, so its answer is the plain walk's,
+// bit for bit (TestIndexMatchesPlainWalk checks this on every test file).
+//
+// Memory: 8 bytes per entry. IPv4: 8<<IPv4IndexBits bytes (8 MiB at the
+// default 20 bits); IPv6: 2^16 entries, 512 KiB, for IPv6 trees only.
+// Building visits each tree node above the index depth once per path that
+// reaches it, at most 2^(bits+1) visits, so a corrupt tree (cycles, shared
+// subtrees) cannot make it run for ever.
+
+const ipv6IndexBits = 16
+
+// buildIndexes fills idx4 (when the tree has an IPv4 subtree) and idx6
+// (for IPv6 trees). recSize must be valid.
+func (r *Reader) buildIndexes(bits4 uint) {
+	if r.ipv4Start < r.nodeCnt || (r.Metadata.IPVersion == 4 && r.nodeCnt > 0) {
+		r.idx4Bits = bits4
+		r.idx4 = make([]uint64, 1<<bits4)
+		r.fillIndex(r.idx4, r.ipv4Start, 0, 0, bits4)
+	}
+	if r.Metadata.IPVersion == 6 && r.nodeCnt > 0 {
+		r.idx6 = make([]uint64, 1<<ipv6IndexBits)
+		r.fillIndex(r.idx6, 0, 0, 0, ipv6IndexBits)
+	}
+}
+
+// fillIndex fills the entries of idx under the depth-bit prefix prefix,
+// whose walk is at node.
+func (r *Reader) fillIndex(idx []uint64, node uint, prefix uint, depth, bits uint) {
+	if node >= r.nodeCnt || depth == bits {
+		e := uint64(uint32(node)) | uint64(depth)<<32
+		lo := prefix << (bits - depth)
+		hi := (prefix + 1) << (bits - depth)
+		for i := lo; i < hi; i++ {
+			idx[i] = e
+		}
+		return
+	}
+	r.fillIndex(idx, r.child(node, 0), prefix<<1, depth+1, bits)
+	r.fillIndex(idx, r.child(node, 1), prefix<<1|1, depth+1, bits)
+}
+
+// IndexBytes returns the memory the acceleration indexes take, in bytes.
+func (r *Reader) IndexBytes() int {
+	return 8 * (len(r.idx4) + len(r.idx6))
+}

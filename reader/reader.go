@@ -1,0 +1,438 @@
+package reader
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
+const dataSectionSeparatorSize = 16
+
+var metadataStartMarker = []byte("\xAB\xCD\xEFMaxMind.com")
+
+var errInvalidIPAddress = errors.New("invalid IP address")
+
+// Reader reads one MaxMind DB file. Create it with Open or OpenBytes. All
+// methods except Close are safe for concurrent use by any number of
+// goroutines; Close must not run concurrently with other calls (use Handle
+// for replacing a database while lookups run).
+type Reader struct {
+	// Metadata is the database's metadata. Treat it as read-only.
+	Metadata Metadata
+
+	mapped  *atomic.Bool // the buffer is an mmap that Close or the cleanup unmaps
+	buffer  []byte       // the whole file; nil after Close
+	tree    []byte       // INVARIANT: len(tree) == nodeCount*recordSize/4
+	data    []byte       // the data section
+	dec     decoder
+	nodeCnt uint
+	recSize uint
+
+	validRecordSize bool // recSize is 24, 28 or 32; tree walks need it
+
+	ipv4Start         uint // node (or record) reached by 96 zero bits
+	ipv4StartBitDepth int  // how many bits that walk took (96 in an IPv4 tree)
+
+	// Acceleration indexes, nil when disabled. Entry i of idx4 is the
+	// record reached from ipv4Start by the idx4Bits-bit prefix i of an IPv4
+	// address, in the low 32 bits, and the number of bits walked to reach
+	// it (idx4Bits, or fewer when a record ends the walk early) in the
+	// high bits. idx6 is the same for the first 16 bits from the root of an
+	// IPv6 tree.
+	idx4     []uint64
+	idx4Bits uint
+	idx6     []uint64
+}
+
+// Metadata holds the metadata of a database, with the fields and tags of
+// maxminddb-golang v2's Metadata.
+type Metadata struct {
+	// Description maps a language code to a description of the database.
+	Description map[string]string `maxminddb:"description"`
+	// DatabaseType names the structure of the records, e.g. "GeoIP2-City".
+	DatabaseType string `maxminddb:"database_type"`
+	// Languages lists the locales the records may have names in.
+	Languages []string `maxminddb:"languages"`
+	// BinaryFormatMajorVersion is the format's major version (2).
+	BinaryFormatMajorVersion uint `maxminddb:"binary_format_major_version"`
+	// BinaryFormatMinorVersion is the format's minor version (0).
+	BinaryFormatMinorVersion uint `maxminddb:"binary_format_minor_version"`
+	// BuildEpoch is when the database was built, in seconds since the Unix epoch.
+	BuildEpoch uint `maxminddb:"build_epoch"`
+	// IPVersion is 4 for an IPv4-only tree, 6 for a tree of 128-bit keys.
+	IPVersion uint `maxminddb:"ip_version"`
+	// NodeCount is the number of nodes in the search tree.
+	NodeCount uint `maxminddb:"node_count"`
+	// RecordSize is the size of a record in bits: 24, 28 or 32.
+	RecordSize uint `maxminddb:"record_size"`
+}
+
+// BuildTime returns BuildEpoch as a time.Time in the local zone, as
+// maxminddb-golang v2 does.
+func (m Metadata) BuildTime() time.Time {
+	return time.Unix(int64(m.BuildEpoch), 0)
+}
+
+type readerOptions struct {
+	disableStringCache bool
+	indexBits          int // -1: default
+	noIndex            bool
+}
+
+// ReaderOption configures Open and OpenBytes.
+type ReaderOption func(*readerOptions)
+
+// DisableStringCache turns off the cache of decoded strings keyed by data
+// offset. Decoding then allocates every string it returns.
+func DisableStringCache() ReaderOption {
+	return func(o *readerOptions) { o.disableStringCache = true }
+}
+
+// WithoutIndex turns off the acceleration indexes: lookups walk the search
+// tree one bit at a time, as maxminddb-golang does, and Open builds nothing.
+func WithoutIndex() ReaderOption {
+	return func(o *readerOptions) { o.noIndex = true }
+}
+
+// DefaultIPv4IndexBits is the width of the IPv4 acceleration index: 2^20
+// entries of 8 bytes, 8 MiB.
+const DefaultIPv4IndexBits = 20
+
+// MaxIPv4IndexBits bounds IPv4IndexBits: 2^24 entries, 128 MiB.
+const MaxIPv4IndexBits = 24
+
+// IPv4IndexBits sets the width of the IPv4 acceleration index to bits (1 to
+// MaxIPv4IndexBits; values outside are clamped). The index takes
+// 8<<bits bytes and saves up to bits dependent memory reads per lookup.
+func IPv4IndexBits(bits int) ReaderOption {
+	return func(o *readerOptions) { o.indexBits = min(max(bits, 1), MaxIPv4IndexBits) }
+}
+
+// Open memory-maps the file and returns a Reader over it. Where the file
+// system cannot map files, the file is read into memory instead.
+func Open(file string, options ...ReaderOption) (*Reader, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close() //nolint:errcheck // read-only file
+
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size64 := st.Size()
+	if size64 == 0 {
+		return nil, errors.New("file is empty")
+	}
+	size := int(size64)
+	if int64(size) != size64 {
+		return nil, errors.New("file too large")
+	}
+
+	data, err := mapFile(f, size)
+	if errors.Is(err, errors.ErrUnsupported) {
+		data = make([]byte, size)
+		if _, err := io.ReadFull(f, data); err != nil {
+			return nil, err
+		}
+		return OpenBytes(data, options...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r, err := OpenBytes(data, options...)
+	if err != nil {
+		_ = munmap(data)
+		return nil, err
+	}
+	r.mapped.Store(true)
+	runtime.AddCleanup(r, func(m mmapping) {
+		if m.mapped.CompareAndSwap(true, false) {
+			_ = munmap(m.data)
+		}
+	}, mmapping{r.mapped, data})
+	return r, nil
+}
+
+type mmapping struct {
+	mapped *atomic.Bool
+	data   []byte
+}
+
+func mapFile(f *os.File, size int) (data []byte, err error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	cerr := rc.Control(func(fd uintptr) { data, err = mmap(int(fd), size) })
+	if cerr != nil {
+		return nil, cerr
+	}
+	return data, err
+}
+
+// Close unmaps the file of a Reader made by Open. Lookups on a closed
+// Reader return an error. Close must not be called while other goroutines
+// use the Reader.
+func (r *Reader) Close() error {
+	var err error
+	if r.mapped.CompareAndSwap(true, false) {
+		err = munmap(r.buffer)
+	}
+	r.buffer, r.tree, r.data = nil, nil, nil
+	r.dec = decoder{}
+	r.idx4, r.idx6 = nil, nil
+	return err
+}
+
+// OpenBytes returns a Reader over an MMDB file held in buffer, without
+// copying it. The buffer must not change while the Reader is in use.
+func OpenBytes(buffer []byte, options ...ReaderOption) (*Reader, error) {
+	opts := readerOptions{indexBits: DefaultIPv4IndexBits}
+	for _, o := range options {
+		o(&opts)
+	}
+	mdStart := bytes.LastIndex(buffer, metadataStartMarker)
+	if mdStart == -1 {
+		return nil, newInvalidDatabaseError("error opening database: invalid MaxMind DB file")
+	}
+	mdStart += len(metadataStartMarker)
+	r := &Reader{mapped: &atomic.Bool{}}
+	md := decoder{buf: buffer[mdStart:]}
+	if err := md.decodeRoot(0, &r.Metadata); err != nil {
+		return nil, err
+	}
+	m := &r.Metadata
+	if m.NodeCount > 0 && m.RecordSize/4 > 0 && m.NodeCount > ^uint(0)/(m.RecordSize/4) {
+		return nil, newInvalidDatabaseError("database tree size would overflow")
+	}
+	treeSize := m.NodeCount * (m.RecordSize / 4)
+	dataStart := treeSize + dataSectionSeparatorSize
+	dataEnd := uint(mdStart - len(metadataStartMarker))
+	if dataStart > dataEnd || dataStart < treeSize {
+		return nil, newInvalidDatabaseError("the MaxMind DB contains invalid metadata")
+	}
+	r.buffer = buffer
+	r.tree = buffer[:treeSize]
+	r.data = buffer[dataStart:dataEnd]
+	r.nodeCnt = m.NodeCount
+	r.recSize = m.RecordSize
+	r.validRecordSize = r.recSize == 24 || r.recSize == 28 || r.recSize == 32
+	r.dec = decoder{buf: r.data}
+	if !opts.disableStringCache {
+		r.dec.strings = new(stringCache)
+	}
+	if err := r.setIPv4Start(); err != nil {
+		return nil, err
+	}
+	if !opts.noIndex && r.validRecordSize {
+		r.buildIndexes(uint(opts.indexBits))
+	}
+	return r, nil
+}
+
+func (r *Reader) setIPv4Start() error {
+	if r.Metadata.IPVersion != 6 {
+		r.ipv4StartBitDepth = 96
+		return nil
+	}
+	switch r.recSize {
+	case 24, 28, 32:
+	default:
+		return newInvalidDatabaseError("unsupported record size: %d", r.recSize)
+	}
+	node, i := uint(0), 0
+	for ; i < 96 && node < r.nodeCnt; i++ {
+		node = r.child(node, 0)
+	}
+	r.ipv4Start, r.ipv4StartBitDepth = node, i
+	return nil
+}
+
+// child returns the left (bit 0) or right (bit 1) record of node. node must
+// be below the node count.
+func (r *Reader) child(node, bit uint) uint {
+	t := r.tree
+	switch r.recSize {
+	case 24:
+		o := node*6 + bit*3
+		return uint(t[o])<<16 | uint(t[o+1])<<8 | uint(t[o+2])
+	case 28:
+		o := node*7 + bit*3
+		w := uint(binary.BigEndian.Uint32(t[o : o+4]))
+		if bit == 0 {
+			return w>>8 | (w&0xF0)<<20
+		}
+		return w & 0x0FFFFFFF
+	default:
+		o := node*8 + bit*4
+		return uint(binary.BigEndian.Uint32(t[o : o+4]))
+	}
+}
+
+func (r *Reader) hasIPv4Subtree() bool {
+	return r.Metadata.IPVersion == 4 || r.ipv4Start < r.nodeCnt
+}
+
+// Lookup finds the record for ip. The Result carries the data offset, the
+// prefix of the network ip is in, and any error. Lookup does not allocate.
+func (r *Reader) Lookup(ip netip.Addr) Result {
+	if r.buffer == nil {
+		return Result{err: errors.New("cannot call Lookup on a closed database")}
+	}
+	node, prefixLen, err := r.lookupPointer(ip)
+	if err != nil {
+		return Result{ip: ip, prefixLen: uint8(prefixLen), err: err}
+	}
+	if node == r.nodeCnt {
+		return Result{ip: ip, prefixLen: uint8(prefixLen), offset: notFound}
+	}
+	off, err := r.resolveDataPointer(node)
+	return Result{reader: r, ip: ip, offset: off, prefixLen: uint8(prefixLen), err: err}
+}
+
+// LookupOffset returns a Result for the data at offset, as found in a
+// Result's Offset, for decoding a record again without a lookup.
+func (r *Reader) LookupOffset(offset uintptr) Result {
+	if r.buffer == nil {
+		return Result{err: errors.New("cannot call LookupOffset on a closed database")}
+	}
+	return Result{reader: r, offset: uint(offset)}
+}
+
+// lookupPointer walks the tree for ip and returns the record it ends at
+// (a record value: node count for no data, above for data) and the bit
+// depth at which the walk ended (96 + IPv4 bits for IPv4 addresses).
+func (r *Reader) lookupPointer(ip netip.Addr) (uint, int, error) {
+	if !ip.IsValid() {
+		return 0, 0, errInvalidIPAddress
+	}
+	if r.Metadata.IPVersion == 4 && ip.Is6() {
+		return 0, 0, fmt.Errorf("error looking up '%s': you attempted to look up an IPv6 address in an IPv4-only database", ip.String())
+	}
+	if !r.validRecordSize {
+		return 0, 0, newInvalidDatabaseError("unsupported record size: %d", r.recSize)
+	}
+	var node uint
+	var bit int
+	if ip.Is4() {
+		node, bit = r.walk4(ip.As4())
+	} else {
+		node, bit = r.walk6(ip.As16())
+	}
+	if node > r.nodeCnt {
+		return node, bit, nil
+	}
+	if node == r.nodeCnt {
+		return node, bit, nil
+	}
+	return 0, bit, newInvalidDatabaseError("invalid node in search tree")
+}
+
+// walk4 walks the IPv4 subtree for a.
+func (r *Reader) walk4(a [4]byte) (uint, int) {
+	node := r.ipv4Start
+	nc := r.nodeCnt
+	if node >= nc {
+		return node, r.ipv4StartBitDepth
+	}
+	bits := binary.BigEndian.Uint32(a[:])
+	j := uint(0)
+	if r.idx4 != nil {
+		e := r.idx4[bits>>(32-r.idx4Bits)]
+		node = uint(uint32(e))
+		j = uint(e >> 32)
+		bits <<= j
+	}
+	t := r.tree
+	switch r.recSize {
+	case 24:
+		for ; j < 32 && node < nc; j++ {
+			o := node*6 + uint(bits>>31)*3
+			b := t[o : o+3]
+			node = uint(b[0])<<16 | uint(b[1])<<8 | uint(b[2])
+			bits <<= 1
+		}
+	case 28:
+		for ; j < 32 && node < nc; j++ {
+			bit := uint(bits >> 31)
+			o := node*7 + bit*3
+			w := uint(binary.BigEndian.Uint32(t[o : o+4]))
+			left := 1 - bit
+			node = (w>>(left*8))&0x00FFFFFF | (w<<(left*20))&0x0F000000
+			bits <<= 1
+		}
+	default:
+		for ; j < 32 && node < nc; j++ {
+			o := node*8 + uint(bits>>31)*4
+			node = uint(binary.BigEndian.Uint32(t[o : o+4]))
+			bits <<= 1
+		}
+	}
+	return node, r.ipv4StartBitDepth + int(j)
+}
+
+// walk6 walks the whole tree for a 128-bit key.
+func (r *Reader) walk6(a [16]byte) (uint, int) {
+	node := uint(0)
+	nc := r.nodeCnt
+	i := uint(0)
+	if r.idx6 != nil {
+		e := r.idx6[uint(a[0])<<8|uint(a[1])]
+		node = uint(uint32(e))
+		i = uint(e >> 32)
+	}
+	t := r.tree
+	for i < 128 && node < nc {
+		bits := binary.BigEndian.Uint32(a[(i>>5)*4:]) << (i & 31)
+		j := i & 31
+		switch r.recSize {
+		case 24:
+			for ; j < 32 && node < nc; j++ {
+				o := node*6 + uint(bits>>31)*3
+				b := t[o : o+3]
+				node = uint(b[0])<<16 | uint(b[1])<<8 | uint(b[2])
+				bits <<= 1
+			}
+		case 28:
+			for ; j < 32 && node < nc; j++ {
+				bit := uint(bits >> 31)
+				o := node*7 + bit*3
+				w := uint(binary.BigEndian.Uint32(t[o : o+4]))
+				left := 1 - bit
+				node = (w>>(left*8))&0x00FFFFFF | (w<<(left*20))&0x0F000000
+				bits <<= 1
+			}
+		default:
+			for ; j < 32 && node < nc; j++ {
+				o := node*8 + uint(bits>>31)*4
+				node = uint(binary.BigEndian.Uint32(t[o : o+4]))
+				bits <<= 1
+			}
+		}
+		i = i&^31 + j
+	}
+	return node, int(i)
+}
+
+func (r *Reader) resolveDataPointer(pointer uint) (uint, error) {
+	minPointer := r.nodeCnt + dataSectionSeparatorSize
+	if pointer < minPointer {
+		return 0, errTreeCorrupt
+	}
+	off := pointer - minPointer
+	if off >= uint(len(r.data)) {
+		return 0, errTreeCorrupt
+	}
+	return off, nil
+}
+
+var errTreeCorrupt = InvalidDatabaseError{"the MaxMind DB file's search tree is corrupt"}

@@ -1,0 +1,235 @@
+package reader
+
+import (
+	"bytes"
+	"fmt"
+	"math/big"
+	"unicode/utf8"
+)
+
+// Verify checks the whole database: the metadata (format 2.0, a database
+// type, a description, a valid IP version, record size and node count),
+// the search tree (no cycles, no path longer than 128 bits, every record
+// pointing into the data section), the separator, and the data section
+// (every value decodes, valid UTF-8, every top-level value reached from
+// the tree and every record the tree points to starting a value). It
+// returns the first problem as an InvalidDatabaseError. It runs in time
+// and memory linear in the file size.
+func (r *Reader) Verify() error {
+	if r.buffer == nil {
+		return newInvalidDatabaseError("cannot call Verify on a closed database")
+	}
+	if err := r.verifyMetadata(); err != nil {
+		return err
+	}
+	offsets, err := r.verifyTree()
+	if err != nil {
+		return err
+	}
+	sepStart := uint(len(r.tree))
+	if sepStart+dataSectionSeparatorSize > uint(len(r.buffer)) {
+		return newInvalidDatabaseError("unexpected end of database while reading data section separator")
+	}
+	sep := r.buffer[sepStart : sepStart+dataSectionSeparatorSize]
+	if !bytes.Equal(sep, make([]byte, dataSectionSeparatorSize)) {
+		return newInvalidDatabaseError("unexpected byte in data separator: %v", sep)
+	}
+	return r.verifyData(offsets)
+}
+
+func verifyErr(field string, expected, actual any) error {
+	return newInvalidDatabaseError("%v - Expected: %v Actual: %v", field, expected, actual)
+}
+
+func (r *Reader) verifyMetadata() error {
+	i := bytes.LastIndex(r.buffer, metadataStartMarker)
+	if i < 0 {
+		return newInvalidDatabaseError("metadata marker not found")
+	}
+	md := decoder{buf: r.buffer[i+len(metadataStartMarker):]}
+	off := uint(0)
+	for first := true; first || off < uint(len(md.buf)); first = false {
+		st := state{budget: maxValues}
+		v, next, err := md.decodeAny(off, 0, &st)
+		if err != nil {
+			if first {
+				return withOffset(err, off)
+			}
+			return newInvalidDatabaseError("invalid value after the metadata map (%v) at offset of %v", err, off)
+		}
+		if err := checkUTF8(v); err != nil {
+			return newInvalidDatabaseError("metadata: %v", err)
+		}
+		off = next
+	}
+	m := r.Metadata
+	switch {
+	case m.BinaryFormatMajorVersion != 2:
+		return verifyErr("binary_format_major_version", 2, m.BinaryFormatMajorVersion)
+	case m.BinaryFormatMinorVersion != 0:
+		return verifyErr("binary_format_minor_version", 0, m.BinaryFormatMinorVersion)
+	case m.DatabaseType == "":
+		return verifyErr("database_type", "non-empty string", m.DatabaseType)
+	case len(m.Description) == 0:
+		return verifyErr("description", "non-empty map", m.Description)
+	case m.IPVersion != 4 && m.IPVersion != 6:
+		return verifyErr("ip_version", "4 or 6", m.IPVersion)
+	case !r.validRecordSize:
+		return verifyErr("record_size", "24, 28, or 32", m.RecordSize)
+	case m.NodeCount == 0:
+		return verifyErr("node_count", "positive integer", m.NodeCount)
+	}
+	return nil
+}
+
+// checkUTF8 checks every string and map key of a decoded value.
+func checkUTF8(v any) error {
+	switch v := v.(type) {
+	case string:
+		if !utf8.ValidString(v) {
+			return fmt.Errorf("invalid UTF-8 in string %q", v)
+		}
+	case map[string]any:
+		for k, e := range v {
+			if !utf8.ValidString(k) {
+				return fmt.Errorf("invalid UTF-8 in map key %q", k)
+			}
+			if err := checkUTF8(e); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if err := checkUTF8(e); err != nil {
+				return err
+			}
+		}
+	case *big.Int, []byte, bool, float32, float64, int32, uint64:
+	}
+	return nil
+}
+
+const (
+	nodeUnvisited = 0
+	nodeVisiting  = 255
+)
+
+// verifyTree walks the tree from the root, iteratively, and returns the
+// set of data offsets its records point to. A node is expanded once; its
+// height (longest path below it) is remembered so shared subtrees are
+// checked in linear time.
+func (r *Reader) verifyTree() (map[uint]bool, error) {
+	nc := r.nodeCnt
+	if nc > uint(len(r.buffer))/(r.recSize/4) {
+		return nil, newInvalidDatabaseError("bounds check failed during search tree verification")
+	}
+	offsets := make(map[uint]bool)
+	states := make([]uint8, nc)
+	startDepth := uint(0)
+	if r.Metadata.IPVersion == 4 {
+		startDepth = 96
+	}
+	type frame struct {
+		node, depth uint
+		child       uint8 // children handled so far
+		height      uint8 // of children so far
+	}
+	visit := func(ptr, depth uint) (push bool, height uint8, err error) {
+		if ptr == nc {
+			return false, 0, nil
+		}
+		if ptr > nc {
+			off, err := r.resolveDataPointer(ptr)
+			if err != nil {
+				return false, 0, err
+			}
+			offsets[off] = true
+			return false, 0, nil
+		}
+		if depth >= 128 {
+			return false, 0, newInvalidDatabaseError("invalid search tree: internal node at bit depth %d", depth)
+		}
+		switch states[ptr] {
+		case nodeVisiting:
+			return false, 0, newInvalidDatabaseError("invalid search tree: cycle at node %d", ptr)
+		case nodeUnvisited:
+			return true, 0, nil
+		default:
+			return false, states[ptr], nil
+		}
+	}
+	push, _, err := visit(0, startDepth)
+	if err != nil || !push {
+		return offsets, err
+	}
+	stack := []frame{{node: 0, depth: startDepth}}
+	states[0] = nodeVisiting
+	for len(stack) > 0 {
+		f := &stack[len(stack)-1]
+		if f.child == 2 {
+			if f.height == 128 {
+				return nil, newInvalidDatabaseError("invalid search tree: path exceeds 128 bits")
+			}
+			h := f.height + 1
+			if f.depth+uint(h) > 128 {
+				return nil, newInvalidDatabaseError("invalid search tree: path exceeds 128 bits")
+			}
+			states[f.node] = h
+			stack = stack[:len(stack)-1]
+			if len(stack) > 0 {
+				p := &stack[len(stack)-1]
+				p.height = max(p.height, h)
+			}
+			continue
+		}
+		ptr := r.child(f.node, uint(f.child))
+		f.child++
+		push, h, err := visit(ptr, f.depth+1)
+		if err != nil {
+			return nil, err
+		}
+		f.height = max(f.height, h)
+		if push {
+			states[ptr] = nodeVisiting
+			stack = append(stack, frame{node: ptr, depth: f.depth + 1})
+		}
+	}
+	return offsets, nil
+}
+
+// verifyData decodes the data section value by value.
+func (r *Reader) verifyData(offsets map[uint]bool) error {
+	d := r.dec
+	d.strings = nil
+	end := uint(len(d.buf))
+	starts := make(map[uint]bool, len(offsets))
+	off := uint(0)
+	for off < end {
+		st := state{budget: maxValues}
+		v, next, err := d.decodeAny(off, 0, &st)
+		if err != nil {
+			return withOffset(err, off)
+		}
+		if next <= off {
+			return newInvalidDatabaseError("data section offset unexpectedly went from %v to %v", off, next)
+		}
+		if !offsets[off] {
+			return newInvalidDatabaseError("found data (%v) at %v that the search tree does not point to", v, off)
+		}
+		if err := checkUTF8(v); err != nil {
+			return newInvalidDatabaseError("data section at offset %d: %v", off, err)
+		}
+		starts[off] = true
+		off = next
+	}
+	missing := 0
+	for o := range offsets {
+		if !starts[o] {
+			missing++
+		}
+	}
+	if missing != 0 {
+		return newInvalidDatabaseError("found %v pointers (of %v) in the search tree that we did not see in the data section", missing, len(offsets))
+	}
+	return nil
+}
