@@ -15,6 +15,12 @@ const MaxDepth = 512
 // out-of-memory.
 const maxValues = 1 << 22
 
+// maxPayloadBytes bounds how many bytes of strings, byte strings and map
+// keys one call to Decoder.Value copies out of the section, so a small
+// file whose pointers fan out to one long string many times is an error,
+// not an out-of-memory.
+const maxPayloadBytes = 1 << 26
+
 // Decoder reads values from one section: the data section, or the
 // metadata section after its marker. It is a read-only view and safe for
 // concurrent use. Every read is bounds-checked; malformed input gives a
@@ -266,13 +272,24 @@ func itoa(n uint) string {
 // nesting deeper than MaxDepth, pointer cycles and runaway pointer fan-out
 // are errors.
 func (d Decoder) Value(off uint) (Value, uint, error) {
-	st := valueState{budget: maxValues}
+	st := valueState{budget: maxValues, bytes: maxPayloadBytes}
 	return d.value(off, 0, &st)
 }
 
 type valueState struct {
-	budget int
+	budget int    // values left to produce
+	bytes  int    // payload bytes left to copy
 	path   []uint // pointer targets being decoded, to detect cycles
+}
+
+// spend takes n payload bytes from the budget, or reports that the value
+// expands past it.
+func (st *valueState) spend(d Decoder, off uint, n uint) error {
+	if n > uint(st.bytes) {
+		return d.errf(off, "value expands to more than %d bytes of strings and bytes", maxPayloadBytes)
+	}
+	st.bytes -= int(n)
+	return nil
 }
 
 func (d Decoder) value(off uint, depth int, st *valueState) (Value, uint, error) {
@@ -315,6 +332,9 @@ func (d Decoder) value(off uint, depth int, st *valueState) (Value, uint, error)
 			if err != nil {
 				return nil, 0, err
 			}
+			if err := st.spend(d, off, uint(len(key))); err != nil {
+				return nil, 0, err
+			}
 			var v Value
 			v, next, err = d.value(next, depth+1, st)
 			if err != nil {
@@ -352,6 +372,11 @@ func (d Decoder) value(off uint, depth int, st *valueState) (Value, uint, error)
 		return nil, 0, err
 	}
 	next := payload + size
+	if kind == KindString || kind == KindBytes {
+		if err := st.spend(d, off, size); err != nil {
+			return nil, 0, err
+		}
+	}
 	switch kind {
 	case KindString:
 		if !utf8.Valid(b) {
