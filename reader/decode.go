@@ -371,8 +371,10 @@ func (d *decoder) keyBytes(off uint) ([]byte, uint, error) {
 	return b, after, nil
 }
 
-// skip returns the offset after the value at off.
-func (d *decoder) skip(off uint, depth int, st *state) (uint, error) {
+// skip returns the offset after the value at off. Scalar sizes are checked
+// when strict; containers always check the values inside them (as
+// maxminddb-golang does when it skips an unknown struct field).
+func (d *decoder) skip(off uint, depth int, st *state, strict bool) (uint, error) {
 	if depth > maxDepth {
 		return 0, errDepth
 	}
@@ -391,7 +393,7 @@ func (d *decoder) skip(off uint, depth int, st *state) (uint, error) {
 			size *= 2
 		}
 		for range size {
-			if payload, err = d.skip(payload, depth+1, st); err != nil {
+			if payload, err = d.skip(payload, depth+1, st, true); err != nil {
 				return 0, err
 			}
 		}
@@ -402,27 +404,27 @@ func (d *decoder) skip(off uint, depth int, st *state) (uint, error) {
 		}
 		return payload, nil
 	case kFloat64:
-		if size != 8 {
+		if size != 8 && strict {
 			return 0, newInvalidDatabaseError("invalid Float64 size: %d", size)
 		}
 	case kFloat32:
-		if size != 4 {
+		if size != 4 && strict {
 			return 0, newInvalidDatabaseError("invalid Float32 size: %d", size)
 		}
 	case kUint16:
-		if size > 2 {
+		if size > 2 && strict {
 			return 0, newInvalidDatabaseError("invalid Uint16 size: %d", size)
 		}
 	case kUint32, kInt32:
-		if size > 4 {
+		if size > 4 && strict {
 			return 0, newInvalidDatabaseError("invalid %s size: %d", kindDisplay(kind), size)
 		}
 	case kUint64:
-		if size > 8 {
+		if size > 8 && strict {
 			return 0, newInvalidDatabaseError("invalid Uint64 size: %d", size)
 		}
 	case kUint128:
-		if size > 16 {
+		if size > 16 && strict {
 			return 0, newInvalidDatabaseError("invalid Uint128 size: %d", size)
 		}
 	case kString, kBytes:
@@ -513,7 +515,7 @@ PATH:
 					off = next
 					continue PATH
 				}
-				if off, err = d.skip(next, 0, &st); err != nil {
+				if off, err = d.skip(next, 0, &st, true); err != nil {
 					return err
 				}
 			}
@@ -535,7 +537,7 @@ PATH:
 				idx = uint(e)
 			}
 			for range idx {
-				if off, err = d.skip(off, 0, &st); err != nil {
+				if off, err = d.skip(off, 0, &st, true); err != nil {
 					return err
 				}
 			}
@@ -1039,7 +1041,7 @@ func decUintptr(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st 
 		return next, nil
 	}
 	*(*uintptr)(p) = uintptr(off)
-	return d.skip(off, depth, st)
+	return d.skip(off, depth, st, true)
 }
 
 func decPointer(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st *state) (uint, error) {
@@ -1186,7 +1188,7 @@ func decStruct(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st *
 		}
 		f := pl.fields[string(kb)]
 		if f == nil {
-			if payload, err = d.skip(next, depth+1, st); err != nil {
+			if payload, err = d.skip(next, depth+1, st, false); err != nil {
 				return 0, err
 			}
 			continue
