@@ -1,0 +1,706 @@
+package format
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// The ipatlas record schema (SPEC.md, "Record schema in the .mmdb"): an
+// Inference is one row of inference results as the builder parses it;
+// Record turns it into the GeoIP2-compatible record stored in the .mmdb,
+// and InferenceFromRecord reads such a record back.
+//
+//	continent     {code, names{en}}                    derived from the country code (ContinentOf)
+//	country       {iso_code, names{lang}, confidence}  confidence uint16 0-100
+//	subdivisions  [{iso_code, names{lang}, confidence}] levels after country and before city
+//	city          {names{lang}, confidence}
+//	location      {latitude, longitude, accuracy_radius}
+//	ipatlas       {regions [{level, code, name, confidence}], confidence,
+//	               source, model_version, names_lang}
+//
+// Invariants of a Record:
+//  1. No empty map, empty array or empty string is stored: a field without
+//     a value is absent.
+//  2. ipatlas.regions holds the whole hierarchy, outermost first, with
+//     confidences as doubles; the GeoIP2 fields are a lossy view of it
+//     (confidence rounded to a percentage) for existing readers.
+//  3. ipatlas.names_lang is present only when the names are not in
+//     DefaultNamesLang; continent names are always English.
+
+// DefaultLevels is the default region hierarchy, outermost first.
+// Callers must not modify it.
+var DefaultLevels = []string{"country", "province", "city", "district", "street", "community"}
+
+// DefaultNamesLang is the locale of region names when a row does not say.
+const DefaultNamesLang = "en"
+
+// The level names that Record maps to GeoIP2 fields; levels after
+// levelCountry and before levelCity become subdivisions.
+const (
+	levelCountry = "country"
+	levelCity    = "city"
+)
+
+// Region is one level of an inference's region hierarchy. The zero value
+// is not a valid region: Level is required, and so is a Code or a Name.
+type Region struct {
+	// Level is the name of the level, one of the hierarchy's levels
+	// (DefaultLevels unless the source declares its own).
+	Level string
+	// Code is an optional code: ISO 3166-1 alpha-2 for the country,
+	// ISO 3166-2 (e.g. "CN-SH") for a province, free-form otherwise.
+	Code string
+	// Name is an optional name in the inference's NamesLang, any UTF-8.
+	Name string
+	// Confidence is the model's confidence in this level, in [0,1];
+	// meaningful only when HasConfidence is set.
+	Confidence    float64
+	HasConfidence bool
+}
+
+// Inference is one inference result (one row of input, without its
+// network): where a host is and how sure the model is. Fields whose Has
+// flag is false are absent, whatever their value. The zero value is not
+// valid: a row needs at least one region or a location.
+type Inference struct {
+	// Regions is the region hierarchy, outermost first: Regions[i].Level
+	// is levels[i] of the hierarchy; a row may stop at any depth.
+	Regions []Region
+	// Latitude and Longitude are WGS84 degrees, meaningful only when
+	// HasLocation is set.
+	Latitude, Longitude float64
+	HasLocation         bool
+	// AccuracyRadiusKm is the radius around the location in which the
+	// host is, meaningful only when HasAccuracy is set.
+	AccuracyRadiusKm uint16
+	HasAccuracy      bool
+	// Confidence is the overall confidence in [0,1], meaningful only when
+	// HasConfidence is set; when absent, it is the deepest level's
+	// confidence (see Normalize).
+	Confidence    float64
+	HasConfidence bool
+	// Source names the model or data set the row comes from.
+	Source string
+	// ModelVersion is the version of the model that made the inference.
+	ModelVersion string
+	// NamesLang is the locale of the region names, such as "en" or
+	// "zh-CN"; empty means DefaultNamesLang.
+	NamesLang string
+}
+
+// FieldError is a problem with one field of an Inference or of a record.
+// The builder prefixes it with the file and line of the row.
+type FieldError struct {
+	// Field names the field as an input column does ("latitude",
+	// "district_confidence", "country_code", "level"), or, for a record,
+	// as a path ("ipatlas.regions[2].confidence").
+	Field string
+	// Value is the bad value as text: strings quoted Go-style, numbers in
+	// their shortest form; empty when there is no single bad value.
+	Value string
+	// Msg says what is wrong.
+	Msg string
+}
+
+// Error returns "field = value: msg", or "field: msg" without a value.
+func (e *FieldError) Error() string {
+	if e.Value == "" {
+		return e.Field + ": " + e.Msg
+	}
+	return e.Field + " = " + e.Value + ": " + e.Msg
+}
+
+func fieldErr(field, value, msg string) *FieldError {
+	return &FieldError{Field: field, Value: value, Msg: msg}
+}
+
+// quoteNonEmpty quotes s, and leaves an empty s empty.
+func quoteNonEmpty(s string) string {
+	if s == "" {
+		return ""
+	}
+	return strconv.Quote(s)
+}
+
+func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// Normalize puts in into the canonical form Record stores, in place:
+// NamesLang defaults to DefaultNamesLang; the country code is upper-cased
+// (ASCII); an absent overall confidence becomes the deepest region's
+// confidence when that region has one; values whose Has flag is false
+// are zeroed. Normalize does not validate, and keeps invalid values
+// invalid.
+func (in *Inference) Normalize() {
+	if in.NamesLang == "" {
+		in.NamesLang = DefaultNamesLang
+	}
+	for i := range in.Regions {
+		r := &in.Regions[i]
+		if r.Level == levelCountry {
+			r.Code = upperASCII(r.Code)
+		}
+		if !r.HasConfidence {
+			r.Confidence = 0
+		}
+	}
+	if !in.HasConfidence {
+		in.Confidence = 0
+		if n := len(in.Regions); n > 0 && in.Regions[n-1].HasConfidence {
+			in.Confidence, in.HasConfidence = in.Regions[n-1].Confidence, true
+		}
+	}
+	if !in.HasLocation {
+		in.Latitude, in.Longitude = 0, 0
+	}
+	if !in.HasAccuracy {
+		in.AccuracyRadiusKm = 0
+	}
+}
+
+// normalized returns a normalized copy of in that shares nothing with it.
+func (in *Inference) normalized() Inference {
+	c := *in
+	c.Regions = slices.Clone(in.Regions)
+	c.Normalize()
+	return c
+}
+
+func upperASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'a' <= s[i] && s[i] <= 'z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'a' <= b[j] && b[j] <= 'z' {
+					b[j] -= 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// Validate checks in against the ordered hierarchy levels (DefaultLevels
+// when nil) and returns the first problem as a *FieldError:
+//   - levels: non-empty names, no duplicates;
+//   - Regions[i].Level is levels[i]: every level is known, in order, once,
+//     and present with its parent level (a row may stop at any depth);
+//   - every region has a code or a name; codes and names are valid UTF-8;
+//   - the country code (level "country") is two ASCII letters, in either
+//     case (Normalize upper-cases it);
+//   - confidences are in [0,1] (not NaN);
+//   - latitude is in [-90,90] and longitude in [-180,180] (not NaN);
+//   - source, model_version are valid UTF-8; names_lang, when set, is a
+//     language tag of ASCII letters, digits and '-' (e.g. "zh-CN");
+//   - the row has at least one region or a location.
+//
+// Validate does not modify in.
+func (in *Inference) Validate(levels []string) error {
+	if levels == nil {
+		levels = DefaultLevels
+	}
+	if err := validateLevels(levels); err != nil {
+		return err
+	}
+	for i, r := range in.Regions {
+		if err := validateRegion(levels, in.Regions[:i], r); err != nil {
+			return err
+		}
+	}
+	if in.HasConfidence {
+		if err := checkConfidence("confidence", in.Confidence); err != nil {
+			return err
+		}
+	}
+	if in.HasLocation {
+		if !(in.Latitude >= -90 && in.Latitude <= 90) {
+			return fieldErr("latitude", fmtFloat(in.Latitude), "outside [-90, 90]")
+		}
+		if !(in.Longitude >= -180 && in.Longitude <= 180) {
+			return fieldErr("longitude", fmtFloat(in.Longitude), "outside [-180, 180]")
+		}
+	}
+	if !utf8.ValidString(in.Source) {
+		return fieldErr("source", strconv.Quote(in.Source), "invalid UTF-8")
+	}
+	if !utf8.ValidString(in.ModelVersion) {
+		return fieldErr("model_version", strconv.Quote(in.ModelVersion), "invalid UTF-8")
+	}
+	if in.NamesLang != "" && !validLangTag(in.NamesLang) {
+		return fieldErr("names_lang", strconv.Quote(in.NamesLang), "not a language tag (ASCII letters, digits and '-', starting with a letter, at most 35 bytes)")
+	}
+	if len(in.Regions) == 0 && !in.HasLocation {
+		return fieldErr("regions", "", "row has neither a region nor a location")
+	}
+	return nil
+}
+
+func validateLevels(levels []string) error {
+	if len(levels) == 0 {
+		return fieldErr("levels", "", "empty hierarchy")
+	}
+	for i, l := range levels {
+		if l == "" || !utf8.ValidString(l) {
+			return fieldErr("levels", strconv.Quote(l), fmt.Sprintf("level %d: empty or invalid UTF-8 name", i))
+		}
+		if slices.Contains(levels[:i], l) {
+			return fieldErr("levels", strconv.Quote(l), "duplicate level")
+		}
+	}
+	return nil
+}
+
+// validateRegion checks r, the region after parents in a row.
+func validateRegion(levels []string, parents []Region, r Region) error {
+	i := len(parents)
+	at := slices.Index(levels, r.Level)
+	switch {
+	case at < 0:
+		return fieldErr("level", strconv.Quote(r.Level), "not a level of the hierarchy "+strings.Join(levels, ", "))
+	case slices.ContainsFunc(parents, func(p Region) bool { return p.Level == r.Level }):
+		return fieldErr("level", strconv.Quote(r.Level), "duplicate level")
+	case at < i:
+		return fieldErr("level", strconv.Quote(r.Level), fmt.Sprintf("after level %s: regions go outermost first (%s)", parents[i-1].Level, strings.Join(levels, ", ")))
+	case at > i:
+		return fieldErr(r.Level, quoteNonEmpty(r.Name), fmt.Sprintf("level %s without its parent level %s", r.Level, levels[at-1]))
+	}
+	if !utf8.ValidString(r.Name) {
+		return fieldErr(r.Level, strconv.Quote(r.Name), "invalid UTF-8")
+	}
+	if !utf8.ValidString(r.Code) {
+		return fieldErr(r.Level+"_code", strconv.Quote(r.Code), "invalid UTF-8")
+	}
+	if r.Code == "" && r.Name == "" {
+		return fieldErr(r.Level, "", "region has neither a name nor a code")
+	}
+	if r.Level == levelCountry && r.Code != "" && !isTwoLetters(r.Code) {
+		return fieldErr("country_code", strconv.Quote(r.Code), "not an ISO 3166-1 alpha-2 code (two ASCII letters)")
+	}
+	if r.HasConfidence {
+		return checkConfidence(r.Level+"_confidence", r.Confidence)
+	}
+	return nil
+}
+
+func checkConfidence(field string, c float64) error {
+	if !(c >= 0 && c <= 1) {
+		return fieldErr(field, fmtFloat(c), "outside [0, 1]")
+	}
+	return nil
+}
+
+func isTwoLetters(s string) bool {
+	_, ok := countryKey(upperASCII(s))
+	return ok
+}
+
+func validLangTag(s string) bool {
+	if len(s) > 35 || s == "" || !isASCIILetter(s[0]) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isASCIILetter(c) && !('0' <= c && c <= '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCIILetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+// percent is a [0,1] confidence as the GeoIP2 Enterprise 0-100 integer.
+func percent(c float64) Uint16 { return Uint16(math.Round(c * 100)) }
+
+// names is the GeoIP2 names map of one name, nil for no name.
+func names(lang, name string) Value {
+	if name == "" {
+		return nil
+	}
+	return Map{lang: String(name)}
+}
+
+// putString sets m[k] to s unless s is empty; putValue sets m[k] to v
+// unless v is nil or an empty map.
+func putString(m Map, k, s string) {
+	if s != "" {
+		m[k] = String(s)
+	}
+}
+
+func putValue(m Map, k string, v Value) {
+	if v == nil {
+		return
+	}
+	if vm, ok := v.(Map); ok && len(vm) == 0 {
+		return
+	}
+	m[k] = v
+}
+
+// Record validates in against levels (DefaultLevels when nil) and returns
+// the record to store for it, as described in the package's schema notes
+// above: GeoIP2 continent, country, subdivisions, city and location,
+// plus the full hierarchy under ipatlas. Only the levels named "country"
+// and "city", and the levels between them in levels, map to GeoIP2
+// fields; every level is in ipatlas.regions. A subdivision's iso_code is
+// its code without the "CC-" prefix of its country, as GeoIP2 writes it
+// ("CN-SH" gives "SH"); ipatlas.regions keeps the code whole. Record does
+// not modify in.
+func (in *Inference) Record(levels []string) (Map, error) {
+	if levels == nil {
+		levels = DefaultLevels
+	}
+	if err := in.Validate(levels); err != nil {
+		return nil, err
+	}
+	n := in.normalized()
+	lang := n.NamesLang
+	country, city := slices.Index(levels, levelCountry), slices.Index(levels, levelCity)
+
+	rec := Map{}
+	var countryCode string
+	var subdivisions, regions Slice
+	for i, r := range n.Regions {
+		reg := Map{"level": String(r.Level)}
+		putString(reg, "code", r.Code)
+		putString(reg, "name", r.Name)
+		if r.HasConfidence {
+			reg["confidence"] = Float64(r.Confidence)
+		}
+		regions = append(regions, reg)
+
+		geo := Map{}
+		putValue(geo, "names", names(lang, r.Name))
+		if r.HasConfidence {
+			geo["confidence"] = percent(r.Confidence)
+		}
+		switch {
+		case i == country:
+			countryCode = r.Code
+			putString(geo, "iso_code", r.Code)
+			rec["country"] = geo
+			if c, ok := ContinentOf(r.Code); ok {
+				rec["continent"] = Map{"code": String(c.Code), "names": Map{"en": String(c.Name)}}
+			}
+		case i == city:
+			rec["city"] = geo
+		case country >= 0 && country < i && i < city:
+			code := r.Code
+			if countryCode != "" && len(code) > 3 && strings.EqualFold(code[:3], countryCode+"-") {
+				code = code[3:]
+			}
+			putString(geo, "iso_code", code)
+			subdivisions = append(subdivisions, geo)
+		}
+	}
+	if len(subdivisions) > 0 {
+		rec["subdivisions"] = subdivisions
+	}
+
+	loc := Map{}
+	if n.HasLocation {
+		loc["latitude"] = Float64(n.Latitude)
+		loc["longitude"] = Float64(n.Longitude)
+	}
+	if n.HasAccuracy {
+		loc["accuracy_radius"] = Uint16(n.AccuracyRadiusKm)
+	}
+	putValue(rec, "location", loc)
+
+	ipa := Map{}
+	if len(regions) > 0 {
+		ipa["regions"] = regions
+	}
+	if n.HasConfidence {
+		ipa["confidence"] = Float64(n.Confidence)
+	}
+	putString(ipa, "source", n.Source)
+	putString(ipa, "model_version", n.ModelVersion)
+	if lang != DefaultNamesLang {
+		ipa["names_lang"] = String(lang)
+	}
+	putValue(rec, "ipatlas", ipa)
+	return rec, nil
+}
+
+// InferenceFromRecord reads a record back into an Inference. A record
+// with an ipatlas map (one that Record wrote) gives the Inference exactly:
+// for a valid in, InferenceFromRecord(in.Record(levels)) equals in after
+// Normalize, also after an encode/decode round trip.
+//
+// Any other GeoIP2-style record (MaxMind's, DB-IP's, ...) is read from its
+// GeoIP2 fields: country as level "country", the first subdivision as
+// "province" (its code as ISO 3166-2, "CC-" + iso_code; further
+// subdivisions are dropped), city as "city", confidences as percentages
+// divided by 100, names in "en" when present, else in the first language
+// in byte order, and location. Unknown keys are ignored. A field of the
+// wrong type is a *FieldError naming its path.
+func InferenceFromRecord(m Map) (Inference, error) {
+	var in Inference
+	if err := readLocation(m, &in); err != nil {
+		return Inference{}, err
+	}
+	if v, ok := m["ipatlas"]; ok {
+		if err := readIPAtlas(v, &in); err != nil {
+			return Inference{}, err
+		}
+		return in, nil
+	}
+	if err := readGeoIP2(m, &in); err != nil {
+		return Inference{}, err
+	}
+	return in, nil
+}
+
+// kindErr reports a value of the wrong kind at path.
+func kindErr(path string, want string, v Value) *FieldError {
+	got := "nil"
+	if v != nil {
+		got = v.Kind().String()
+	}
+	return fieldErr(path, "", "want "+want+", got "+got)
+}
+
+func getMap(path string, v Value) (Map, error) {
+	if m, ok := v.(Map); ok {
+		return m, nil
+	}
+	return nil, kindErr(path, "map", v)
+}
+
+// getString reads the optional string m[k].
+func getString(path string, m Map, k string) (string, error) {
+	v, ok := m[k]
+	if !ok {
+		return "", nil
+	}
+	if s, ok := v.(String); ok {
+		return string(s), nil
+	}
+	return "", kindErr(path+"."+k, "utf8_string", v)
+}
+
+// getFloat reads the optional double m[k] (a float also accepted, for
+// other writers' files).
+func getFloat(path string, m Map, k string) (float64, bool, error) {
+	switch v := m[k].(type) {
+	case nil:
+		if _, ok := m[k]; ok {
+			return 0, false, kindErr(path+"."+k, "double", nil)
+		}
+		return 0, false, nil
+	case Float64:
+		return float64(v), true, nil
+	case Float32:
+		return float64(v), true, nil
+	default:
+		return 0, false, kindErr(path+"."+k, "double", v)
+	}
+}
+
+// getUint reads the optional unsigned integer m[k], at most max.
+func getUint(path string, m Map, k string, max uint64) (uint64, bool, error) {
+	var u uint64
+	switch v := m[k].(type) {
+	case nil:
+		if _, ok := m[k]; ok {
+			return 0, false, kindErr(path+"."+k, "unsigned integer", nil)
+		}
+		return 0, false, nil
+	case Uint16:
+		u = uint64(v)
+	case Uint32:
+		u = uint64(v)
+	case Uint64:
+		u = uint64(v)
+	default:
+		return 0, false, kindErr(path+"."+k, "unsigned integer", v)
+	}
+	if u > max {
+		return 0, false, fieldErr(path+"."+k, strconv.FormatUint(u, 10), "greater than "+strconv.FormatUint(max, 10))
+	}
+	return u, true, nil
+}
+
+func readLocation(m Map, in *Inference) error {
+	v, ok := m["location"]
+	if !ok {
+		return nil
+	}
+	loc, err := getMap("location", v)
+	if err != nil {
+		return err
+	}
+	lat, hasLat, err := getFloat("location", loc, "latitude")
+	if err != nil {
+		return err
+	}
+	lon, hasLon, err := getFloat("location", loc, "longitude")
+	if err != nil {
+		return err
+	}
+	if hasLat != hasLon {
+		return fieldErr("location", "", "latitude and longitude must come together")
+	}
+	in.Latitude, in.Longitude, in.HasLocation = lat, lon, hasLat
+	r, ok, err := getUint("location", loc, "accuracy_radius", math.MaxUint16)
+	if err != nil {
+		return err
+	}
+	in.AccuracyRadiusKm, in.HasAccuracy = uint16(r), ok
+	return nil
+}
+
+func readIPAtlas(v Value, in *Inference) error {
+	ipa, err := getMap("ipatlas", v)
+	if err != nil {
+		return err
+	}
+	if v, ok := ipa["regions"]; ok {
+		s, ok := v.(Slice)
+		if !ok {
+			return kindErr("ipatlas.regions", "array", v)
+		}
+		in.Regions = make([]Region, len(s))
+		for i, rv := range s {
+			path := "ipatlas.regions[" + strconv.Itoa(i) + "]"
+			rm, err := getMap(path, rv)
+			if err != nil {
+				return err
+			}
+			r := &in.Regions[i]
+			if r.Level, err = getString(path, rm, "level"); err != nil {
+				return err
+			}
+			if r.Level == "" {
+				return fieldErr(path+".level", "", "missing")
+			}
+			if r.Code, err = getString(path, rm, "code"); err != nil {
+				return err
+			}
+			if r.Name, err = getString(path, rm, "name"); err != nil {
+				return err
+			}
+			if r.Confidence, r.HasConfidence, err = getFloat(path, rm, "confidence"); err != nil {
+				return err
+			}
+		}
+	}
+	if in.Confidence, in.HasConfidence, err = getFloat("ipatlas", ipa, "confidence"); err != nil {
+		return err
+	}
+	if in.Source, err = getString("ipatlas", ipa, "source"); err != nil {
+		return err
+	}
+	if in.ModelVersion, err = getString("ipatlas", ipa, "model_version"); err != nil {
+		return err
+	}
+	if in.NamesLang, err = getString("ipatlas", ipa, "names_lang"); err != nil {
+		return err
+	}
+	if in.NamesLang == "" {
+		in.NamesLang = DefaultNamesLang
+	}
+	return nil
+}
+
+// geoPart is one GeoIP2 region map (country, a subdivision, city).
+type geoPart struct {
+	path string
+	m    Map
+}
+
+func readGeoIP2(m Map, in *Inference) error {
+	var parts []geoPart
+	var levels []string
+	add := func(path, level string, v Value) error {
+		pm, err := getMap(path, v)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, geoPart{path, pm})
+		levels = append(levels, level)
+		return nil
+	}
+	if v, ok := m["country"]; ok {
+		if err := add("country", levelCountry, v); err != nil {
+			return err
+		}
+	}
+	if v, ok := m["subdivisions"]; ok {
+		s, ok := v.(Slice)
+		if !ok {
+			return kindErr("subdivisions", "array", v)
+		}
+		if len(s) > 0 {
+			if err := add("subdivisions[0]", "province", s[0]); err != nil {
+				return err
+			}
+		}
+	}
+	if v, ok := m["city"]; ok {
+		if err := add("city", levelCity, v); err != nil {
+			return err
+		}
+	}
+
+	// The language: "en" if any part has it, else the first in byte order.
+	lang := ""
+	for _, p := range parts {
+		nm, ok := p.m["names"].(Map)
+		if !ok {
+			continue
+		}
+		if _, ok := nm[DefaultNamesLang]; ok {
+			lang = DefaultNamesLang
+			break
+		}
+		for k := range nm {
+			if lang == "" || k < lang {
+				lang = k
+			}
+		}
+	}
+	if lang == "" {
+		lang = DefaultNamesLang
+	}
+	in.NamesLang = lang
+
+	countryCode := ""
+	for i, p := range parts {
+		r := Region{Level: levels[i]}
+		var err error
+		if r.Code, err = getString(p.path, p.m, "iso_code"); err != nil {
+			return err
+		}
+		if r.Level == levelCountry {
+			countryCode = r.Code
+		} else if r.Code != "" && countryCode != "" {
+			r.Code = countryCode + "-" + r.Code
+		}
+		if v, ok := p.m["names"]; ok {
+			nm, err := getMap(p.path+".names", v)
+			if err != nil {
+				return err
+			}
+			if r.Name, err = getString(p.path+".names", nm, lang); err != nil {
+				return err
+			}
+		}
+		c, ok, err := getUint(p.path, p.m, "confidence", 100)
+		if err != nil {
+			return err
+		}
+		r.Confidence, r.HasConfidence = float64(c)/100, ok
+		if r.Code == "" && r.Name == "" && !r.HasConfidence {
+			continue // e.g. a names map without the chosen language
+		}
+		in.Regions = append(in.Regions, r)
+	}
+	return nil
+}
