@@ -890,3 +890,69 @@ func TestConformanceDecoderFile(t *testing.T) {
 		}
 	}
 }
+
+// handMadeFile returns a file with the given tree, a data section holding
+// the map {"a": "b"} and metadata with the given node_count (a uint64, so
+// it may be larger than a uint32 holds), record size and IP version.
+func handMadeFile(t *testing.T, tree []byte, nodeCount uint64, recordSize, ipVersion uint16) []byte {
+	t.Helper()
+	md := Map{
+		"binary_format_major_version": Uint16(2),
+		"binary_format_minor_version": Uint16(0),
+		"build_epoch":                 Uint64(1),
+		"database_type":               String("hand-made"),
+		"ip_version":                  Uint16(ipVersion),
+		"node_count":                  Uint64(nodeCount),
+		"record_size":                 Uint16(recordSize),
+	}
+	file := append(bytes.Clone(tree), make([]byte, DataSectionSeparatorSize)...)
+	file = append(file, b("\xe1\x41a\x41b")...)
+	file = append(file, MetadataMarker...)
+	file, err := AppendValue(file, md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// TestParseHandMade checks Parse and the reads after it on small files
+// made by hand, each with one flaw in its layout.
+func TestParseHandMade(t *testing.T) {
+	// One node whose records both point at the data section (record
+	// 1 + 16 = offset 0).
+	node24 := AppendNode(nil, 24, 17, 17)
+	cases := []struct {
+		name  string
+		file  []byte
+		stage stage
+		msg   string
+	}{
+		{"valid", handMadeFile(t, node24, 1, 24, 4), stageNone, ""},
+		{"tree larger than file", handMadeFile(t, node24, 2, 24, 4), stageParse, "does not fit"},
+		// 2^61+1 nodes of 8 bytes: the tree size overflows 64 bits to 8 bytes.
+		{"tree size overflows", handMadeFile(t, AppendNode(nil, 32, 1, 1), 1<<61+1, 32, 4), stageParse, "node_count"},
+		// 2^62+1 nodes of 7 bytes: node_count*28/4 overflows to 7 bytes.
+		{"tree size overflows 28", handMadeFile(t, AppendNode(nil, 28, 1, 1), 1<<62+1, 28, 4), stageParse, "node_count"},
+		{"separator not zero", func() []byte {
+			f := handMadeFile(t, node24, 1, 24, 4)
+			f[6+15] = 1
+			return f
+		}(), stageParse, "separator"},
+		{"record size 16", handMadeFile(t, node24, 1, 16, 4), stageParse, "record_size 16"},
+		{"ip version 5", handMadeFile(t, node24, 1, 24, 5), stageParse, "ip_version 5"},
+		// Node 0 points at itself.
+		{"tree cycle", handMadeFile(t, AppendNode(nil, 24, 0, 0), 1, 24, 4), stageWalk, "cycle"},
+		// Both records of node 0 lead to node 1, a shared subtree.
+		{"shared subtree", handMadeFile(t, append(AppendNode(nil, 24, 1, 1), AppendNode(nil, 24, 18, 18)...), 2, 24, 4), stageWalk, "cycle or shared subtree"},
+		// Record 2 falls in the separator.
+		{"record in separator", handMadeFile(t, AppendNode(nil, 24, 2, 17), 1, 24, 4), stageWalk, "outside the data section"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := readAll(tc.file)
+			if got != tc.stage || tc.stage != stageNone && !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("stage %q, %v; want stage %q with %q", got, err, tc.stage, tc.msg)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package format
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 )
 
@@ -32,6 +33,9 @@ func Parse(file []byte) (*Database, error) {
 	if err != nil {
 		return nil, err
 	}
+	if uint64(md.NodeCount) > math.MaxUint64/uint64(NodeBytes(md.RecordSize)) {
+		return nil, dataErr("metadata", 0, "node_count %d: the search tree size overflows 64 bits", md.NodeCount)
+	}
 	treeSize := md.SearchTreeSize()
 	dataStart := treeSize + DataSectionSeparatorSize
 	dataEnd := uint64(mdStart - len(MetadataMarker))
@@ -43,7 +47,9 @@ func Parse(file []byte) (*Database, error) {
 			return nil, fmt.Errorf("mmdb: data section separator at %d is not 16 zero bytes", treeSize)
 		}
 	}
-	db := &Database{Metadata: md, Tree: file[:treeSize], Data: file[dataStart:dataEnd]}
+	// Full slice expressions: a read past the tree or the data section
+	// cannot see the bytes after it.
+	db := &Database{Metadata: md, Tree: file[:treeSize:treeSize], Data: file[dataStart:dataEnd:dataEnd]}
 	if md.IPVersion == 6 {
 		node := uint(0)
 		i := 0

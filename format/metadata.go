@@ -44,8 +44,10 @@ func (m Metadata) BuildTime() time.Time {
 }
 
 // SearchTreeSize returns the size in bytes of the search tree m describes.
+// The product wraps for node counts so large that no file holds them;
+// Parse rejects those before it calls SearchTreeSize.
 func (m Metadata) SearchTreeSize() uint64 {
-	return uint64(m.NodeCount) * uint64(m.RecordSize) / 4
+	return uint64(m.NodeCount) * uint64(NodeBytes(m.RecordSize))
 }
 
 // FindMetadata returns the offset of the metadata section in file (just
