@@ -1,0 +1,366 @@
+// Command writebench is the write benchmark of ipatlas's streaming MMDB
+// writer (format.Writer) against github.com/maxmind/mmdbwriter.
+//
+// It writes every IPv4 /24 (or the first -ipv4-count of them), optionally
+// followed by -ipv6 N /48 networks spread over 2000::/3, each network
+// carrying one of -records distinct city-like records generated from
+// -seed. Both writers get exactly the same networks and record contents.
+// It prints one line: writer, networks, records, wall seconds (with the
+// phases) and output bytes. Peak memory is measured from outside, with
+// /usr/bin/time -v (see bench/writebench.sh).
+//
+//	writebench -writer ipatlas -out a.mmdb
+//	writebench -writer mmdbwriter -out b.mmdb
+//	writebench -check a.mmdb b.mmdb
+//
+// With -check it opens two files written with the same generator flags
+// with maxminddb-golang v2, runs Verify on both, and compares their
+// answers (found, prefix, decoded record) for the first address of every
+// network and -samples seeded random addresses; the records of the
+// networks are also compared with the generated ones. Addresses in
+// 2001::/32 are left out: mmdbwriter aliases Teredo to IPv4, ipatlas does
+// not (SPEC.md).
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"time"
+
+	"github.com/ipatlas/ipatlas/format"
+	"github.com/maxmind/mmdbwriter"
+	"github.com/maxmind/mmdbwriter/mmdbtype"
+)
+
+// config is what both writers and the checker agree on.
+type config struct {
+	records   int
+	ipv4Count int
+	ipv6      int
+	seed      uint64
+}
+
+func (c config) networks() int { return c.ipv4Count + c.ipv6 }
+
+// validate checks the generator flags.
+func (c config) validate() error {
+	switch {
+	case c.records < 1:
+		return fmt.Errorf("-records %d: want at least 1", c.records)
+	case c.ipv4Count < 0 || c.ipv4Count > allIPv4:
+		return fmt.Errorf("-ipv4-count %d: want 0 to %d", c.ipv4Count, allIPv4)
+	case c.ipv6 < 0 || c.ipv6 > 1<<30:
+		return fmt.Errorf("-ipv6 %d: want 0 to %d", c.ipv6, 1<<30)
+	}
+	return nil
+}
+
+// eachNetwork calls fn for every network in address order (IPv4 first)
+// with its record number.
+func (c config) eachNetwork(fn func(p netip.Prefix, rec int) error) error {
+	for i := range c.ipv4Count {
+		if err := fn(ipv4Prefix(i), ipv4Record(c.seed, i, c.records)); err != nil {
+			return err
+		}
+	}
+	for k := range c.ipv6 {
+		if err := fn(ipv6Prefix(c.seed, k, c.ipv6), ipv6Record(c.seed, k, c.records)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// generate returns the records, built once.
+func (c config) generate() []map[string]any {
+	p := newPool(c.seed)
+	recs := make([]map[string]any, c.records)
+	for r := range recs {
+		recs[r] = p.record(c.seed, r)
+	}
+	return recs
+}
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "writebench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("writebench", flag.ContinueOnError)
+	writer := fs.String("writer", "ipatlas", "writer to run: ipatlas or mmdbwriter")
+	out := fs.String("out", "", "output .mmdb file (required unless -check)")
+	records := fs.Int("records", 200000, "number of distinct records")
+	ipv4 := fs.Bool("ipv4", true, "write IPv4 /24s (all of them unless -ipv4-count)")
+	ipv4Count := fs.Int("ipv4-count", allIPv4, "write only the first N IPv4 /24s")
+	ipv6 := fs.Int("ipv6", 0, "number of IPv6 /48 networks after the IPv4 ones")
+	seed := fs.Uint64("seed", 1, "seed of the record and network generator")
+	check := fs.Bool("check", false, "compare the two .mmdb files given as arguments instead of writing")
+	samples := fs.Int("samples", 100000, "with -check: random addresses to compare")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the writing to this file")
+	memProfile := fs.String("memprofile", "", "write a heap profile (in-use memory just before the output is finished) to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	c := config{records: *records, ipv4Count: *ipv4Count, ipv6: *ipv6, seed: *seed}
+	if !*ipv4 {
+		c.ipv4Count = 0
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	if *check {
+		if fs.NArg() != 2 {
+			return errors.New("-check wants two .mmdb files")
+		}
+		return runCheck(c, fs.Arg(0), fs.Arg(1), *samples, stdout)
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *out == "" {
+		return errors.New("-out is required")
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	var res result
+	var err error
+	switch *writer {
+	case "ipatlas":
+		res, err = writeIPAtlas(c, *out, *memProfile)
+	case "mmdbwriter":
+		res, err = writeMMDBWriter(c, *out, *memProfile)
+	default:
+		return fmt.Errorf("-writer %q: want ipatlas or mmdbwriter", *writer)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", *writer, err)
+	}
+	st, err := os.Stat(*out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "writer=%s networks=%d records=%d wall_s=%.2f gen_s=%.2f insert_s=%.2f write_s=%.2f bytes=%d\n",
+		*writer, c.networks(), c.records, res.total().Seconds(), res.gen.Seconds(), res.insert.Seconds(), res.write.Seconds(), st.Size())
+	return nil
+}
+
+// result holds the phases of one write.
+type result struct {
+	gen    time.Duration // generating the records and handing them to the writer
+	insert time.Duration // inserting the networks
+	write  time.Duration // finishing and writing the file
+}
+
+func (r result) total() time.Duration { return r.gen + r.insert + r.write }
+
+// writeHeapProfile writes the in-use heap to path, if path is not empty.
+func writeHeapProfile(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	runtime.GC()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	return f.Close()
+}
+
+// writeIPAtlas writes the database with format.Writer.
+func writeIPAtlas(c config, path, memProfile string) (result, error) {
+	var res result
+	t0 := time.Now()
+	w, err := format.Create(path, format.WriterOptions{
+		IPVersion:    6,
+		DatabaseType: "ipatlas-City",
+		Languages:    languages,
+		Description:  map[string]string{"en": "ipatlas write benchmark"},
+	})
+	if err != nil {
+		return res, err
+	}
+	defer w.Abort()
+	ids := make([]format.RecordID, c.records)
+	p := newPool(c.seed)
+	for r := range ids {
+		ids[r], err = w.Intern(toFormat(p.record(c.seed, r)))
+		if err != nil {
+			return res, fmt.Errorf("record %d: %w", r, err)
+		}
+	}
+	t1 := time.Now()
+	res.gen = t1.Sub(t0)
+	err = c.eachNetwork(func(p netip.Prefix, rec int) error {
+		return w.Insert(p, ids[rec])
+	})
+	if err != nil {
+		return res, err
+	}
+	t2 := time.Now()
+	res.insert = t2.Sub(t1)
+	if err := writeHeapProfile(memProfile); err != nil {
+		return res, err
+	}
+	if err := w.Close(); err != nil {
+		return res, err
+	}
+	res.write = time.Since(t2)
+	return res, nil
+}
+
+// writeMMDBWriter writes the database with mmdbwriter, configured like
+// format.Writer: IPv6 tree, 28-bit records, IPv4 aliases, reserved
+// networks allowed. Its output is fsynced as ipatlas's is.
+func writeMMDBWriter(c config, path, memProfile string) (result, error) {
+	var res result
+	t0 := time.Now()
+	tree, err := mmdbwriter.New(mmdbwriter.Options{
+		DatabaseType:            "ipatlas-City",
+		Description:             map[string]string{"en": "ipatlas write benchmark"},
+		Languages:               languages,
+		IPVersion:               6,
+		RecordSize:              28,
+		IncludeReservedNetworks: true,
+	})
+	if err != nil {
+		return res, err
+	}
+	vals := make([]mmdbtype.DataType, c.records)
+	p := newPool(c.seed)
+	for r := range vals {
+		vals[r] = toMMDB(p.record(c.seed, r))
+	}
+	t1 := time.Now()
+	res.gen = t1.Sub(t0)
+	mask4, mask6 := net.CIDRMask(24, 32), net.CIDRMask(48, 128)
+	err = c.eachNetwork(func(p netip.Prefix, rec int) error {
+		n := &net.IPNet{IP: p.Addr().AsSlice(), Mask: mask4}
+		if p.Addr().Is6() {
+			n.Mask = mask6
+		}
+		if err := tree.Insert(n, vals[rec]); err != nil {
+			return fmt.Errorf("network %s: %w", p, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	t2 := time.Now()
+	res.insert = t2.Sub(t1)
+	if err := writeHeapProfile(memProfile); err != nil {
+		return res, err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return res, err
+	}
+	if _, err := tree.WriteTo(f); err != nil {
+		f.Close()
+		return res, fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return res, fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return res, fmt.Errorf("writing %s: %w", path, err)
+	}
+	res.write = time.Since(t2)
+	return res, nil
+}
+
+// toFormat converts a generated value to a format.Value.
+func toFormat(v any) format.Value {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(format.Map, len(v))
+		for k, e := range v {
+			m[k] = toFormat(e)
+		}
+		return m
+	case []any:
+		s := make(format.Slice, len(v))
+		for i, e := range v {
+			s[i] = toFormat(e)
+		}
+		return s
+	case string:
+		return format.String(v)
+	case uint16:
+		return format.Uint16(v)
+	case float64:
+		return format.Float64(v)
+	}
+	panic(fmt.Sprintf("writebench: generated value of type %T", v))
+}
+
+// toMMDB converts a generated value to an mmdbtype value.
+func toMMDB(v any) mmdbtype.DataType {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(mmdbtype.Map, len(v))
+		for k, e := range v {
+			m[mmdbtype.String(k)] = toMMDB(e)
+		}
+		return m
+	case []any:
+		s := make(mmdbtype.Slice, len(v))
+		for i, e := range v {
+			s[i] = toMMDB(e)
+		}
+		return s
+	case string:
+		return mmdbtype.String(v)
+	case uint16:
+		return mmdbtype.Uint16(v)
+	case float64:
+		return mmdbtype.Float64(v)
+	}
+	panic(fmt.Sprintf("writebench: generated value of type %T", v))
+}
+
+// decoded converts a generated value to what maxminddb-golang decodes it
+// into with Decode(&any): unsigned integers become uint64.
+func decoded(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			m[k] = decoded(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(v))
+		for i, e := range v {
+			s[i] = decoded(e)
+		}
+		return s
+	case uint16:
+		return uint64(v)
+	}
+	return v
+}
