@@ -108,6 +108,16 @@ func readAll(file []byte) (stage, error) {
 			offsets[off] = true
 		}
 	}
+	// Lookup and Walk read the tree separately: the first and the last
+	// address of every network must find it.
+	for _, n := range nets {
+		for _, a := range []netip.Addr{n.prefix.Masked().Addr(), lastAddr(n.prefix)} {
+			off, bits, found, _ := db.Lookup(a)
+			if !found || off != n.offset || bits != n.prefix.Bits() {
+				return stageLookup, fmt.Errorf("Lookup(%s) = offset %d /%d found %v, but Walk gave %s at %d", a, off, bits, found, n.prefix, n.offset)
+			}
+		}
+	}
 	dec := db.Decoder()
 	for _, off := range slices.Sorted(mapKeys(offsets)) {
 		_, end, err := dec.Value(off)
