@@ -263,9 +263,9 @@ func validateRegion(levels []string, parents []Region, r Region) error {
 		return fieldErr("level", strconv.Quote(r.Level), "not a level of the hierarchy "+strings.Join(levels, ", "))
 	case slices.ContainsFunc(parents, func(p Region) bool { return p.Level == r.Level }):
 		return fieldErr("level", strconv.Quote(r.Level), "duplicate level")
-	case at < i:
-		return fieldErr("level", strconv.Quote(r.Level), fmt.Sprintf("after level %s: regions go outermost first (%s)", parents[i-1].Level, strings.Join(levels, ", ")))
 	case at > i:
+		// Regions before r are levels[:i] (checked), so at < i means a
+		// duplicate, caught above; at > i means a level is skipped.
 		return fieldErr(r.Level, quoteNonEmpty(r.Name), fmt.Sprintf("level %s without its parent level %s", r.Level, levels[at-1]))
 	}
 	if !utf8.ValidString(r.Name) {
@@ -383,19 +383,21 @@ func (in *Inference) Record(levels []string) (Map, error) {
 		case i == country:
 			countryCode = r.Code
 			putString(geo, "iso_code", r.Code)
-			rec["country"] = geo
+			putValue(rec, "country", geo)
 			if c, ok := ContinentOf(r.Code); ok {
 				rec["continent"] = Map{"code": String(c.Code), "names": Map{"en": String(c.Name)}}
 			}
 		case i == city:
-			rec["city"] = geo
+			putValue(rec, "city", geo) // empty when the city has only a code
 		case country >= 0 && country < i && i < city:
 			code := r.Code
 			if countryCode != "" && len(code) > 3 && strings.EqualFold(code[:3], countryCode+"-") {
 				code = code[3:]
 			}
 			putString(geo, "iso_code", code)
-			subdivisions = append(subdivisions, geo)
+			if len(geo) > 0 {
+				subdivisions = append(subdivisions, geo)
+			}
 		}
 	}
 	if len(subdivisions) > 0 {
