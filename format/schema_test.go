@@ -9,11 +9,15 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	geoip2 "github.com/oschwald/geoip2-golang/v2"
+	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
 // schemaDataDir is where the real GeoLite2 databases are fetched
@@ -857,6 +861,181 @@ func TestInferenceFromRecordErrors(t *testing.T) {
 			var fe *FieldError
 			if !errors.As(err, &fe) || fe.Field != tc.field {
 				t.Errorf("InferenceFromRecord = %v, want a *FieldError for %s", err, tc.field)
+			}
+		})
+	}
+}
+
+// schemaOneRecordDB returns an IPv4 MMDB file, built by hand without the
+// package's Writer, whose every address finds rec: one tree node (24-bit
+// records) whose two records both point to rec at data offset 0.
+func schemaOneRecordDB(t *testing.T, rec Map) []byte {
+	t.Helper()
+	const nodeCount = 1
+	file := AppendNode(nil, 24, nodeCount+16, nodeCount+16)
+	file = append(file, make([]byte, 16)...) // data section separator
+	file, err := AppendValue(file, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := Map{
+		"binary_format_major_version": Uint16(2),
+		"binary_format_minor_version": Uint16(0),
+		"build_epoch":                 Uint64(1795000000),
+		"database_type":               String("ipatlas-City"),
+		"description":                 Map{"en": String("ipatlas schema test")},
+		"ip_version":                  Uint16(4),
+		"languages":                   Slice{String("en"), String("zh-CN")},
+		"node_count":                  Uint32(nodeCount),
+		"record_size":                 Uint16(24),
+	}
+	file = append(file, MetadataMarker...)
+	if file, err = AppendValue(file, meta); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// schemaCNRecord is the record of the six-level Chinese row.
+func schemaCNRecord(t *testing.T) Map {
+	t.Helper()
+	in := schemaCases[1].in
+	rec, err := in.Record(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// TestRecordMaxMindGo reads the six-level Chinese record with
+// maxminddb-golang v2 into geoip2-golang's Enterprise and City models and
+// into a struct of the ipatlas map: GeoIP2 readers see the GeoIP2 fields
+// with MaxMind's types. Expected values are written by hand.
+func TestRecordMaxMindGo(t *testing.T) {
+	db, err := maxminddb.OpenBytes(schemaOneRecordDB(t, schemaCNRecord(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Verify(); err != nil {
+		t.Errorf("Verify: %v", err)
+	}
+	res := db.Lookup(netip.MustParseAddr("203.0.113.7"))
+
+	var ent geoip2.Enterprise
+	if err := res.Decode(&ent); err != nil {
+		t.Fatalf("Decode into geoip2.Enterprise: %v", err)
+	}
+	var city geoip2.City
+	if err := res.Decode(&city); err != nil {
+		t.Fatalf("Decode into geoip2.City: %v", err)
+	}
+	var ipa struct {
+		IPAtlas struct {
+			Regions []struct {
+				Level      string  `maxminddb:"level"`
+				Code       string  `maxminddb:"code"`
+				Name       string  `maxminddb:"name"`
+				Confidence float64 `maxminddb:"confidence"`
+			} `maxminddb:"regions"`
+			Confidence   float64 `maxminddb:"confidence"`
+			Source       string  `maxminddb:"source"`
+			ModelVersion string  `maxminddb:"model_version"`
+			NamesLang    string  `maxminddb:"names_lang"`
+		} `maxminddb:"ipatlas"`
+	}
+	if err := res.Decode(&ipa); err != nil {
+		t.Fatalf("Decode ipatlas: %v", err)
+	}
+	var sub geoip2.EnterpriseSubdivision
+	if len(ent.Subdivisions) == 1 {
+		sub = ent.Subdivisions[0]
+	}
+	var lat, lon float64
+	if city.Location.Latitude != nil && city.Location.Longitude != nil {
+		lat, lon = *city.Location.Latitude, *city.Location.Longitude
+	}
+	regions := ipa.IPAtlas.Regions
+	for _, c := range []struct {
+		what      string
+		got, want any
+	}{
+		{"continent code", ent.Continent.Code, "AS"},
+		{"continent name", ent.Continent.Names.English, "Asia"},
+		{"country iso_code", ent.Country.ISOCode, "CN"},
+		{"country zh-CN name", ent.Country.Names.SimplifiedChinese, "中国"},
+		{"country en name", ent.Country.Names.English, ""},
+		{"country confidence", ent.Country.Confidence, uint8(98)},
+		{"subdivisions", len(ent.Subdivisions), 1},
+		{"subdivision iso_code", sub.ISOCode, "SH"},
+		{"subdivision name", sub.Names.SimplifiedChinese, "上海"},
+		{"subdivision confidence", sub.Confidence, uint8(91)},
+		{"city name", ent.City.Names.SimplifiedChinese, "上海"},
+		{"city confidence", ent.City.Confidence, uint8(90)},
+		{"City model city name", city.City.Names.SimplifiedChinese, "上海"},
+		{"latitude", lat, 31.2215},
+		{"longitude", lon, 121.5447},
+		{"accuracy radius", city.Location.AccuracyRadius, uint16(5)},
+		{"ipatlas regions", len(regions), 6},
+		{"ipatlas district", fmt.Sprint(regions[min(3, len(regions)-1)]), "{district 310115 浦东新区 0.62}"},
+		{"ipatlas community", fmt.Sprint(regions[len(regions)-1]), "{community  碧波社区 0.35}"},
+		{"ipatlas confidence", ipa.IPAtlas.Confidence, 0.6},
+		{"ipatlas source", ipa.IPAtlas.Source, "hmcgeo"},
+		{"ipatlas model_version", ipa.IPAtlas.ModelVersion, "2026-11"},
+		{"ipatlas names_lang", ipa.IPAtlas.NamesLang, "zh-CN"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %#v, want %#v", c.what, c.got, c.want)
+		}
+	}
+}
+
+// TestRecordMmdblookup reads the six-level Chinese record with
+// libmaxminddb's mmdblookup, a reader written in C: each path gives the
+// value and the type written by hand here.
+func TestRecordMmdblookup(t *testing.T) {
+	bin, err := exec.LookPath("mmdblookup")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but mmdblookup (Debian package mmdb-bin) is not installed")
+		}
+		t.Skip("mmdblookup not installed (Debian package mmdb-bin); skipping")
+	}
+	path := filepath.Join(t.TempDir(), "schema.mmdb")
+	if err := os.WriteFile(path, schemaOneRecordDB(t, schemaCNRecord(t)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path string
+		want string // mmdblookup's output, trimmed
+	}{
+		{"continent code", `"AS" <utf8_string>`},
+		{"continent names en", `"Asia" <utf8_string>`},
+		{"country iso_code", `"CN" <utf8_string>`},
+		{"country names zh-CN", `"中国" <utf8_string>`},
+		{"country confidence", `98 <uint16>`},
+		{"subdivisions 0 iso_code", `"SH" <utf8_string>`},
+		{"subdivisions 0 confidence", `91 <uint16>`},
+		{"city names zh-CN", `"上海" <utf8_string>`},
+		{"city confidence", `90 <uint16>`},
+		{"location latitude", `31.221500 <double>`},
+		{"location longitude", `121.544700 <double>`},
+		{"location accuracy_radius", `5 <uint16>`},
+		{"ipatlas regions 0 code", `"CN" <utf8_string>`},
+		{"ipatlas regions 1 code", `"CN-SH" <utf8_string>`},
+		{"ipatlas regions 4 name", `"张江镇" <utf8_string>`},
+		{"ipatlas regions 5 confidence", `0.350000 <double>`},
+		{"ipatlas confidence", `0.600000 <double>`},
+		{"ipatlas names_lang", `"zh-CN" <utf8_string>`},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			args := append([]string{"--file", path, "--ip", "198.51.100.1"}, strings.Fields(tc.path)...)
+			out, err := exec.Command(bin, args...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("mmdblookup %s: %v\n%s", strings.Join(args, " "), err, out)
+			}
+			if got := strings.TrimSpace(string(out)); got != tc.want {
+				t.Errorf("mmdblookup %s = %q, want %q", tc.path, got, tc.want)
 			}
 		})
 	}
