@@ -1,3 +1,0 @@
-package kv
-
-import _ "github.com/cockroachdb/pebble/v2"
