@@ -39,7 +39,6 @@ func hostMask(l int) u128 {
 
 func (k u128) or(m u128) u128     { return u128{k.hi | m.hi, k.lo | m.lo} }
 func (k u128) andNot(m u128) u128 { return u128{k.hi &^ m.hi, k.lo &^ m.lo} }
-func (k u128) isZero() bool       { return k.hi == 0 && k.lo == 0 }
 func (k u128) less(m u128) bool   { return k.hi < m.hi || k.hi == m.hi && k.lo < m.lo }
 
 // inc returns k+1 and whether it overflowed.

@@ -58,6 +58,7 @@ type Writer struct {
 	ids     map[valueKey]RecordID
 	records []recordSlot
 	scratch []byte
+	written int // records written to the data section
 
 	next    u128 // first address not yet covered by input
 	full    bool // input reached the last address
@@ -257,6 +258,10 @@ func (w *Writer) Insert(p netip.Prefix, id RecordID) error {
 	return w.err
 }
 
+// Records returns the number of distinct records written so far: those
+// that a network has used.
+func (w *Writer) Records() int { return w.written }
+
 // InsertValue interns v and inserts p with it.
 func (w *Writer) InsertValue(p netip.Prefix, v Value) error {
 	id, err := w.Intern(v)
@@ -423,6 +428,7 @@ func (w *Writer) record(v leafValue) (uint64, error) {
 			return 0, err
 		}
 		r.offset, r.written, r.canon = off, true, nil
+		w.written++
 	}
 	return tagData | uint64(r.offset), nil
 }

@@ -1,0 +1,217 @@
+package compile
+
+import (
+	"fmt"
+	"io"
+	"iter"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ipatlas/ipatlas/format"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Options configures a compilation. The zero value writes an IPv6
+// database of type "ipatlas-City" with IPv4 aliases and the smallest
+// record size that fits.
+type Options struct {
+	// IPVersion is 4 or 6 (zero means 6). An IPv4 database leaves out
+	// the IPv6 networks of the store and counts them as skipped.
+	IPVersion int
+	// RecordSize is 24, 28 or 32, or 0 for the smallest that fits.
+	RecordSize int
+	// DatabaseType is the metadata's database_type ("ipatlas-City" if
+	// empty). geoip2-golang opens only the types on its allow-list, such
+	// as "GeoIP2-City"; pick one of those to keep using it.
+	DatabaseType string
+	// Languages lists the locales of the names in the records.
+	Languages []string
+	// Description is the metadata's description by language.
+	Description map[string]string
+	// BuildTime is the metadata's build time; zero means now.
+	BuildTime time.Time
+	// DisableIPv4Aliases leaves out ::ffff:0:0/96 and 2002::/16.
+	DisableIPv4Aliases bool
+	// Zstd also writes path + ".zst", the database compressed with zstd,
+	// for distribution.
+	Zstd bool
+}
+
+// Stats says what a compilation did.
+type Stats struct {
+	// Entries is the number of stored networks read, over all layers.
+	Entries int
+	// Networks is the number of disjoint networks handed to the writer,
+	// before adjacent equal ones were merged.
+	Networks int
+	// Skipped counts networks left out: IPv6 networks of an IPv4
+	// database, and networks inside an IPv4 alias.
+	Skipped int
+	// Records is the number of distinct records.
+	Records int
+	// Bytes is the size of the written .mmdb.
+	Bytes int64
+}
+
+// CompileNetworks writes networks to a .mmdb at path: the most specific
+// prefix wins; of equal prefixes, the higher priority, then the higher
+// overall confidence (ipatlas.confidence); adjacent equal networks are
+// merged and equal records stored once. The file appears whole at path or
+// not at all. Networks come in store order: by address (IPv4 first, as
+// ::a.b.c.d), then prefix length ascending, then priority descending.
+func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Options) (Stats, error) {
+	var st Stats
+	w, err := format.Create(path, format.WriterOptions{
+		IPVersion:          opts.IPVersion,
+		RecordSize:         opts.RecordSize,
+		DatabaseType:       opts.DatabaseType,
+		Languages:          opts.Languages,
+		Description:        opts.Description,
+		BuildTime:          opts.BuildTime,
+		DisableIPv4Aliases: opts.DisableIPv4Aliases,
+	})
+	if err != nil {
+		return st, fmt.Errorf("compile: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			w.Abort()
+		}
+	}()
+	aliases := []netip.Prefix{netip.MustParsePrefix("::ffff:0:0/96"), netip.MustParsePrefix("2002::/16")}
+	if opts.DisableIPv4Aliases || opts.IPVersion == 4 {
+		aliases = nil
+	}
+	res := NewResolver(func(p netip.Prefix, value []byte) error {
+		if opts.IPVersion == 4 && !p.Addr().Is4() {
+			st.Skipped++
+			return nil
+		}
+		for _, a := range aliases {
+			if p.Addr().Is6() && a.Bits() <= p.Bits() && a.Contains(p.Addr()) {
+				st.Skipped++
+				return nil
+			}
+		}
+		id, err := w.InternBytes(value)
+		if err != nil {
+			return fmt.Errorf("network %s: %w", p, err)
+		}
+		st.Networks++
+		if err := w.Insert(p, id); err != nil {
+			return err
+		}
+		return nil
+	})
+	// Of a run of equal prefixes, keep the best: they come by priority.
+	var best Network
+	var bestConf float64
+	have := false
+	flush := func() error {
+		if !have {
+			return nil
+		}
+		have = false
+		return res.Add(best.Prefix, best.Value)
+	}
+	for n, err := range networks {
+		if err != nil {
+			return st, fmt.Errorf("compile: reading the store: %w", err)
+		}
+		st.Entries++
+		if have && n.Prefix == best.Prefix {
+			if n.Priority == best.Priority {
+				if c := confidence(n.Value); c > bestConf {
+					best.Value, best.Layer, bestConf = append(best.Value[:0], n.Value...), n.Layer, c
+				}
+			}
+			continue
+		}
+		if err := flush(); err != nil {
+			return st, fmt.Errorf("compile: %w", err)
+		}
+		best = Network{Prefix: n.Prefix, Priority: n.Priority, Layer: n.Layer, Value: append(best.Value[:0], n.Value...)}
+		bestConf, have = confidence(n.Value), true
+	}
+	if err := flush(); err != nil {
+		return st, fmt.Errorf("compile: %w", err)
+	}
+	if err := res.Flush(); err != nil {
+		return st, fmt.Errorf("compile: %w", err)
+	}
+	st.Records = w.Records()
+	if err := w.Close(); err != nil {
+		return st, fmt.Errorf("compile: %w", err)
+	}
+	ok = true
+	fi, err := os.Stat(path)
+	if err != nil {
+		return st, fmt.Errorf("compile: %w", err)
+	}
+	st.Bytes = fi.Size()
+	if opts.Zstd {
+		if err := compressFile(path, path+".zst"); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// confidence reads ipatlas.confidence from an encoded record, or -1.
+func confidence(value []byte) float64 {
+	v, _, err := format.NewDecoder(value).Value(0)
+	if err != nil {
+		return -1
+	}
+	m, _ := v.(format.Map)
+	ia, _ := m["ipatlas"].(format.Map)
+	switch c := ia["confidence"].(type) {
+	case format.Float64:
+		return float64(c)
+	case format.Float32:
+		return float64(c)
+	}
+	return -1
+}
+
+// compressFile writes src compressed with zstd to dst, atomically.
+func compressFile(src, dst string) (err error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("compile: zstd: %w", err)
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".zst-*.tmp")
+	if err != nil {
+		return fmt.Errorf("compile: zstd: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	enc, err := zstd.NewWriter(tmp, zstd.WithEncoderLevel(zstd.SpeedBetterCompression))
+	if err != nil {
+		return fmt.Errorf("compile: zstd: %w", err)
+	}
+	if _, err := io.Copy(enc, in); err != nil {
+		return fmt.Errorf("compile: zstd: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("compile: zstd: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("compile: zstd: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("compile: zstd: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return fmt.Errorf("compile: zstd: %w", err)
+	}
+	return nil
+}
