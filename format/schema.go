@@ -9,27 +9,10 @@ import (
 	"unicode/utf8"
 )
 
-// The ipatlas record schema (SPEC.md, "Record schema in the .mmdb"): an
-// Inference is one row of inference results as the builder parses it;
-// Record turns it into the GeoIP2-compatible record stored in the .mmdb,
-// and InferenceFromRecord reads such a record back.
-//
-//	continent     {code, names{en}}                    derived from the country code (ContinentOf)
-//	country       {iso_code, names{lang}, confidence}  confidence uint16 0-100
-//	subdivisions  [{iso_code, names{lang}, confidence}] levels after country and before city
-//	city          {names{lang}, confidence}
-//	location      {latitude, longitude, accuracy_radius}
-//	ipatlas       {regions [{level, code, name, confidence}], confidence,
-//	               source, model_version, names_lang}
-//
-// Invariants of a Record:
-//  1. No empty map, empty array or empty string is stored: a field without
-//     a value is absent.
-//  2. ipatlas.regions holds the whole hierarchy, outermost first, with
-//     confidences as doubles; the GeoIP2 fields are a lossy view of it
-//     (confidence rounded to a percentage) for existing readers.
-//  3. ipatlas.names_lang is present only when the names are not in
-//     DefaultNamesLang; continent names are always English.
+// This file holds the ipatlas record schema (SPEC.md, "Record schema in
+// the .mmdb"): an Inference is one row of inference results as the
+// builder parses it; Record turns it into the GeoIP2-compatible record
+// stored in the .mmdb, and InferenceFromRecord reads such a record back.
 
 // DefaultLevels is the default region hierarchy, outermost first.
 // Callers must not modify it.
@@ -343,14 +326,37 @@ func putValue(m Map, k string, v Value) {
 }
 
 // Record validates in against levels (DefaultLevels when nil) and returns
-// the record to store for it, as described in the package's schema notes
-// above: GeoIP2 continent, country, subdivisions, city and location,
-// plus the full hierarchy under ipatlas. Only the levels named "country"
-// and "city", and the levels between them in levels, map to GeoIP2
-// fields; every level is in ipatlas.regions. A subdivision's iso_code is
-// its code without the "CC-" prefix of its country, as GeoIP2 writes it
-// ("CN-SH" gives "SH"); ipatlas.regions keeps the code whole. Record does
-// not modify in.
+// the record to store for it, a superset of MaxMind's GeoIP2 City and
+// Enterprise records:
+//
+//	continent     {code, names{en}}                     from the country code (ContinentOf)
+//	country       {iso_code, names{lang}, confidence}   confidence uint16, round(c*100)
+//	subdivisions  [{iso_code, names{lang}, confidence}] levels after country and before city
+//	city          {names{lang}, confidence}
+//	location      {latitude, longitude, accuracy_radius} doubles, uint16 km
+//	ipatlas       {regions [{level, code, name, confidence}], confidence,
+//	               source, model_version, names_lang}   confidences as doubles
+//
+// Only the levels named "country" and "city", and the levels between
+// them in levels, map to GeoIP2 fields; a hierarchy without "country" or
+// "city" has no subdivisions. Every level is in ipatlas.regions,
+// outermost first. A subdivision's iso_code is its code without the "CC-"
+// prefix of its country, as GeoIP2 writes it ("CN-SH" gives "SH"); a
+// city's code is only in ipatlas.regions. Names are keyed by NamesLang;
+// continent names are always English. ipatlas.confidence is the overall
+// confidence, or the deepest level's (see Normalize).
+//
+// Invariants of a record:
+//  1. No empty map, array or string is stored: a field without a value is
+//     absent (a region without a name has no names map; a row without
+//     coordinates or radius has no location).
+//  2. ipatlas holds everything the Inference holds, so that
+//     InferenceFromRecord gives it back; the GeoIP2 fields are a lossy
+//     view (percentages, the first levels only) for existing readers.
+//  3. ipatlas.names_lang is present only when NamesLang is not
+//     DefaultNamesLang.
+//
+// Record does not modify in.
 func (in *Inference) Record(levels []string) (Map, error) {
 	if levels == nil {
 		levels = DefaultLevels
