@@ -169,7 +169,8 @@ func upperASCII(s string) string {
 
 // Validate checks in against the ordered hierarchy levels (DefaultLevels
 // when nil) and returns the first problem as a *FieldError:
-//   - levels: non-empty names, no duplicates;
+//   - levels: non-empty names, no duplicates, none that clashes with
+//     another input field ("latitude", "city_code" when "city" is a level);
 //   - Regions[i].Level is levels[i]: every level is known, in order, once,
 //     and present with its parent level (a row may stop at any depth);
 //   - every region has a code or a name; codes and names are valid UTF-8;
@@ -233,8 +234,24 @@ func validateLevels(levels []string) error {
 		if slices.Contains(levels[:i], l) {
 			return fieldErr("levels", strconv.Quote(l), "duplicate level")
 		}
+		if slices.Contains(reservedColumns, l) {
+			return fieldErr("levels", strconv.Quote(l), "the name of another input field, not usable as a level")
+		}
+		for _, suffix := range []string{"_code", "_confidence"} {
+			if base, ok := strings.CutSuffix(l, suffix); ok && slices.Contains(levels, base) {
+				return fieldErr("levels", strconv.Quote(l), "the name of level "+base+"'s "+suffix[1:]+" field, not usable as a level")
+			}
+		}
 	}
 	return nil
+}
+
+// reservedColumns are the input fields of SPEC.md other than levels (and
+// the names FieldError uses for level problems): a level with one of
+// these names would make a CSV header or an error ambiguous.
+var reservedColumns = []string{
+	"network", "latitude", "longitude", "accuracy_radius_km", "confidence",
+	"source", "model_version", "names_lang", "regions", "level", "levels",
 }
 
 // validateRegion checks r, the region after parents in a row.

@@ -487,6 +487,8 @@ func TestValidateErrors(t *testing.T) {
 		{"hierarchy with a duplicate level", []string{"country", "city", "country"}, func(in *Inference) {}, "levels", `"country"`, "duplicate"},
 		{"hierarchy with an empty level", []string{"country", ""}, func(in *Inference) {}, "levels", `""`, "empty"},
 		{"empty hierarchy", []string{}, func(in *Inference) {}, "levels", "", "empty hierarchy"},
+		{"hierarchy with a reserved name", []string{"country", "source"}, func(in *Inference) {}, "levels", `"source"`, "another input field"},
+		{"hierarchy with a level's code column", []string{"city", "city_code"}, func(in *Inference) {}, "levels", `"city_code"`, "level city's code field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := validInference()
