@@ -62,7 +62,15 @@ type decoder struct {
 
 // state is per-call decoding state.
 type state struct {
-	budget int
+	budget int // values (and container entries) left to decode
+}
+
+// newState returns the state for one decode. The budget grows with the
+// section: a record reached through pointers may expand beyond its own
+// bytes (shared names), but not without bound, so that a corrupt file
+// whose pointers fan out is an error, not a long stall.
+func (d *decoder) newState() state {
+	return state{budget: min(maxValues, 16*len(d.buf)+1024)}
 }
 
 // ctrl parses the control byte at off. For a pointer it returns kPointer,
@@ -457,7 +465,7 @@ func (d *decoder) decodeRoot(off uint, v any) error {
 			return errNotPointer
 		}
 		if *p == nil || !isNonNilPointer(*p) {
-			st := state{budget: maxValues}
+			st := d.newState()
 			x, _, err := d.decodeAny(off, 0, &st)
 			if err != nil {
 				return withOffset(err, off)
@@ -471,7 +479,7 @@ func (d *decoder) decodeRoot(off uint, v any) error {
 		return errNotPointer
 	}
 	pl := planFor(rv.Type().Elem())
-	st := state{budget: maxValues}
+	st := d.newState()
 	_, err := pl.dec(d, pl, off, rv.UnsafePointer(), 0, &st)
 	return withOffset(err, off)
 }
@@ -488,7 +496,7 @@ func (d *decoder) decodePath(off uint, path []any, v any) error {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return errNotPointer
 	}
-	st := state{budget: maxValues}
+	st := d.newState()
 PATH:
 	for i, elem := range path {
 		kind, size, payload, _, err := d.resolve(off)

@@ -1,5 +1,7 @@
 package reader
 
+import "math/bits"
+
 // The acceleration indexes replace the first bits of a tree walk with one
 // table read. Entry i holds what a bit-by-bit walk of the prefix i would
 // hold after those bits: the record value reached (a node, or a record that
@@ -18,6 +20,9 @@ const ipv6IndexBits = 16
 // buildIndexes fills idx4 (when the tree has an IPv4 subtree) and idx6
 // (for IPv6 trees). recSize must be valid.
 func (r *Reader) buildIndexes(bits4 uint) {
+	// A tree of n nodes rarely goes deeper than log2(n) bits before most
+	// of its paths end, so small trees get a small index.
+	bits4 = min(bits4, max(8, uint(bits.Len(r.nodeCnt))))
 	if r.ipv4Start < r.nodeCnt || (r.Metadata.IPVersion == 4 && r.nodeCnt > 0) {
 		r.idx4Bits = bits4
 		r.idx4 = make([]uint64, 1<<bits4)

@@ -49,7 +49,7 @@ func (r *Reader) verifyMetadata() error {
 	md := decoder{buf: r.buffer[i+len(metadataStartMarker):]}
 	off := uint(0)
 	for first := true; first || off < uint(len(md.buf)); first = false {
-		st := state{budget: maxValues}
+		st := md.newState()
 		v, next, err := md.decodeAny(off, 0, &st)
 		if err != nil {
 			if first {
@@ -205,7 +205,7 @@ func (r *Reader) verifyData(offsets map[uint]bool) error {
 	starts := make(map[uint]bool, len(offsets))
 	off := uint(0)
 	for off < end {
-		st := state{budget: maxValues}
+		st := d.newState()
 		v, next, err := d.decodeAny(off, 0, &st)
 		if err != nil {
 			return withOffset(err, off)

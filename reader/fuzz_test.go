@@ -1,0 +1,89 @@
+package reader
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// FuzzReader opens mutated databases and runs every stage on them: open,
+// lookups, decoding into interface{} and into a typed struct, DecodePath,
+// iteration with decoding, and Verify. Nothing may panic or hang, and the
+// indexed lookup must agree with the plain tree walk.
+func FuzzReader(f *testing.F) {
+	var seeds []string
+	for _, dir := range []string{"test-data/*.mmdb", "bad-data/*/*.mmdb"} {
+		m, _ := filepath.Glob(filepath.Join(conformance, dir))
+		seeds = append(seeds, m...)
+	}
+	for _, s := range seeds {
+		b, err := os.ReadFile(s)
+		if err != nil || len(b) > 32<<10 {
+			continue
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("\xAB\xCD\xEFMaxMind.com"))
+	f.Add([]byte{})
+	addrs := []netip.Addr{
+		netip.MustParseAddr("1.1.1.1"), netip.MustParseAddr("0.0.0.0"), netip.MustParseAddr("255.255.255.255"),
+		netip.MustParseAddr("81.2.69.160"), netip.MustParseAddr("::"), netip.MustParseAddr("2001:218::1"),
+		netip.MustParseAddr("::ffff:1.2.3.4"), netip.MustParseAddr("ffff::1"),
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzOne(t, b, addrs) })
+}
+
+func fuzzOne(t *testing.T, b []byte, addrs []netip.Addr) {
+	type rec struct {
+		Country struct {
+			IsoCode string            `maxminddb:"iso_code"`
+			Names   map[string]string `maxminddb:"names"`
+		} `maxminddb:"country"`
+		Subdivisions []struct {
+			Names map[string]string `maxminddb:"names"`
+		} `maxminddb:"subdivisions"`
+		Location *struct {
+			Lat float64 `maxminddb:"latitude"`
+		} `maxminddb:"location"`
+		Any any `maxminddb:"traits"`
+	}
+	{
+		r, err := OpenBytes(b, IPv4IndexBits(6))
+		if err != nil {
+			return
+		}
+		plain, err := OpenBytes(b, WithoutIndex())
+		if err != nil {
+			t.Fatalf("opens with the index but not without: %v", err)
+		}
+		for _, a := range addrs {
+			x, y := r.Lookup(a), plain.Lookup(a)
+			if x.Found() != y.Found() || x.Offset() != y.Offset() || x.Prefix() != y.Prefix() || (x.Err() == nil) != (y.Err() == nil) {
+				t.Fatalf("lookup %s: indexed %v %d %v %v, plain %v %d %v %v", a, x.Found(), x.Offset(), x.Prefix(), x.Err(), y.Found(), y.Offset(), y.Prefix(), y.Err())
+			}
+			var v any
+			_ = x.Decode(&v)
+			var s rec
+			_ = x.Decode(&s)
+			var str string
+			_ = x.DecodePath(&str, "country", "names", "en")
+			_ = x.DecodePath(&v, "subdivisions", -1)
+		}
+		n := 0
+		for res := range r.Networks(IncludeAliasedNetworks(), IncludeNetworksWithoutData()) {
+			if n++; n > 300 {
+				break
+			}
+			var v any
+			if res.Decode(&v) == nil && res.Found() {
+				var again any
+				if err := r.LookupOffset(res.Offset()).Decode(&again); err != nil || !reflect.DeepEqual(v, again) {
+					t.Fatalf("LookupOffset(%d) decodes differently: %v", res.Offset(), err)
+				}
+			}
+		}
+		_ = r.Verify()
+	}
+}
