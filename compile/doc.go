@@ -1,0 +1,27 @@
+// Package compile turns a snapshot of the store (kv) into a .mmdb file.
+//
+//	kv.Snapshot.All()            networks of every layer, by address, then
+//	        |                    prefix length, then layer priority
+//	        v
+//	pick per prefix              higher priority, then higher ipatlas.confidence
+//	        v
+//	Resolver                     most specific prefix wins; the rest of a
+//	        |                    covering network as the fewest CIDRs
+//	        v
+//	format.Writer                merges equal siblings, stores each record
+//	                             once, writes temp file, fsync, rename
+//
+// Invariants:
+//
+//  1. The output answers every address as the most specific stored network
+//     holding it does; equal prefixes are decided by layer priority, then
+//     by overall confidence, then by layer order.
+//  2. Memory is bounded by the distinct records and the nesting depth of
+//     the networks, never by their number.
+//  3. The output path holds the old file or the whole new one, never a
+//     part.
+//
+// Networks inside the IPv4 aliases (::ffff:0:0/96, 2002::/16) of an IPv6
+// database, and IPv6 networks of an IPv4 database, are left out and
+// counted in Stats.Skipped.
+package compile
