@@ -1,14 +1,31 @@
 package format
 
 import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"flag"
+	"fmt"
+	"math"
+	"math/big"
 	"math/rand/v2"
+	"net/netip"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
-// seedFlag replays a failing random test: go test -run X -seed=N ./format
+// seedFlag replays a failing random test: go test ./format -run X -args -seed=N
 // (or IPATLAS_SEED=N).
 var seedFlag = flag.Uint64("seed", 0, "seed for the random tests (0: IPATLAS_SEED or random)")
 
@@ -29,6 +46,1279 @@ func testSeed(t testing.TB) uint64 {
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	t.Logf("seed %d (replay with -seed=%d or IPATLAS_SEED=%d)", seed, seed, seed)
+	t.Logf("seed %d (replay: go test ./format -run %s -args -seed=%d, or IPATLAS_SEED=%d)", seed, t.Name(), seed, seed)
 	return seed
+}
+
+// ---- round trip against a brute-force oracle and three outside readers ----
+
+// rtNet is one network of a round-trip input.
+type rtNet struct {
+	p   netip.Prefix // in the tree's space: IPv4 for an IPv4 database, 16 bytes (IPv4 at ::/96) for IPv6
+	in  netip.Prefix // as given to Insert
+	rec int          // index into the record pool
+}
+
+// rtAliases are the IPv4 aliases of an IPv6 database, written out from
+// SPEC.md independently of the writer's own table.
+var rtAliases = []netip.Prefix{
+	netip.MustParsePrefix("::ffff:0:0/96"),
+	netip.MustParsePrefix("2002::/16"),
+}
+
+var rtV4Space = netip.MustParsePrefix("::/96")
+
+// rtOracle answers lookups by a linear scan over the input.
+type rtOracle struct {
+	version int
+	aliases bool
+	nets    []rtNet
+}
+
+// space maps a query to the address the oracle scans for: an IPv4
+// address of an IPv6 database is ::a.b.c.d, and with aliases an address
+// in ::ffff:0:0/96 is its low 32 bits and one in 2002::/16 its bits 16-47.
+func (o *rtOracle) space(q netip.Addr) netip.Addr {
+	if o.version == 4 {
+		return q.Unmap()
+	}
+	if q.Is4() {
+		return rtTo16(q)
+	}
+	b := q.As16()
+	if o.aliases && rtAliases[0].Contains(q) {
+		return rtTo16(netip.AddrFrom4([4]byte(b[12:16])))
+	}
+	if o.aliases && rtAliases[1].Contains(q) {
+		return rtTo16(netip.AddrFrom4([4]byte(b[2:6])))
+	}
+	return q
+}
+
+// lookup returns the record index for q, or -1.
+func (o *rtOracle) lookup(q netip.Addr) int {
+	k := o.space(q)
+	best, bits := -1, -1
+	for _, n := range o.nets {
+		if n.p.Contains(k) && n.p.Bits() > bits {
+			best, bits = n.rec, n.p.Bits()
+		}
+	}
+	return best
+}
+
+// rtTo16 returns ::a.b.c.d for an IPv4 address.
+func rtTo16(a netip.Addr) netip.Addr {
+	b4 := a.As4()
+	var b [16]byte
+	copy(b[12:], b4[:])
+	return netip.AddrFrom16(b)
+}
+
+// rtToTree maps a reader's prefix to the tree's space.
+func rtToTree(p netip.Prefix, version int) netip.Prefix {
+	if version == 6 && p.Addr().Is4() {
+		return netip.PrefixFrom(rtTo16(p.Addr()), p.Bits()+96)
+	}
+	return p
+}
+
+// rtHalves splits p into its two halves.
+func rtHalves(p netip.Prefix) (netip.Prefix, netip.Prefix) {
+	l := p.Bits()
+	b := p.Addr().AsSlice()
+	b[l/8] |= 0x80 >> (l % 8)
+	hi, _ := netip.AddrFromSlice(b)
+	return netip.PrefixFrom(p.Addr(), l+1), netip.PrefixFrom(hi, l+1)
+}
+
+// rtLast is the last address of p.
+func rtLast(p netip.Prefix) netip.Addr {
+	b := p.Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
+func rtOverlaps(a, b netip.Prefix) bool { return a.Overlaps(b) }
+
+// Values of a uniform block in the minimal-set computation.
+const (
+	rtNone  = -1 // no data
+	rtAlias = -2 // an IPv4 alias: its own leaf, never merged, not listed
+)
+
+// minimal returns the minimal set of networks that answers every lookup
+// as the oracle does: the maximal blocks of the address space where
+// every address has the same record. IPv4 aliases are fixed leaves of
+// the tree, and the root is a node, so a block is at least one bit long.
+func (o *rtOracle) minimal() []rtNet {
+	root := netip.MustParsePrefix("0.0.0.0/0")
+	if o.version == 6 {
+		root = netip.MustParsePrefix("::/0")
+	}
+	hasV4 := false
+	for _, n := range o.nets {
+		if o.version == 6 && n.p.Overlaps(rtV4Space) {
+			hasV4 = true
+		}
+	}
+	var out []rtNet
+	emit := func(p netip.Prefix, v int) {
+		if v >= 0 {
+			out = append(out, rtNet{p: p, rec: v})
+		}
+	}
+	var walk func(p netip.Prefix, nets []rtNet) (uniform bool, v int)
+	walk = func(p netip.Prefix, nets []rtNet) (bool, int) {
+		if o.version == 6 && o.aliases {
+			for _, a := range rtAliases {
+				if a == p {
+					if hasV4 {
+						return true, rtAlias
+					}
+					return true, rtNone
+				}
+			}
+		}
+		var in []rtNet
+		for _, n := range nets {
+			if n.p.Overlaps(p) {
+				in = append(in, n)
+			}
+		}
+		containsAlias := false
+		if o.version == 6 && o.aliases {
+			for _, a := range rtAliases {
+				if p.Bits() < a.Bits() && p.Contains(a.Addr()) {
+					containsAlias = true
+				}
+			}
+		}
+		if !containsAlias {
+			if len(in) == 0 {
+				return true, rtNone
+			}
+			if len(in) == 1 && in[0].p.Bits() <= p.Bits() {
+				return true, in[0].rec
+			}
+		}
+		l, r := rtHalves(p)
+		lu, lv := walk(l, in)
+		ru, rv := walk(r, in)
+		if lu && ru && lv == rv && lv != rtAlias && p.Bits() > 0 {
+			return true, lv
+		}
+		if lu {
+			emit(l, lv)
+		}
+		if ru {
+			emit(r, rv)
+		}
+		return false, 0
+	}
+	walk(root, o.nets)
+	slices.SortFunc(out, func(a, b rtNet) int { return a.p.Addr().Compare(b.p.Addr()) })
+	return out
+}
+
+// rtPool returns the records of a round trip: a few city-like records
+// with names in several scripts and every value kind, and random ones.
+// No NaN (readers print it differently) and no newline in a string
+// (mmdblookup prints strings raw, one value a line).
+func rtPool(r *rand.Rand) []Value {
+	names := func(i int) Map {
+		return Map{
+			"en":    String([]string{"Beijing", "Moscow", "Cairo", "New Delhi", "Tokyo"}[i%5]),
+			"zh-CN": String([]string{"北京市", "莫斯科", "开罗", "新德里", "东京"}[i%5]),
+			"ru":    String([]string{"Пекин", "Москва", "Каир", "Нью-Дели", "Токио"}[i%5]),
+			"ar":    String([]string{"بكين", "موسكو", "القاهرة", "نيودلهي", "طوكيو"}[i%5]),
+			"hi":    String([]string{"बीजिंग", "मॉस्को", "काहिरा", "नई दिल्ली", "तोक्यो"}[i%5]),
+			"emoji": String([]string{"🇨🇳", "🇷🇺", "🇪🇬", "🇮🇳", "🗼👨‍👩‍👧"}[i%5]),
+		}
+	}
+	continent := Map{"code": String("AS"), "names": Map{"en": String("Asia"), "ja": String("アジア")}}
+	var pool []Value
+	for i := range 5 {
+		pool = append(pool, Map{
+			"city":      Map{"geoname_id": Uint32(1816670 + i*1000), "names": names(i)},
+			"continent": continent,
+			"location": Map{
+				"latitude":        Float64(39.9075 - float64(i)*7.25),
+				"longitude":       Float64(116.39723 + float64(i)),
+				"accuracy_radius": Uint16(i * 100),
+			},
+			"kinds": Map{
+				"uint16":  Uint16(65535 - i),
+				"uint32":  Uint32(1<<31 + i),
+				"int32":   Slice{Int32(-1 - i), Int32(128 + i), Int32(math.MinInt32), Int32(math.MaxInt32)},
+				"uint64":  Uint64(1<<63 + uint64(i)),
+				"uint128": Uint128{Hi: 1<<63 | uint64(i), Lo: 42},
+				"bool":    Bool(i%2 == 0),
+				"float":   Float32(1.1 + float32(i)),
+				"double":  Float64(-0.1 * float64(i+1)),
+				"inf":     Float64(math.Inf(1 - 2*(i%2))),
+				"bytes":   Bytes{0, 0x2a, byte(i), 0xff},
+				"empty":   Slice{Map{}, Slice{}, String(""), Bytes{}, Uint128{}, Uint64(0)},
+			},
+		})
+	}
+	for range 3 {
+		pool = append(pool, rtSanitize(randValue(r, 3, pool[:5])))
+	}
+	pool = append(pool, Map{}, String("just a string"), Uint32(7))
+	// Keep distinct records only, so an index names a record.
+	var out []Value
+	for _, v := range pool {
+		if !slices.ContainsFunc(out, func(w Value) bool { return Equal(v, w) }) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// rtSanitize replaces NaN and newlines, which outside readers print in
+// their own ways.
+func rtSanitize(v Value) Value {
+	switch v := v.(type) {
+	case Float64:
+		if math.IsNaN(float64(v)) {
+			return Float64(0.5)
+		}
+	case Float32:
+		if math.IsNaN(float64(v)) {
+			return Float32(0.25)
+		}
+	case String:
+		return String(strings.NewReplacer("\n", " ", "\r", " ").Replace(string(v)))
+	case Map:
+		m := Map{}
+		for k, e := range v {
+			m[string(rtSanitize(String(k)).(String))] = rtSanitize(e)
+		}
+		return m
+	case Slice:
+		s := make(Slice, len(v))
+		for i, e := range v {
+			s[i] = rtSanitize(e)
+		}
+		return s
+	}
+	return v
+}
+
+// rtAddr returns a random address of the tree's space near anchor: the
+// top bits of anchor, the rest random.
+func rtAddr(r *rand.Rand, anchor netip.Addr, keep int) netip.Addr {
+	b := anchor.AsSlice()
+	for i := keep; i < len(b)*8; i++ {
+		if r.IntN(2) == 0 {
+			b[i/8] ^= 0x80 >> (i % 8)
+		}
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
+// rtInput returns sorted, non-overlapping networks with records from a
+// pool of n, in runs of equal records so that siblings merge. style
+// "regions" scatters partitioned regions over interesting places;
+// "root" partitions the whole space, deeper towards a few focus points.
+func rtInput(r *rand.Rand, version int, aliases bool, style string, n int) []rtNet {
+	bits := 32
+	if version == 6 {
+		bits = 128
+	}
+	insideAlias := func(p netip.Prefix) bool {
+		if version != 6 {
+			return false
+		}
+		for _, a := range rtAliases {
+			if p.Bits() >= a.Bits() && a.Contains(p.Addr()) {
+				return aliases || a.Bits() == 96 // ::ffff:a.b.c.d is IPv4 either way
+			}
+		}
+		return false
+	}
+	var leaves []rtNet
+	var part func(p netip.Prefix, rec int, depth int, focus []netip.Addr)
+	part = func(p netip.Prefix, rec int, depth int, focus []netip.Addr) {
+		if r.IntN(10) < 3 {
+			rec = r.IntN(n)
+		}
+		near := slices.ContainsFunc(focus, p.Contains)
+		stop := 35
+		if near {
+			stop = 3
+		}
+		if p.Bits() == bits || depth == 0 || (p.Bits() > 0 && r.IntN(100) < stop) {
+			if insideAlias(p) {
+				return
+			}
+			if r.IntN(6) > 0 || p.Bits() == 0 {
+				leaves = append(leaves, rtNet{p: p, rec: rec})
+			}
+			return
+		}
+		a, b := rtHalves(p)
+		for _, h := range []netip.Prefix{a, b} {
+			switch {
+			case slices.ContainsFunc(focus, h.Contains):
+				part(h, rec, depth, focus) // follow the focus down
+			case near:
+				part(h, rec, 1+r.IntN(3), nil) // a small side tree
+			default:
+				part(h, rec, depth-1, focus)
+			}
+		}
+	}
+	if style == "root" {
+		root := netip.MustParsePrefix("0.0.0.0/0")
+		focus := []netip.Addr{rtAddr(r, netip.MustParseAddr("0.0.0.0"), 0), netip.MustParseAddr("255.255.255.255")}
+		if version == 6 {
+			root = netip.MustParsePrefix("::/0")
+			focus = []netip.Addr{
+				netip.MustParseAddr("::ffff:0:0").Prev(), netip.MustParseAddr("::1.2.3.4"),
+				netip.MustParseAddr("2002::").Prev(), netip.MustParseAddr("2003::"),
+				rtAddr(r, netip.MustParseAddr("::"), 0),
+			}
+		}
+		part(root, r.IntN(n), 6, focus)
+		return leaves
+	}
+	// Regions: random prefixes near anchors, kept if they do not overlap.
+	var regions []netip.Prefix
+	for range 60 {
+		var p netip.Prefix
+		if version == 4 {
+			switch r.IntN(4) {
+			case 0:
+				p = netip.PrefixFrom(rtAddr(r, netip.MustParseAddr("0.0.0.0"), 8), 8+r.IntN(25))
+			case 1:
+				p = netip.PrefixFrom(rtAddr(r, netip.MustParseAddr("255.255.255.255"), 8), 8+r.IntN(25))
+			default:
+				p = netip.PrefixFrom(rtAddr(r, netip.MustParseAddr("0.0.0.0"), 0), 1+r.IntN(32))
+			}
+		} else {
+			switch r.IntN(8) {
+			case 0, 1: // IPv4
+				p = netip.PrefixFrom(rtAddr(r, netip.MustParseAddr("::"), 96), 97+r.IntN(32))
+			case 2: // around ::/96 and ::ffff:0:0/96
+				p = netip.PrefixFrom(netip.MustParseAddr("::"), 64+r.IntN(32))
+			case 3: // near the IPv4-mapped alias, not inside it
+				p = netip.PrefixFrom(rtAddr(r, netip.MustParseAddr("::ffff:0:0"), 64), 64+r.IntN(65))
+			case 4: // around and inside 2002::/16
+				p = netip.PrefixFrom(rtAddr(r, netip.MustParseAddr("2002::"), 3+r.IntN(14)), 3+r.IntN(40))
+			case 5: // global unicast
+				p = netip.PrefixFrom(rtAddr(r, netip.MustParseAddr("2000::"), 3), 16+r.IntN(49))
+			case 6: // the end of the space
+				p = netip.PrefixFrom(rtAddr(r, netip.MustParseAddr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), 96), 96+r.IntN(33))
+			default:
+				p = netip.PrefixFrom(rtAddr(r, netip.MustParseAddr("::"), 0), 1+r.IntN(128))
+			}
+		}
+		p = p.Masked()
+		if !insideAlias(p) {
+			regions = append(regions, p)
+		}
+	}
+	slices.SortFunc(regions, func(a, b netip.Prefix) int {
+		if c := a.Addr().Compare(b.Addr()); c != 0 {
+			return c
+		}
+		return a.Bits() - b.Bits()
+	})
+	var kept []netip.Prefix
+	for _, p := range regions {
+		if len(kept) == 0 || !kept[len(kept)-1].Overlaps(p) {
+			kept = append(kept, p)
+		}
+	}
+	for _, p := range kept {
+		part(p, r.IntN(n), 4+r.IntN(4), nil)
+	}
+	return leaves
+}
+
+// rtPresent picks how a network is given to Insert: IPv4 networks of the
+// tree as IPv4, as IPv4-mapped IPv6 or (IPv6 databases) as ::a.b.c.d.
+func rtPresent(r *rand.Rand, version int, nets []rtNet) {
+	for i := range nets {
+		p := nets[i].p
+		nets[i].in = p
+		switch {
+		case version == 4:
+			if r.IntN(5) == 0 {
+				b := p.Addr().As4()
+				nets[i].in = netip.PrefixFrom(netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff, 12: b[0], 13: b[1], 14: b[2], 15: b[3]}), p.Bits()+96)
+			}
+		case p.Bits() >= 96 && rtV4Space.Contains(p.Addr()):
+			b := p.Addr().As16()
+			v4 := netip.AddrFrom4([4]byte(b[12:]))
+			switch r.IntN(5) {
+			case 0:
+				nets[i].in = netip.PrefixFrom(netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff, 12: b[12], 13: b[13], 14: b[14], 15: b[15]}), p.Bits())
+			case 1: // as it is: ::a.b.c.d/n
+			default:
+				nets[i].in = netip.PrefixFrom(v4, p.Bits()-96)
+			}
+		}
+	}
+}
+
+// rtQueries returns the addresses to look up: the first and last address
+// of every network, the ones just outside it and one inside, random
+// addresses, fixed edges and, in an IPv6 database, every IPv4 address
+// also as IPv4, IPv4-mapped and 6to4.
+func rtQueries(r *rand.Rand, o *rtOracle) []netip.Addr {
+	var qs []netip.Addr
+	add := func(a netip.Addr) {
+		if a.IsValid() {
+			qs = append(qs, a)
+		}
+	}
+	for _, n := range o.nets {
+		first, last := n.p.Addr(), rtLast(n.p)
+		add(first)
+		add(last)
+		add(first.Prev())
+		add(last.Next())
+		add(rtAddr(r, first, n.p.Bits()))
+	}
+	if o.version == 4 {
+		for range 300 {
+			add(rtAddr(r, netip.MustParseAddr("0.0.0.0"), 0))
+		}
+		for _, s := range []string{"0.0.0.0", "255.255.255.255", "127.0.0.1", "1.2.3.4"} {
+			add(netip.MustParseAddr(s))
+		}
+		return rtDedup(qs)
+	}
+	for range 200 {
+		add(rtAddr(r, netip.MustParseAddr("::"), 0))
+		add(rtAddr(r, netip.MustParseAddr("::"), 96))
+		add(rtAddr(r, netip.MustParseAddr("::"), 64))
+		add(rtAddr(r, netip.MustParseAddr("2002::"), 16))
+		add(rtAddr(r, netip.MustParseAddr("2000::"), 8))
+	}
+	for _, s := range []string{"::", "::1", "::ffff:0:0", "::ffff:255.255.255.255", "::fffe:ffff:ffff", "::1:0:0:0",
+		"2002::", "2001:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "2003::",
+		"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "0.0.0.0", "255.255.255.255", "1.2.3.4"} {
+		add(netip.MustParseAddr(s))
+	}
+	for _, q := range qs {
+		if q.Is6() && rtV4Space.Contains(q) {
+			b := q.As16()
+			add(netip.AddrFrom4([4]byte(b[12:])))
+			add(netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff, 12: b[12], 13: b[13], 14: b[14], 15: b[15]}))
+			s := rtAddr(r, netip.MustParseAddr("2002::"), 48).As16()
+			copy(s[2:6], b[12:])
+			add(netip.AddrFrom16(s))
+		}
+	}
+	return rtDedup(qs)
+}
+
+func rtDedup(qs []netip.Addr) []netip.Addr {
+	slices.SortFunc(qs, func(a, b netip.Addr) int {
+		if a.Is4() != b.Is4() {
+			if a.Is4() {
+				return -1
+			}
+			return 1
+		}
+		return a.Compare(b)
+	})
+	return slices.Compact(qs)
+}
+
+// rtWrite writes nets with the Writer, alternating Intern+Insert and
+// InsertValue.
+func rtWrite(t *testing.T, path string, opts WriterOptions, nets []rtNet, pool []Value) {
+	t.Helper()
+	w, err := Create(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]RecordID, len(pool))
+	for i, v := range pool {
+		if ids[i], err = w.Intern(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, n := range nets {
+		if i%2 == 0 {
+			err = w.Insert(n.in, ids[n.rec])
+		} else {
+			err = w.InsertValue(n.in, pool[n.rec])
+		}
+		if err != nil {
+			w.Abort()
+			t.Fatalf("network %d %s (%s): %v", i, n.in, n.p, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
+
+// rtV2Want is how maxminddb-golang decodes v into an any: integers by
+// value, float and double kept apart.
+func rtV2Want(v Value) any {
+	switch v := v.(type) {
+	case Map:
+		m := map[string]any{}
+		for k, e := range v {
+			m[k] = rtV2Want(e)
+		}
+		return m
+	case Slice:
+		s := []any{}
+		for _, e := range v {
+			s = append(s, rtV2Want(e))
+		}
+		return s
+	case String:
+		return "s:" + string(v)
+	case Bytes:
+		return "b:" + hex.EncodeToString(v)
+	case Bool:
+		return "t:" + strconv.FormatBool(bool(v))
+	case Float32:
+		return "f32:" + strconv.FormatFloat(float64(v), 'x', -1, 32)
+	case Float64:
+		return "f64:" + strconv.FormatFloat(float64(v), 'x', -1, 64)
+	case Uint16:
+		return "i:" + strconv.FormatUint(uint64(v), 10)
+	case Uint32:
+		return "i:" + strconv.FormatUint(uint64(v), 10)
+	case Uint64:
+		return "i:" + strconv.FormatUint(uint64(v), 10)
+	case Int32:
+		return "i:" + strconv.FormatInt(int64(v), 10)
+	case Uint128:
+		return "i:" + v.Big().String()
+	}
+	return fmt.Sprintf("unexpected %T", v)
+}
+
+// rtV2Got normalizes what maxminddb-golang decoded like rtV2Want.
+func rtV2Got(x any) any {
+	switch x := x.(type) {
+	case map[string]any:
+		m := map[string]any{}
+		for k, e := range x {
+			m[k] = rtV2Got(e)
+		}
+		return m
+	case []any:
+		s := []any{}
+		for _, e := range x {
+			s = append(s, rtV2Got(e))
+		}
+		return s
+	case string:
+		return "s:" + x
+	case []byte:
+		return "b:" + hex.EncodeToString(x)
+	case bool:
+		return "t:" + strconv.FormatBool(x)
+	case float32:
+		return "f32:" + strconv.FormatFloat(float64(x), 'x', -1, 32)
+	case float64:
+		return "f64:" + strconv.FormatFloat(x, 'x', -1, 64)
+	case *big.Int:
+		return "i:" + x.String()
+	case big.Int:
+		return "i:" + x.String()
+	}
+	rv := reflect.ValueOf(x)
+	switch {
+	case rv.CanInt():
+		return "i:" + strconv.FormatInt(rv.Int(), 10)
+	case rv.CanUint():
+		return "i:" + strconv.FormatUint(rv.Uint(), 10)
+	}
+	return fmt.Sprintf("unexpected %T", x)
+}
+
+// rtPyWant is how the Python reader's record looks once tagged by
+// rtPyScript: integers by value, floats as doubles.
+func rtPyWant(v Value) any {
+	switch v := v.(type) {
+	case Map:
+		m := map[string]any{}
+		for k, e := range v {
+			m[k] = rtPyWant(e)
+		}
+		return m
+	case Slice:
+		s := []any{}
+		for _, e := range v {
+			s = append(s, rtPyWant(e))
+		}
+		return s
+	case Float32:
+		return "f:" + strconv.FormatFloat(float64(v), 'x', -1, 64)
+	case Float64:
+		return "f:" + strconv.FormatFloat(float64(v), 'x', -1, 64)
+	}
+	return rtV2Want(v)
+}
+
+// rtPyGot turns rtPyScript's tagged JSON ([tag, payload]) into the form
+// of rtPyWant.
+func rtPyGot(x any) (any, error) {
+	pair, ok := x.([]any)
+	if !ok || len(pair) != 2 {
+		return nil, fmt.Errorf("not a [tag, value] pair: %v", x)
+	}
+	tag, _ := pair[0].(string)
+	switch tag {
+	case "m":
+		in, ok := pair[1].(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("map payload %T", pair[1])
+		}
+		m := map[string]any{}
+		for k, e := range in {
+			g, err := rtPyGot(e)
+			if err != nil {
+				return nil, err
+			}
+			m[k] = g
+		}
+		return m, nil
+	case "a":
+		in, ok := pair[1].([]any)
+		if !ok {
+			return nil, fmt.Errorf("array payload %T", pair[1])
+		}
+		s := []any{}
+		for _, e := range in {
+			g, err := rtPyGot(e)
+			if err != nil {
+				return nil, err
+			}
+			s = append(s, g)
+		}
+		return s, nil
+	case "t":
+		b, ok := pair[1].(bool)
+		if !ok {
+			return nil, fmt.Errorf("bool payload %T", pair[1])
+		}
+		return "t:" + strconv.FormatBool(b), nil
+	}
+	s, ok := pair[1].(string)
+	if !ok {
+		return nil, fmt.Errorf("%q payload %T", tag, pair[1])
+	}
+	switch tag {
+	case "s", "b", "i":
+		return tag + ":" + s, nil
+	case "f":
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return nil, err
+		}
+		return "f:" + strconv.FormatFloat(f, 'x', -1, 64), nil
+	}
+	return nil, fmt.Errorf("unknown tag %q", tag)
+}
+
+// rtMLWant is how mmdblookup prints v (libmaxminddb's dump: "text <type>"
+// a value; doubles and floats with printf's %f).
+func rtMLWant(v Value) any {
+	cf := func(f float64) string {
+		switch {
+		case math.IsInf(f, 1):
+			return "inf"
+		case math.IsInf(f, -1):
+			return "-inf"
+		}
+		return strconv.FormatFloat(f, 'f', 6, 64)
+	}
+	switch v := v.(type) {
+	case Map:
+		m := map[string]any{}
+		for k, e := range v {
+			m[k] = rtMLWant(e)
+		}
+		return m
+	case Slice:
+		s := []any{}
+		for _, e := range v {
+			s = append(s, rtMLWant(e))
+		}
+		return s
+	case String:
+		return `"` + string(v) + `" <utf8_string>`
+	case Bytes:
+		return strings.ToUpper(hex.EncodeToString(v)) + " <bytes>"
+	case Bool:
+		return strconv.FormatBool(bool(v)) + " <boolean>"
+	case Float32:
+		return cf(float64(v)) + " <float>"
+	case Float64:
+		return cf(float64(v)) + " <double>"
+	case Uint16:
+		return fmt.Sprintf("%d <uint16>", v)
+	case Uint32:
+		return fmt.Sprintf("%d <uint32>", v)
+	case Uint64:
+		return fmt.Sprintf("%d <uint64>", v)
+	case Int32:
+		return fmt.Sprintf("%d <int32>", v)
+	case Uint128:
+		return fmt.Sprintf("0x%016X%016X <uint128>", v.Hi, v.Lo)
+	}
+	return fmt.Sprintf("unexpected %T", v)
+}
+
+// rtMLParse parses mmdblookup's output: "{", "}", "[", "]", `"key": `
+// and "text <type>" lines, indented.
+func rtMLParse(out string) (any, error) {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if l = strings.Trim(l, " "); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	i := 0
+	var value func() (any, error)
+	value = func() (any, error) {
+		if i >= len(lines) {
+			return nil, fmt.Errorf("output ends early")
+		}
+		l := lines[i]
+		i++
+		switch l {
+		case "{":
+			m := map[string]any{}
+			for i < len(lines) && lines[i] != "}" {
+				k := lines[i]
+				if len(k) < 3 || k[0] != '"' || !strings.HasSuffix(k, `":`) {
+					return nil, fmt.Errorf("line %d: want a key, got %q", i, k)
+				}
+				i++
+				v, err := value()
+				if err != nil {
+					return nil, err
+				}
+				m[k[1:len(k)-2]] = v
+			}
+			i++
+			return m, nil
+		case "[":
+			s := []any{}
+			for i < len(lines) && lines[i] != "]" {
+				v, err := value()
+				if err != nil {
+					return nil, err
+				}
+				s = append(s, v)
+			}
+			i++
+			return s, nil
+		}
+		if !strings.HasSuffix(l, ">") || !strings.Contains(l, "<") {
+			return nil, fmt.Errorf("line %d: not a value: %q", i, l)
+		}
+		if strings.HasPrefix(l, "<") { // empty bytes: " <bytes>"
+			return " " + l, nil
+		}
+		return l, nil
+	}
+	v, err := value()
+	if err == nil && i != len(lines) {
+		err = fmt.Errorf("%d lines after the value", len(lines)-i)
+	}
+	return v, err
+}
+
+// rtPyScript reads addresses (one a line, file argv[2]) from the
+// database argv[1] with the pure-Python reader and, when present, the C
+// extension (libmaxminddb), and prints a JSON line each: records tagged
+// [kind, value] so that bytes, integers and floats keep what they are.
+const rtPyScript = `
+import json, sys
+import maxminddb
+
+def tag(v):
+    if isinstance(v, bool): return ["t", v]
+    if isinstance(v, int): return ["i", str(v)]
+    if isinstance(v, float): return ["f", v.hex()]
+    if isinstance(v, str): return ["s", v]
+    if isinstance(v, (bytes, bytearray)): return ["b", v.hex()]
+    if isinstance(v, list): return ["a", [tag(x) for x in v]]
+    if isinstance(v, dict): return ["m", {k: tag(x) for k, x in v.items()}]
+    return ["?", repr(v)]
+
+readers = [("py", maxminddb.open_database(sys.argv[1], maxminddb.MODE_MMAP))]
+ext = ""
+try:
+    readers.append(("c", maxminddb.open_database(sys.argv[1], maxminddb.MODE_MMAP_EXT)))
+except Exception as e:
+    ext = repr(e)
+m = readers[0][1].metadata()
+print(json.dumps({"ext": ext, "node_count": m.node_count, "record_size": m.record_size, "ip_version": m.ip_version}))
+out = []
+for line in open(sys.argv[2]):
+    a = line.strip()
+    row = {}
+    for name, r in readers:
+        try:
+            rec, plen = r.get_with_prefix_len(a)
+            row[name] = None if rec is None else tag(rec)
+            row[name + "len"] = plen
+        except Exception as e:
+            row[name + "err"] = repr(e)
+    out.append(json.dumps(row))
+print("\n".join(out))
+`
+
+// rtTool finds an outside reader; when it is missing the test skips, or
+// fails under CI=true.
+func rtTool(t *testing.T, what string, check func() error) {
+	t.Helper()
+	if err := check(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required under CI=true: %v", what, err)
+		}
+		t.Skipf("%s not available, skipping: %v", what, err)
+	}
+}
+
+const (
+	rtPython     = "/usr/bin/python3"
+	rtMmdblookup = "/usr/bin/mmdblookup"
+)
+
+func rtHavePython() error {
+	return exec.Command(rtPython, "-c", "import maxminddb").Run()
+}
+
+func rtHaveMmdblookup() error {
+	_, err := exec.LookPath(rtMmdblookup)
+	return err
+}
+
+// TestWriterRoundTrip writes seeded random inputs with every IP version,
+// alias setting and record size, and checks lookups of thousands of
+// addresses against a brute-force oracle through maxminddb-golang v2
+// (with Verify), this package's Database, libmaxminddb (mmdblookup on a
+// sample, and every address through the Python C extension) and the
+// pure-Python reader; and that the networks the database lists are the
+// minimal merged set the oracle computes.
+func TestWriterRoundTrip(t *testing.T) {
+	seed := testSeed(t)
+	inputs := []struct {
+		name    string
+		version int
+		aliases bool
+		style   string
+	}{
+		{"ipv4/regions", 4, false, "regions"},
+		{"ipv4/root", 4, false, "root"},
+		{"ipv6/aliases/regions", 6, true, "regions"},
+		{"ipv6/aliases/root", 6, true, "root"},
+		{"ipv6/noaliases/regions", 6, false, "regions"},
+		{"ipv6/noaliases/root", 6, false, "root"},
+	}
+	for i, in := range inputs {
+		r := rand.New(rand.NewPCG(seed, uint64(i)))
+		pool := rtPool(r)
+		nets := rtInput(r, in.version, in.aliases, in.style, len(pool))
+		rtPresent(r, in.version, nets)
+		o := &rtOracle{version: in.version, aliases: in.aliases, nets: nets}
+		queries := rtQueries(r, o)
+		want := make([]int, len(queries))
+		for j, q := range queries {
+			want[j] = o.lookup(q)
+		}
+		minimal := o.minimal()
+		var data []byte // data section, the same for every record size
+		for _, rs := range []int{0, 24, 28, 32} {
+			t.Run(fmt.Sprintf("%s/record%d", in.name, rs), func(t *testing.T) {
+				t.Logf("%d networks, %d after merging, %d queries", len(nets), len(minimal), len(queries))
+				path := filepath.Join(t.TempDir(), "rt.mmdb")
+				opts := WriterOptions{IPVersion: in.version, RecordSize: rs, DisableIPv4Aliases: !in.aliases,
+					Languages: []string{"en", "zh-CN"}, BuildTime: time.Unix(1700000000, 0)}
+				rtWrite(t, path, opts, nets, pool)
+				file, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				db, err := Parse(file)
+				if err != nil {
+					t.Fatalf("Parse: %v", err)
+				}
+				wantRS := uint(rs)
+				if rs == 0 {
+					wantRS = 24
+				}
+				if md := db.Metadata; md.RecordSize != wantRS || md.IPVersion != uint(in.version) || md.BuildEpoch != 1700000000 {
+					t.Fatalf("metadata %+v", md)
+				}
+				if data == nil {
+					data = db.Data
+				} else if !bytes.Equal(data, db.Data) {
+					t.Errorf("data section differs between record sizes")
+				}
+				t.Run("maxminddb-golang", func(t *testing.T) {
+					rtCheckV2(t, path, o, queries, want, minimal, pool)
+				})
+				t.Run("Database", func(t *testing.T) {
+					rtCheckDatabase(t, db, queries, want, minimal, pool, in.version, in.aliases)
+				})
+				// The outside readers run as processes, slow next to the Go
+				// ones: every address with one record size per input (a
+				// different one for each input), a sample with the others.
+				full := rs == []int{0, 24, 28, 32}[i%4]
+				sr := rand.New(rand.NewPCG(seed, uint64(100*i+rs)))
+				t.Run("python", func(t *testing.T) {
+					rtTool(t, "python3-maxminddb for "+rtPython, rtHavePython)
+					qs, ws := queries, want
+					if !full {
+						qs, ws = rtSample(sr, queries, want, 300)
+					}
+					rtCheckPython(t, path, db, qs, ws, pool)
+				})
+				t.Run("mmdblookup", func(t *testing.T) {
+					rtTool(t, "libmaxminddb's mmdblookup", rtHaveMmdblookup)
+					n := 8
+					if full {
+						n = 32
+					}
+					qs, ws := rtSample(sr, queries, want, n)
+					rtCheckMmdblookup(t, path, qs, ws, pool)
+				})
+			})
+		}
+	}
+}
+
+// rtSample returns up to n of the queries, at most a quarter of them
+// misses, with their oracle records.
+func rtSample(r *rand.Rand, queries []netip.Addr, want []int, n int) ([]netip.Addr, []int) {
+	var qs []netip.Addr
+	var ws []int
+	misses := 0
+	for _, j := range r.Perm(len(queries)) {
+		if len(qs) == n {
+			break
+		}
+		if want[j] < 0 {
+			if misses++; misses > n/4 {
+				continue
+			}
+		}
+		qs, ws = append(qs, queries[j]), append(ws, want[j])
+	}
+	return qs, ws
+}
+
+// rtInAlias reports whether q is looked up through an IPv4 alias.
+func rtInAlias(q netip.Addr, version int, aliases bool) bool {
+	return version == 6 && aliases && (rtAliases[0].Contains(q) || rtAliases[1].Contains(q))
+}
+
+// rtContaining returns the network of the minimal set that holds k.
+func rtContaining(minimal []rtNet, k netip.Addr) (netip.Prefix, bool) {
+	for _, n := range minimal {
+		if n.p.Contains(k) {
+			return n.p, true
+		}
+	}
+	return netip.Prefix{}, false
+}
+
+// rtListed compares the networks a reader lists with the minimal set:
+// aliased copies of IPv4 are left out.
+func rtListed(t *testing.T, reader string, got []rtNet, minimal []rtNet, o *rtOracle) {
+	t.Helper()
+	var kept []rtNet
+	for _, n := range got {
+		if rtInAlias(n.p.Addr(), o.version, o.aliases) {
+			continue
+		}
+		kept = append(kept, n)
+	}
+	slices.SortFunc(kept, func(a, b rtNet) int { return a.p.Addr().Compare(b.p.Addr()) })
+	bad := 0
+	for i := 0; i < max(len(kept), len(minimal)) && bad < 10; i++ {
+		var g, w rtNet
+		g.rec, w.rec = -1, -1
+		if i < len(kept) {
+			g = kept[i]
+		}
+		if i < len(minimal) {
+			w = minimal[i]
+		}
+		if g != w {
+			t.Errorf("%s network %d: got %s record %d, minimal set has %s record %d", reader, i, g.p, g.rec, w.p, w.rec)
+			bad++
+		}
+	}
+	if len(kept) != len(minimal) {
+		t.Errorf("%s lists %d networks, the minimal merged set has %d", reader, len(kept), len(minimal))
+	}
+}
+
+func rtCheckV2(t *testing.T, path string, o *rtOracle, queries []netip.Addr, want []int, minimal []rtNet, pool []Value) {
+	rd, err := maxminddb.Open(path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer rd.Close()
+	if err := rd.Verify(); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	poolV2 := make([]any, len(pool))
+	for i, v := range pool {
+		poolV2[i] = rtV2Want(v)
+	}
+	recOf := func(x any) int {
+		g := rtV2Got(x)
+		for i, w := range poolV2 {
+			if reflect.DeepEqual(g, w) {
+				return i
+			}
+		}
+		return -2
+	}
+	bad := 0
+	for j, q := range queries {
+		res := rd.Lookup(q)
+		if res.Err() != nil {
+			t.Fatalf("Lookup(%s): %v", q, res.Err())
+		}
+		got := -1
+		if res.Found() {
+			var x any
+			if err := res.Decode(&x); err != nil {
+				t.Fatalf("Decode(%s): %v", q, err)
+			}
+			if got = recOf(x); got == -2 {
+				t.Errorf("Lookup(%s) = %v: not a record of the input", q, x)
+			}
+		}
+		if got != want[j] {
+			t.Errorf("Lookup(%s) = record %d, oracle says %d", q, got, want[j])
+			bad++
+		} else if got >= 0 && !rtInAlias(q, o.version, o.aliases) {
+			p := rtToTree(res.Prefix(), o.version)
+			if m, _ := rtContaining(minimal, o.space(q)); p != m {
+				t.Errorf("Lookup(%s) prefix %s, the minimal network is %s", q, p, m)
+				bad++
+			}
+		}
+		if bad >= 10 {
+			t.Fatal("too many errors")
+		}
+	}
+	var listed []rtNet
+	for res := range rd.Networks(maxminddb.IncludeAliasedNetworks()) {
+		if res.Err() != nil {
+			t.Fatalf("Networks: %v", res.Err())
+		}
+		var x any
+		if err := res.Decode(&x); err != nil {
+			t.Fatalf("Networks: Decode: %v", err)
+		}
+		listed = append(listed, rtNet{p: rtToTree(res.Prefix(), o.version), rec: recOf(x)})
+	}
+	rtListed(t, "Networks()", listed, minimal, o)
+}
+
+func rtCheckDatabase(t *testing.T, db *Database, queries []netip.Addr, want []int, minimal []rtNet, pool []Value, version int, aliases bool) {
+	d := db.Decoder()
+	recAt := func(off uint) int {
+		v, _, err := d.Value(off)
+		if err != nil {
+			t.Fatalf("Value(%d): %v", off, err)
+		}
+		for i, w := range pool {
+			if Equal(v, normalizeNil(w)) {
+				return i
+			}
+		}
+		t.Errorf("record at %d is not in the input: %v", off, v)
+		return -2
+	}
+	bad := 0
+	for j, q := range queries {
+		off, _, found, err := db.Lookup(q)
+		if err != nil {
+			t.Fatalf("Lookup(%s): %v", q, err)
+		}
+		got := -1
+		if found {
+			got = recAt(off)
+		}
+		if got != want[j] {
+			t.Errorf("Lookup(%s) = record %d, oracle says %d", q, got, want[j])
+			if bad++; bad >= 10 {
+				t.Fatal("too many errors")
+			}
+		}
+	}
+	var listed []rtNet
+	err := db.Walk(func(p netip.Prefix, off uint) error {
+		listed = append(listed, rtNet{p: rtToTree(p, version), rec: recAt(off)})
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Walk: %v", err)
+	}
+	rtListed(t, "Walk", listed, minimal, &rtOracle{version: version, aliases: aliases})
+}
+
+func rtCheckPython(t *testing.T, path string, db *Database, queries []netip.Addr, want []int, pool []Value) {
+	dir := t.TempDir()
+	script, qfile := filepath.Join(dir, "read.py"), filepath.Join(dir, "queries")
+	var qs strings.Builder
+	for _, q := range queries {
+		qs.WriteString(q.String() + "\n")
+	}
+	if err := os.WriteFile(script, []byte(rtPyScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(qfile, []byte(qs.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(rtPython, script, path, qfile)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(lines) != len(queries)+1 {
+		t.Fatalf("python printed %d lines for %d queries", len(lines), len(queries))
+	}
+	var head struct {
+		Ext        string `json:"ext"`
+		NodeCount  uint   `json:"node_count"`
+		RecordSize uint   `json:"record_size"`
+		IPVersion  uint   `json:"ip_version"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &head); err != nil {
+		t.Fatal(err)
+	}
+	if head.NodeCount != db.Metadata.NodeCount || head.RecordSize != db.Metadata.RecordSize || head.IPVersion != db.Metadata.IPVersion {
+		t.Errorf("python metadata %+v, file has %+v", head, db.Metadata)
+	}
+	readers := []string{"py"}
+	if head.Ext != "" {
+		if os.Getenv("CI") == "true" {
+			t.Errorf("python's C extension (libmaxminddb) is missing: %s", head.Ext)
+		}
+		t.Logf("python's C extension (libmaxminddb) is missing, checking the pure-Python reader only: %s", head.Ext)
+	} else {
+		readers = append(readers, "c")
+	}
+	poolPy := make([]any, len(pool))
+	for i, v := range pool {
+		poolPy[i] = rtPyWant(v)
+	}
+	bad := 0
+	for j, q := range queries {
+		var row map[string]any
+		if err := json.Unmarshal([]byte(lines[j+1]), &row); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		for _, rd := range readers {
+			if e, ok := row[rd+"err"]; ok {
+				t.Fatalf("%s reader, %s: %v", rd, q, e)
+			}
+			got := -1
+			if x := row[rd]; x != nil {
+				g, err := rtPyGot(x)
+				if err != nil {
+					t.Fatalf("%s reader, %s: %v", rd, q, err)
+				}
+				got = slices.IndexFunc(poolPy, func(w any) bool { return reflect.DeepEqual(g, w) })
+				if got < 0 {
+					t.Errorf("%s reader, %s = %v: not a record of the input", rd, q, g)
+					got = -2
+				}
+			}
+			if got != want[j] {
+				t.Errorf("%s reader, %s = record %d, oracle says %d", rd, q, got, want[j])
+				if bad++; bad >= 10 {
+					t.Fatal("too many errors")
+				}
+			}
+		}
+	}
+}
+
+// rtCheckMmdblookup runs mmdblookup for each query (a process per
+// address, two at a time) and compares the record it prints.
+func rtCheckMmdblookup(t *testing.T, path string, queries []netip.Addr, want []int, pool []Value) {
+	sample := make([]int, len(queries))
+	for i := range sample {
+		sample[i] = i
+	}
+	type result struct {
+		j   int
+		out string
+		rc  int
+		err error
+	}
+	results := make([]result, len(sample))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 2)
+	for i, j := range sample {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			cmd := exec.Command(rtMmdblookup, "--file", path, "--ip", queries[j].String())
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			res := result{j: j, out: stdout.String()}
+			var ee *exec.ExitError
+			switch {
+			case errors.As(err, &ee):
+				res.rc = ee.ExitCode()
+				res.out += stderr.String()
+			case err != nil:
+				res.err = err
+			}
+			results[i] = res
+		}()
+	}
+	wg.Wait()
+	for _, res := range results {
+		q := queries[res.j]
+		if res.err != nil {
+			t.Fatalf("mmdblookup %s: %v", q, res.err)
+		}
+		w := want[res.j]
+		if w < 0 {
+			if res.rc != 6 || !strings.Contains(res.out, "Could not find an entry") {
+				t.Errorf("mmdblookup %s: exit %d, want 6 (not found):\n%s", q, res.rc, res.out)
+			}
+			continue
+		}
+		if res.rc != 0 {
+			t.Errorf("mmdblookup %s: exit %d, oracle has record %d:\n%s", q, res.rc, w, res.out)
+			continue
+		}
+		got, err := rtMLParse(res.out)
+		if err != nil {
+			t.Fatalf("mmdblookup %s: %v\n%s", q, err, res.out)
+		}
+		if exp := rtMLWant(pool[w]); !reflect.DeepEqual(got, exp) {
+			t.Errorf("mmdblookup %s:\n got %v\nwant %v (record %d)", q, got, exp, w)
+		}
+	}
 }
