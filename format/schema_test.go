@@ -1042,3 +1042,94 @@ func TestRecordMmdblookup(t *testing.T) {
 		})
 	}
 }
+
+// FuzzInferenceFromRecord decodes arbitrary data-section bytes and reads
+// them as a record: InferenceFromRecord must not panic, and an Inference
+// it gives that is valid over its own levels must survive Record and
+// InferenceFromRecord unchanged (after Normalize).
+func FuzzInferenceFromRecord(f *testing.F) {
+	for _, tc := range schemaCases {
+		rec, err := tc.in.Record(tc.levels)
+		if err != nil {
+			f.Fatal(err)
+		}
+		b, err := AppendValue(nil, rec)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte{0xe0})                                                // empty map
+	f.Add([]byte{0xe1, 0x47, 'i', 'p', 'a', 't', 'l', 'a', 's', 0x40}) // ipatlas: ""
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, _, err := NewDecoder(data).Value(0)
+		if err != nil {
+			return
+		}
+		m, ok := v.(Map)
+		if !ok {
+			return
+		}
+		in, err := InferenceFromRecord(m)
+		if err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("InferenceFromRecord error %v is not a *FieldError", err)
+			}
+			return
+		}
+		var levels []string
+		for _, r := range in.Regions {
+			levels = append(levels, r.Level)
+		}
+		if len(levels) == 0 {
+			levels = DefaultLevels
+		}
+		if in.Validate(levels) != nil {
+			return
+		}
+		rec, err := in.Record(levels)
+		if err != nil {
+			t.Fatalf("Record of a valid inference: %v", err)
+		}
+		back, err := InferenceFromRecord(rec)
+		if err != nil {
+			t.Fatalf("InferenceFromRecord(Record): %v", err)
+		}
+		want := cloneInference(in)
+		want.Normalize()
+		if !reflect.DeepEqual(back, want) {
+			t.Fatalf("round trip:\n got %+v\nwant %+v", back, want)
+		}
+	})
+}
+
+func BenchmarkRecord(b *testing.B) {
+	for _, tc := range schemaCases {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := tc.in.Record(tc.levels); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkInferenceFromRecord(b *testing.B) {
+	for _, tc := range schemaCases {
+		rec, err := tc.in.Record(tc.levels)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := InferenceFromRecord(rec); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
