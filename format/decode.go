@@ -21,6 +21,22 @@ const maxValues = 1 << 22
 // not an out-of-memory.
 const maxPayloadBytes = 1 << 26
 
+// expansionLimit returns how many values, and how many payload bytes, one
+// call to Value may produce from a section of n bytes: at most 16 per
+// byte of the section (plus some slack for tiny sections), and never more
+// than maxValues and maxPayloadBytes. Pointers let a record reuse shared
+// values, but no real record repeats its section sixteen times over, and
+// the work a few bytes can cause stays proportional to their number.
+func expansionLimit(n int) (values, bytes int) {
+	l := 1024
+	if n < (math.MaxInt-l)/16 {
+		l += 16 * n
+	} else {
+		l = math.MaxInt
+	}
+	return min(maxValues, l), min(maxPayloadBytes, l)
+}
+
 // Decoder reads values from one section: the data section, or the
 // metadata section after its marker. It is a read-only view and safe for
 // concurrent use. Every read is bounds-checked; malformed input gives a
@@ -270,23 +286,27 @@ func itoa(n uint) string {
 // and returns the offset just past the value at off. Strings are copied
 // out of the section. Invalid UTF-8, sizes that do not fit their kind,
 // nesting deeper than MaxDepth, pointer cycles and runaway pointer fan-out
-// are errors.
+// (more values or payload bytes than 16 per byte of the section, see
+// expansionLimit) are errors.
 func (d Decoder) Value(off uint) (Value, uint, error) {
-	st := valueState{budget: maxValues, bytes: maxPayloadBytes}
+	var st valueState
+	st.maxValues, st.maxBytes = expansionLimit(len(d.buf))
+	st.budget, st.bytes = st.maxValues, st.maxBytes
 	return d.value(off, 0, &st)
 }
 
 type valueState struct {
-	budget int    // values left to produce
-	bytes  int    // payload bytes left to copy
-	path   []uint // pointer targets being decoded, to detect cycles
+	maxValues, maxBytes int    // the limits, for error messages
+	budget              int    // values left to produce
+	bytes               int    // payload bytes left to copy
+	path                []uint // pointer targets being decoded, to detect cycles
 }
 
 // spend takes n payload bytes from the budget, or reports that the value
 // expands past it.
 func (st *valueState) spend(d Decoder, off uint, n uint) error {
 	if n > uint(st.bytes) {
-		return d.errf(off, "value expands to more than %d bytes of strings and bytes", maxPayloadBytes)
+		return d.errf(off, "value expands to more than %d bytes of strings and bytes", st.maxBytes)
 	}
 	st.bytes -= int(n)
 	return nil
@@ -298,7 +318,7 @@ func (d Decoder) value(off uint, depth int, st *valueState) (Value, uint, error)
 	}
 	st.budget--
 	if st.budget < 0 {
-		return nil, 0, d.errf(off, "value expands to more than %d values", maxValues)
+		return nil, 0, d.errf(off, "value expands to more than %d values", st.maxValues)
 	}
 	kind, size, payload, err := d.Control(off)
 	if err != nil {

@@ -396,6 +396,17 @@ func TestValueFanOut(t *testing.T) {
 			}
 		})
 	}
+	// The limit is 16 values per byte of the section plus 1024. L levels
+	// take 12L+2 bytes and make 2^L-1 arrays, 2^(L+1)-2 pointers and 2^L
+	// leaves: 2^(L+2)-3 values, a pointer counting as one. 9 levels: 2045
+	// values, limit 16*110+1024 = 2784. 10 levels: 4093 values, limit
+	// 16*122+1024 = 2976.
+	if _, _, err := NewDecoder(fanOut(9, b("\xa1\x01"))).Value(0); err != nil {
+		t.Errorf("9 levels: %v", err)
+	}
+	if _, _, err := NewDecoder(fanOut(10, b("\xa1\x01"))).Value(0); err == nil || !strings.Contains(err.Error(), "more than 2976 values") {
+		t.Errorf("10 levels: %v, want more than 2976 values", err)
+	}
 	// A fan-out below the limits decodes.
 	d := NewDecoder(fanOut(4, b("\xa1\x01")))
 	v, _, err := d.Value(0)
