@@ -56,7 +56,8 @@ type Writer struct {
 
 	enc     *Encoder
 	ids     map[valueKey]RecordID
-	records []recordSlot
+	canon   [][]byte // canonical encoding of each record; nil once written
+	offsets []uint32 // data offset of each record, or unwritten
 	scratch []byte
 	written int // records written to the data section
 
@@ -80,11 +81,10 @@ type Writer struct {
 	err error // sticky I/O error
 }
 
-type recordSlot struct {
-	canon   []byte // nil once written
-	offset  uint32
-	written bool
-}
+// unwritten marks a record not yet in the data section. No record can be
+// at that offset: the data section and node count together stay below
+// 2^32.
+const unwritten = ^uint32(0)
 
 // leafValue is a RecordID, or aliasValue for an IPv4 alias.
 type leafValue uint64
@@ -220,8 +220,9 @@ func (w *Writer) intern(c []byte, k valueKey) RecordID {
 	if id, ok := w.ids[k]; ok {
 		return id
 	}
-	id := RecordID(len(w.records))
-	w.records = append(w.records, recordSlot{canon: append([]byte(nil), c...)})
+	id := RecordID(len(w.offsets))
+	w.canon = append(w.canon, append([]byte(nil), c...))
+	w.offsets = append(w.offsets, unwritten)
 	w.ids[k] = id
 	return id
 }
@@ -235,7 +236,7 @@ func (w *Writer) Insert(p netip.Prefix, id RecordID) error {
 	if w.err != nil {
 		return w.err
 	}
-	if uint64(id) >= uint64(len(w.records)) {
+	if uint64(id) >= uint64(len(w.offsets)) {
 		return fmt.Errorf("mmdb writer: network %s: unknown record id %d", p, id)
 	}
 	start, l, err := w.key(p)
@@ -421,16 +422,16 @@ func (w *Writer) record(v leafValue) (uint64, error) {
 	if v == aliasValue {
 		return w.ipv4Ref, nil
 	}
-	r := &w.records[v]
-	if !r.written {
-		off, err := w.enc.EncodeCanonical(r.canon)
-		if err != nil {
+	off := w.offsets[v]
+	if off == unwritten {
+		var err error
+		if off, err = w.enc.EncodeCanonical(w.canon[v]); err != nil {
 			return 0, err
 		}
-		r.offset, r.written, r.canon = off, true, nil
+		w.offsets[v], w.canon[v] = off, nil
 		w.written++
 	}
-	return tagData | uint64(r.offset), nil
+	return tagData | uint64(off), nil
 }
 
 func (w *Writer) closeFrame() error {
@@ -472,6 +473,9 @@ func (w *Writer) Close() (err error) {
 		return err
 	}
 	if err := w.f.Truncate(size); err != nil {
+		return fmt.Errorf("mmdb writer: %w", err)
+	}
+	if err := w.f.Chmod(0o644); err != nil {
 		return fmt.Errorf("mmdb writer: %w", err)
 	}
 	if err := w.f.Sync(); err != nil {
