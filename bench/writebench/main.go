@@ -97,7 +97,7 @@ func main() {
 
 func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("writebench", flag.ContinueOnError)
-	writer := fs.String("writer", "ipatlas", "writer to run: ipatlas or mmdbwriter")
+	writer := fs.String("writer", "ipatlas", "writer to run: ipatlas, mmdbwriter, or none (the generator alone: the benchmark's own cost)")
 	out := fs.String("out", "", "output .mmdb file (required unless -check)")
 	records := fs.Int("records", 200000, "number of distinct records")
 	ipv4 := fs.Bool("ipv4", true, "write IPv4 /24s (all of them unless -ipv4-count)")
@@ -148,8 +148,10 @@ func run(args []string, stdout io.Writer) error {
 		res, err = writeIPAtlas(c, *out, *memProfile)
 	case "mmdbwriter":
 		res, err = writeMMDBWriter(c, *out, *memProfile)
+	case "none":
+		res, err = writeNone(c, *out)
 	default:
-		return fmt.Errorf("-writer %q: want ipatlas or mmdbwriter", *writer)
+		return fmt.Errorf("-writer %q: want ipatlas, mmdbwriter or none", *writer)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", *writer, err)
@@ -291,6 +293,34 @@ func writeMMDBWriter(c config, path, memProfile string) (result, error) {
 	}
 	res.write = time.Since(t2)
 	return res, nil
+}
+
+// writeNone runs the generator alone, as the writers see it (records
+// generated one by one, networks enumerated), and writes an empty file:
+// the part of the writers' figures that is the benchmark's own cost.
+func writeNone(c config, path string) (result, error) {
+	var res result
+	t0 := time.Now()
+	p := newPool(c.seed)
+	n := 0
+	for r := range c.records {
+		n += len(p.record(c.seed, r))
+	}
+	t1 := time.Now()
+	res.gen = t1.Sub(t0)
+	var sum uint64
+	err := c.eachNetwork(func(p netip.Prefix, rec int) error {
+		sum += uint64(p.Bits() + rec)
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	res.insert = time.Since(t1)
+	if n == 0 || sum == 0 && c.networks() > 1 {
+		return res, errors.New("generator produced nothing")
+	}
+	return res, os.WriteFile(path, nil, 0o644)
 }
 
 // toFormat converts a generated value to a format.Value.
