@@ -36,8 +36,9 @@ func schemaRequire(t *testing.T, path string) {
 	}
 }
 
-// continentNames are the seven GeoIP2 continents with MaxMind's English
-// names, written out from MaxMind's GeoIP2 documentation.
+// continentNames are the seven GeoIP2 continents with the English names
+// MaxMind's data uses, written out by hand; the data tests below check
+// the table's names against MaxMind's records too.
 var continentNames = map[string]string{
 	"AF": "Africa", "AN": "Antarctica", "AS": "Asia", "EU": "Europe",
 	"NA": "North America", "OC": "Oceania", "SA": "South America",
