@@ -1,0 +1,337 @@
+package geoip2
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/ipatlas/ipatlas/reader"
+)
+
+type dbType uint8
+
+const (
+	isCity dbType = 1 << iota
+	isCountry
+	isEnterprise
+	isASN
+	isAtlas
+)
+
+// InvalidMethodError reports a lookup method that does not fit the
+// database type (City on an ASN database, ...), as geoip2-golang's does.
+type InvalidMethodError struct {
+	Method       string
+	DatabaseType string
+}
+
+// Error returns the message.
+func (e InvalidMethodError) Error() string {
+	return fmt.Sprintf(`geoip2: the %s method does not support the %s database`, e.Method, e.DatabaseType)
+}
+
+// UnknownDatabaseTypeError reports a database type that no model fits.
+type UnknownDatabaseTypeError struct {
+	DatabaseType string
+}
+
+// Error returns the message.
+func (e UnknownDatabaseTypeError) Error() string {
+	return fmt.Sprintf(`geoip2: reader does not support the %q database type`, e.DatabaseType)
+}
+
+func typeOf(t string) (dbType, error) {
+	switch t {
+	case "DBIP-ASN-Lite (compat=GeoLite2-ASN)", "GeoLite2-ASN":
+		return isASN, nil
+	case "DBIP-City-Lite", "DBIP-Country-Lite", "DBIP-Country", "DBIP-Location (compat=City)",
+		"GeoLite2-City", "GeoIP-City-Redacted-US", "GeoIP2-City", "GeoIP2-City-Africa",
+		"GeoIP2-City-Asia-Pacific", "GeoIP2-City-Europe", "GeoIP2-City-North-America",
+		"GeoIP2-City-South-America", "GeoIP2-Precision-City", "GeoLite2-Country", "GeoIP2-Country":
+		return isCity | isCountry, nil
+	case "DBIP-ISP (compat=Enterprise)", "DBIP-Location-ISP (compat=Enterprise)",
+		"GeoIP-Enterprise-Redacted-US", "GeoIP2-Enterprise":
+		return isEnterprise | isCity | isCountry, nil
+	case "GeoIP2-ISP", "GeoIP2-Precision-ISP":
+		return isASN, nil
+	case "GeoIP-Anonymous-Plus", "GeoIP2-Anonymous-IP", "GeoIP2-Connection-Type", "GeoIP2-Domain":
+		// Known to geoip2-golang, with models this package does not
+		// have: the database opens, and every method here reports
+		// InvalidMethodError, as geoip2-golang's City etc. do.
+		return 0, nil
+	}
+	if strings.HasPrefix(t, "ipatlas") {
+		return isAtlas | isEnterprise | isCity | isCountry, nil
+	}
+	return 0, UnknownDatabaseTypeError{t}
+}
+
+// Reader answers typed lookups. Decoded records are cached by data offset
+// and shared: the *Shared methods return the cached record itself (no
+// allocation once the record is cached), the geoip2-golang-style methods
+// (City, Country, ...) return a private copy with the per-lookup traits
+// filled in. A Reader is safe for concurrent use by any number of
+// goroutines.
+type Reader struct {
+	db     *reader.Reader
+	typ    dbType
+	cities cache[City]
+	counts cache[Country]
+	ents   cache[Enterprise]
+	asns   cache[ASN]
+	atlas  cache[Atlas]
+}
+
+// Option configures Open and OpenBytes.
+type Option func(*options)
+
+type options struct {
+	reader    []reader.ReaderOption
+	cacheSize int
+}
+
+// WithReaderOptions passes options to the underlying reader.
+func WithReaderOptions(o ...reader.ReaderOption) Option {
+	return func(opts *options) { opts.reader = append(opts.reader, o...) }
+}
+
+// DefaultCacheSize is how many decoded records of each model the cache
+// keeps by default.
+const DefaultCacheSize = 1 << 18
+
+// WithCacheSize bounds the record cache of each model to n records
+// (at least 64). When full, a shard drops an arbitrary entry per insert.
+func WithCacheSize(n int) Option {
+	return func(opts *options) { opts.cacheSize = max(n, 64) }
+}
+
+// Open opens a database file (memory-mapped) for typed lookups.
+func Open(file string, opts ...Option) (*Reader, error) {
+	o := options{cacheSize: DefaultCacheSize}
+	for _, f := range opts {
+		f(&o)
+	}
+	db, err := reader.Open(file, o.reader...)
+	if err != nil {
+		return nil, err
+	}
+	r, err := newReader(db, o)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// OpenBytes is Open for a database in memory.
+func OpenBytes(b []byte, opts ...Option) (*Reader, error) {
+	o := options{cacheSize: DefaultCacheSize}
+	for _, f := range opts {
+		f(&o)
+	}
+	db, err := reader.OpenBytes(b, o.reader...)
+	if err != nil {
+		return nil, err
+	}
+	return newReader(db, o)
+}
+
+func newReader(db *reader.Reader, o options) (*Reader, error) {
+	t, err := typeOf(db.Metadata.DatabaseType)
+	if err != nil {
+		return nil, err
+	}
+	r := &Reader{db: db, typ: t}
+	for _, c := range []interface{ init(int) }{&r.cities, &r.counts, &r.ents, &r.asns, &r.atlas} {
+		c.init(o.cacheSize)
+	}
+	return r, nil
+}
+
+// Metadata returns the database's metadata.
+func (r *Reader) Metadata() reader.Metadata { return r.db.Metadata }
+
+// DB returns the underlying reader.
+func (r *Reader) DB() *reader.Reader { return r.db }
+
+// Close closes the underlying reader. It must not run concurrently with
+// lookups (see Handle).
+func (r *Reader) Close() error { return r.db.Close() }
+
+// lookupShared finds ip and returns its record from c, decoding and
+// caching it on a miss. A missing record is the shared zero record.
+func lookupShared[T any](r *Reader, c *cache[T], ip netip.Addr) (*T, netip.Prefix, error) {
+	res := r.db.Lookup(ip)
+	if err := res.Err(); err != nil {
+		return c.zero, res.Prefix(), err
+	}
+	if !res.Found() {
+		return c.zero, res.Prefix(), nil
+	}
+	off := uint(res.Offset())
+	if v := c.get(off); v != nil {
+		return v, res.Prefix(), nil
+	}
+	v := new(T)
+	if err := res.Decode(v); err != nil {
+		return c.zero, res.Prefix(), err
+	}
+	return c.put(off, v), res.Prefix(), nil
+}
+
+// CityShared returns the shared City record of ip and the network it is
+// in. The record must not be modified; its Traits.IPAddress and
+// Traits.Network are zero. It does not allocate once the record is cached.
+func (r *Reader) CityShared(ip netip.Addr) (*City, netip.Prefix, error) {
+	if r.typ&isCity == 0 {
+		return nil, netip.Prefix{}, InvalidMethodError{"City", r.db.Metadata.DatabaseType}
+	}
+	return lookupShared(r, &r.cities, ip)
+}
+
+// City returns the City record of ip, as geoip2-golang's City does: a
+// private copy with Traits.IPAddress and Traits.Network set.
+func (r *Reader) City(ip netip.Addr) (*City, error) {
+	v, p, err := r.CityShared(ip)
+	if v == nil {
+		return nil, err
+	}
+	c := *v
+	c.Subdivisions = append([]CitySubdivision(nil), v.Subdivisions...)
+	if err == nil {
+		c.Traits.IPAddress, c.Traits.Network = ip, p
+	}
+	return &c, err
+}
+
+// CountryShared is CityShared for the Country model.
+func (r *Reader) CountryShared(ip netip.Addr) (*Country, netip.Prefix, error) {
+	if r.typ&isCountry == 0 {
+		return nil, netip.Prefix{}, InvalidMethodError{"Country", r.db.Metadata.DatabaseType}
+	}
+	return lookupShared(r, &r.counts, ip)
+}
+
+// Country returns a private copy of the Country record of ip with the
+// traits set.
+func (r *Reader) Country(ip netip.Addr) (*Country, error) {
+	v, p, err := r.CountryShared(ip)
+	if v == nil {
+		return nil, err
+	}
+	c := *v
+	if err == nil {
+		c.Traits.IPAddress, c.Traits.Network = ip, p
+	}
+	return &c, err
+}
+
+// EnterpriseShared is CityShared for the Enterprise model.
+func (r *Reader) EnterpriseShared(ip netip.Addr) (*Enterprise, netip.Prefix, error) {
+	if r.typ&isEnterprise == 0 {
+		return nil, netip.Prefix{}, InvalidMethodError{"Enterprise", r.db.Metadata.DatabaseType}
+	}
+	return lookupShared(r, &r.ents, ip)
+}
+
+// Enterprise returns a private copy of the Enterprise record of ip with
+// the traits set.
+func (r *Reader) Enterprise(ip netip.Addr) (*Enterprise, error) {
+	v, p, err := r.EnterpriseShared(ip)
+	if v == nil {
+		return nil, err
+	}
+	c := *v
+	c.Subdivisions = append([]EnterpriseSubdivision(nil), v.Subdivisions...)
+	if err == nil {
+		c.Traits.IPAddress, c.Traits.Network = ip, p
+	}
+	return &c, err
+}
+
+// ASNShared is CityShared for the ASN model.
+func (r *Reader) ASNShared(ip netip.Addr) (*ASN, netip.Prefix, error) {
+	if r.typ&isASN == 0 {
+		return nil, netip.Prefix{}, InvalidMethodError{"ASN", r.db.Metadata.DatabaseType}
+	}
+	return lookupShared(r, &r.asns, ip)
+}
+
+// ASN returns a private copy of the ASN record of ip with IPAddress and
+// Network set.
+func (r *Reader) ASN(ip netip.Addr) (*ASN, error) {
+	v, p, err := r.ASNShared(ip)
+	if v == nil {
+		return nil, err
+	}
+	c := *v
+	if err == nil {
+		c.IPAddress, c.Network = ip, p
+	}
+	return &c, err
+}
+
+// AtlasShared returns the shared ipatlas record of ip (ipatlas databases
+// only) and the network it is in.
+func (r *Reader) AtlasShared(ip netip.Addr) (*Atlas, netip.Prefix, error) {
+	if r.typ&isAtlas == 0 {
+		return nil, netip.Prefix{}, InvalidMethodError{"Atlas", r.db.Metadata.DatabaseType}
+	}
+	return lookupShared(r, &r.atlas, ip)
+}
+
+// cacheShards is the number of independently locked parts of a cache.
+const cacheShards = 64
+
+// cache maps data offsets to decoded, immutable records. Reads take a
+// shard's read lock; records are never modified once stored, so a pointer
+// handed out stays valid and consistent after eviction.
+type cache[T any] struct {
+	zero   *T // the shared record of addresses without data
+	limit  int
+	shards [cacheShards]shard[T]
+}
+
+type shard[T any] struct {
+	mu sync.RWMutex
+	m  map[uint]*T
+	_  [64 - 8 - 24]byte // keep shards on separate cache lines
+}
+
+func (c *cache[T]) init(size int) {
+	c.zero = new(T)
+	c.limit = max(size/cacheShards, 1)
+	for i := range c.shards {
+		c.shards[i].m = make(map[uint]*T)
+	}
+}
+
+func shardOf(off uint) uint { return uint(uint32(off) * 2654435761 >> 26) }
+
+func (c *cache[T]) get(off uint) *T {
+	s := &c.shards[shardOf(off)]
+	s.mu.RLock()
+	v := s.m[off]
+	s.mu.RUnlock()
+	return v
+}
+
+// put stores v for off unless another goroutine did first, and returns
+// the stored record.
+func (c *cache[T]) put(off uint, v *T) *T {
+	s := &c.shards[shardOf(off)]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.m[off]; ok {
+		return old
+	}
+	if len(s.m) >= c.limit {
+		for k := range s.m {
+			delete(s.m, k)
+			break
+		}
+	}
+	s.m[off] = v
+	return v
+}
