@@ -1,0 +1,891 @@
+package format
+
+import (
+	"encoding/base64"
+	"fmt"
+	"math"
+	"math/bits"
+	"slices"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// This file is the JSON form of a Value: lossless, so that a record can be
+// written out (ipatlas export, raw-record input) and read back as the same
+// MMDB types.
+//
+// Plain JSON is read by the default rule:
+//
+//	"text"                -> utf8_string
+//	{...}                 -> map
+//	[...]                 -> array
+//	true, false           -> boolean
+//	integer literal >= 0  -> uint32 if it fits, else uint64, else uint128
+//	integer literal < 0   -> int32 (an error when it does not fit)
+//	any other number      -> double (a literal with a fraction or an exponent)
+//
+// An integer literal is -?(0|[1-9][0-9]*): "5.0" and "5e0" are doubles.
+// A value whose kind the default rule would not give back is written as a
+// typed wrapper, an object with exactly the keys "$type" and "value":
+//
+//	{"$type":"uint16","value":5}
+//	{"$type":"uint32","value":5}            (accepted; never written)
+//	{"$type":"uint64","value":5}            uint64 values that fit in uint32
+//	{"$type":"uint128","value":"5"}         value a decimal string
+//	{"$type":"int32","value":5}             non-negative int32
+//	{"$type":"double","value":5}            integral doubles, -0
+//	{"$type":"double","value":"NaN"}        also "+Inf", "-Inf"
+//	{"$type":"float","value":1.5}           every float, same strings
+//	{"$type":"bytes","value":"AAEC"}        base64, standard alphabet, padded
+//	{"$type":"map","value":{"$type":"x"}}   a map that has a "$type" key
+//
+// Numbers are written in the shortest form that reads back to the same
+// bits (strconv's 'g', -1). Map keys are written sorted by their bytes,
+// strings as UTF-8 with only '"', '\\' and control characters escaped.
+// JSON null has no MMDB type: ParseJSON rejects it (a JSONParser may
+// accept it as an absent value).
+
+// AppendJSON appends the JSON form of v to dst. ParseJSON of the result
+// gives a value Equal to v, for every v that AppendValue can encode. Invalid
+// UTF-8 in strings and map keys (which AppendValue rejects) is written as
+// U+FFFD; a nil Value is written as null.
+func AppendJSON(dst []byte, v Value) []byte {
+	switch v := v.(type) {
+	case String:
+		return appendJSONString(dst, string(v))
+	case Bool:
+		return strconv.AppendBool(dst, bool(v))
+	case Uint32:
+		return strconv.AppendUint(dst, uint64(v), 10)
+	case Uint16:
+		dst = append(dst, `{"$type":"uint16","value":`...)
+		return append(strconv.AppendUint(dst, uint64(v), 10), '}')
+	case Uint64:
+		if v > math.MaxUint32 {
+			return strconv.AppendUint(dst, uint64(v), 10)
+		}
+		dst = append(dst, `{"$type":"uint64","value":`...)
+		return append(strconv.AppendUint(dst, uint64(v), 10), '}')
+	case Uint128:
+		if v.Hi != 0 {
+			return appendUint128(dst, v)
+		}
+		dst = append(dst, `{"$type":"uint128","value":"`...)
+		return append(appendUint128(dst, v), `"}`...)
+	case Int32:
+		if v < 0 {
+			return strconv.AppendInt(dst, int64(v), 10)
+		}
+		dst = append(dst, `{"$type":"int32","value":`...)
+		return append(strconv.AppendInt(dst, int64(v), 10), '}')
+	case Float64:
+		start := len(dst)
+		dst = appendJSONFloat(dst, float64(v), 64)
+		if isNonIntegerLiteral(dst[start:]) {
+			return dst
+		}
+		num := slices.Clone(dst[start:])
+		dst = append(dst[:start], `{"$type":"double","value":`...)
+		return append(append(dst, num...), '}')
+	case Float32:
+		dst = append(dst, `{"$type":"float","value":`...)
+		return append(appendJSONFloat(dst, float64(v), 32), '}')
+	case Bytes:
+		dst = append(dst, `{"$type":"bytes","value":"`...)
+		dst = base64.StdEncoding.AppendEncode(dst, v)
+		return append(dst, `"}`...)
+	case Map:
+		_, typed := v["$type"]
+		if typed {
+			dst = append(dst, `{"$type":"map","value":`...)
+		}
+		dst = appendJSONMap(dst, v)
+		if typed {
+			dst = append(dst, '}')
+		}
+		return dst
+	case Slice:
+		dst = append(dst, '[')
+		for i, e := range v {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendJSON(dst, e)
+		}
+		return append(dst, ']')
+	}
+	return append(dst, "null"...)
+}
+
+func appendJSONMap(dst []byte, m Map) []byte {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	dst = append(dst, '{')
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, k)
+		dst = append(dst, ':')
+		dst = AppendJSON(dst, m[k])
+	}
+	return append(dst, '}')
+}
+
+// appendJSONFloat appends f in the shortest form that reads back to the
+// same bits at bitSize, or one of the strings "NaN", "+Inf", "-Inf".
+func appendJSONFloat(dst []byte, f float64, bitSize int) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(dst, `"NaN"`...)
+	case math.IsInf(f, 1):
+		return append(dst, `"+Inf"`...)
+	case math.IsInf(f, -1):
+		return append(dst, `"-Inf"`...)
+	}
+	return strconv.AppendFloat(dst, f, 'g', -1, bitSize)
+}
+
+// isNonIntegerLiteral reports whether num, a JSON number or a quoted
+// string, is a number literal with a fraction or an exponent: one the
+// default rule reads as a double.
+func isNonIntegerLiteral(num []byte) bool {
+	if len(num) == 0 || num[0] == '"' {
+		return false
+	}
+	for _, c := range num {
+		if c == '.' || c == 'e' || c == 'E' {
+			return true
+		}
+	}
+	return false
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string; invalid UTF-8 becomes
+// U+FFFD.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, "\ufffd"...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// appendUint128 appends the decimal digits of u.
+func appendUint128(dst []byte, u Uint128) []byte {
+	if u.Hi == 0 {
+		return strconv.AppendUint(dst, u.Lo, 10)
+	}
+	// Split off the low 19 decimal digits until the rest fits in 64 bits.
+	const tenTo19 = 10_000_000_000_000_000_000
+	var groups [3]uint64
+	n := 0
+	for u.Hi != 0 {
+		q1, r1 := bits.Div64(0, u.Hi, tenTo19)
+		q0, r0 := bits.Div64(r1, u.Lo, tenTo19)
+		groups[n] = r0
+		n++
+		u = Uint128{Hi: q1, Lo: q0}
+	}
+	dst = strconv.AppendUint(dst, u.Lo, 10)
+	for n > 0 {
+		n--
+		var digits [19]byte
+		g := groups[n]
+		for i := 18; i >= 0; i-- {
+			digits[i] = byte('0' + g%10)
+			g /= 10
+		}
+		dst = append(dst, digits[:]...)
+	}
+	return dst
+}
+
+// parseUint128 parses decimal digits (no sign, at least one digit) into a
+// Uint128, reporting false on bad syntax or overflow.
+func parseUint128(s []byte) (Uint128, bool) {
+	if len(s) == 0 {
+		return Uint128{}, false
+	}
+	var u Uint128
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return Uint128{}, false
+		}
+		hi1, lo := bits.Mul64(u.Lo, 10)
+		hi2, hi := bits.Mul64(u.Hi, 10)
+		if hi2 != 0 {
+			return Uint128{}, false
+		}
+		hi, carry := bits.Add64(hi, hi1, 0)
+		if carry != 0 {
+			return Uint128{}, false
+		}
+		lo, carry = bits.Add64(lo, uint64(c-'0'), 0)
+		hi, carry = bits.Add64(hi, 0, carry)
+		if carry != 0 {
+			return Uint128{}, false
+		}
+		u = Uint128{Hi: hi, Lo: lo}
+	}
+	return u, true
+}
+
+// JSONError is a problem in JSON text: what is wrong and where.
+type JSONError struct {
+	// Offset is the byte offset in the text where the problem is.
+	Offset int
+	// Msg says what is wrong.
+	Msg string
+}
+
+// Error returns "json: offset N: msg".
+func (e *JSONError) Error() string { return "json: offset " + strconv.Itoa(e.Offset) + ": " + e.Msg }
+
+// ParseJSON reads the JSON form of a value (see AppendJSON) from b, which
+// must hold exactly one JSON value, optionally surrounded by whitespace.
+// It rejects, with a *JSONError giving the byte offset: syntax errors,
+// invalid UTF-8, lone surrogate escapes, duplicate object keys, null,
+// integers that fit no MMDB type, numbers out of their type's range,
+// unknown "$type"s, typed wrappers with other keys than "$type" and
+// "value" or a value of the wrong shape, nesting deeper than MaxDepth,
+// and data after the value.
+func ParseJSON(b []byte) (Value, error) {
+	return JSONParser{}.Parse(b)
+}
+
+// JSONParser reads the JSON form of values, with options. The zero value
+// is ParseJSON's parser.
+type JSONParser struct {
+	// AllowNull accepts JSON null as a map member's value and gives a nil
+	// Value for it, for inputs that write absent fields as null; null is
+	// still rejected elsewhere.
+	AllowNull bool
+}
+
+// Parse reads one JSON value from b, like ParseJSON.
+func (jp JSONParser) Parse(b []byte) (Value, error) {
+	p := jsonParser{b: b, allowNull: jp.AllowNull}
+	if !utf8.Valid(b) {
+		i := 0
+		for i < len(b) {
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 {
+				break
+			}
+			i += size
+		}
+		return nil, &JSONError{Offset: i, Msg: "invalid UTF-8"}
+	}
+	p.skipSpace()
+	v, err := p.value(0, false)
+	if err != nil {
+		return nil, err
+	}
+	p.skipSpace()
+	if p.i < len(p.b) {
+		return nil, p.errf("data after the value")
+	}
+	return v, nil
+}
+
+// jsonParser is a recursive-descent parser over valid UTF-8.
+type jsonParser struct {
+	b         []byte
+	i         int
+	base      int // offset of b in the caller's text, for errors
+	allowNull bool
+}
+
+func (p *jsonParser) errf(format string, args ...any) error {
+	return &JSONError{Offset: p.base + p.i, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (p *jsonParser) errAt(i int, format string, args ...any) error {
+	return &JSONError{Offset: p.base + i, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (p *jsonParser) skipSpace() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// value parses the value at p.i. plain reads an object as a map even if it
+// has a "$type" key (the value of a "map" wrapper).
+func (p *jsonParser) value(depth int, plain bool) (Value, error) {
+	if depth > MaxDepth {
+		return nil, p.errf("nested deeper than %d", MaxDepth)
+	}
+	if p.i >= len(p.b) {
+		return nil, p.errf("unexpected end of input, want a value")
+	}
+	switch c := p.b[p.i]; {
+	case c == '{':
+		return p.object(depth, plain)
+	case c == '[':
+		return p.array(depth)
+	case c == '"':
+		s, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		return String(s), nil
+	case c == 't':
+		return Bool(true), p.literal("true")
+	case c == 'f':
+		return Bool(false), p.literal("false")
+	case c == 'n':
+		if err := p.literal("null"); err != nil {
+			return nil, err
+		}
+		return nil, p.errAt(p.i-4, "null has no MMDB type")
+	case c == '-' || '0' <= c && c <= '9':
+		return p.number()
+	default:
+		return nil, p.errf("unexpected %q, want a value", rune(c))
+	}
+}
+
+func (p *jsonParser) literal(word string) error {
+	if len(p.b)-p.i < len(word) || string(p.b[p.i:p.i+len(word)]) != word {
+		return p.errf("bad literal, want %s", word)
+	}
+	p.i += len(word)
+	return nil
+}
+
+func (p *jsonParser) array(depth int) (Value, error) {
+	p.i++ // '['
+	s := Slice{}
+	p.skipSpace()
+	if p.i < len(p.b) && p.b[p.i] == ']' {
+		p.i++
+		return s, nil
+	}
+	for {
+		p.skipSpace()
+		v, err := p.value(depth+1, false)
+		if err != nil {
+			return nil, err
+		}
+		s = append(s, v)
+		p.skipSpace()
+		if p.i >= len(p.b) {
+			return nil, p.errf("unexpected end of input in array")
+		}
+		switch p.b[p.i] {
+		case ',':
+			p.i++
+		case ']':
+			p.i++
+			return s, nil
+		default:
+			return nil, p.errf("unexpected %q in array, want ',' or ']'", rune(p.b[p.i]))
+		}
+	}
+}
+
+func (p *jsonParser) object(depth int, plain bool) (Value, error) {
+	open := p.i
+	p.i++ // '{'
+	m := Map{}
+	// valueAt and valueEnd delimit the text of the "value" member, which a
+	// typed wrapper reads again by its type.
+	valueAt, valueEnd := -1, -1
+	p.skipSpace()
+	if p.i < len(p.b) && p.b[p.i] == '}' {
+		p.i++
+		return m, nil
+	}
+	for {
+		p.skipSpace()
+		if p.i >= len(p.b) || p.b[p.i] != '"' {
+			if p.i >= len(p.b) {
+				return nil, p.errf("unexpected end of input in object")
+			}
+			return nil, p.errf("unexpected %q in object, want a key", rune(p.b[p.i]))
+		}
+		keyAt := p.i
+		k, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := m[k]; dup || k == "value" && valueAt >= 0 {
+			return nil, p.errAt(keyAt, "duplicate key %q", k)
+		}
+		p.skipSpace()
+		if p.i >= len(p.b) || p.b[p.i] != ':' {
+			return nil, p.errf("want ':' after key %q", k)
+		}
+		p.i++
+		p.skipSpace()
+		at := p.i
+		var v Value
+		switch {
+		case k == "value" && !plain:
+			// The member may be the value of a typed wrapper, which reads
+			// it by its own rules ("value":-5000000000 of a double): skip
+			// it now, read it once the object's keys are known.
+			if err := p.skip(depth + 1); err != nil {
+				return nil, err
+			}
+			valueAt, valueEnd = at, p.i
+		case p.allowNull && len(p.b)-p.i >= 4 && string(p.b[p.i:p.i+4]) == "null":
+			p.i += 4
+		default:
+			if v, err = p.value(depth+1, false); err != nil {
+				return nil, err
+			}
+		}
+		if valueAt != at {
+			m[k] = v
+		}
+		p.skipSpace()
+		if p.i >= len(p.b) {
+			return nil, p.errf("unexpected end of input in object")
+		}
+		if p.b[p.i] == ',' {
+			p.i++
+			continue
+		}
+		if p.b[p.i] != '}' {
+			return nil, p.errf("unexpected %q in object, want ',' or '}'", rune(p.b[p.i]))
+		}
+		p.i++
+		break
+	}
+	sub := jsonParser{base: p.base + valueAt, allowNull: p.allowNull}
+	if valueAt >= 0 {
+		sub.b = p.b[valueAt:valueEnd]
+	}
+	t, typed := m["$type"]
+	if plain || !typed {
+		if valueAt >= 0 {
+			if sub.allowNull && string(sub.b) == "null" {
+				m["value"] = nil
+				return m, nil
+			}
+			v, err := sub.value(depth+1, false)
+			if err != nil {
+				return nil, err
+			}
+			m["value"] = v
+		}
+		return m, nil
+	}
+	typ, ok := t.(String)
+	if !ok {
+		return nil, p.errAt(open, "$type must be a string")
+	}
+	if len(m) != 1 || valueAt < 0 {
+		return nil, p.errAt(open, "typed value %q must have exactly the keys \"$type\" and \"value\"", string(typ))
+	}
+	return sub.typed(string(typ), depth)
+}
+
+// skip moves p.i past the JSON value at p.i, checking its syntax only.
+func (p *jsonParser) skip(depth int) error {
+	if depth > MaxDepth {
+		return p.errf("nested deeper than %d", MaxDepth)
+	}
+	if p.i >= len(p.b) {
+		return p.errf("unexpected end of input, want a value")
+	}
+	switch c := p.b[p.i]; {
+	case c == '"':
+		_, err := p.str()
+		return err
+	case c == '-' || '0' <= c && c <= '9':
+		_, err := p.numberLiteral()
+		return err
+	case c == 't':
+		return p.literal("true")
+	case c == 'f':
+		return p.literal("false")
+	case c == 'n':
+		return p.literal("null")
+	case c == '[' || c == '{':
+		close := byte(']')
+		if c == '{' {
+			close = '}'
+		}
+		p.i++
+		p.skipSpace()
+		if p.i < len(p.b) && p.b[p.i] == close {
+			p.i++
+			return nil
+		}
+		for {
+			p.skipSpace()
+			if c == '{' {
+				if p.i >= len(p.b) || p.b[p.i] != '"' {
+					return p.errf("want a key in object")
+				}
+				if _, err := p.str(); err != nil {
+					return err
+				}
+				p.skipSpace()
+				if p.i >= len(p.b) || p.b[p.i] != ':' {
+					return p.errf("want ':' after key")
+				}
+				p.i++
+				p.skipSpace()
+			}
+			if err := p.skip(depth + 1); err != nil {
+				return err
+			}
+			p.skipSpace()
+			if p.i >= len(p.b) {
+				return p.errf("unexpected end of input")
+			}
+			if p.b[p.i] == ',' {
+				p.i++
+				continue
+			}
+			if p.b[p.i] != close {
+				return p.errf("unexpected %q, want ',' or %q", rune(p.b[p.i]), rune(close))
+			}
+			p.i++
+			return nil
+		}
+	}
+	return p.errf("unexpected %q, want a value", rune(p.b[p.i]))
+}
+
+// typed reads p.b, the text of a typed wrapper's value, as type typ.
+func (p *jsonParser) typed(typ string, depth int) (Value, error) {
+	switch typ {
+	case "uint16", "uint32", "uint64", "int32":
+		lit, err := p.integerLiteral(typ)
+		if err != nil {
+			return nil, err
+		}
+		switch typ {
+		case "int32":
+			n, err := strconv.ParseInt(string(lit), 10, 32)
+			if err != nil {
+				return nil, p.errAt(0, "%s value %s out of range", typ, lit)
+			}
+			return Int32(n), nil
+		default:
+			size := map[string]int{"uint16": 16, "uint32": 32, "uint64": 64}[typ]
+			n, err := strconv.ParseUint(string(lit), 10, size)
+			if err != nil {
+				return nil, p.errAt(0, "%s value %s out of range", typ, lit)
+			}
+			switch typ {
+			case "uint16":
+				return Uint16(n), nil
+			case "uint32":
+				return Uint32(n), nil
+			}
+			return Uint64(n), nil
+		}
+	case "uint128":
+		if len(p.b) == 0 || p.b[0] != '"' {
+			return nil, p.errAt(0, "uint128 value must be a string of decimal digits")
+		}
+		s, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		u, ok := parseUint128([]byte(s))
+		if !ok {
+			return nil, p.errAt(0, "uint128 value %q is not a decimal number in [0, 2^128)", s)
+		}
+		return u, nil
+	case "double", "float":
+		size := 64
+		if typ == "float" {
+			size = 32
+		}
+		var f float64
+		if len(p.b) == 0 || !(p.b[0] == '"' || p.b[0] == '-' || '0' <= p.b[0] && p.b[0] <= '9') {
+			return nil, p.errAt(0, "%s value must be a number, \"NaN\", \"+Inf\" or \"-Inf\"", typ)
+		}
+		if p.b[0] == '"' {
+			s, err := p.str()
+			if err != nil {
+				return nil, err
+			}
+			switch s {
+			case "NaN":
+				f = math.NaN()
+			case "+Inf":
+				f = math.Inf(1)
+			case "-Inf":
+				f = math.Inf(-1)
+			default:
+				return nil, p.errAt(0, "%s value %q: want a number, \"NaN\", \"+Inf\" or \"-Inf\"", typ, s)
+			}
+		} else {
+			lit, err := p.numberLiteral()
+			if err != nil {
+				return nil, err
+			}
+			f, err = strconv.ParseFloat(string(lit), size)
+			if err != nil {
+				return nil, p.errAt(0, "%s value %s out of range", typ, lit)
+			}
+		}
+		if typ == "float" {
+			return Float32(f), nil
+		}
+		return Float64(f), nil
+	case "bytes":
+		if len(p.b) == 0 || p.b[0] != '"' {
+			return nil, p.errAt(0, "bytes value must be a base64 string")
+		}
+		s, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return nil, p.errAt(0, "bytes value is not standard padded base64: %v", err)
+		}
+		return Bytes(b), nil
+	case "map":
+		if len(p.b) == 0 || p.b[0] != '{' {
+			return nil, p.errAt(0, "map value must be an object")
+		}
+		return p.object(depth+1, true)
+	}
+	return nil, p.errAt(0, "unknown $type %q (want uint16, uint32, uint64, uint128, int32, double, float, bytes or map)", typ)
+}
+
+// integerLiteral reads all of p.b as an integer literal.
+func (p *jsonParser) integerLiteral(typ string) ([]byte, error) {
+	if len(p.b) == 0 || !(p.b[0] == '-' || '0' <= p.b[0] && p.b[0] <= '9') {
+		return nil, p.errAt(0, "%s value must be an integer number", typ)
+	}
+	lit, err := p.numberLiteral()
+	if err != nil {
+		return nil, err
+	}
+	if isNonIntegerLiteral(lit) {
+		return nil, p.errAt(0, "%s value %s is not an integer literal", typ, lit)
+	}
+	return lit, nil
+}
+
+// numberLiteral reads a JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (p *jsonParser) numberLiteral() ([]byte, error) {
+	start := p.i
+	if p.i < len(p.b) && p.b[p.i] == '-' {
+		p.i++
+	}
+	digits := func() int {
+		n := 0
+		for p.i < len(p.b) && '0' <= p.b[p.i] && p.b[p.i] <= '9' {
+			p.i++
+			n++
+		}
+		return n
+	}
+	switch {
+	case p.i < len(p.b) && p.b[p.i] == '0':
+		p.i++
+	case digits() == 0:
+		return nil, p.errf("bad number: want a digit")
+	}
+	if p.i < len(p.b) && p.b[p.i] == '.' {
+		p.i++
+		if digits() == 0 {
+			return nil, p.errf("bad number: want a digit after '.'")
+		}
+	}
+	if p.i < len(p.b) && (p.b[p.i] == 'e' || p.b[p.i] == 'E') {
+		p.i++
+		if p.i < len(p.b) && (p.b[p.i] == '+' || p.b[p.i] == '-') {
+			p.i++
+		}
+		if digits() == 0 {
+			return nil, p.errf("bad number: want a digit in the exponent")
+		}
+	}
+	return p.b[start:p.i], nil
+}
+
+// number reads a number by the default rule.
+func (p *jsonParser) number() (Value, error) {
+	start := p.i
+	lit, err := p.numberLiteral()
+	if err != nil {
+		return nil, err
+	}
+	if isNonIntegerLiteral(lit) {
+		f, err := strconv.ParseFloat(string(lit), 64)
+		if err != nil {
+			return nil, p.errAt(start, "number %s out of the range of a double", lit)
+		}
+		return Float64(f), nil
+	}
+	if lit[0] == '-' {
+		n, err := strconv.ParseInt(string(lit), 10, 32)
+		if err != nil {
+			return nil, p.errAt(start, "negative integer %s does not fit in int32 (write a double as {\"$type\":\"double\",\"value\":%s})", lit, lit)
+		}
+		return Int32(n), nil
+	}
+	if len(lit) <= 19 {
+		n, _ := strconv.ParseUint(string(lit), 10, 64)
+		if n <= math.MaxUint32 {
+			return Uint32(n), nil
+		}
+		return Uint64(n), nil
+	}
+	u, ok := parseUint128(lit)
+	if !ok {
+		return nil, p.errAt(start, "integer %s does not fit in uint128", lit)
+	}
+	if u.Hi == 0 {
+		return Uint64(u.Lo), nil
+	}
+	return u, nil
+}
+
+// str reads a JSON string at p.i.
+func (p *jsonParser) str() (string, error) {
+	start := p.i
+	p.i++ // '"'
+	// Fast path: no escapes.
+	for j := p.i; j < len(p.b); j++ {
+		c := p.b[j]
+		if c == '"' {
+			s := string(p.b[p.i:j])
+			p.i = j + 1
+			return s, nil
+		}
+		if c == '\\' || c < 0x20 {
+			break
+		}
+	}
+	var out []byte
+	for {
+		if p.i >= len(p.b) {
+			return "", p.errAt(start, "unterminated string")
+		}
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return string(out), nil
+		case c < 0x20:
+			return "", p.errf("control character %#02x in string", c)
+		case c != '\\':
+			out = append(out, c)
+			p.i++
+			continue
+		}
+		p.i++ // '\\'
+		if p.i >= len(p.b) {
+			return "", p.errAt(start, "unterminated string")
+		}
+		e := p.b[p.i]
+		p.i++
+		switch e {
+		case '"', '\\', '/':
+			out = append(out, e)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, err := p.hex4()
+			if err != nil {
+				return "", err
+			}
+			if utf16.IsSurrogate(r) {
+				at := p.i - 6
+				if r >= 0xDC00 || len(p.b)-p.i < 6 || p.b[p.i] != '\\' || p.b[p.i+1] != 'u' {
+					return "", p.errAt(at, "lone surrogate \\u%04x in string", r)
+				}
+				p.i += 2
+				r2, err := p.hex4()
+				if err != nil {
+					return "", err
+				}
+				if r = utf16.DecodeRune(r, r2); r == utf8.RuneError {
+					return "", p.errAt(at, "lone surrogate \\u%04x in string", r)
+				}
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return "", p.errAt(p.i-2, "bad escape \\%c in string", rune(e))
+		}
+	}
+}
+
+func (p *jsonParser) hex4() (rune, error) {
+	if len(p.b)-p.i < 4 {
+		return 0, p.errf("bad \\u escape: want 4 hex digits")
+	}
+	var r rune
+	for _, c := range p.b[p.i : p.i+4] {
+		r <<= 4
+		switch {
+		case '0' <= c && c <= '9':
+			r |= rune(c - '0')
+		case 'a' <= c && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case 'A' <= c && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, p.errf("bad \\u escape: want 4 hex digits")
+		}
+	}
+	p.i += 4
+	return r, nil
+}
