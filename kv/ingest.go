@@ -75,10 +75,18 @@ func (s *Store) BeginIngest(layer string, mode Mode, sourceID string) (*Ingest, 
 		return nil, fmt.Errorf("kv: begin ingest into %q: out of generation numbers", layer)
 	}
 	in := &Ingest{s: s, layer: m.Layer, mode: mode, sourceID: sourceID, gen: s.nextGen,
-		batch: s.db.NewBatchWithSize(s.batchSize + s.batchSize/8)}
+		batch: s.newIngestBatch()}
 	s.nextGen++
 	appendGenPrefix(in.key[:0], in.layer.ID, in.gen)
 	return in, nil
+}
+
+// newIngestBatch returns a batch sized for Options.BatchSize, that keeps its
+// buffer across flushes. (Pebble's NewBatchWithSize breaks on Reset below
+// 12 bytes, the batch header; hence the floor.)
+func (s *Store) newIngestBatch() *pebble.Batch {
+	size := max(s.batchSize+s.batchSize/8, 1<<10)
+	return s.db.NewBatch(pebble.WithInitialSizeBytes(size), pebble.WithMaxRetainedSizeBytes(2*size))
 }
 
 // Layer returns the layer the ingest writes into.
