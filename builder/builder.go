@@ -1,0 +1,422 @@
+package builder
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ipatlas/ipatlas/kv"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Options say how to read a file of inference results. The zero value
+// reads by extension, with the default levels.
+type Options struct {
+	// Format is "csv", "tsv", "jsonl" or "raw" (raw-record JSONL); "" picks
+	// it by the file's extension once a compression extension is removed:
+	// .csv, .tsv or .tab, .jsonl or .ndjson, .raw.jsonl or .raw.ndjson.
+	Format string
+	// Compression is "none", "gzip" or "zstd"; "" picks it by extension
+	// (.gz, .zst or .zstd; anything else is uncompressed).
+	Compression string
+	// Levels is the region hierarchy, outermost first; nil means
+	// format.DefaultLevels.
+	Levels []string
+	// ExtraColumns are CSV/TSV columns (JSONL keys) kept as extra
+	// attributes, under ipatlas.extra as strings; other unknown columns
+	// are an error.
+	ExtraColumns []string
+	// SkipBadRows lands a file without its bad rows, which Stats reports,
+	// instead of rejecting the whole file at the first bad row.
+	SkipBadRows bool
+	// Progress, when not nil, receives a progress line about every second,
+	// rewritten in place with "\r", and a last one ending in "\n".
+	Progress io.Writer
+	// Source is the source name of rows that do not name one.
+	Source string
+}
+
+// MaxReportedErrors is the most bad rows Stats.Errors lists; Stats.Skipped
+// counts them all.
+const MaxReportedErrors = 100
+
+// Stats describes one file's ingest.
+type Stats struct {
+	// Rows is the number of data rows read, good and bad.
+	Rows int
+	// Networks is the number of networks written (a range row gives
+	// several; a repeated network with the same data counts once).
+	Networks int
+	// Skipped is the number of bad rows left out (SkipBadRows).
+	Skipped int
+	// Bytes is the number of bytes of the file read (compressed).
+	Bytes int64
+	// Errors are the first MaxReportedErrors bad rows left out, each a
+	// *RowError.
+	Errors []error
+}
+
+// resolved are Options with the format and compression picked.
+type resolved struct {
+	Options
+	format, compression string
+}
+
+func resolve(path string, opts Options) (resolved, error) {
+	r := resolved{Options: opts, format: opts.Format, compression: opts.Compression}
+	name := strings.ToLower(filepath.Base(path))
+	base := name
+	for _, ext := range []string{".gz", ".zst", ".zstd"} {
+		if b, ok := strings.CutSuffix(name, ext); ok {
+			base = b
+			if r.compression == "" {
+				r.compression = map[string]string{".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}[ext]
+			}
+		}
+	}
+	switch r.compression {
+	case "", "none":
+		r.compression = "none"
+	case "gzip", "zstd":
+	default:
+		return r, fmt.Errorf("%s: unknown compression %q (want none, gzip or zstd)", path, r.compression)
+	}
+	if r.format == "" {
+		switch {
+		case strings.HasSuffix(base, ".raw.jsonl"), strings.HasSuffix(base, ".raw.ndjson"):
+			r.format = "raw"
+		case strings.HasSuffix(base, ".csv"):
+			r.format = "csv"
+		case strings.HasSuffix(base, ".tsv"), strings.HasSuffix(base, ".tab"):
+			r.format = "tsv"
+		case strings.HasSuffix(base, ".jsonl"), strings.HasSuffix(base, ".ndjson"):
+			r.format = "jsonl"
+		default:
+			return r, fmt.Errorf("%s: cannot tell the format from the file name; give one (csv, tsv, jsonl or raw)", path)
+		}
+	}
+	switch r.format {
+	case "csv", "tsv", "jsonl", "raw":
+	default:
+		return r, fmt.Errorf("%s: unknown format %q (want csv, tsv, jsonl or raw)", path, r.format)
+	}
+	return r, nil
+}
+
+// key returns the options that shape the rows, as text for the source ID.
+func (r resolved) key() string {
+	return fmt.Sprintf("ipatlas-builder/1\x00format=%s\x00compression=%s\x00levels=%q\x00extra=%q\x00skip=%t\x00source=%q",
+		r.format, r.compression, r.Levels, r.ExtraColumns, r.SkipBadRows, r.Source)
+}
+
+// ReadFile parses the file at path and calls fn for every network of every
+// good row, in file order, with the record's canonical MMDB encoding
+// (valid until fn returns) and the row's line. An error from fn stops the
+// reading and is returned as is. A bad row is an error (a *RowError)
+// unless opts.SkipBadRows. ReadFile does not look for duplicate networks:
+// IngestFile does, with the store's help.
+func ReadFile(path string, opts Options, fn func(p netip.Prefix, record []byte, line int) error) (Stats, error) {
+	r, err := resolve(path, opts)
+	if err != nil {
+		return Stats{}, err
+	}
+	return scan(context.Background(), path, r, func(row *row) error {
+		for _, p := range row.nets {
+			if err := fn(p, row.rec, row.line); err != nil {
+				return callerError{err}
+			}
+		}
+		return nil
+	})
+}
+
+// callerError carries an error of the caller's callback through scan.
+type callerError struct{ err error }
+
+func (e callerError) Error() string { return e.err.Error() }
+
+// IngestFile parses the file at path and writes its networks into the
+// layer called layer of st (created with priority if missing; an existing
+// layer keeps its priority) as one kv ingest in mode: the file lands whole
+// or not at all. With opts.SkipBadRows it lands without its bad rows,
+// which the Stats report.
+//
+// A network given twice in the file with different records is a bad row
+// (the second one); given twice with the same record it is written once.
+//
+// The ingest's source ID is the SHA-256 of the file's bytes and of the
+// options that shape its rows, so ingesting the same file again returns
+// an error wrapping kv.ErrAlreadyIngested and changes nothing. When ctx is
+// cancelled the ingest is aborted and ctx's error returned.
+func IngestFile(ctx context.Context, st *kv.Store, layer string, priority int32, mode kv.Mode, path string, opts Options) (Stats, error) {
+	r, err := resolve(path, opts)
+	if err != nil {
+		return Stats{}, err
+	}
+	if _, err := newColumns(r.Levels, r.ExtraColumns, r.Source); err != nil {
+		return Stats{}, fmt.Errorf("%s: %w", path, err)
+	}
+	id, err := sourceID(path, r)
+	if err != nil {
+		return Stats{}, err
+	}
+	if _, err := st.EnsureLayer(layer, priority); err != nil {
+		return Stats{}, err
+	}
+	in, err := st.BeginIngest(layer, mode, id)
+	if err != nil {
+		return Stats{}, fmt.Errorf("%s: %w", path, err)
+	}
+	seen := newBloom()
+	var networks int
+	var fresh []bool
+	stats, err := scan(ctx, path, r, func(row *row) error {
+		// Check every network of the row before writing any, so that a
+		// bad row leaves nothing behind.
+		fresh = fresh[:0]
+		for _, p := range row.nets {
+			isNew := true
+			if seen.mayContain(p) {
+				old, ok, err := in.Get(p)
+				if err != nil {
+					return err
+				}
+				if ok && !bytes.Equal(old, row.rec) {
+					return rowErr(path, row.line, "network", fmt.Errorf("duplicate network %s with different data (an earlier row of the file gives it)", p))
+				}
+				isNew = !ok
+			}
+			fresh = append(fresh, isNew)
+		}
+		for i, p := range row.nets {
+			if !fresh[i] {
+				continue
+			}
+			if err := in.Put(p, row.rec); err != nil {
+				return err
+			}
+			seen.add(p)
+			networks++
+		}
+		return nil
+	})
+	stats.Networks = networks
+	if err != nil {
+		return stats, errors.Join(err, in.Abort())
+	}
+	if err := in.Commit(); err != nil {
+		return stats, fmt.Errorf("%s: %w", path, err)
+	}
+	return stats, nil
+}
+
+// sourceID hashes the file's bytes and the options that shape its rows.
+func sourceID(path string, r resolved) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	h.Write([]byte(r.key()))
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// scan reads the file at path row by row and calls fn for each good row.
+// fn may return a *RowError for a row it finds bad (counted like a bad
+// row), a callerError, or any other error to stop.
+func scan(ctx context.Context, path string, r resolved, fn func(*row) error) (stats Stats, err error) {
+	cols, err := newColumns(r.Levels, r.ExtraColumns, r.Source)
+	if err != nil {
+		return stats, fmt.Errorf("%s: %w", path, err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return stats, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return stats, err
+	}
+	cr := &countingReader{r: f}
+	defer func() { stats.Bytes = cr.n }()
+	var src io.Reader = cr
+	switch r.compression {
+	case "gzip":
+		zr, err := gzip.NewReader(bufio.NewReaderSize(cr, 1<<16))
+		if err != nil {
+			return stats, fmt.Errorf("%s: gzip: %w", path, err)
+		}
+		defer zr.Close()
+		src = zr
+	case "zstd":
+		zr, err := zstd.NewReader(cr, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<27))
+		if err != nil {
+			return stats, fmt.Errorf("%s: zstd: %w", path, err)
+		}
+		defer zr.Close()
+		src = zr
+	}
+	src = &decompressErrReader{r: src, path: path, compression: r.compression}
+	br := bufio.NewReaderSize(src, 1<<16)
+	var p parser
+	switch r.format {
+	case "csv":
+		p, err = newCSVParser(path, br, cols)
+	case "tsv":
+		p, err = newTSVParser(path, br, cols)
+	case "jsonl":
+		p = newJSONLParser(path, br, cols)
+	case "raw":
+		p = &rawParser{file: path, lr: lineReader{r: br}}
+	}
+	if err != nil {
+		return stats, unwrapFatal(err)
+	}
+	prog := newProgress(r.Progress, path, fi.Size(), cr)
+	defer prog.finish(&stats)
+	var rw row
+	for iter := 0; ; iter++ {
+		if iter&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return stats, err
+			}
+			prog.update(stats.Rows)
+		}
+		err := p.next(&rw)
+		counted := false
+		if err == nil {
+			stats.Rows++
+			counted = true
+			if err = fn(&rw); err == nil {
+				continue
+			}
+		}
+		if err == io.EOF {
+			return stats, nil
+		}
+		re, bad := err.(*RowError)
+		if !bad {
+			if ce, ok := err.(callerError); ok {
+				return stats, ce.err
+			}
+			return stats, unwrapFatal(err)
+		}
+		if !counted {
+			stats.Rows++
+		}
+		if !r.SkipBadRows {
+			return stats, re
+		}
+		stats.Skipped++
+		if len(stats.Errors) < MaxReportedErrors {
+			stats.Errors = append(stats.Errors, re)
+		}
+	}
+}
+
+// unwrapFatal returns the error a fatalError carries.
+func unwrapFatal(err error) error {
+	if fe, ok := err.(fatalError); ok {
+		return fe.err
+	}
+	return err
+}
+
+// countingReader counts the bytes read from the file.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// decompressErrReader names the file and the compression in read errors.
+type decompressErrReader struct {
+	r                 io.Reader
+	path, compression string
+}
+
+func (d *decompressErrReader) Read(b []byte) (int, error) {
+	n, err := d.r.Read(b)
+	if err != nil && err != io.EOF {
+		if d.compression == "none" {
+			err = fmt.Errorf("%s: read: %w", d.path, err)
+		} else {
+			err = fmt.Errorf("%s: %s: %w", d.path, d.compression, err)
+		}
+	}
+	return n, err
+}
+
+// progress writes the progress line.
+type progress struct {
+	w          io.Writer
+	path       string
+	total      int64
+	cr         *countingReader
+	start, last time.Time
+	shown      bool
+}
+
+func newProgress(w io.Writer, path string, total int64, cr *countingReader) *progress {
+	now := time.Now()
+	return &progress{w: w, path: path, total: total, cr: cr, start: now, last: now}
+}
+
+// update writes the line if a second passed since the last one.
+func (p *progress) update(rows int) {
+	if p.w == nil {
+		return
+	}
+	now := time.Now()
+	if now.Sub(p.last) < time.Second {
+		return
+	}
+	p.last = now
+	p.shown = true
+	fmt.Fprint(p.w, "\r"+p.line(rows, now)+"\x1b[K")
+}
+
+// line is the progress text: rows, rows/s, MB read of total, ETA.
+func (p *progress) line(rows int, now time.Time) string {
+	el := now.Sub(p.start).Seconds()
+	rate := 0.0
+	if el > 0 {
+		rate = float64(rows) / el
+	}
+	read := p.cr.n
+	s := fmt.Sprintf("%s: %d rows, %.0f rows/s, %.1f/%.1f MB", filepath.Base(p.path), rows, rate, float64(read)/1e6, float64(p.total)/1e6)
+	if read > 0 && read < p.total && el > 0 {
+		eta := time.Duration(el * float64(p.total-read) / float64(read) * float64(time.Second))
+		s += ", ETA " + eta.Round(time.Second).String()
+	}
+	return s
+}
+
+// finish ends the progress line, if one was written.
+func (p *progress) finish(st *Stats) {
+	if p.w == nil || !p.shown {
+		return
+	}
+	fmt.Fprint(p.w, "\r"+p.line(st.Rows, time.Now())+", done"+"\x1b[K\n")
+}

@@ -1,0 +1,246 @@
+package builder
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ipatlas/ipatlas/format"
+)
+
+// The fixed fields of a row, in cell order; level fields and extra columns
+// follow (see columns).
+const (
+	fNetwork = iota
+	fLatitude
+	fLongitude
+	fAccuracy
+	fConfidence
+	fSource
+	fModelVersion
+	fNamesLang
+	numFixed
+)
+
+var fixedNames = [numFixed]string{
+	fNetwork:      "network",
+	fLatitude:     "latitude",
+	fLongitude:    "longitude",
+	fAccuracy:     "accuracy_radius_km",
+	fConfidence:   "confidence",
+	fSource:       "source",
+	fModelVersion: "model_version",
+	fNamesLang:    "names_lang",
+}
+
+// columns maps field names to cells: a row is held as one string per
+// field, "" for absent. Cells are numFixed fixed fields, then for each
+// level L the cells L, L_code, L_confidence, then the extra columns.
+type columns struct {
+	levels []string
+	extras []string
+	// byName maps every field name to its cell.
+	byName map[string]int
+	// source is the source name given to rows without one.
+	source string
+}
+
+func newColumns(levels, extras []string, source string) (*columns, error) {
+	if levels == nil {
+		levels = format.DefaultLevels
+	}
+	probe := format.Inference{HasLocation: true}
+	if err := probe.Validate(levels); err != nil {
+		return nil, fmt.Errorf("levels: %w", err)
+	}
+	c := &columns{levels: levels, extras: extras, source: source, byName: map[string]int{}}
+	for i, n := range fixedNames {
+		c.byName[n] = i
+	}
+	for i, l := range levels {
+		c.byName[l] = c.levelCell(i)
+		c.byName[l+"_code"] = c.levelCell(i) + 1
+		c.byName[l+"_confidence"] = c.levelCell(i) + 2
+	}
+	for i, x := range extras {
+		if x == "" || !utf8.ValidString(x) {
+			return nil, fmt.Errorf("extra column %q: empty or invalid UTF-8 name", x)
+		}
+		if _, ok := c.byName[x]; ok {
+			return nil, fmt.Errorf("extra column %q: already the name of a field or of another extra column", x)
+		}
+		if x == "regions" {
+			return nil, fmt.Errorf("extra column %q: the name of a field", x)
+		}
+		c.byName[x] = numFixed + 3*len(levels) + i
+	}
+	return c, nil
+}
+
+func (c *columns) levelCell(i int) int { return numFixed + 3*i }
+func (c *columns) extraCell(i int) int { return numFixed + 3*len(c.levels) + i }
+func (c *columns) numCells() int       { return numFixed + 3*len(c.levels) + len(c.extras) }
+
+// name returns the field name of cell i.
+func (c *columns) name(i int) string {
+	switch {
+	case i < numFixed:
+		return fixedNames[i]
+	case i < c.extraCell(0):
+		l := c.levels[(i-numFixed)/3]
+		return l + [3]string{"", "_code", "_confidence"}[(i-numFixed)%3]
+	}
+	return c.extras[i-c.extraCell(0)]
+}
+
+// problem is a bad field of a row.
+type problem struct {
+	field string
+	err   error
+}
+
+func probf(field, format string, args ...any) *problem {
+	return &problem{field, fmt.Errorf(format, args...)}
+}
+
+// parseFloat reads the float in cell i, if any.
+func (c *columns) parseFloat(cells []string, i int) (float64, bool, *problem) {
+	s := cells[i]
+	if s == "" {
+		return 0, false, nil
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		if errors.Is(err, strconv.ErrRange) {
+			return 0, false, probf(c.name(i), "%q out of range", s)
+		}
+		return 0, false, probf(c.name(i), "%q is not a number", s)
+	}
+	return f, true, nil
+}
+
+// build turns cells into a record: an Inference checked by Validate and
+// turned into the schema record, with the extra columns under
+// ipatlas.extra. It appends the record's canonical encoding to buf.
+func (c *columns) build(buf []byte, cells []string) ([]byte, *problem) {
+	var in format.Inference
+	for i := range c.levels {
+		at := c.levelCell(i)
+		name, code := cells[at], cells[at+1]
+		conf, hasConf, p := c.parseFloat(cells, at+2)
+		if p != nil {
+			return buf, p
+		}
+		if name == "" && code == "" && !hasConf {
+			continue
+		}
+		in.Regions = append(in.Regions, format.Region{Level: c.levels[i], Name: name, Code: code, Confidence: conf, HasConfidence: hasConf})
+	}
+	lat, hasLat, p := c.parseFloat(cells, fLatitude)
+	if p != nil {
+		return buf, p
+	}
+	lon, hasLon, p := c.parseFloat(cells, fLongitude)
+	if p != nil {
+		return buf, p
+	}
+	switch {
+	case hasLat && !hasLon:
+		return buf, probf("longitude", "missing: latitude is given without longitude")
+	case hasLon && !hasLat:
+		return buf, probf("latitude", "missing: longitude is given without latitude")
+	}
+	in.Latitude, in.Longitude, in.HasLocation = lat, lon, hasLat
+	if s := strings.TrimSpace(cells[fAccuracy]); s != "" {
+		n, err := strconv.ParseUint(s, 10, 16)
+		switch {
+		case strings.HasPrefix(s, "-"):
+			return buf, probf("accuracy_radius_km", "%q is negative", s)
+		case errors.Is(err, strconv.ErrRange):
+			return buf, probf("accuracy_radius_km", "%q is more than %d", s, math.MaxUint16)
+		case err != nil:
+			return buf, probf("accuracy_radius_km", "%q is not a non-negative integer", s)
+		}
+		in.AccuracyRadiusKm, in.HasAccuracy = uint16(n), true
+	}
+	conf, hasConf, p := c.parseFloat(cells, fConfidence)
+	if p != nil {
+		return buf, p
+	}
+	in.Confidence, in.HasConfidence = conf, hasConf
+	in.Source = cells[fSource]
+	if in.Source == "" {
+		in.Source = c.source
+	}
+	in.ModelVersion = cells[fModelVersion]
+	in.NamesLang = cells[fNamesLang]
+	rec, err := in.Record(c.levels)
+	if err != nil {
+		var fe *format.FieldError
+		if errors.As(err, &fe) {
+			return buf, &problem{fe.Field, fe}
+		}
+		return buf, &problem{"", err}
+	}
+	if len(c.extras) > 0 {
+		extra := format.Map{}
+		for i, x := range c.extras {
+			s := cells[c.extraCell(i)]
+			if s == "" {
+				continue
+			}
+			if !utf8.ValidString(s) {
+				return buf, probf(x, "invalid UTF-8 %q", s)
+			}
+			extra[x] = format.String(s)
+		}
+		if len(extra) > 0 {
+			ipa, _ := rec["ipatlas"].(format.Map)
+			if ipa == nil {
+				ipa = format.Map{}
+				rec["ipatlas"] = ipa
+			}
+			ipa["extra"] = extra
+		}
+	}
+	out, err := format.AppendValue(buf, rec)
+	if err != nil {
+		return buf, &problem{"", err}
+	}
+	return out, nil
+}
+
+// headerIndex maps the columns of a CSV/TSV header to cells, checking
+// that every column is known, none repeats and network is present.
+func (c *columns) headerIndex(header []string) ([]int, *problem) {
+	idx := make([]int, len(header))
+	seen := map[int]bool{}
+	for i, h := range header {
+		if i == 0 {
+			h = strings.TrimPrefix(h, "\ufeff") // a UTF-8 byte order mark
+		}
+		h = strings.TrimSpace(h)
+		cell, ok := c.byName[h]
+		if !ok {
+			msg := "unknown column"
+			if !utf8.ValidString(h) {
+				msg = "unknown column (invalid UTF-8)"
+			}
+			known := slices.Clone(fixedNames[:])
+			return nil, probf(strconv.Quote(h), "%s: want one of %s, the levels %s with _code and _confidence, or a declared extra column", msg, strings.Join(known, ", "), strings.Join(c.levels, ", "))
+		}
+		if seen[cell] {
+			return nil, probf(h, "column appears twice in the header")
+		}
+		seen[cell] = true
+		idx[i] = cell
+	}
+	if !seen[fNetwork] {
+		return nil, probf("network", "missing column: the header must name a network column")
+	}
+	return idx, nil
+}

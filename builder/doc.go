@@ -1,0 +1,73 @@
+// Package builder ingests inference results (SPEC.md, "Input: inference
+// results") into a kv.Store: it reads a file, checks every row, splits
+// ranges into CIDRs, turns each row into the record format.Record
+// describes and writes the networks into one layer as one kv ingest.
+//
+// # Input formats
+//
+// Each format is read plain, gzip- or zstd-compressed (Options.Compression,
+// or the extension .gz, .zst). Lines are counted from 1; the header is
+// line 1.
+//
+//   - csv: RFC 4180 (encoding/csv: quoted fields may hold commas, quotes
+//     and newlines). A header row is required; columns by name, in any
+//     order: network; for each level L of the hierarchy (Options.Levels,
+//     default format.DefaultLevels) L, L_code and L_confidence; latitude,
+//     longitude, accuracy_radius_km, confidence, source, model_version,
+//     names_lang; and the declared Options.ExtraColumns, kept as strings
+//     under ipatlas.extra. Any other column is an error, and so is a
+//     header without network. An empty cell is an absent value.
+//   - tsv: the same columns separated by tabs, one row per line, no
+//     quoting or escapes.
+//   - jsonl: one JSON object per line with the same keys (numbers as JSON
+//     numbers, the rest as strings; null is absent), or with the levels
+//     given as
+//     "regions":[{"level":"country","code":"CN","name":"China","confidence":0.98},...]
+//     instead of the level keys.
+//   - raw: one {"network": ..., "record": R} per line, R in the lossless
+//     JSON form of format.AppendJSON ({"$type":"uint16","value":5} for
+//     values whose type plain JSON would not give back), stored exactly as
+//     given, without schema checks: the form `ipatlas export` writes.
+//
+// Blank lines are skipped in the line-based formats.
+//
+// A network is a CIDR (1.2.3.0/24), a single address (1.2.3.4 is /32,
+// 2001:db8::1 is /128) or an inclusive range first-last, split into the
+// fewest CIDRs (SplitRange). CIDRs with host bits set, IPv4-mapped IPv6
+// and IPv6 inside ::/96 are errors.
+//
+// # Errors
+//
+// A bad row is a *RowError naming file, line and field
+// ("bertgeo.csv:12: latitude: outside [-90, 90] (got 95)"). By default the
+// first bad row rejects the file: the ingest is aborted and the store is
+// as it was. With Options.SkipBadRows the file lands without its bad rows,
+// which Stats counts (Skipped) and lists (Errors, the first
+// MaxReportedErrors). A bad header, an unreadable or corrupt file and a
+// line longer than 64 MiB always reject the file.
+//
+// # Invariants
+//
+//  1. Nothing half-written: IngestFile writes into an unpublished kv
+//     generation, committed only after the last row; on any error it is
+//     aborted. A row's networks are all checked before any is written.
+//  2. Idempotent: the ingest's source ID is the SHA-256 of the file's
+//     bytes and of the options that shape its rows (format, compression,
+//     levels, extra columns, SkipBadRows, Source); kv refuses to ingest the
+//     same input twice (kv.ErrAlreadyIngested).
+//  3. No duplicate network with different data: a network already
+//     written by the file is found with a Bloom filter of the networks
+//     seen and checked exactly against the ingest's own rows
+//     (kv.Ingest.Get); the same network with the same record is written
+//     once.
+//  4. Memory does not grow with the file: rows are read and written one
+//     at a time (kv batches are bounded); the one structure that grows is
+//     the Bloom filter, about 1.3 bytes per network, capped at 64 MiB
+//     (past the cap, false positives grow and cost exact checks, never a
+//     wrong answer).
+//
+// # Concurrency
+//
+// ReadFile and IngestFile may run concurrently on different files (kv
+// allows several ingests at once); Options are not modified.
+package builder

@@ -1,0 +1,473 @@
+package builder
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ipatlas/ipatlas/format"
+)
+
+// maxLine is the longest line the line-based formats accept.
+const maxLine = 64 << 20
+
+// row is one parsed row: its line, its networks and its record's
+// canonical encoding. The slices are reused by the next row.
+type row struct {
+	line int
+	nets []netip.Prefix
+	rec  []byte
+}
+
+// parser reads rows of one format. next returns io.EOF after the last row,
+// a *RowError for a bad row after which reading can go on, and any other
+// error (a *RowError wrapped in fatalError, a read error) when the file
+// cannot be read further.
+type parser interface {
+	next(r *row) error
+}
+
+// fatalError marks an error after which a file cannot be read further
+// (a bad header, a line too long, a read error), even with SkipBadRows.
+type fatalError struct{ err error }
+
+func (e fatalError) Error() string { return e.err.Error() }
+func (e fatalError) Unwrap() error { return e.err }
+
+// lineReader reads lines without their "\n" or "\r\n".
+type lineReader struct {
+	r    *bufio.Reader
+	line int
+	long []byte
+}
+
+func (l *lineReader) next() ([]byte, error) {
+	b, err := l.r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		l.long = append(l.long[:0], b...)
+		for err == bufio.ErrBufferFull {
+			if len(l.long) > maxLine {
+				return nil, fmt.Errorf("line %d is longer than %d bytes", l.line+1, maxLine)
+			}
+			b, err = l.r.ReadSlice('\n')
+			l.long = append(l.long, b...)
+		}
+		b = l.long
+	}
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	if len(b) == 0 && err == io.EOF {
+		return nil, io.EOF
+	}
+	l.line++
+	b = bytes.TrimSuffix(b, []byte{'\n'})
+	b = bytes.TrimSuffix(b, []byte{'\r'})
+	return b, nil
+}
+
+// cellParser is the common part of the CSV, TSV and JSONL parsers: rows
+// held as cells (see columns).
+type cellParser struct {
+	file  string
+	cols  *columns
+	cells []string
+}
+
+func (p *cellParser) reset() {
+	for i := range p.cells {
+		p.cells[i] = ""
+	}
+}
+
+// finish parses the network and builds the record of the row in p.cells.
+func (p *cellParser) finish(r *row) error {
+	var err error
+	r.nets, err = appendNetworks(r.nets[:0], p.cells[fNetwork])
+	if err != nil {
+		return rowErr(p.file, r.line, "network", err)
+	}
+	var prob *problem
+	r.rec, prob = p.cols.build(r.rec[:0], p.cells)
+	if prob != nil {
+		return rowErr(p.file, r.line, prob.field, prob.err)
+	}
+	return nil
+}
+
+// csvParser reads CSV with encoding/csv (RFC 4180 quoting, records may
+// span lines).
+type csvParser struct {
+	cellParser
+	r   *csv.Reader
+	idx []int
+}
+
+func newCSVParser(file string, r io.Reader, cols *columns) (*csvParser, error) {
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, fatalError{rowErr(file, 1, "", errors.New("empty file: a header row is required"))}
+	}
+	if err != nil {
+		return nil, fatalError{rowErr(file, 1, "", fmt.Errorf("bad header: %w", csvErr(err)))}
+	}
+	idx, prob := cols.headerIndex(header)
+	if prob != nil {
+		return nil, fatalError{rowErr(file, 1, prob.field, prob.err)}
+	}
+	return &csvParser{cellParser: cellParser{file: file, cols: cols, cells: make([]string, cols.numCells())}, r: cr, idx: idx}, nil
+}
+
+// csvErr drops the position that encoding/csv puts in its messages (the
+// RowError gives the line).
+func csvErr(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func (p *csvParser) next(r *row) error {
+	rec, err := p.r.Read()
+	if err == io.EOF {
+		return io.EOF
+	}
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			r.line = pe.StartLine
+			if errors.Is(pe.Err, csv.ErrFieldCount) {
+				return rowErr(p.file, pe.StartLine, "", fmt.Errorf("%d fields, the header has %d", len(rec), len(p.idx)))
+			}
+			return rowErr(p.file, pe.StartLine, "", fmt.Errorf("bad CSV: %w", pe.Err))
+		}
+		return err
+	}
+	r.line, _ = p.r.FieldPos(0)
+	p.reset()
+	for i, s := range rec {
+		p.cells[p.idx[i]] = s
+	}
+	return p.finish(r)
+}
+
+// tsvParser reads tab-separated values: one row per line, fields split at
+// every tab, no quoting or escapes.
+type tsvParser struct {
+	cellParser
+	lr     lineReader
+	idx    []int
+	fields []string
+}
+
+func newTSVParser(file string, r *bufio.Reader, cols *columns) (*tsvParser, error) {
+	p := &tsvParser{cellParser: cellParser{file: file, cols: cols, cells: make([]string, cols.numCells())}, lr: lineReader{r: r}}
+	header, err := p.lr.next()
+	if err == io.EOF {
+		return nil, fatalError{rowErr(file, 1, "", errors.New("empty file: a header row is required"))}
+	}
+	if err != nil {
+		return nil, fatalError{rowErr(file, 1, "", err)}
+	}
+	idx, prob := cols.headerIndex(strings.Split(string(header), "\t"))
+	if prob != nil {
+		return nil, fatalError{rowErr(file, 1, prob.field, prob.err)}
+	}
+	p.idx = idx
+	return p, nil
+}
+
+func (p *tsvParser) next(r *row) error {
+	var b []byte
+	for {
+		var err error
+		b, err = p.lr.next()
+		if err != nil {
+			if err != io.EOF {
+				err = fatalError{rowErr(p.file, p.lr.line+1, "", err)}
+			}
+			return err
+		}
+		if len(b) > 0 {
+			break
+		}
+	}
+	r.line = p.lr.line
+	p.fields = p.fields[:0]
+	for s := string(b); ; {
+		f, rest, ok := strings.Cut(s, "\t")
+		p.fields = append(p.fields, f)
+		if !ok {
+			break
+		}
+		s = rest
+	}
+	if len(p.fields) != len(p.idx) {
+		return rowErr(p.file, r.line, "", fmt.Errorf("%d fields, the header has %d", len(p.fields), len(p.idx)))
+	}
+	p.reset()
+	for i, s := range p.fields {
+		p.cells[p.idx[i]] = s
+	}
+	return p.finish(r)
+}
+
+// jsonlParser reads one JSON object per line, with the keys of the CSV
+// header (flat form) or a "regions" array.
+type jsonlParser struct {
+	cellParser
+	lr lineReader
+	jp format.JSONParser
+}
+
+func newJSONLParser(file string, r *bufio.Reader, cols *columns) *jsonlParser {
+	return &jsonlParser{cellParser: cellParser{file: file, cols: cols, cells: make([]string, cols.numCells())},
+		lr: lineReader{r: r}, jp: format.JSONParser{AllowNull: true}}
+}
+
+// nextObject reads the next non-blank line as a JSON object.
+func nextObject(file string, lr *lineReader, jp format.JSONParser, r *row) (format.Map, error) {
+	var b []byte
+	for {
+		var err error
+		b, err = lr.next()
+		if err != nil {
+			if err != io.EOF {
+				err = fatalError{rowErr(file, lr.line+1, "", err)}
+			}
+			return nil, err
+		}
+		if len(bytes.TrimSpace(b)) > 0 {
+			break
+		}
+	}
+	r.line = lr.line
+	v, err := jp.Parse(b)
+	if err != nil {
+		var je *format.JSONError
+		if errors.As(err, &je) {
+			return nil, rowErr(file, r.line, "", fmt.Errorf("bad JSON at column %d: %s", je.Offset+1, je.Msg))
+		}
+		return nil, rowErr(file, r.line, "", err)
+	}
+	m, ok := v.(format.Map)
+	if !ok {
+		return nil, rowErr(file, r.line, "", fmt.Errorf("want a JSON object, got %s", kindName(v)))
+	}
+	return m, nil
+}
+
+func kindName(v format.Value) string {
+	if v == nil {
+		return "null"
+	}
+	switch v.Kind() {
+	case format.KindMap:
+		return "an object"
+	case format.KindSlice:
+		return "an array"
+	case format.KindString:
+		return "a string"
+	case format.KindBool:
+		return "a boolean"
+	}
+	return "a number (" + v.Kind().String() + ")"
+}
+
+func (p *jsonlParser) next(r *row) error {
+	m, err := nextObject(p.file, &p.lr, p.jp, r)
+	if err != nil {
+		return err
+	}
+	p.reset()
+	hasLevel := ""
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		v := m[k]
+		if k == "regions" {
+			continue
+		}
+		cell, ok := p.cols.byName[k]
+		if !ok {
+			return rowErr(p.file, r.line, k, fmt.Errorf("unknown key: want network, regions, %s, the levels %s with _code and _confidence, or a declared extra column",
+				strings.Join(fixedNames[1:], ", "), strings.Join(p.cols.levels, ", ")))
+		}
+		if cell >= numFixed && cell < p.cols.extraCell(0) && v != nil {
+			hasLevel = k
+		}
+		if prob := p.setCell(cell, k, v); prob != nil {
+			return rowErr(p.file, r.line, prob.field, prob.err)
+		}
+	}
+	if regions, ok := m["regions"]; ok && regions != nil {
+		if hasLevel != "" {
+			return rowErr(p.file, r.line, hasLevel, errors.New("level keys and a regions array in the same row: use one form"))
+		}
+		if prob := p.setRegions(regions); prob != nil {
+			return rowErr(p.file, r.line, prob.field, prob.err)
+		}
+	}
+	return p.finish(r)
+}
+
+// isNumberCell reports whether cell i holds a number.
+func (p *jsonlParser) isNumberCell(i int) bool {
+	switch {
+	case i == fLatitude || i == fLongitude || i == fAccuracy || i == fConfidence:
+		return true
+	case i >= numFixed && i < p.cols.extraCell(0):
+		return (i-numFixed)%3 == 2
+	}
+	return false
+}
+
+// setCell puts the JSON value v of field name into cell i as text,
+// checking its kind: numbers for numeric fields, strings for the others
+// (extra columns take numbers and booleans too).
+func (p *jsonlParser) setCell(i int, name string, v format.Value) *problem {
+	if v == nil {
+		return nil
+	}
+	if p.isNumberCell(i) {
+		s, ok := numberText(v)
+		if !ok {
+			return probf(name, "want a number, got %s", kindName(v))
+		}
+		p.cells[i] = s
+		return nil
+	}
+	if s, ok := v.(format.String); ok {
+		p.cells[i] = string(s)
+		return nil
+	}
+	if i >= p.cols.extraCell(0) {
+		if b, ok := v.(format.Bool); ok {
+			p.cells[i] = strconv.FormatBool(bool(b))
+			return nil
+		}
+		if s, ok := numberText(v); ok {
+			p.cells[i] = s
+			return nil
+		}
+	}
+	return probf(name, "want a string, got %s", kindName(v))
+}
+
+// numberText formats a JSON number so that strconv reads back its value.
+func numberText(v format.Value) (string, bool) {
+	switch v := v.(type) {
+	case format.Float64:
+		return strconv.FormatFloat(float64(v), 'g', -1, 64), true
+	case format.Float32:
+		return strconv.FormatFloat(float64(v), 'g', -1, 32), true
+	case format.Uint16:
+		return strconv.FormatUint(uint64(v), 10), true
+	case format.Uint32:
+		return strconv.FormatUint(uint64(v), 10), true
+	case format.Uint64:
+		return strconv.FormatUint(uint64(v), 10), true
+	case format.Int32:
+		return strconv.FormatInt(int64(v), 10), true
+	case format.Uint128:
+		return v.Big().String(), true
+	}
+	return "", false
+}
+
+// setRegions fills the level cells from a "regions" array.
+func (p *jsonlParser) setRegions(v format.Value) *problem {
+	regions, ok := v.(format.Slice)
+	if !ok {
+		return probf("regions", "want an array, got %s", kindName(v))
+	}
+	seen := map[string]bool{}
+	for i, rv := range regions {
+		at := fmt.Sprintf("regions[%d]", i)
+		reg, ok := rv.(format.Map)
+		if !ok {
+			return probf(at, "want an object, got %s", kindName(rv))
+		}
+		lv, ok := reg["level"].(format.String)
+		if !ok {
+			return probf(at+".level", "missing or not a string")
+		}
+		level := string(lv)
+		li := -1
+		for j, l := range p.cols.levels {
+			if l == level {
+				li = j
+			}
+		}
+		if li < 0 {
+			return probf(at+".level", "%q is not a level of the hierarchy %s", level, strings.Join(p.cols.levels, ", "))
+		}
+		if seen[level] {
+			return probf(at+".level", "level %q given twice", level)
+		}
+		seen[level] = true
+		cell := p.cols.levelCell(li)
+		for _, k := range slices.Sorted(maps.Keys(reg)) {
+			x := reg[k]
+			var prob *problem
+			switch k {
+			case "level":
+			case "name":
+				prob = p.setCell(cell, level, x)
+			case "code":
+				prob = p.setCell(cell+1, level+"_code", x)
+			case "confidence":
+				prob = p.setCell(cell+2, level+"_confidence", x)
+			default:
+				prob = probf(at+"."+k, "unknown key: want level, code, name or confidence")
+			}
+			if prob != nil {
+				return prob
+			}
+		}
+	}
+	return nil
+}
+
+// rawParser reads raw records: {"network": ..., "record": <JSON form of
+// a format.Value>} per line, stored as given.
+type rawParser struct {
+	file string
+	lr   lineReader
+}
+
+func (p *rawParser) next(r *row) error {
+	m, err := nextObject(p.file, &p.lr, format.JSONParser{}, r)
+	if err != nil {
+		return err
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if k != "network" && k != "record" {
+			return rowErr(p.file, r.line, k, errors.New(`unknown key: a raw record has only "network" and "record"`))
+		}
+	}
+	n, ok := m["network"].(format.String)
+	if !ok {
+		return rowErr(p.file, r.line, "network", fmt.Errorf("want a string, got %s", kindName(m["network"])))
+	}
+	if r.nets, err = appendNetworks(r.nets[:0], string(n)); err != nil {
+		return rowErr(p.file, r.line, "network", err)
+	}
+	rec, ok := m["record"].(format.Map)
+	if !ok {
+		return rowErr(p.file, r.line, "record", fmt.Errorf("want an object (a map), got %s", kindName(m["record"])))
+	}
+	if r.rec, err = format.AppendValue(r.rec[:0], rec); err != nil {
+		return rowErr(p.file, r.line, "record", err)
+	}
+	return nil
+}
