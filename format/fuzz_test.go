@@ -1,6 +1,8 @@
 package format
 
 import (
+	"bytes"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,6 +87,67 @@ func FuzzParse(f *testing.F) {
 		// with Walk is a bug whatever the input.
 		if st, err := readAll(file); st == stageLookup && strings.Contains(err.Error(), "but Walk gave") {
 			t.Fatal(err)
+		}
+	})
+}
+
+// FuzzTree reads arbitrary search trees under valid metadata and a valid
+// data section, so that the fuzzer spends its time on Walk and Lookup:
+// readAll must not panic and its Lookups must agree with Walk; Walk must
+// give disjoint networks in address order, and stay within node_count
+// node visits, so that a small tree of shared subtrees cannot make it run
+// for an exponential time.
+func FuzzTree(f *testing.F) {
+	for _, rel := range []string{"test-data/MaxMind-DB-test-ipv4-24.mmdb", "test-data/MaxMind-DB-test-mixed-28.mmdb", "test-data/MaxMind-DB-test-decoder.mmdb"} {
+		db, err := Parse(readConformance(f, rel))
+		if err != nil {
+			f.Fatal(err)
+		}
+		sel := map[uint]uint8{24: 0, 28: 1, 32: 2}[db.Metadata.RecordSize]
+		f.Add(bytes.Clone(db.Tree), uint32(db.Metadata.NodeCount), sel, db.Metadata.IPVersion == 6)
+	}
+	// Node 0's records both lead to node 1, node 1's to node 2, ...: a
+	// chain whose every path is distinct would make 2^n networks.
+	var chain []byte
+	for i := range uint(40) {
+		chain = AppendNode(chain, 24, i+1, i+1)
+	}
+	f.Add(chain, uint32(40), uint8(0), true)
+	f.Fuzz(func(t *testing.T, tree []byte, nodeCount uint32, sizeSel uint8, v6 bool) {
+		size := []uint{24, 28, 32}[sizeSel%3]
+		nb := NodeBytes(size)
+		tree = tree[:uint(len(tree))/nb*nb]
+		if uint(nodeCount) > uint(len(tree))/nb+1 {
+			nodeCount %= uint32(len(tree))/uint32(nb) + 2
+		}
+		ipv := uint16(4)
+		if v6 {
+			ipv = 6
+		}
+		file := handMadeFile(t, tree, uint64(nodeCount), uint16(size), ipv)
+		if st, err := readAll(file); st == stageLookup && strings.Contains(err.Error(), "but Walk gave") {
+			t.Fatal(err)
+		}
+		db, err := Parse(file)
+		if err != nil {
+			return
+		}
+		var last [16]byte
+		first, calls := true, 0
+		_ = db.Walk(func(p netip.Prefix, _ uint) error {
+			calls++
+			lo, hi := p.Masked().Addr(), lastAddr(p)
+			if lo.Is4() {
+				lo, hi = ipv4InIPv6(lo), ipv4InIPv6(hi)
+			}
+			if !first && bytes.Compare(lo.AsSlice(), last[:]) <= 0 {
+				t.Fatalf("network %s starts at or before the end of the previous one", p)
+			}
+			first, last = false, hi.As16()
+			return nil
+		})
+		if calls > 2*int(nodeCount)+2 {
+			t.Fatalf("Walk gave %d networks from %d nodes", calls, nodeCount)
 		}
 	})
 }
