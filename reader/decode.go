@@ -65,6 +65,16 @@ type state struct {
 	budget int // values (and container entries) left to decode
 }
 
+var statePool = sync.Pool{New: func() any { return new(state) }}
+
+// getState returns a pooled state with a fresh budget (decode functions
+// are called indirectly, so a state on the stack would escape anyway).
+func (d *decoder) getState() *state {
+	st := statePool.Get().(*state)
+	*st = d.newState()
+	return st
+}
+
 // newState returns the state for one decode. The budget grows with the
 // section: a record reached through pointers may expand beyond its own
 // bytes (shared names), but not without bound, so that a corrupt file
@@ -354,8 +364,7 @@ func (d *decoder) key(off uint) (string, uint, error) {
 		return "", 0, err
 	}
 	if d.strings != nil && len(b) <= maxCachedString && len(b) > 0 {
-		start := uint(uintptr(unsafe.Pointer(unsafe.SliceData(b))) - uintptr(unsafe.Pointer(unsafe.SliceData(d.buf))))
-		return d.strings.get(start, b), next, nil
+		return d.strings.get(d.offsetOf(b), b), next, nil
 	}
 	return string(b), next, nil
 }
@@ -479,8 +488,9 @@ func (d *decoder) decodeRoot(off uint, v any) error {
 		return errNotPointer
 	}
 	pl := planFor(rv.Type().Elem())
-	st := d.newState()
-	_, err := pl.dec(d, pl, off, rv.UnsafePointer(), 0, &st)
+	st := d.getState()
+	_, err := pl.dec(d, pl, off, rv.UnsafePointer(), 0, st)
+	statePool.Put(st)
 	return withOffset(err, off)
 }
 
@@ -573,7 +583,7 @@ const maxCachedString = 256
 // records share through pointers are allocated once. It is direct-mapped
 // and lock-free: a slot holds an immutable entry, replaced whole.
 type stringCache struct {
-	slots [4096]atomic.Pointer[stringEntry]
+	slots [1 << 14]atomic.Pointer[stringEntry]
 }
 
 type stringEntry struct {
@@ -582,7 +592,7 @@ type stringEntry struct {
 }
 
 func (c *stringCache) get(off uint, b []byte) string {
-	slot := &c.slots[(uint32(off)*2654435761)>>20]
+	slot := &c.slots[(uint32(off)*2654435761)>>18]
 	if e := slot.Load(); e != nil && e.off == off && len(e.s) == len(b) {
 		return e.s
 	}
@@ -607,6 +617,31 @@ type plan struct {
 	// structs
 	fields   map[string]*field
 	fieldErr error // an invalid tag: reported when a value is decoded
+	// the same fields as a list, for a linear scan when it is short
+	fieldList []namedField
+}
+
+type namedField struct {
+	name string
+	f    *field
+}
+
+// lookupField returns the field the key kb names, or nil.
+func (pl *plan) lookupField(kb []byte) *field {
+	if pl.fieldList != nil {
+		for i := range pl.fieldList {
+			if nf := &pl.fieldList[i]; len(nf.name) == len(kb) && nf.name == string(kb) {
+				return nf.f
+			}
+		}
+		return nil
+	}
+	return pl.fields[string(kb)]
+}
+
+// offsetOf returns the offset of b, a subslice of the section, in it.
+func (d *decoder) offsetOf(b []byte) uint {
+	return uint(uintptr(unsafe.Pointer(unsafe.SliceData(b))) - uintptr(unsafe.Pointer(unsafe.SliceData(d.buf))))
 }
 
 // field is one struct field reachable by a map key.
@@ -775,6 +810,12 @@ func buildFields(p *plan, building map[reflect.Type]*plan) {
 		c := best[n]
 		p.fields[n] = &field{plan: buildPlan(c.typ, building), steps: c.steps}
 	}
+	if len(order) <= 16 {
+		p.fieldList = make([]namedField, 0, len(order))
+		for _, n := range order {
+			p.fieldList = append(p.fieldList, namedField{n, p.fields[n]})
+		}
+	}
 }
 
 type tagOptions struct {
@@ -845,11 +886,15 @@ func decString(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st *
 	if kind != kString {
 		return d.mismatch(kind, size, payload, pl.typ)
 	}
-	s, err := d.str(payload, size)
+	b, err := d.payload(payload, size)
 	if err != nil {
 		return 0, err
 	}
-	*(*string)(p) = s
+	if d.strings != nil && size <= maxCachedString && size > 0 {
+		*(*string)(p) = d.strings.get(payload, b)
+	} else {
+		*(*string)(p) = string(b)
+	}
 	return finish(after, payload+size), nil
 }
 
@@ -1194,7 +1239,7 @@ func decStruct(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st *
 		if err != nil {
 			return 0, err
 		}
-		f := pl.fields[string(kb)]
+		f := pl.lookupField(kb)
 		if f == nil {
 			if payload, err = d.skip(next, depth+1, st, false); err != nil {
 				return 0, err

@@ -1,0 +1,307 @@
+package reader_test
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"testing"
+
+	"github.com/ipatlas/ipatlas/reader"
+	"github.com/ipatlas/ipatlas/reader/geoip2"
+	geoip2golang "github.com/oschwald/geoip2-golang/v2"
+	maxminddb "github.com/oschwald/maxminddb-golang/v2"
+)
+
+// The benchmarks run each case on ipatlas's reader and on the peers in the
+// same run (sub-benchmarks impl=...), on the real GeoLite2-City database
+// and random public addresses from a fixed seed. Compare with
+//
+//	go test -run '^$' -bench . -benchmem -count 6 ./reader | tee /tmp/reader-bench.txt
+//	benchstat -col /impl /tmp/reader-bench.txt
+
+const benchDB = "../data/GeoLite2-City.mmdb"
+
+func benchPath(b *testing.B) string {
+	if _, err := os.Stat(benchDB); err != nil {
+		if os.Getenv("CI") == "true" {
+			b.Fatalf("%s missing in CI: %v", benchDB, err)
+		}
+		b.Skipf("%s missing: run scripts/fetch-data.sh", benchDB)
+	}
+	return benchDB
+}
+
+// publicAddrs returns n random global unicast addresses that are not
+// private: IPv4, or IPv6 from 2000::/3.
+func publicAddrs(n int, v6 bool) []netip.Addr {
+	rng := rand.New(rand.NewPCG(42, uint64(n)))
+	out := make([]netip.Addr, 0, n)
+	for len(out) < n {
+		var a netip.Addr
+		if v6 {
+			var b [16]byte
+			hi, lo := rng.Uint64(), rng.Uint64()
+			for j := range 8 {
+				b[j], b[8+j] = byte(hi>>(56-8*j)), byte(lo>>(56-8*j))
+			}
+			b[0] = 0x20 | b[0]&0x1f
+			a = netip.AddrFrom16(b)
+		} else {
+			u := rng.Uint32()
+			a = netip.AddrFrom4([4]byte{byte(u >> 24), byte(u >> 16), byte(u >> 8), byte(u)})
+		}
+		if a.IsGlobalUnicast() && !a.IsPrivate() && !(a.Is4() && a.As4()[0] >= 224) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+const nAddrs = 1 << 16
+
+var sink any
+
+// cityMaps is a geoip2-golang v1 style City model: names as maps.
+type cityMaps struct {
+	City struct {
+		GeoNameID uint              `maxminddb:"geoname_id"`
+		Names     map[string]string `maxminddb:"names"`
+	} `maxminddb:"city"`
+	Continent struct {
+		Code      string            `maxminddb:"code"`
+		GeoNameID uint              `maxminddb:"geoname_id"`
+		Names     map[string]string `maxminddb:"names"`
+	} `maxminddb:"continent"`
+	Country struct {
+		GeoNameID         uint              `maxminddb:"geoname_id"`
+		IsInEuropeanUnion bool              `maxminddb:"is_in_european_union"`
+		IsoCode           string            `maxminddb:"iso_code"`
+		Names             map[string]string `maxminddb:"names"`
+	} `maxminddb:"country"`
+	Location struct {
+		AccuracyRadius uint16  `maxminddb:"accuracy_radius"`
+		Latitude       float64 `maxminddb:"latitude"`
+		Longitude      float64 `maxminddb:"longitude"`
+		MetroCode      uint    `maxminddb:"metro_code"`
+		TimeZone       string  `maxminddb:"time_zone"`
+	} `maxminddb:"location"`
+	Postal struct {
+		Code string `maxminddb:"code"`
+	} `maxminddb:"postal"`
+	RegisteredCountry struct {
+		GeoNameID         uint              `maxminddb:"geoname_id"`
+		IsInEuropeanUnion bool              `maxminddb:"is_in_european_union"`
+		IsoCode           string            `maxminddb:"iso_code"`
+		Names             map[string]string `maxminddb:"names"`
+	} `maxminddb:"registered_country"`
+	RepresentedCountry struct {
+		GeoNameID         uint              `maxminddb:"geoname_id"`
+		IsInEuropeanUnion bool              `maxminddb:"is_in_european_union"`
+		IsoCode           string            `maxminddb:"iso_code"`
+		Names             map[string]string `maxminddb:"names"`
+		Type              string            `maxminddb:"type"`
+	} `maxminddb:"represented_country"`
+	Subdivisions []struct {
+		GeoNameID uint              `maxminddb:"geoname_id"`
+		IsoCode   string            `maxminddb:"iso_code"`
+		Names     map[string]string `maxminddb:"names"`
+	} `maxminddb:"subdivisions"`
+	Traits struct {
+		IsAnycast bool `maxminddb:"is_anycast"`
+	} `maxminddb:"traits"`
+}
+
+// countryOnly is the smallest useful model: the country's ISO code.
+type countryOnly struct {
+	Country struct {
+		IsoCode string `maxminddb:"iso_code"`
+	} `maxminddb:"country"`
+}
+
+// lookuper is what both untyped readers offer, for the benchmark bodies.
+type impl struct {
+	name   string
+	lookup func(netip.Addr) (found bool, off uintptr, p netip.Prefix)
+	decode func(netip.Addr, any) error
+}
+
+func impls(b *testing.B) []impl {
+	path := benchPath(b)
+	ours, err := reader.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	plain, err := reader.Open(path, reader.WithoutIndex())
+	if err != nil {
+		b.Fatal(err)
+	}
+	theirs, err := maxminddb.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ours.Close(); plain.Close(); theirs.Close() })
+	return []impl{
+		{"ipatlas",
+			func(a netip.Addr) (bool, uintptr, netip.Prefix) {
+				r := ours.Lookup(a)
+				return r.Found(), r.Offset(), r.Prefix()
+			},
+			func(a netip.Addr, v any) error { return ours.Lookup(a).Decode(v) }},
+		{"ipatlas-noindex",
+			func(a netip.Addr) (bool, uintptr, netip.Prefix) {
+				r := plain.Lookup(a)
+				return r.Found(), r.Offset(), r.Prefix()
+			},
+			func(a netip.Addr, v any) error { return plain.Lookup(a).Decode(v) }},
+		{"maxminddb",
+			func(a netip.Addr) (bool, uintptr, netip.Prefix) {
+				r := theirs.Lookup(a)
+				return r.Found(), r.Offset(), r.Prefix()
+			},
+			func(a netip.Addr, v any) error { return theirs.Lookup(a).Decode(v) }},
+	}
+}
+
+// BenchmarkLookup is a lookup without decoding: Found, Offset and Prefix.
+func BenchmarkLookup(b *testing.B) {
+	for _, fam := range []string{"v4", "v6"} {
+		addrs := publicAddrs(nAddrs, fam == "v6")
+		for _, im := range impls(b) {
+			b.Run(fam+"/impl="+im.name, func(b *testing.B) {
+				b.ReportAllocs()
+				i, n := 0, 0
+				for b.Loop() {
+					found, off, p := im.lookup(addrs[i&(nAddrs-1)])
+					if found {
+						n += int(off) + p.Bits()
+					}
+					i++
+				}
+				sink = n
+			})
+		}
+	}
+}
+
+// BenchmarkDecode is a lookup plus decoding into a struct: a full
+// City model with names as maps, and the country's ISO code alone.
+func BenchmarkDecode(b *testing.B) {
+	addrs := publicAddrs(nAddrs, false)
+	for _, model := range []string{"cityMaps", "countryOnly"} {
+		for _, im := range impls(b) {
+			if im.name == "ipatlas-noindex" {
+				continue
+			}
+			b.Run(model+"/impl="+im.name, func(b *testing.B) {
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					var err error
+					if model == "cityMaps" {
+						var c cityMaps
+						err = im.decode(addrs[i&(nAddrs-1)], &c)
+					} else {
+						var c countryOnly
+						err = im.decode(addrs[i&(nAddrs-1)], &c)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkCity is a typed City lookup: ipatlas's shared record,
+// ipatlas's geoip2-golang-style private copy, and geoip2-golang v2.
+func BenchmarkCity(b *testing.B) {
+	path := benchPath(b)
+	ours, err := geoip2.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	theirs, err := geoip2golang.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ours.Close(); theirs.Close() })
+	for _, fam := range []string{"v4", "v6"} {
+		addrs := publicAddrs(nAddrs, fam == "v6")
+		for _, a := range addrs { // warm the cache: steady state
+			_, _, _ = ours.CityShared(a)
+		}
+		cases := []struct {
+			name string
+			fn   func(netip.Addr) (string, error)
+		}{
+			{"ipatlas-shared", func(a netip.Addr) (string, error) {
+				c, _, err := ours.CityShared(a)
+				return c.Country.ISOCode, err
+			}},
+			{"ipatlas-copy", func(a netip.Addr) (string, error) {
+				c, err := ours.City(a)
+				return c.Country.ISOCode, err
+			}},
+			{"geoip2", func(a netip.Addr) (string, error) {
+				c, err := theirs.City(a)
+				return c.Country.ISOCode, err
+			}},
+		}
+		for _, c := range cases {
+			b.Run(fam+"/impl="+c.name, func(b *testing.B) {
+				b.ReportAllocs()
+				i, n := 0, 0
+				for b.Loop() {
+					s, err := c.fn(addrs[i&(nAddrs-1)])
+					if err != nil {
+						b.Fatal(err)
+					}
+					n += len(s)
+					i++
+				}
+				sink = n
+			})
+		}
+	}
+}
+
+// BenchmarkOpen opens GeoLite2-City (mmap, metadata, and for ipatlas the
+// acceleration index) and reports the index size.
+func BenchmarkOpen(b *testing.B) {
+	path := benchPath(b)
+	b.Run("impl=ipatlas", func(b *testing.B) {
+		b.ReportAllocs()
+		var idx int
+		for b.Loop() {
+			r, err := reader.Open(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			idx = r.IndexBytes()
+			r.Close()
+		}
+		b.ReportMetric(float64(idx)/(1<<20), "index-MiB")
+	})
+	b.Run("impl=ipatlas-noindex", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r, err := reader.Open(path, reader.WithoutIndex())
+			if err != nil {
+				b.Fatal(err)
+			}
+			r.Close()
+		}
+	})
+	b.Run("impl=maxminddb", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r, err := maxminddb.Open(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r.Close()
+		}
+	})
+}
