@@ -351,7 +351,7 @@ func rtInput(r *rand.Rand, version int, aliases bool, style string, n int) []rtN
 		near := slices.ContainsFunc(focus, p.Contains)
 		stop := 35
 		if near {
-			stop = 3
+			stop = 0
 		}
 		if p.Bits() == bits || depth == 0 || (p.Bits() > 0 && r.IntN(100) < stop) {
 			if insideAlias(p) {
@@ -368,7 +368,7 @@ func rtInput(r *rand.Rand, version int, aliases bool, style string, n int) []rtN
 			case slices.ContainsFunc(focus, h.Contains):
 				part(h, rec, depth, focus) // follow the focus down
 			case near:
-				part(h, rec, 1+r.IntN(3), nil) // a small side tree
+				part(h, rec, r.IntN(3), nil) // a small side tree
 			default:
 				part(h, rec, depth-1, focus)
 			}
@@ -399,7 +399,7 @@ func rtInput(r *rand.Rand, version int, aliases bool, style string, n int) []rtN
 			case 1:
 				p = netip.PrefixFrom(rtAddr(r, netip.MustParseAddr("255.255.255.255"), 8), 8+r.IntN(25))
 			default:
-				p = netip.PrefixFrom(rtAddr(r, netip.MustParseAddr("0.0.0.0"), 0), 1+r.IntN(32))
+				p = netip.PrefixFrom(rtAddr(r, netip.MustParseAddr("0.0.0.0"), 0), 6+r.IntN(27))
 			}
 		} else {
 			switch r.IntN(8) {
@@ -417,6 +417,9 @@ func rtInput(r *rand.Rand, version int, aliases bool, style string, n int) []rtN
 				p = netip.PrefixFrom(rtAddr(r, netip.MustParseAddr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), 96), 96+r.IntN(33))
 			default:
 				p = netip.PrefixFrom(rtAddr(r, netip.MustParseAddr("::"), 0), 1+r.IntN(128))
+				if r.IntN(4) > 0 {
+					p = netip.PrefixFrom(p.Addr(), 24+r.IntN(105))
+				}
 			}
 		}
 		p = p.Masked()
