@@ -76,6 +76,8 @@ type Store struct {
 	// nextGen is the generation number the next BeginIngest takes.
 	// INVARIANT: greater than every generation number present on disk.
 	nextGen uint32
+	// closed is set by Close.
+	closed bool
 }
 
 // layerMeta is a layer's metadata record.
@@ -296,7 +298,14 @@ func decodeMeta(name string, b []byte) (*layerMeta, error) {
 }
 
 // Close closes the store. Snapshots and ingests must be finished first.
+// Closing a closed store returns an error.
 func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("kv: close: store already closed")
+	}
+	s.closed = true
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("kv: close: %w", err)
 	}
