@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/ipatlas/ipatlas/builder"
+	"github.com/ipatlas/ipatlas/compile"
+	"github.com/ipatlas/ipatlas/kv"
+)
+
+// inputFlags are the flags that say how to read inference results.
+type inputFlags struct {
+	format, compression, levels, extra string
+	skipBad                            bool
+}
+
+func (f *inputFlags) register(fs interface {
+	StringVar(*string, string, string, string)
+	BoolVar(*bool, string, bool, string)
+}) {
+	fs.StringVar(&f.format, "format", "", "input format: csv, tsv, jsonl or raw (raw-record JSONL); default: by file extension")
+	fs.StringVar(&f.compression, "compression", "", "input compression: none, gzip or zstd; default: by file extension (.gz, .zst)")
+	fs.StringVar(&f.levels, "levels", "", "the region hierarchy, outermost first, comma-separated (default country,province,city,district,street,community)")
+	fs.StringVar(&f.extra, "extra", "", "comma-separated CSV/TSV columns to keep as extra attributes (other unknown columns are an error)")
+	fs.BoolVar(&f.skipBad, "skip-bad-rows", false, "land a file without its bad rows (reported) instead of rejecting it whole")
+}
+
+func (f *inputFlags) options(stderr io.Writer) builder.Options {
+	o := builder.Options{Format: f.format, Compression: f.compression, SkipBadRows: f.skipBad}
+	if f.levels != "" {
+		o.Levels = strings.Split(f.levels, ",")
+	}
+	if f.extra != "" {
+		o.ExtraColumns = strings.Split(f.extra, ",")
+	}
+	if w, ok := stderr.(*os.File); ok && isTerminal(w) {
+		o.Progress = w
+	}
+	return o
+}
+
+// outputFlags are the flags that say how to write the .mmdb.
+type outputFlags struct {
+	out, recordSize, dbType string
+	ipVersion               int
+	zstd, noAliases         bool
+}
+
+func (f *outputFlags) register(fs interface {
+	StringVar(*string, string, string, string)
+	BoolVar(*bool, string, bool, string)
+	IntVar(*int, string, int, string)
+}) {
+	fs.StringVar(&f.out, "out", "", "the .mmdb file to write (required); written to a temporary file, then renamed")
+	fs.IntVar(&f.ipVersion, "ip-version", 6, "4 (IPv4 only) or 6 (IPv6 with IPv4 at ::/96)")
+	fs.StringVar(&f.recordSize, "record-size", "auto", "search-tree record size: auto, 24, 28 or 32")
+	fs.StringVar(&f.dbType, "type", "ipatlas-City", "metadata database_type; e.g. GeoIP2-City for readers that check it")
+	fs.BoolVar(&f.zstd, "zstd", false, "also write OUT.zst, compressed for distribution")
+	fs.BoolVar(&f.noAliases, "no-ipv4-aliases", false, "leave out the IPv4 aliases ::ffff:0:0/96 and 2002::/16")
+}
+
+func (f *outputFlags) options() (compile.Options, error) {
+	o := compile.Options{IPVersion: f.ipVersion, DatabaseType: f.dbType, Zstd: f.zstd, DisableIPv4Aliases: f.noAliases}
+	if f.out == "" {
+		return o, usagef("--out is required")
+	}
+	if f.ipVersion != 4 && f.ipVersion != 6 {
+		return o, usagef("--ip-version %d: want 4 or 6", f.ipVersion)
+	}
+	if f.recordSize != "auto" {
+		n, err := strconv.Atoi(f.recordSize)
+		if err != nil || n != 24 && n != 28 && n != 32 {
+			return o, usagef("--record-size %q: want auto, 24, 28 or 32", f.recordSize)
+		}
+		o.RecordSize = n
+	}
+	return o, nil
+}
+
+func runBuild(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("build", "--out FILE.mmdb [flags] INPUT...",
+		"Ingests each INPUT (inference results: CSV, TSV, JSONL or raw-record JSONL, plain, .gz or .zst)\n"+
+			"as its own layer of a temporary store, later files winning over earlier ones on equal\n"+
+			"networks, then compiles the store into FILE.mmdb. If any input is rejected, nothing is\n"+
+			"written at FILE.mmdb.", stderr)
+	var in inputFlags
+	var out outputFlags
+	in.register(fs)
+	out.register(fs)
+	inputs, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	copts, err := out.options()
+	if err != nil {
+		return err
+	}
+	if len(inputs) == 0 {
+		return usagef("no INPUT files")
+	}
+	dir, err := os.MkdirTemp(filepath.Dir(out.out), ".ipatlas-build-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	st, err := kv.Open(dir, kv.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	bopts := in.options(stderr)
+	for i, path := range inputs {
+		layer := fmt.Sprintf("%d:%s", i, filepath.Base(path))
+		s, err := builder.IngestFile(context.Background(), st, layer, int32(i), kv.Replace, path, bopts)
+		if err != nil {
+			return fmt.Errorf("%s: rejected, nothing written to %s: %w", path, out.out, err)
+		}
+		reportIngest(stderr, path, s)
+	}
+	return compileStore(st, copts, out.out, stdout)
+}
+
+func reportIngest(w io.Writer, path string, s builder.Stats) {
+	fmt.Fprintf(w, "%s: %d rows, %d networks", path, s.Rows, s.Networks)
+	if s.Skipped > 0 {
+		fmt.Fprintf(w, ", %d bad rows skipped", s.Skipped)
+	}
+	fmt.Fprintln(w)
+	for _, e := range s.Errors {
+		fmt.Fprintf(w, "  skipped: %v\n", e)
+	}
+}
+
+func compileStore(st *kv.Store, opts compile.Options, out string, stdout io.Writer) error {
+	snap, err := st.Snapshot()
+	if err != nil {
+		return err
+	}
+	defer snap.Close()
+	s, err := compile.Compile(snap, out, opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %d networks from %d stored (%d skipped), %d distinct records, %d bytes\n",
+		out, s.Networks, s.Entries, s.Skipped, s.Records, s.Bytes)
+	return nil
+}
+
+func runIngest(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("ingest", "--db DIR --source NAME [--priority N] [--replace] [flags] INPUT...",
+		"Ingests each INPUT into the layer NAME of the store at DIR (created if missing). Each file\n"+
+			"lands whole or not at all; re-ingesting the same file changes nothing. With --replace the\n"+
+			"layer is replaced by this run's files; otherwise their rows are upserted.", stderr)
+	var in inputFlags
+	in.register(fs)
+	db := fs.String("db", "", "the store directory (required)")
+	source := fs.String("source", "", "the layer (source) name (required)")
+	priority := fs.Int("priority", 0, "the layer's priority: on equal networks the higher wins")
+	replace := fs.Bool("replace", false, "replace the layer whole instead of upserting")
+	inputs, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case *db == "":
+		return usagef("--db is required")
+	case *source == "":
+		return usagef("--source is required")
+	case len(inputs) == 0:
+		return usagef("no INPUT files")
+	}
+	st, err := kv.Open(*db, kv.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.EnsureLayer(*source, int32(*priority)); err != nil {
+		return err
+	}
+	bopts := in.options(stderr)
+	bopts.Source = *source
+	for i, path := range inputs {
+		mode := kv.Upsert
+		if *replace && i == 0 {
+			mode = kv.Replace
+		}
+		s, err := builder.IngestFile(context.Background(), st, *source, int32(*priority), mode, path, bopts)
+		if errors.Is(err, kv.ErrAlreadyIngested) {
+			fmt.Fprintf(stdout, "%s: already ingested into %s, nothing to do\n", path, *source)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%s: rejected, the store is unchanged: %w", path, err)
+		}
+		reportIngest(stdout, path, s)
+	}
+	return nil
+}
+
+func runCompile(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("compile", "--db DIR --out FILE.mmdb [flags]",
+		"Compiles a snapshot of the store at DIR into FILE.mmdb: the most specific network wins, then\n"+
+			"the layer with the higher priority, then the higher overall confidence. Ingests may go on\n"+
+			"meanwhile.", stderr)
+	var out outputFlags
+	out.register(fs)
+	db := fs.String("db", "", "the store directory (required)")
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected arguments %q", rest)
+	}
+	if *db == "" {
+		return usagef("--db is required")
+	}
+	copts, err := out.options()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(*db); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	st, err := kv.Open(*db, kv.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return compileStore(st, copts, out.out, stdout)
+}

@@ -1,0 +1,129 @@
+// Command ipatlas builds MaxMind DB files from IP-geolocation inference
+// results and looks addresses up in them. Run "ipatlas help" for the
+// commands.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitData  = 1 // bad input data, a failed check, an I/O error
+	exitUsage = 2 // bad flags or arguments
+)
+
+// usageError is an error in how the command was called.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"build", "ingest inference results into a temporary store and compile a .mmdb: the one-shot main job", runBuild},
+		{"ingest", "ingest inference results into a store, one layer per source", runIngest},
+		{"compile", "compile a store into a .mmdb", runCompile},
+		{"lookup", "look addresses up in a .mmdb (any MaxMind DB file)", runLookup},
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		printHelp(stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(args[1:], stdout, stderr)
+		var ue usageError
+		switch {
+		case err == nil:
+			return exitOK
+		case errors.Is(err, flag.ErrHelp):
+			return exitOK
+		case errors.As(err, &ue):
+			fmt.Fprintf(stderr, "ipatlas %s: %v\nRun 'ipatlas %s --help' for usage.\n", c.name, err, c.name)
+			return exitUsage
+		default:
+			for _, line := range strings.Split(err.Error(), "\n") {
+				fmt.Fprintf(stderr, "ipatlas %s: %s\n", c.name, line)
+			}
+			return exitData
+		}
+	}
+	fmt.Fprintf(stderr, "ipatlas: unknown command %q\nRun 'ipatlas help' for the commands.\n", args[0])
+	return exitUsage
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "ipatlas turns IP-geolocation inference results into MaxMind DB (.mmdb) files and looks addresses up in them.")
+	fmt.Fprintln(w, "\nUsage: ipatlas COMMAND [flags] [arguments]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'ipatlas COMMAND --help' for a command's flags.")
+}
+
+// newFlags returns a flag set whose usage text starts with synopsis and
+// description, and that reports errors instead of exiting.
+func newFlags(name, synopsis, description string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: ipatlas %s %s\n\n%s\n\nFlags:\n", name, synopsis, description)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseInterleaved parses flags that may come before, between or after the
+// positional arguments, and returns the positional ones.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err.Error()}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// isTerminal reports whether f is a terminal, for progress output.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
