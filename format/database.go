@@ -129,9 +129,12 @@ func (db *Database) Lookup(addr netip.Addr) (offset uint, prefixLen int, found b
 // data offset of its record. In an IPv6 tree, the subtrees that the
 // IPv4 aliases (::ffff:0:0/96, 2002::/16 or any other record that points
 // back at the IPv4 start node) lead to are not walked again; IPv4
-// networks are given as IPv4 prefixes. A tree whose nodes are reached
-// more than once otherwise is an error, so a corrupt tree cannot make
-// Walk run for ever.
+// networks are given as IPv4 prefixes. Walk visits at most node_count
+// nodes: a tree that needs more (a cycle, or subtrees shared by more paths
+// than the tree has spare nodes) is an error, so a corrupt tree cannot
+// make Walk run for ever or for a time exponential in its size. A subtree
+// shared within that bound is walked once per path to it, as other
+// readers do.
 func (db *Database) Walk(fn func(p netip.Prefix, offset uint) error) error {
 	md := &db.Metadata
 	bits := 32
