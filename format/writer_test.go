@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -141,8 +142,6 @@ func rtLast(p netip.Prefix) netip.Addr {
 	a, _ := netip.AddrFromSlice(b)
 	return a
 }
-
-func rtOverlaps(a, b netip.Prefix) bool { return a.Overlaps(b) }
 
 // Values of a uniform block in the minimal-set computation.
 const (
@@ -1323,5 +1322,439 @@ func rtCheckMmdblookup(t *testing.T, path string, queries []netip.Addr, want []i
 		if exp := rtMLWant(pool[w]); !reflect.DeepEqual(got, exp) {
 			t.Errorf("mmdblookup %s:\n got %v\nwant %v (record %d)", q, got, exp, w)
 		}
+	}
+}
+
+// ---- errors and the file's life cycle ----
+
+// wtLookup returns the record found for addr in the database at path
+// (through maxminddb-golang), or nil.
+func wtLookup(t *testing.T, path, addr string) any {
+	t.Helper()
+	rd, err := maxminddb.Open(path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer rd.Close()
+	if err := rd.Verify(); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	var x any
+	res := rd.Lookup(netip.MustParseAddr(addr))
+	if err := res.Decode(&x); err != nil {
+		t.Fatalf("Lookup(%s): %v", addr, err)
+	}
+	return x
+}
+
+// wtDirNames lists the names in dir.
+func wtDirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func TestWriterInsertErrors(t *testing.T) {
+	type step struct {
+		prefix string
+		rec    int // index into recs; -1 for an id never interned
+	}
+	tests := []struct {
+		name    string
+		opts    WriterOptions
+		before  []step // accepted
+		bad     step   // rejected
+		wantErr string
+		after   []step // accepted after the error: the writer is unchanged
+	}{
+		{"out of order", WriterOptions{IPVersion: 4}, []step{{"10.0.0.0/8", 0}}, step{"9.0.0.0/8", 1}, "out of order", []step{{"11.0.0.0/8", 1}}},
+		{"same network twice", WriterOptions{IPVersion: 4}, []step{{"10.0.0.0/8", 0}}, step{"10.0.0.0/8", 1}, "overlaps", []step{{"11.0.0.0/8", 1}}},
+		{"overlap inside", WriterOptions{IPVersion: 4}, []step{{"10.0.0.0/8", 0}}, step{"10.1.0.0/16", 1}, "overlaps", []step{{"11.0.0.0/8", 1}}},
+		{"overlap around", WriterOptions{IPVersion: 4}, []step{{"10.1.0.0/16", 0}}, step{"10.0.0.0/8", 1}, "overlaps", []step{{"10.2.0.0/16", 1}}},
+		{"overlap IPv4-mapped", WriterOptions{}, []step{{"10.0.0.0/8", 0}}, step{"::ffff:10.1.0.0/112", 1}, "overlaps", []step{{"11.0.0.0/8", 1}}},
+		{"IPv4 after IPv6", WriterOptions{}, []step{{"2001:db8::/32", 0}}, step{"1.0.0.0/8", 1}, "out of order", []step{{"2001:db9::/32", 1}}},
+		{"after the last address", WriterOptions{IPVersion: 4}, []step{{"255.255.255.255/32", 0}}, step{"255.255.255.255/32", 1}, "out of order", nil},
+		{"after the last IPv6 address", WriterOptions{}, []step{{"ff00::/8", 0}}, step{"ffff::/16", 1}, "overlaps", nil},
+		{"IPv6 in an IPv4 database", WriterOptions{IPVersion: 4}, []step{{"10.0.0.0/8", 0}}, step{"2001:db8::/32", 1}, "IPv6 network", []step{{"11.0.0.0/8", 1}}},
+		{"IPv4-compatible IPv6 in an IPv4 database", WriterOptions{IPVersion: 4}, nil, step{"::1.2.3.0/120", 1}, "IPv6 network", []step{{"1.2.3.0/24", 1}}},
+		{"host bits set", WriterOptions{IPVersion: 4}, nil, step{"10.0.0.1/8", 0}, "host bits", []step{{"10.0.0.0/8", 1}}},
+		{"host bits set IPv6", WriterOptions{}, nil, step{"2001:db8::1/64", 0}, "host bits", []step{{"2001:db8::/64", 1}}},
+		{"inside the 6to4 alias", WriterOptions{}, []step{{"1.0.0.0/8", 0}}, step{"2002:db8::/32", 1}, "alias", []step{{"2003::/16", 1}}},
+		{"the 6to4 alias itself", WriterOptions{}, nil, step{"2002::/16", 1}, "alias", []step{{"2003::/16", 1}}},
+		{"inside the 6to4 alias, host route", WriterOptions{}, nil, step{"2002:102:304::1/128", 1}, "alias", []step{{"2003::/16", 1}}},
+		{"unknown record id", WriterOptions{IPVersion: 4}, []step{{"10.0.0.0/8", 0}}, step{"11.0.0.0/8", -1}, "unknown record", []step{{"11.0.0.0/8", 1}}},
+		{"invalid prefix", WriterOptions{IPVersion: 4}, nil, step{"", 0}, "invalid", []step{{"1.0.0.0/8", 1}}},
+	}
+	recs := []Value{Map{"n": Uint16(0)}, Map{"n": Uint16(1)}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "x.mmdb")
+			w, err := Create(path, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Abort()
+			var ids []RecordID
+			for _, v := range recs {
+				id, err := w.Intern(v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, id)
+			}
+			insert := func(s step) error {
+				var p netip.Prefix
+				if s.prefix != "" {
+					p = netip.MustParsePrefix(s.prefix)
+				}
+				id := RecordID(99)
+				if s.rec >= 0 {
+					id = ids[s.rec]
+				}
+				return w.Insert(p, id)
+			}
+			for _, s := range tt.before {
+				if err := insert(s); err != nil {
+					t.Fatalf("Insert(%s): %v", s.prefix, err)
+				}
+			}
+			err = insert(tt.bad)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Insert(%s) = %v, want an error with %q", tt.bad.prefix, err, tt.wantErr)
+			}
+			for _, s := range tt.after {
+				if err := insert(s); err != nil {
+					t.Fatalf("Insert(%s) after the error: %v", s.prefix, err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			// The database holds exactly the accepted networks.
+			for _, s := range append(tt.before, tt.after...) {
+				p := netip.MustParsePrefix(s.prefix)
+				for _, a := range []netip.Addr{p.Addr(), rtLast(p)} {
+					got := wtLookup(t, path, a.String())
+					if want := rtV2Want(recs[s.rec]); !reflect.DeepEqual(rtV2Got(got), want) {
+						t.Errorf("Lookup(%s) = %v, want %v", a, got, want)
+					}
+				}
+			}
+			// The rejected network did not get in, unless an accepted
+			// network (or, in an IPv6 database, an alias) covers it.
+			if tt.bad.prefix == "" {
+				return
+			}
+			a := netip.MustParsePrefix(tt.bad.prefix).Masked().Addr()
+			if tt.opts.IPVersion == 4 && !a.Unmap().Is4() {
+				return
+			}
+			for _, s := range append(tt.before, tt.after...) {
+				if netip.MustParsePrefix(s.prefix).Contains(a) {
+					return
+				}
+			}
+			if got := wtLookup(t, path, a.String()); got != nil && !rtInAlias(a, 6, true) {
+				t.Errorf("rejected network %s is in the database: %v", tt.bad.prefix, got)
+			}
+		})
+	}
+}
+
+func TestWriterOptionErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		opts WriterOptions
+	}{
+		{"IP version 5", WriterOptions{IPVersion: 5}},
+		{"IP version -1", WriterOptions{IPVersion: -1}},
+		{"record size 20", WriterOptions{RecordSize: 20}},
+		{"record size 64", WriterOptions{RecordSize: 64}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			w, err := Create(filepath.Join(dir, "x.mmdb"), tt.opts)
+			if err == nil {
+				w.Abort()
+				t.Fatal("Create succeeded")
+			}
+			if names := wtDirNames(t, dir); len(names) != 0 {
+				t.Fatalf("Create left %v behind", names)
+			}
+		})
+	}
+	if _, err := Create(filepath.Join(t.TempDir(), "missing", "x.mmdb"), WriterOptions{}); err == nil {
+		t.Fatal("Create in a missing directory succeeded")
+	}
+}
+
+func TestWriterInternErrors(t *testing.T) {
+	w, err := Create(filepath.Join(t.TempDir(), "x.mmdb"), WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	for _, v := range []Value{nil, String("\xff"), Map{"k": nil}, Map{"\xfe": Bool(true)}} {
+		if _, err := w.Intern(v); err == nil {
+			t.Errorf("Intern(%#v) succeeded", v)
+		}
+		if err := w.InsertValue(netip.MustParsePrefix("1.0.0.0/8"), v); err == nil {
+			t.Errorf("InsertValue(%#v) succeeded", v)
+		}
+	}
+	h := func(s string) []byte { return hexBytes(t, s) }
+	valid := Map{"b": Uint16(1), "a": String("x")}
+	id, err := w.Intern(valid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		b    []byte
+		ok   bool
+	}{
+		{"canonical", h("E2 41 61 41 78 41 62 A1 01"), true},
+		{"keys unsorted", h("E2 41 62 A1 01 41 61 41 78"), true},
+		{"integer not in fewest bytes", h("E2 41 62 A2 00 01 41 61 41 78"), true},
+		{"trailing byte", h("E2 41 61 41 78 41 62 A1 01 00"), false},
+		{"truncated", h("E2 41 61 41 78 41 62 A1"), false},
+		{"empty", nil, false},
+		{"pointer", h("E1 41 61 20 00"), false},
+		{"pointer as key", h("E1 20 00 41 78"), false},
+		{"invalid UTF-8", h("41 FF"), false},
+		{"map key not a string", h("E1 A1 01 41 78"), false},
+		{"uint16 of 3 bytes", h("A3 01 02 03"), false},
+		{"end marker", h("00 06"), false},
+		{"boolean of size 2", h("02 07"), false},
+	}
+	for _, tt := range tests {
+		got, err := w.InternBytes(tt.b)
+		switch {
+		case tt.ok && (err != nil || got != id):
+			t.Errorf("%s: InternBytes = %d, %v; want id %d of the equal value", tt.name, got, err, id)
+		case !tt.ok && err == nil:
+			t.Errorf("%s: InternBytes succeeded with id %d", tt.name, got)
+		}
+	}
+}
+
+// wtBig returns a record larger than a 24-bit record can address past.
+func wtBig() Value { return Map{"blob": Bytes(make([]byte, 1<<24+100))} }
+
+func TestWriterRecordSizeTooSmall(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.mmdb")
+	w, err := Create(path, WriterOptions{IPVersion: 4, RecordSize: 24})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.InsertValue(netip.MustParsePrefix("1.0.0.0/8"), wtBig()); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.InsertValue(netip.MustParsePrefix("2.0.0.0/8"), String("after")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err == nil || !strings.Contains(err.Error(), "record") {
+		t.Fatalf("Close = %v, want an error about the record size", err)
+	}
+	if names := wtDirNames(t, dir); len(names) != 0 {
+		t.Fatalf("failed Close left %v behind", names)
+	}
+	if err := w.Close(); err == nil {
+		t.Fatal("Close after a failed Close succeeded")
+	}
+}
+
+// TestWriterLargeOffsets writes records past 2^24 bytes of data, so
+// 28- and 32-bit records carry their top bits, and reads them back.
+func TestWriterLargeOffsets(t *testing.T) {
+	for _, tt := range []struct{ force, want int }{{0, 28}, {28, 28}, {32, 32}} {
+		t.Run(fmt.Sprint(tt.force), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "x.mmdb")
+			w, err := Create(path, WriterOptions{RecordSize: tt.force})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Nine records of 1.9 MB (maxminddb-golang decodes at most 2
+			// MiB a record) take the data section past 2^24 bytes.
+			for i := range 9 {
+				blob := make([]byte, 1900000)
+				blob[0] = byte(i)
+				if err := w.InsertValue(netip.PrefixFrom(netip.AddrFrom4([4]byte{1, byte(i), 0, 0}), 16), Bytes(blob)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			nets := []struct {
+				p string
+				v Value
+			}{
+				{"2.0.0.0/8", Map{"name": String("Ελλάδα"), "n": Uint32(2)}},
+				{"2001:db8::/32", Map{"name": String("दिल्ली"), "n": Uint32(3)}},
+				{"2001:db9::/48", Slice{Int32(-5), Uint128{Hi: 9, Lo: 9}}},
+			}
+			for _, n := range nets {
+				if err := w.InsertValue(netip.MustParsePrefix(n.p), n.v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			file, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db, err := Parse(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if db.Metadata.RecordSize != uint(tt.want) {
+				t.Fatalf("record size %d, want %d", db.Metadata.RecordSize, tt.want)
+			}
+			queries := []netip.Addr{netip.MustParseAddr("3.0.0.0")}
+			want := []int{-1}
+			var pool []Value
+			for i, n := range nets {
+				p := netip.MustParsePrefix(n.p)
+				pool = append(pool, n.v)
+				queries = append(queries, p.Addr(), rtLast(p))
+				want = append(want, i, i)
+				if off, _, found, err := db.Lookup(p.Addr()); err != nil || !found || off < 1<<24 {
+					t.Fatalf("Lookup(%s) = offset %d, %v, %v; want one past 2^24", p, off, found, err)
+				}
+			}
+			if got := rtV2Got(wtLookup(t, path, "2.1.2.3")); !reflect.DeepEqual(got, rtV2Want(nets[0].v)) {
+				t.Errorf("maxminddb-golang: 2.1.2.3 = %v", got)
+			}
+			t.Run("python", func(t *testing.T) {
+				rtTool(t, "python3-maxminddb for "+rtPython, rtHavePython)
+				rtCheckPython(t, path, db, queries, want, pool)
+			})
+			t.Run("mmdblookup", func(t *testing.T) {
+				rtTool(t, "libmaxminddb's mmdblookup", rtHaveMmdblookup)
+				rtCheckMmdblookup(t, path, queries, want, pool)
+			})
+		})
+	}
+}
+
+func TestWriterAbortKeepsOldFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.mmdb")
+	old := []byte("the old file")
+	if err := os.WriteFile(path, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, err := Create(path, WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.InsertValue(netip.MustParsePrefix("1.0.0.0/8"), String("new")); err != nil {
+		t.Fatal(err)
+	}
+	w.Abort()
+	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, old) {
+		t.Fatalf("after Abort the path holds %q, %v", got, err)
+	}
+	if names := wtDirNames(t, dir); !slices.Equal(names, []string{"x.mmdb"}) {
+		t.Fatalf("Abort left %v", names)
+	}
+	if err := w.Close(); err == nil {
+		t.Fatal("Close after Abort succeeded")
+	}
+	if err := w.InsertValue(netip.MustParsePrefix("2.0.0.0/8"), String("new")); err == nil {
+		t.Fatal("Insert after Abort succeeded")
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, old) {
+		t.Fatalf("Close after Abort changed the path")
+	}
+}
+
+func TestWriterCloseErrorKeepsOldFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.mmdb")
+	old := []byte("the old file")
+	if err := os.WriteFile(path, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, err := Create(path, WriterOptions{IPVersion: 4, RecordSize: 24})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.InsertValue(netip.MustParsePrefix("1.0.0.0/8"), wtBig()); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err == nil {
+		t.Fatal("Close succeeded")
+	}
+	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, old) {
+		t.Fatalf("after a failed Close the path holds %q, %v", clip(got), err)
+	}
+	if names := wtDirNames(t, dir); !slices.Equal(names, []string{"x.mmdb"}) {
+		t.Fatalf("failed Close left %v", names)
+	}
+}
+
+// TestWriterReplacesAtomically writes over an existing database: until
+// Close the path holds the old one, a reader that opened it keeps the
+// old bytes, and afterwards the path holds the new one and nothing else
+// is left in the directory.
+func TestWriterReplacesAtomically(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.mmdb")
+	write := func(v Value, during func()) {
+		w, err := Create(path, WriterOptions{IPVersion: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.InsertValue(netip.MustParsePrefix("1.0.0.0/8"), v); err != nil {
+			t.Fatal(err)
+		}
+		if during != nil {
+			during()
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(String("old"), nil)
+	oldBytes, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	write(String("new"), func() {
+		if got, _ := os.ReadFile(path); !bytes.Equal(got, oldBytes) {
+			t.Fatal("the path changed before Close")
+		}
+		if got := wtLookup(t, path, "1.2.3.4"); got != "old" {
+			t.Fatalf("before Close: %v", got)
+		}
+	})
+	if got := wtLookup(t, path, "1.2.3.4"); got != "new" {
+		t.Fatalf("after Close: %v", got)
+	}
+	heldBytes, err := io.ReadAll(held)
+	if err != nil || !bytes.Equal(heldBytes, oldBytes) {
+		t.Fatalf("a reader of the old file saw it change")
+	}
+	if names := wtDirNames(t, dir); !slices.Equal(names, []string{"x.mmdb"}) {
+		t.Fatalf("directory holds %v", names)
+	}
+	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+		t.Fatalf("Stat: %v %v", fi, err)
 	}
 }
