@@ -954,6 +954,9 @@ func TestParseHandMade(t *testing.T) {
 		{"tree cycle", handMadeFile(t, AppendNode(nil, 24, 0, 0), 1, 24, 4), stageWalk, "cycle"},
 		// Both records of node 0 lead to node 1, a shared subtree.
 		{"shared subtree", handMadeFile(t, append(AppendNode(nil, 24, 1, 1), AppendNode(nil, 24, 18, 18)...), 2, 24, 4), stageWalk, "cycle or shared subtree"},
+		// The same with a spare node: three visits for three nodes are
+		// within the bound, and the shared node is walked once per path.
+		{"shared subtree within the bound", handMadeFile(t, append(append(AppendNode(nil, 24, 1, 1), AppendNode(nil, 24, 19, 19)...), AppendNode(nil, 24, 3, 3)...), 3, 24, 4), stageNone, ""},
 		// Record 2 falls in the separator.
 		{"record in separator", handMadeFile(t, AppendNode(nil, 24, 2, 17), 1, 24, 4), stageWalk, "outside the data section"},
 	}
@@ -964,5 +967,27 @@ func TestParseHandMade(t *testing.T) {
 				t.Fatalf("stage %q, %v; want stage %q with %q", got, err, tc.stage, tc.msg)
 			}
 		})
+	}
+}
+
+// TestWalkSharedSubtree: node 0's records both lead to node 1, whose
+// records hold data; node 2 is spare. Walk gives node 1's networks once
+// per path to it, and Lookup agrees.
+func TestWalkSharedSubtree(t *testing.T) {
+	tree := append(append(AppendNode(nil, 24, 1, 1), AppendNode(nil, 24, 19, 19)...), AppendNode(nil, 24, 3, 3)...)
+	db, err := Parse(handMadeFile(t, tree, 3, 24, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if err := db.Walk(func(p netip.Prefix, off uint) error {
+		got = append(got, fmt.Sprintf("%s@%d", p, off))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"0.0.0.0/2@0", "64.0.0.0/2@0", "128.0.0.0/2@0", "192.0.0.0/2@0"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Walk gave %v, want %v", got, want)
 	}
 }

@@ -499,3 +499,39 @@ func TestSkipAgreesWithValue(t *testing.T) {
 		})
 	}
 }
+
+// TestMapsWithPointers decodes test-data/maps-with-pointers.raw, a bare
+// data section, value after value; the values and their ends are worked
+// out by hand from its 59 bytes (xxd): keys and values reached through
+// pointers, and pointers to whole maps.
+func TestMapsWithPointers(t *testing.T) {
+	d := NewDecoder(readConformance(t, "test-data/maps-with-pointers.raw"))
+	want := []struct {
+		off, end uint
+		value    Value
+	}{
+		{0, 22, Map{"long_key": String("long_value1")}},   // inline key and value
+		{22, 37, Map{"long_key": String("long_value2")}},  // key: pointer to 1
+		{37, 50, Map{"long_key2": String("long_value1")}}, // value: pointer to 10
+		{50, 55, Map{"long_key2": String("long_value2")}}, // pointers to 38 and 25
+		{55, 57, Map{"long_key": String("long_value1")}},  // pointer to 0
+		{57, 59, Map{"long_key2": String("long_value2")}}, // pointer to 50
+	}
+	off := uint(0)
+	for _, w := range want {
+		if off != w.off {
+			t.Fatalf("value at %d, want %d", off, w.off)
+		}
+		v, end, err := d.Value(off)
+		if err != nil || end != w.end || !Equal(v, w.value) {
+			t.Fatalf("Value(%d) = %#v, %d, %v; want %#v, %d", off, v, end, err, w.value, w.end)
+		}
+		if skip, err := d.Skip(off); err != nil || skip != w.end {
+			t.Fatalf("Skip(%d) = %d, %v; want %d", off, skip, err, w.end)
+		}
+		off = end
+	}
+	if off != uint(len(d.Bytes())) {
+		t.Fatalf("values end at %d of %d bytes", off, len(d.Bytes()))
+	}
+}
