@@ -85,7 +85,8 @@ func (db *Database) resolve(record uint) (offset uint, found bool, err error) {
 // address, and any other IPv6 address is not found, at length 0. In an
 // IPv6 tree an IPv4-mapped address is looked up as the IPv6 address it
 // is, as libmaxminddb and maxminddb-golang do: the tree decides whether
-// ::ffff:0:0/96 aliases IPv4.
+// ::ffff:0:0/96 aliases IPv4. Lookup reads at most one node per bit of
+// the address (128), whatever the tree holds.
 func (db *Database) Lookup(addr netip.Addr) (offset uint, prefixLen int, found bool, err error) {
 	md := &db.Metadata
 	if md.IPVersion == 4 {
