@@ -226,12 +226,12 @@ func (c *columns) headerIndex(header []string) ([]int, *problem) {
 		h = strings.TrimSpace(h)
 		cell, ok := c.byName[h]
 		if !ok {
-			msg := "unknown column"
+			field := h
 			if !utf8.ValidString(h) {
-				msg = "unknown column (invalid UTF-8)"
+				field = strconv.Quote(h)
 			}
 			known := slices.Clone(fixedNames[:])
-			return nil, probf(strconv.Quote(h), "%s: want one of %s, the levels %s with _code and _confidence, or a declared extra column", msg, strings.Join(known, ", "), strings.Join(c.levels, ", "))
+			return nil, probf(field, "%s: want one of %s, the levels %s with _code and _confidence, or a declared extra column", "unknown column", strings.Join(known, ", "), strings.Join(c.levels, ", "))
 		}
 		if seen[cell] {
 			return nil, probf(h, "column appears twice in the header")
