@@ -344,6 +344,9 @@ func (d Decoder) value(off uint, depth int, st *valueState) (Value, uint, error)
 		if size > (uint(len(d.buf))-payload)/2 {
 			return nil, 0, d.errf(off, "map of %d entries exceeds the section", size)
 		}
+		if size > uint(st.budget) { // each entry is at least one value
+			return nil, 0, d.errf(off, "value expands to more than %d values", st.maxValues)
+		}
 		m := make(Map, size)
 		next := payload
 		for range size {
@@ -366,6 +369,9 @@ func (d Decoder) value(off uint, depth int, st *valueState) (Value, uint, error)
 	case KindSlice:
 		if size > uint(len(d.buf))-payload {
 			return nil, 0, d.errf(off, "array of %d entries exceeds the section", size)
+		}
+		if size > uint(st.budget) { // each element is at least one value
+			return nil, 0, d.errf(off, "value expands to more than %d values", st.maxValues)
 		}
 		s := make(Slice, size)
 		next := payload

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -533,5 +534,36 @@ func TestMapsWithPointers(t *testing.T) {
 	}
 	if off != uint(len(d.Bytes())) {
 		t.Fatalf("values end at %d of %d bytes", off, len(d.Bytes()))
+	}
+}
+
+// TestValueRejectsBeforeAllocating: an array or map with more entries
+// than the value budget (maxValues, once the section is large enough) is
+// rejected before its Go slice or map is made: the section holds enough
+// bytes for every entry, but decoding them would exceed the budget anyway.
+func TestValueRejectsBeforeAllocating(t *testing.T) {
+	const n = maxValues + 1 // 65821 + 0x3efee4 = 4194305
+	for _, tc := range []struct {
+		name string
+		head []byte
+		tail []byte // one entry
+	}{
+		{"array", b("\x1f\x04\x3e\xfe\xe4"), b("\xa0")},
+		{"map", b("\xff\x3e\xfe\xe4"), b("\x40\xa0")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			buf := append(bytes.Clone(tc.head), bytes.Repeat(tc.tail, n)...)
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, _, err := NewDecoder(buf).Value(0)
+			runtime.ReadMemStats(&after)
+			if err == nil || !strings.Contains(err.Error(), "more than 4194304 values") {
+				t.Fatalf("Value = %v, want the value budget error", err)
+			}
+			if a := after.TotalAlloc - before.TotalAlloc; a > 1<<20 {
+				t.Fatalf("Value allocated %d bytes before rejecting the %s", a, tc.name)
+			}
+		})
 	}
 }
