@@ -59,8 +59,13 @@ func TestNetKey(t *testing.T) {
 	}
 }
 
-// TestDataKey checks a whole data key worked out by hand.
+// TestDataKey checks whole data keys worked out by hand.
 func TestDataKey(t *testing.T) {
+	// The example drawn in the package documentation.
+	doc := appendNetKey(appendGenPrefix(nil, 1, 7), netip.MustParsePrefix("10.0.0.0/8"))
+	if want := unhex(t, "64 00000001 00000007 000000000000000000000000 0a000000 68"); !bytes.Equal(doc, want) {
+		t.Fatalf("doc example key = %x, want %x", doc, want)
+	}
 	key := appendNetKey(appendGenPrefix(nil, 1, 0x0203), netip.MustParsePrefix("10.1.0.0/16"))
 	want := unhex(t, "64 00000001 00000203 00000000 00000000 00000000 0a010000 70")
 	if !bytes.Equal(key, want) {
