@@ -304,7 +304,6 @@ type JSONParser struct {
 
 // Parse reads one JSON value from b, like ParseJSON.
 func (jp JSONParser) Parse(b []byte) (Value, error) {
-	p := jsonParser{b: b, allowNull: jp.AllowNull}
 	if !utf8.Valid(b) {
 		i := 0
 		for i < len(b) {
@@ -316,32 +315,44 @@ func (jp JSONParser) Parse(b []byte) (Value, error) {
 		}
 		return nil, &JSONError{Offset: i, Msg: "invalid UTF-8"}
 	}
+	p := jsonParser{b: b}
 	p.skipSpace()
-	v, err := p.value(0, false)
-	if err != nil {
+	var n jnode
+	if err := p.node(&n, 0); err != nil {
 		return nil, err
 	}
 	p.skipSpace()
 	if p.i < len(p.b) {
 		return nil, p.errf("data after the value")
 	}
-	return v, nil
+	return jp.convert(&n, false, 0)
 }
 
-// jsonParser is a recursive-descent parser over valid UTF-8.
+// Parsing is two passes, each linear in the input: jsonParser checks the
+// syntax and builds a tree of jnodes (number literals kept as text); then
+// convert gives the tree its meaning (typed wrappers, the default rule).
+
+// jnode is one JSON value.
+type jnode struct {
+	kind byte   // '{', '[', '"', '0' (number), 't', 'f', 'n' (null)
+	off  int    // byte offset of the value in the text
+	s    string // a string's value, a number's literal
+	keys []string
+	kids []jnode // object members (with keys) or array elements
+}
+
+// jsonParser checks JSON syntax over valid UTF-8.
 type jsonParser struct {
-	b         []byte
-	i         int
-	base      int // offset of b in the caller's text, for errors
-	allowNull bool
+	b []byte
+	i int
 }
 
 func (p *jsonParser) errf(format string, args ...any) error {
-	return &JSONError{Offset: p.base + p.i, Msg: fmt.Sprintf(format, args...)}
+	return &JSONError{Offset: p.i, Msg: fmt.Sprintf(format, args...)}
 }
 
-func (p *jsonParser) errAt(i int, format string, args ...any) error {
-	return &JSONError{Offset: p.base + i, Msg: fmt.Sprintf(format, args...)}
+func errAt(off int, format string, args ...any) error {
+	return &JSONError{Offset: off, Msg: fmt.Sprintf(format, args...)}
 }
 
 func (p *jsonParser) skipSpace() {
@@ -355,39 +366,41 @@ func (p *jsonParser) skipSpace() {
 	}
 }
 
-// value parses the value at p.i. plain reads an object as a map even if it
-// has a "$type" key (the value of a "map" wrapper).
-func (p *jsonParser) value(depth int, plain bool) (Value, error) {
+// node parses the value at p.i into n.
+func (p *jsonParser) node(n *jnode, depth int) error {
 	if depth > MaxDepth {
-		return nil, p.errf("nested deeper than %d", MaxDepth)
+		return p.errf("nested deeper than %d", MaxDepth)
 	}
 	if p.i >= len(p.b) {
-		return nil, p.errf("unexpected end of input, want a value")
+		return p.errf("unexpected end of input, want a value")
 	}
+	n.off = p.i
 	switch c := p.b[p.i]; {
 	case c == '{':
-		return p.object(depth, plain)
+		return p.object(n, depth)
 	case c == '[':
-		return p.array(depth)
+		return p.array(n, depth)
 	case c == '"':
-		s, err := p.str()
-		if err != nil {
-			return nil, err
-		}
-		return String(s), nil
+		n.kind = '"'
+		var err error
+		n.s, err = p.str()
+		return err
 	case c == 't':
-		return Bool(true), p.literal("true")
+		n.kind = 't'
+		return p.literal("true")
 	case c == 'f':
-		return Bool(false), p.literal("false")
+		n.kind = 'f'
+		return p.literal("false")
 	case c == 'n':
-		if err := p.literal("null"); err != nil {
-			return nil, err
-		}
-		return nil, p.errAt(p.i-4, "null has no MMDB type")
+		n.kind = 'n'
+		return p.literal("null")
 	case c == '-' || '0' <= c && c <= '9':
-		return p.number()
+		n.kind = '0'
+		lit, err := p.numberLiteral()
+		n.s = string(lit)
+		return err
 	default:
-		return nil, p.errf("unexpected %q, want a value", rune(c))
+		return p.errf("unexpected %q, want a value", rune(c))
 	}
 }
 
@@ -399,244 +412,193 @@ func (p *jsonParser) literal(word string) error {
 	return nil
 }
 
-func (p *jsonParser) array(depth int) (Value, error) {
+func (p *jsonParser) array(n *jnode, depth int) error {
+	n.kind = '['
 	p.i++ // '['
-	s := Slice{}
 	p.skipSpace()
 	if p.i < len(p.b) && p.b[p.i] == ']' {
 		p.i++
-		return s, nil
+		return nil
 	}
 	for {
 		p.skipSpace()
-		v, err := p.value(depth+1, false)
-		if err != nil {
-			return nil, err
+		n.kids = append(n.kids, jnode{})
+		if err := p.node(&n.kids[len(n.kids)-1], depth+1); err != nil {
+			return err
 		}
-		s = append(s, v)
 		p.skipSpace()
 		if p.i >= len(p.b) {
-			return nil, p.errf("unexpected end of input in array")
+			return p.errf("unexpected end of input in array")
 		}
 		switch p.b[p.i] {
 		case ',':
 			p.i++
 		case ']':
 			p.i++
-			return s, nil
+			return nil
 		default:
-			return nil, p.errf("unexpected %q in array, want ',' or ']'", rune(p.b[p.i]))
+			return p.errf("unexpected %q in array, want ',' or ']'", rune(p.b[p.i]))
 		}
 	}
 }
 
-func (p *jsonParser) object(depth int, plain bool) (Value, error) {
-	open := p.i
+func (p *jsonParser) object(n *jnode, depth int) error {
+	n.kind = '{'
 	p.i++ // '{'
-	m := Map{}
-	// valueAt and valueEnd delimit the text of the "value" member, which a
-	// typed wrapper reads again by its type.
-	valueAt, valueEnd := -1, -1
 	p.skipSpace()
 	if p.i < len(p.b) && p.b[p.i] == '}' {
 		p.i++
-		return m, nil
+		return nil
 	}
+	var seen map[string]struct{}
 	for {
 		p.skipSpace()
-		if p.i >= len(p.b) || p.b[p.i] != '"' {
-			if p.i >= len(p.b) {
-				return nil, p.errf("unexpected end of input in object")
-			}
-			return nil, p.errf("unexpected %q in object, want a key", rune(p.b[p.i]))
+		if p.i >= len(p.b) {
+			return p.errf("unexpected end of input in object")
+		}
+		if p.b[p.i] != '"' {
+			return p.errf("unexpected %q in object, want a key", rune(p.b[p.i]))
 		}
 		keyAt := p.i
 		k, err := p.str()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if _, dup := m[k]; dup || k == "value" && valueAt >= 0 {
-			return nil, p.errAt(keyAt, "duplicate key %q", k)
+		if len(n.keys) >= 8 && seen == nil {
+			seen = make(map[string]struct{}, 2*len(n.keys))
+			for _, k := range n.keys {
+				seen[k] = struct{}{}
+			}
+		}
+		dup := false
+		if seen != nil {
+			_, dup = seen[k]
+			seen[k] = struct{}{}
+		} else {
+			dup = slices.Contains(n.keys, k)
+		}
+		if dup {
+			return errAt(keyAt, "duplicate key %q", k)
 		}
 		p.skipSpace()
 		if p.i >= len(p.b) || p.b[p.i] != ':' {
-			return nil, p.errf("want ':' after key %q", k)
+			return p.errf("want ':' after key %q", k)
 		}
 		p.i++
 		p.skipSpace()
-		at := p.i
-		var v Value
-		switch {
-		case k == "value" && !plain:
-			// The member may be the value of a typed wrapper, which reads
-			// it by its own rules ("value":-5000000000 of a double): skip
-			// it now, read it once the object's keys are known.
-			if err := p.skip(depth + 1); err != nil {
-				return nil, err
-			}
-			valueAt, valueEnd = at, p.i
-		case p.allowNull && len(p.b)-p.i >= 4 && string(p.b[p.i:p.i+4]) == "null":
-			p.i += 4
-		default:
-			if v, err = p.value(depth+1, false); err != nil {
-				return nil, err
-			}
-		}
-		if valueAt != at {
-			m[k] = v
+		n.keys = append(n.keys, k)
+		n.kids = append(n.kids, jnode{})
+		if err := p.node(&n.kids[len(n.kids)-1], depth+1); err != nil {
+			return err
 		}
 		p.skipSpace()
 		if p.i >= len(p.b) {
-			return nil, p.errf("unexpected end of input in object")
+			return p.errf("unexpected end of input in object")
 		}
 		if p.b[p.i] == ',' {
 			p.i++
 			continue
 		}
 		if p.b[p.i] != '}' {
-			return nil, p.errf("unexpected %q in object, want ',' or '}'", rune(p.b[p.i]))
+			return p.errf("unexpected %q in object, want ',' or '}'", rune(p.b[p.i]))
 		}
 		p.i++
-		break
+		return nil
 	}
-	sub := jsonParser{base: p.base + valueAt, allowNull: p.allowNull}
-	if valueAt >= 0 {
-		sub.b = p.b[valueAt:valueEnd]
-	}
-	t, typed := m["$type"]
-	if plain || !typed {
-		if valueAt >= 0 {
-			if sub.allowNull && string(sub.b) == "null" {
-				m["value"] = nil
-				return m, nil
-			}
-			v, err := sub.value(depth+1, false)
+}
+
+// convert gives n its meaning. plain reads an object as a map even if it
+// has a "$type" key (the value of a "map" wrapper).
+func (jp JSONParser) convert(n *jnode, plain bool, depth int) (Value, error) {
+	switch n.kind {
+	case '"':
+		return String(n.s), nil
+	case 't':
+		return Bool(true), nil
+	case 'f':
+		return Bool(false), nil
+	case 'n':
+		return nil, errAt(n.off, "null has no MMDB type")
+	case '0':
+		return numberValue(n)
+	case '[':
+		s := make(Slice, len(n.kids))
+		for i := range n.kids {
+			v, err := jp.convert(&n.kids[i], false, depth+1)
 			if err != nil {
 				return nil, err
 			}
-			m["value"] = v
+			s[i] = v
 		}
-		return m, nil
+		return s, nil
 	}
-	typ, ok := t.(String)
-	if !ok {
-		return nil, p.errAt(open, "$type must be a string")
+	// An object.
+	if !plain {
+		if at := slices.Index(n.keys, "$type"); at >= 0 {
+			return jp.typed(n, &n.kids[at], depth)
+		}
 	}
-	if len(m) != 1 || valueAt < 0 {
-		return nil, p.errAt(open, "typed value %q must have exactly the keys \"$type\" and \"value\"", string(typ))
+	m := make(Map, len(n.keys))
+	for i, k := range n.keys {
+		kid := &n.kids[i]
+		if kid.kind == 'n' && jp.AllowNull {
+			m[k] = nil
+			continue
+		}
+		v, err := jp.convert(kid, false, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		m[k] = v
 	}
-	return sub.typed(string(typ), depth)
+	return m, nil
 }
 
-// skip moves p.i past the JSON value at p.i, checking its syntax only.
-func (p *jsonParser) skip(depth int) error {
-	if depth > MaxDepth {
-		return p.errf("nested deeper than %d", MaxDepth)
+// typed reads the typed wrapper n, whose "$type" member is t.
+func (jp JSONParser) typed(n, t *jnode, depth int) (Value, error) {
+	if t.kind != '"' {
+		return nil, errAt(n.off, "$type must be a string")
 	}
-	if p.i >= len(p.b) {
-		return p.errf("unexpected end of input, want a value")
+	typ := t.s
+	at := slices.Index(n.keys, "value")
+	if len(n.keys) != 2 || at < 0 {
+		return nil, errAt(n.off, "typed value %q must have exactly the keys \"$type\" and \"value\"", typ)
 	}
-	switch c := p.b[p.i]; {
-	case c == '"':
-		_, err := p.str()
-		return err
-	case c == '-' || '0' <= c && c <= '9':
-		_, err := p.numberLiteral()
-		return err
-	case c == 't':
-		return p.literal("true")
-	case c == 'f':
-		return p.literal("false")
-	case c == 'n':
-		return p.literal("null")
-	case c == '[' || c == '{':
-		close := byte(']')
-		if c == '{' {
-			close = '}'
-		}
-		p.i++
-		p.skipSpace()
-		if p.i < len(p.b) && p.b[p.i] == close {
-			p.i++
-			return nil
-		}
-		for {
-			p.skipSpace()
-			if c == '{' {
-				if p.i >= len(p.b) || p.b[p.i] != '"' {
-					return p.errf("want a key in object")
-				}
-				if _, err := p.str(); err != nil {
-					return err
-				}
-				p.skipSpace()
-				if p.i >= len(p.b) || p.b[p.i] != ':' {
-					return p.errf("want ':' after key")
-				}
-				p.i++
-				p.skipSpace()
-			}
-			if err := p.skip(depth + 1); err != nil {
-				return err
-			}
-			p.skipSpace()
-			if p.i >= len(p.b) {
-				return p.errf("unexpected end of input")
-			}
-			if p.b[p.i] == ',' {
-				p.i++
-				continue
-			}
-			if p.b[p.i] != close {
-				return p.errf("unexpected %q, want ',' or %q", rune(p.b[p.i]), rune(close))
-			}
-			p.i++
-			return nil
-		}
-	}
-	return p.errf("unexpected %q, want a value", rune(p.b[p.i]))
-}
-
-// typed reads p.b, the text of a typed wrapper's value, as type typ.
-func (p *jsonParser) typed(typ string, depth int) (Value, error) {
+	v := &n.kids[at]
 	switch typ {
 	case "uint16", "uint32", "uint64", "int32":
-		lit, err := p.integerLiteral(typ)
+		if v.kind != '0' {
+			return nil, errAt(v.off, "%s value must be an integer number", typ)
+		}
+		if isNonIntegerLiteral([]byte(v.s)) {
+			return nil, errAt(v.off, "%s value %s is not an integer literal", typ, v.s)
+		}
+		if typ == "int32" {
+			x, err := strconv.ParseInt(v.s, 10, 32)
+			if err != nil {
+				return nil, errAt(v.off, "%s value %s out of range", typ, v.s)
+			}
+			return Int32(x), nil
+		}
+		size := map[string]int{"uint16": 16, "uint32": 32, "uint64": 64}[typ]
+		x, err := strconv.ParseUint(v.s, 10, size)
 		if err != nil {
-			return nil, err
+			return nil, errAt(v.off, "%s value %s out of range", typ, v.s)
 		}
 		switch typ {
-		case "int32":
-			n, err := strconv.ParseInt(string(lit), 10, 32)
-			if err != nil {
-				return nil, p.errAt(0, "%s value %s out of range", typ, lit)
-			}
-			return Int32(n), nil
-		default:
-			size := map[string]int{"uint16": 16, "uint32": 32, "uint64": 64}[typ]
-			n, err := strconv.ParseUint(string(lit), 10, size)
-			if err != nil {
-				return nil, p.errAt(0, "%s value %s out of range", typ, lit)
-			}
-			switch typ {
-			case "uint16":
-				return Uint16(n), nil
-			case "uint32":
-				return Uint32(n), nil
-			}
-			return Uint64(n), nil
+		case "uint16":
+			return Uint16(x), nil
+		case "uint32":
+			return Uint32(x), nil
 		}
+		return Uint64(x), nil
 	case "uint128":
-		if len(p.b) == 0 || p.b[0] != '"' {
-			return nil, p.errAt(0, "uint128 value must be a string of decimal digits")
+		if v.kind != '"' {
+			return nil, errAt(v.off, "uint128 value must be a string of decimal digits")
 		}
-		s, err := p.str()
-		if err != nil {
-			return nil, err
-		}
-		u, ok := parseUint128([]byte(s))
+		u, ok := parseUint128([]byte(v.s))
 		if !ok {
-			return nil, p.errAt(0, "uint128 value %q is not a decimal number in [0, 2^128)", s)
+			return nil, errAt(v.off, "uint128 value %q is not a decimal number in [0, 2^128)", v.s)
 		}
 		return u, nil
 	case "double", "float":
@@ -645,15 +607,9 @@ func (p *jsonParser) typed(typ string, depth int) (Value, error) {
 			size = 32
 		}
 		var f float64
-		if len(p.b) == 0 || !(p.b[0] == '"' || p.b[0] == '-' || '0' <= p.b[0] && p.b[0] <= '9') {
-			return nil, p.errAt(0, "%s value must be a number, \"NaN\", \"+Inf\" or \"-Inf\"", typ)
-		}
-		if p.b[0] == '"' {
-			s, err := p.str()
-			if err != nil {
-				return nil, err
-			}
-			switch s {
+		switch v.kind {
+		case '"':
+			switch v.s {
 			case "NaN":
 				f = math.NaN()
 			case "+Inf":
@@ -661,57 +617,36 @@ func (p *jsonParser) typed(typ string, depth int) (Value, error) {
 			case "-Inf":
 				f = math.Inf(-1)
 			default:
-				return nil, p.errAt(0, "%s value %q: want a number, \"NaN\", \"+Inf\" or \"-Inf\"", typ, s)
+				return nil, errAt(v.off, "%s value %q: want a number, \"NaN\", \"+Inf\" or \"-Inf\"", typ, v.s)
 			}
-		} else {
-			lit, err := p.numberLiteral()
-			if err != nil {
-				return nil, err
+		case '0':
+			var err error
+			if f, err = strconv.ParseFloat(v.s, size); err != nil {
+				return nil, errAt(v.off, "%s value %s out of range", typ, v.s)
 			}
-			f, err = strconv.ParseFloat(string(lit), size)
-			if err != nil {
-				return nil, p.errAt(0, "%s value %s out of range", typ, lit)
-			}
+		default:
+			return nil, errAt(v.off, "%s value must be a number, \"NaN\", \"+Inf\" or \"-Inf\"", typ)
 		}
 		if typ == "float" {
 			return Float32(f), nil
 		}
 		return Float64(f), nil
 	case "bytes":
-		if len(p.b) == 0 || p.b[0] != '"' {
-			return nil, p.errAt(0, "bytes value must be a base64 string")
+		if v.kind != '"' {
+			return nil, errAt(v.off, "bytes value must be a base64 string")
 		}
-		s, err := p.str()
+		b, err := base64.StdEncoding.DecodeString(v.s)
 		if err != nil {
-			return nil, err
-		}
-		b, err := base64.StdEncoding.DecodeString(s)
-		if err != nil {
-			return nil, p.errAt(0, "bytes value is not standard padded base64: %v", err)
+			return nil, errAt(v.off, "bytes value is not standard padded base64: %v", err)
 		}
 		return Bytes(b), nil
 	case "map":
-		if len(p.b) == 0 || p.b[0] != '{' {
-			return nil, p.errAt(0, "map value must be an object")
+		if v.kind != '{' {
+			return nil, errAt(v.off, "map value must be an object")
 		}
-		return p.object(depth+1, true)
+		return jp.convert(v, true, depth+1)
 	}
-	return nil, p.errAt(0, "unknown $type %q (want uint16, uint32, uint64, uint128, int32, double, float, bytes or map)", typ)
-}
-
-// integerLiteral reads all of p.b as an integer literal.
-func (p *jsonParser) integerLiteral(typ string) ([]byte, error) {
-	if len(p.b) == 0 || !(p.b[0] == '-' || '0' <= p.b[0] && p.b[0] <= '9') {
-		return nil, p.errAt(0, "%s value must be an integer number", typ)
-	}
-	lit, err := p.numberLiteral()
-	if err != nil {
-		return nil, err
-	}
-	if isNonIntegerLiteral(lit) {
-		return nil, p.errAt(0, "%s value %s is not an integer literal", typ, lit)
-	}
-	return lit, nil
+	return nil, errAt(t.off, "unknown $type %q (want uint16, uint32, uint64, uint128, int32, double, float, bytes or map)", typ)
 }
 
 // numberLiteral reads a JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
@@ -752,37 +687,33 @@ func (p *jsonParser) numberLiteral() ([]byte, error) {
 	return p.b[start:p.i], nil
 }
 
-// number reads a number by the default rule.
-func (p *jsonParser) number() (Value, error) {
-	start := p.i
-	lit, err := p.numberLiteral()
-	if err != nil {
-		return nil, err
-	}
-	if isNonIntegerLiteral(lit) {
-		f, err := strconv.ParseFloat(string(lit), 64)
+// numberValue reads the number n by the default rule.
+func numberValue(n *jnode) (Value, error) {
+	lit := n.s
+	if isNonIntegerLiteral([]byte(lit)) {
+		f, err := strconv.ParseFloat(lit, 64)
 		if err != nil {
-			return nil, p.errAt(start, "number %s out of the range of a double", lit)
+			return nil, errAt(n.off, "number %s out of the range of a double", lit)
 		}
 		return Float64(f), nil
 	}
 	if lit[0] == '-' {
-		n, err := strconv.ParseInt(string(lit), 10, 32)
+		x, err := strconv.ParseInt(lit, 10, 32)
 		if err != nil {
-			return nil, p.errAt(start, "negative integer %s does not fit in int32 (write a double as {\"$type\":\"double\",\"value\":%s})", lit, lit)
+			return nil, errAt(n.off, "negative integer %s does not fit in int32 (write a double as {\"$type\":\"double\",\"value\":%s})", lit, lit)
 		}
-		return Int32(n), nil
+		return Int32(x), nil
 	}
 	if len(lit) <= 19 {
-		n, _ := strconv.ParseUint(string(lit), 10, 64)
-		if n <= math.MaxUint32 {
-			return Uint32(n), nil
+		x, _ := strconv.ParseUint(lit, 10, 64)
+		if x <= math.MaxUint32 {
+			return Uint32(x), nil
 		}
-		return Uint64(n), nil
+		return Uint64(x), nil
 	}
-	u, ok := parseUint128(lit)
+	u, ok := parseUint128([]byte(lit))
 	if !ok {
-		return nil, p.errAt(start, "integer %s does not fit in uint128", lit)
+		return nil, errAt(n.off, "integer %s does not fit in uint128", lit)
 	}
 	if u.Hi == 0 {
 		return Uint64(u.Lo), nil
@@ -809,7 +740,7 @@ func (p *jsonParser) str() (string, error) {
 	var out []byte
 	for {
 		if p.i >= len(p.b) {
-			return "", p.errAt(start, "unterminated string")
+			return "", errAt(start, "unterminated string")
 		}
 		c := p.b[p.i]
 		switch {
@@ -825,7 +756,7 @@ func (p *jsonParser) str() (string, error) {
 		}
 		p.i++ // '\\'
 		if p.i >= len(p.b) {
-			return "", p.errAt(start, "unterminated string")
+			return "", errAt(start, "unterminated string")
 		}
 		e := p.b[p.i]
 		p.i++
@@ -850,7 +781,7 @@ func (p *jsonParser) str() (string, error) {
 			if utf16.IsSurrogate(r) {
 				at := p.i - 6
 				if r >= 0xDC00 || len(p.b)-p.i < 6 || p.b[p.i] != '\\' || p.b[p.i+1] != 'u' {
-					return "", p.errAt(at, "lone surrogate \\u%04x in string", r)
+					return "", errAt(at, "lone surrogate \\u%04x in string", r)
 				}
 				p.i += 2
 				r2, err := p.hex4()
@@ -858,12 +789,12 @@ func (p *jsonParser) str() (string, error) {
 					return "", err
 				}
 				if r = utf16.DecodeRune(r, r2); r == utf8.RuneError {
-					return "", p.errAt(at, "lone surrogate \\u%04x in string", r)
+					return "", errAt(at, "lone surrogate \\u%04x in string", r)
 				}
 			}
 			out = utf8.AppendRune(out, r)
 		default:
-			return "", p.errAt(p.i-2, "bad escape \\%c in string", rune(e))
+			return "", errAt(p.i-2, "bad escape \\%c in string", rune(e))
 		}
 	}
 }
