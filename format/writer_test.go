@@ -1758,3 +1758,140 @@ func TestWriterReplacesAtomically(t *testing.T) {
 		t.Fatalf("Stat: %v %v", fi, err)
 	}
 }
+
+// TestWriterAliasCases checks hand-worked lookups for inputs that put
+// the IPv4 subtree and the aliases in every shape: IPv4 as one record,
+// IPv6 networks covering ::/96 and the aliases, no IPv4 data at all.
+func TestWriterAliasCases(t *testing.T) {
+	A, B := String("A"), String("B")
+	type net struct {
+		p string
+		v Value
+	}
+	type probe struct {
+		addr string
+		want any // "A", "B" or nil
+	}
+	tests := []struct {
+		name    string
+		opts    WriterOptions
+		nets    []net
+		probes  []probe
+		network int // networks maxminddb-golang lists with aliased ones; -1: not checked
+	}{
+		{"empty IPv6", WriterOptions{}, nil, []probe{{"1.2.3.4", nil}, {"::ffff:1.2.3.4", nil}, {"2002::", nil}, {"::", nil}}, 0},
+		{"empty IPv4", WriterOptions{IPVersion: 4}, nil, []probe{{"1.2.3.4", nil}, {"0.0.0.0", nil}}, 0},
+		{"IPv4 everything", WriterOptions{IPVersion: 4}, []net{{"0.0.0.0/0", A}}, []probe{{"0.0.0.0", "A"}, {"255.255.255.255", "A"}}, 2},
+		{"IPv4 as one record", WriterOptions{}, []net{{"0.0.0.0/0", A}}, []probe{
+			{"1.2.3.4", "A"}, {"::1.2.3.4", "A"}, {"::ffff:1.2.3.4", "A"}, {"2002:102:304::", "A"},
+			{"2002:ffff:ffff:ffff::", "A"}, {"::1:0:0:0", nil}, {"2001::", nil}, {"2003::", nil}, {"::fffe:ffff:ffff", nil},
+		}, 3}, // ::/96 and the two aliases
+		{"IPv6 everything", WriterOptions{}, []net{{"::/0", A}}, []probe{
+			{"1.2.3.4", "A"}, {"::ffff:1.2.3.4", "A"}, {"2002:102:304::", "A"}, {"2001::", "A"}, {"ffff::", "A"},
+		}, -1},
+		{"IPv6 everything, no aliases", WriterOptions{DisableIPv4Aliases: true}, []net{{"::/0", A}}, []probe{
+			{"1.2.3.4", "A"}, {"::ffff:1.2.3.4", "A"}, {"2002:102:304::", "A"}, {"ffff::", "A"},
+		}, 2},
+		{"IPv6 covers IPv4 and the aliases", WriterOptions{}, []net{{"::/64", A}, {"2000::/3", B}}, []probe{
+			{"1.2.3.4", "A"}, {"::ffff:1.2.3.4", "A"}, {"2002:102:304::", "A"}, {"::1", "A"},
+			{"2001::", "B"}, {"2003::", "B"}, {"3fff::", "B"}, {"4000::", nil}, {"::1:0:0:0:0", nil},
+		}, -1},
+		{"IPv4 part, IPv6 covers the 6to4 alias", WriterOptions{}, []net{{"1.0.0.0/8", A}, {"2000::/3", B}}, []probe{
+			{"1.2.3.4", "A"}, {"::ffff:1.2.3.4", "A"}, {"2002:102:304::", "A"}, {"2002:202:304::", nil},
+			{"2.2.3.4", nil}, {"2001::", "B"}, {"2003::", "B"},
+		}, -1},
+		{"no IPv4 data", WriterOptions{}, []net{{"2000::/3", B}}, []probe{
+			{"1.2.3.4", nil}, {"::ffff:1.2.3.4", nil}, {"2002:102:304::", nil}, {"2001::", "B"}, {"2003::", "B"},
+		}, -1},
+		{"IPv4-mapped input is IPv4", WriterOptions{}, []net{{"::ffff:1.0.0.0/104", A}}, []probe{
+			{"1.2.3.4", "A"}, {"::1.2.3.4", "A"}, {"::ffff:1.2.3.4", "A"}, {"2002:102:304::", "A"}, {"::ffff:2.0.0.0", nil},
+		}, 3}, // 1.0.0.0/8 and its two aliased copies
+		{"IPv4-mapped input, no aliases", WriterOptions{DisableIPv4Aliases: true}, []net{{"::ffff:1.0.0.0/104", A}}, []probe{
+			{"1.2.3.4", "A"}, {"::1.2.3.4", "A"}, {"::ffff:1.2.3.4", nil}, {"2002:102:304::", nil},
+		}, 1},
+		{"merges up to ::/95", WriterOptions{}, []net{{"0.0.0.0/0", A}, {"::1:0:0/96", A}}, []probe{
+			{"1.2.3.4", "A"}, {"::1:1.2.3.4", "A"}, {"::ffff:1.2.3.4", "A"}, {"::2:0:0", nil},
+		}, 3}, // ::/95 and the two aliases
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "x.mmdb")
+			w, err := Create(path, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range tt.nets {
+				if err := w.InsertValue(netip.MustParsePrefix(n.p), n.v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range tt.probes {
+				if got := wtLookup(t, path, p.addr); got != p.want {
+					t.Errorf("Lookup(%s) = %v, want %v", p.addr, got, p.want)
+				}
+			}
+			rd, err := maxminddb.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rd.Close()
+			n := 0
+			for res := range rd.Networks(maxminddb.IncludeAliasedNetworks()) {
+				if res.Err() != nil {
+					t.Fatal(res.Err())
+				}
+				n++
+			}
+			if tt.network >= 0 && n != tt.network {
+				t.Errorf("Networks() listed %d networks, want %d", n, tt.network)
+			}
+		})
+	}
+}
+
+// TestWriterManyNodes writes scattered IPv6 host routes: hundreds of
+// thousands of nodes, more than the Writer's window of open nodes and
+// its read-back chunk, so nodes are written behind the window.
+func TestWriterManyNodes(t *testing.T) {
+	seed := testSeed(t)
+	r := rand.New(rand.NewPCG(seed, 7))
+	pool := []Value{String("北京市"), String("Москва"), Map{"n": Uint32(3)}}
+	var nets []rtNet
+	for range 3200 {
+		a := rtAddr(r, netip.MustParseAddr("::"), 0)
+		nets = append(nets, rtNet{p: netip.PrefixFrom(a, 120+r.IntN(9)).Masked(), rec: r.IntN(len(pool))})
+	}
+	slices.SortFunc(nets, func(a, b rtNet) int { return a.p.Addr().Compare(b.p.Addr()) })
+	nets = slices.CompactFunc(nets, func(a, b rtNet) bool { return a.p.Overlaps(b.p) })
+	for i := range nets {
+		nets[i].in = nets[i].p
+	}
+	path := filepath.Join(t.TempDir(), "x.mmdb")
+	rtWrite(t, path, WriterOptions{DisableIPv4Aliases: true}, nets, pool)
+	file, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := Parse(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db.Metadata.NodeCount < 1<<18+1<<16 {
+		t.Fatalf("only %d nodes", db.Metadata.NodeCount)
+	}
+	t.Logf("%d networks, %d nodes", len(nets), db.Metadata.NodeCount)
+	o := &rtOracle{version: 6, nets: nets}
+	var queries []netip.Addr
+	for _, n := range nets {
+		queries = append(queries, n.p.Addr(), rtLast(n.p), n.p.Addr().Prev(), rtLast(n.p).Next())
+	}
+	queries = slices.DeleteFunc(queries, func(a netip.Addr) bool { return !a.IsValid() })
+	want := make([]int, len(queries))
+	for i, q := range queries {
+		want[i] = o.lookup(q)
+	}
+	rtCheckV2(t, path, o, queries, want, o.minimal(), pool)
+}
