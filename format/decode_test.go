@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // b is a byte-string literal helper: b("\x20\x03") reads better in tables
@@ -565,5 +566,96 @@ func TestValueRejectsBeforeAllocating(t *testing.T) {
 				t.Fatalf("Value allocated %d bytes before rejecting the %s", a, tc.name)
 			}
 		})
+	}
+}
+
+// TestDecodeMetadata decodes hand-made metadata maps: a full one, and one
+// flaw at a time.
+func TestDecodeMetadata(t *testing.T) {
+	base := func() Map {
+		return Map{
+			"binary_format_major_version": Uint16(2),
+			"binary_format_minor_version": Uint16(0),
+			"build_epoch":                 Uint64(1000000000),
+			"database_type":               String("Test-City"),
+			"description":                 Map{"en": String("Test"), "zh": String("测试")},
+			"ip_version":                  Uint16(6),
+			"languages":                   Slice{String("en"), String("zh")},
+			"node_count":                  Uint32(1234),
+			"record_size":                 Uint16(28),
+		}
+	}
+	enc := func(v Value) []byte {
+		buf, err := AppendValue(nil, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return buf
+	}
+	md, err := DecodeMetadata(enc(base()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md.NodeCount != 1234 || md.RecordSize != 28 || md.IPVersion != 6 || md.BinaryFormatMajorVersion != 2 ||
+		md.BuildEpoch != 1000000000 || md.DatabaseType != "Test-City" || md.Description["zh"] != "测试" ||
+		len(md.Description) != 2 || len(md.Languages) != 2 || md.Languages[1] != "zh" {
+		t.Fatalf("decoded %+v", md)
+	}
+	if got, want := md.BuildTime().Format(time.RFC3339), "2001-09-09T01:46:40Z"; got != want {
+		t.Errorf("BuildTime() = %s, want %s", got, want)
+	}
+	if md.SearchTreeSize() != 1234*7 {
+		t.Errorf("SearchTreeSize() = %d, want %d", md.SearchTreeSize(), 1234*7)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(m Map) Value
+		err  string
+	}{
+		{"not a map", func(Map) Value { return String("x") }, "metadata is a utf8_string, not a map"},
+		{"node_count missing", func(m Map) Value { delete(m, "node_count"); return m }, `required key "node_count" missing`},
+		{"record_size missing", func(m Map) Value { delete(m, "record_size"); return m }, `required key "record_size" missing`},
+		{"ip_version missing", func(m Map) Value { delete(m, "ip_version"); return m }, `required key "ip_version" missing`},
+		{"major version missing", func(m Map) Value { delete(m, "binary_format_major_version"); return m }, `"binary_format_major_version" missing`},
+		{"node_count a string", func(m Map) Value { m["node_count"] = String("1"); return m }, `"node_count" is a utf8_string`},
+		{"node_count signed", func(m Map) Value { m["node_count"] = Int32(1); return m }, `"node_count" is a int32`},
+		{"record_size 16", func(m Map) Value { m["record_size"] = Uint16(16); return m }, "record_size 16"},
+		{"ip_version 5", func(m Map) Value { m["ip_version"] = Uint16(5); return m }, "ip_version 5"},
+		{"major version 3", func(m Map) Value { m["binary_format_major_version"] = Uint16(3); return m }, "binary_format_major_version 3"},
+		{"database_type a number", func(m Map) Value { m["database_type"] = Uint16(1); return m }, "database_type is a uint16"},
+		{"languages a string", func(m Map) Value { m["languages"] = String("en"); return m }, "languages is a utf8_string"},
+		{"languages of numbers", func(m Map) Value { m["languages"] = Slice{Uint16(1)}; return m }, "languages holds a uint16"},
+		{"description an array", func(m Map) Value { m["description"] = Slice{}; return m }, "description is a array"},
+		{"description of numbers", func(m Map) Value { m["description"] = Map{"en": Uint16(1)}; return m }, `description "en" is a uint16`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := DecodeMetadata(enc(tc.edit(base())))
+			var de *DataError
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.As(err, &de) || de.Section != "metadata" {
+				t.Fatalf("DecodeMetadata = %v, want a metadata *DataError with %q", err, tc.err)
+			}
+		})
+	}
+}
+
+// TestBuildTime: epochs up to what time.Time holds convert exactly, larger
+// ones (build_epoch is a uint64) give the latest time, never a wrapped one.
+func TestBuildTime(t *testing.T) {
+	for _, tc := range []struct {
+		epoch uint
+		want  string
+	}{
+		{0, "1970-01-01T00:00:00Z"},
+		{1700000000, "2023-11-14T22:13:20Z"},
+	} {
+		if got := (Metadata{BuildEpoch: tc.epoch}).BuildTime().Format(time.RFC3339); got != tc.want {
+			t.Errorf("BuildTime(%d) = %s, want %s", tc.epoch, got, tc.want)
+		}
+	}
+	latest := time.Unix(1<<63-1-62135596800, 0)
+	for _, e := range []uint{1<<63 - 1 - 62135596800, 1<<63 - 62135596800, 1 << 63, math.MaxUint} {
+		if got := (Metadata{BuildEpoch: e}).BuildTime(); !got.Equal(latest) {
+			t.Errorf("BuildTime(%d) = %v, want %v", e, got, latest)
+		}
 	}
 }
