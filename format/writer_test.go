@@ -133,6 +133,11 @@ func rtHalves(p netip.Prefix) (netip.Prefix, netip.Prefix) {
 	return netip.PrefixFrom(p.Addr(), l+1), netip.PrefixFrom(hi, l+1)
 }
 
+func rtHalvesList(p netip.Prefix) []netip.Prefix {
+	a, b := rtHalves(p)
+	return []netip.Prefix{a, b}
+}
+
 // rtLast is the last address of p.
 func rtLast(p netip.Prefix) netip.Addr {
 	b := p.Addr().AsSlice()
@@ -207,7 +212,7 @@ func (o *rtOracle) minimal() []rtNet {
 		l, r := rtHalves(p)
 		lu, lv := walk(l, in)
 		ru, rv := walk(r, in)
-		if lu && ru && lv == rv && lv != rtAlias && p.Bits() > 0 {
+		if lu && ru && lv == rv && lv != rtAlias {
 			return true, lv
 		}
 		if lu {
@@ -218,7 +223,12 @@ func (o *rtOracle) minimal() []rtNet {
 		}
 		return false, 0
 	}
-	walk(root, o.nets)
+	// The root is a node: its halves are the largest possible blocks.
+	for _, h := range rtHalvesList(root) {
+		if u, v := walk(h, o.nets); u {
+			emit(h, v)
+		}
+	}
 	slices.SortFunc(out, func(a, b rtNet) int { return a.p.Addr().Compare(b.p.Addr()) })
 	return out
 }
