@@ -486,7 +486,9 @@ func TestConformanceWalkAgainstV2(t *testing.T) {
 }
 
 // lookupProbes returns the addresses TestConformanceLookupAgainstV2 looks
-// up in a database: the first and last address of every network, n fully
+// up in a database: the first and last address of every network (and
+// for an IPv4 network of an IPv6 tree, its first address as ::ffff:a.b.c.d
+// and in 6to4 form, 2002:aabb:ccdd::), n fully
 // random addresses of each family the database holds, and n addresses
 // near random networks (a network's address with its low bits
 // scrambled), from a generator seeded by the file name.
@@ -497,6 +499,13 @@ func lookupProbes(name string, ipVersion uint, nets []netip.Prefix, n int) []net
 	var out []netip.Addr
 	for _, p := range nets {
 		out = append(out, p.Masked().Addr(), lastAddr(p))
+		if a := p.Masked().Addr(); a.Is4() && ipVersion == 6 {
+			// The same address through the IPv4-mapped and the 6to4
+			// prefixes, which the tree may alias to IPv4 or not.
+			b4 := a.As4()
+			out = append(out, netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff, 12: b4[0], 13: b4[1], 14: b4[2], 15: b4[3]}),
+				netip.AddrFrom16([16]byte{0: 0x20, 1: 0x02, 2: b4[0], 3: b4[1], 4: b4[2], 5: b4[3]}))
+		}
 	}
 	for range n {
 		var b4 [4]byte
