@@ -370,12 +370,12 @@ func (d *decompressErrReader) Read(b []byte) (int, error) {
 
 // progress writes the progress line.
 type progress struct {
-	w          io.Writer
-	path       string
-	total      int64
-	cr         *countingReader
+	w           io.Writer
+	path        string
+	total       int64
+	cr          *countingReader
 	start, last time.Time
-	shown      bool
+	shown       bool
 }
 
 func newProgress(w io.Writer, path string, total int64, cr *countingReader) *progress {

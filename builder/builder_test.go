@@ -293,13 +293,13 @@ const goodRawRow = `{"network":"1.2.3.0/24","record":{"country":{"iso_code":"CN"
 // field, and that the rejected file leaves the store as it was.
 func TestBadRows(t *testing.T) {
 	tests := []struct {
-		name   string
-		file   string // its extension picks the format
-		data   string
-		opts   Options
-		line   int
-		field  string
-		msg    string
+		name  string
+		file  string // its extension picks the format
+		data  string
+		opts  Options
+		line  int
+		field string
+		msg   string
 	}{
 		{"bad address", "a.csv", csvHeader + goodCSVRow + "1.2.3.999,China,CN,,,,,,,,,\n", Options{}, 3, "network", `bad address "1.2.3.999"`},
 		{"prefix length", "a.csv", csvHeader + goodCSVRow + "1.2.4.0/33,China,CN,,,,,,,,,\n", Options{}, 3, "network", "bad CIDR"},
