@@ -851,7 +851,7 @@ func rtMLParse(out string) (any, error) {
 	return v, err
 }
 
-// rtPyScript reads addresses (one a line, file argv[2]) from the
+// rtPyScript reads addresses (one a line, on stdin) from the
 // database argv[1] with the pure-Python reader and, when present, the C
 // extension (libmaxminddb), and prints a JSON line each: records tagged
 // [kind, value] so that bytes, integers and floats keep what they are.
@@ -878,7 +878,7 @@ except Exception as e:
 m = readers[0][1].metadata()
 print(json.dumps({"ext": ext, "node_count": m.node_count, "record_size": m.record_size, "ip_version": m.ip_version}))
 out = []
-for line in open(sys.argv[2]):
+for line in sys.stdin:
     a = line.strip()
     row = {}
     for name, r in readers:
@@ -1191,7 +1191,7 @@ func rtCheckDatabase(t *testing.T, db *Database, queries []netip.Addr, want []in
 
 func rtCheckPython(t *testing.T, path string, db *Database, queries []netip.Addr, want []int, pool []Value) {
 	dir := t.TempDir()
-	script, qfile := filepath.Join(dir, "read.py"), filepath.Join(dir, "queries")
+	script := filepath.Join(dir, "read.py")
 	var qs strings.Builder
 	for _, q := range queries {
 		qs.WriteString(q.String() + "\n")
@@ -1199,10 +1199,8 @@ func rtCheckPython(t *testing.T, path string, db *Database, queries []netip.Addr
 	if err := os.WriteFile(script, []byte(rtPyScript), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(qfile, []byte(qs.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(rtPython, script, path, qfile)
+	cmd := exec.Command(rtPython, script, path)
+	cmd.Stdin = strings.NewReader(qs.String())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -1587,7 +1585,7 @@ func TestWriterRecordSizeTooSmall(t *testing.T) {
 // TestWriterLargeOffsets writes records past 2^24 bytes of data, so
 // 28- and 32-bit records carry their top bits, and reads them back.
 func TestWriterLargeOffsets(t *testing.T) {
-	for _, tt := range []struct{ force, want int }{{0, 28}, {28, 28}, {32, 32}} {
+	for _, tt := range []struct{ force, want int }{{0, 28}, {32, 32}} {
 		t.Run(fmt.Sprint(tt.force), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "x.mmdb")
 			w, err := Create(path, WriterOptions{RecordSize: tt.force})
