@@ -1,6 +1,7 @@
 package reader_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -304,4 +305,29 @@ func BenchmarkOpen(b *testing.B) {
 			r.Close()
 		}
 	})
+}
+
+// BenchmarkIndexWidth shows what the IPv4 index width buys: IPv4 lookups
+// (Found, Offset, Prefix) with indexes of 16 to 24 bits.
+func BenchmarkIndexWidth(b *testing.B) {
+	path := benchPath(b)
+	addrs := publicAddrs(nAddrs, false)
+	for _, w := range []int{16, 20, 22, 23, 24} {
+		r, err := reader.Open(path, reader.IPv4IndexBits(w))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("bits=%d", w), func(b *testing.B) {
+			b.ReportAllocs()
+			i, n := 0, 0
+			for b.Loop() {
+				res := r.Lookup(addrs[i&(nAddrs-1)])
+				n += int(res.Offset()) + res.Prefix().Bits()
+				i++
+			}
+			sink = n
+			b.ReportMetric(float64(r.IndexBytes())/(1<<20), "index-MiB")
+		})
+		r.Close()
+	}
 }

@@ -9,8 +9,10 @@ import "math/bits"
 // the entry and walks on from there, so its answer is the plain walk's,
 // bit for bit (TestIndexMatchesPlainWalk checks this on every test file).
 //
-// Memory: 8 bytes per entry. IPv4: 8<<IPv4IndexBits bytes (8 MiB at the
-// default 20 bits); IPv6: 2^16 entries, 512 KiB, for IPv6 trees only.
+// Memory: IPv4: 4<<IPv4IndexBits bytes (32 MiB at the default 23 bits)
+// when every record value fits in 27 bits, else 8 bytes per entry; IPv6:
+// 2^16 entries of 8 bytes, 512 KiB, for IPv6 trees only. IndexBytes
+// reports the total.
 // Building visits each tree node above the index depth once per path that
 // reaches it, at most 2^(bits+1) visits, so a corrupt tree (cycles, shared
 // subtrees) cannot make it run for ever.
@@ -22,11 +24,19 @@ const ipv6IndexBits = 16
 func (r *Reader) buildIndexes(bits4 uint) {
 	// A tree of n nodes rarely goes deeper than log2(n) bits before most
 	// of its paths end, so small trees get a small index.
-	bits4 = min(bits4, max(8, uint(bits.Len(r.nodeCnt))))
+	bits4 = min(bits4, max(8, uint(bits.Len(r.nodeCnt))+1))
 	if r.ipv4Start < r.nodeCnt || (r.Metadata.IPVersion == 4 && r.nodeCnt > 0) {
 		r.idx4Bits = bits4
-		r.idx4 = make([]uint64, 1<<bits4)
-		r.fillIndex(r.idx4, r.ipv4Start, 0, 0, bits4)
+		wide := make([]uint64, 0)
+		maxRecord := uint64(r.nodeCnt) + dataSectionSeparatorSize + uint64(len(r.data))
+		if maxRecord <= packedRecordMask {
+			r.idx4p = make([]uint32, 1<<bits4)
+			r.fillPacked(r.idx4p, r.ipv4Start, 0, 0, bits4)
+		} else {
+			wide = make([]uint64, 1<<bits4)
+			r.fillIndex(wide, r.ipv4Start, 0, 0, bits4)
+			r.idx4 = wide
+		}
 	}
 	if r.Metadata.IPVersion == 6 && r.nodeCnt > 0 {
 		r.idx6 = make([]uint64, 1<<ipv6IndexBits)
@@ -50,7 +60,29 @@ func (r *Reader) fillIndex(idx []uint64, node uint, prefix uint, depth, bits uin
 	r.fillIndex(idx, r.child(node, 1), prefix<<1|1, depth+1, bits)
 }
 
+// Packed IPv4 index entries: the record value in the low 27 bits, the
+// bits walked (at most 24) above.
+const (
+	packedShift      = 27
+	packedRecordMask = 1<<packedShift - 1
+)
+
+// fillPacked is fillIndex for the packed table.
+func (r *Reader) fillPacked(idx []uint32, node uint, prefix uint, depth, bits uint) {
+	if node >= r.nodeCnt || depth == bits {
+		e := uint32(node) | uint32(depth)<<packedShift
+		lo := prefix << (bits - depth)
+		hi := (prefix + 1) << (bits - depth)
+		for i := lo; i < hi; i++ {
+			idx[i] = e
+		}
+		return
+	}
+	r.fillPacked(idx, r.child(node, 0), prefix<<1, depth+1, bits)
+	r.fillPacked(idx, r.child(node, 1), prefix<<1|1, depth+1, bits)
+}
+
 // IndexBytes returns the memory the acceleration indexes take, in bytes.
 func (r *Reader) IndexBytes() int {
-	return 8 * (len(r.idx4) + len(r.idx6))
+	return 8*(len(r.idx4)+len(r.idx6)) + 4*len(r.idx4p)
 }

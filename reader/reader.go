@@ -47,6 +47,7 @@ type Reader struct {
 	// high bits. idx6 is the same for the first 16 bits from the root of an
 	// IPv6 tree.
 	idx4     []uint64
+	idx4p    []uint32 // packed form of idx4: record | bits walked << 27
 	idx4Bits uint
 	idx6     []uint64
 }
@@ -101,16 +102,19 @@ func WithoutIndex() ReaderOption {
 	return func(o *readerOptions) { o.noIndex = true }
 }
 
-// DefaultIPv4IndexBits is the width of the IPv4 acceleration index: 2^20
-// entries of 8 bytes, 8 MiB.
-const DefaultIPv4IndexBits = 20
+// DefaultIPv4IndexBits is the width of the IPv4 acceleration index: 2^23
+// entries, 32 MiB when records fit in 27 bits (any database under about
+// 120 MiB), else 64 MiB.
+const DefaultIPv4IndexBits = 23
 
-// MaxIPv4IndexBits bounds IPv4IndexBits: 2^24 entries, 128 MiB.
+// MaxIPv4IndexBits bounds IPv4IndexBits: 2^24 entries, 64 or 128 MiB.
 const MaxIPv4IndexBits = 24
 
 // IPv4IndexBits sets the width of the IPv4 acceleration index to bits (1 to
-// MaxIPv4IndexBits; values outside are clamped). The index takes
-// 8<<bits bytes and saves up to bits dependent memory reads per lookup.
+// MaxIPv4IndexBits; values outside are clamped). The index takes 4<<bits
+// bytes (8<<bits when record values need more than 27 bits) and saves up
+// to bits dependent memory reads per lookup. Trees with few nodes get a
+// narrower index (about log2 of the node count bits).
 func IPv4IndexBits(bits int) ReaderOption {
 	return func(o *readerOptions) { o.indexBits = min(max(bits, 1), MaxIPv4IndexBits) }
 }
@@ -189,7 +193,7 @@ func (r *Reader) Close() error {
 	}
 	r.buffer, r.tree, r.data = nil, nil, nil
 	r.dec = decoder{}
-	r.idx4, r.idx6 = nil, nil
+	r.idx4, r.idx4p, r.idx6 = nil, nil, nil
 	return err
 }
 
@@ -346,7 +350,12 @@ func (r *Reader) walk4(a [4]byte) (uint, int) {
 	}
 	bits := binary.BigEndian.Uint32(a[:])
 	j := uint(0)
-	if r.idx4 != nil {
+	if r.idx4p != nil {
+		e := r.idx4p[bits>>(32-r.idx4Bits)]
+		node = uint(e & packedRecordMask)
+		j = uint(e >> packedShift)
+		bits <<= j
+	} else if r.idx4 != nil {
 		e := r.idx4[bits>>(32-r.idx4Bits)]
 		node = uint(uint32(e))
 		j = uint(e >> 32)
