@@ -1903,3 +1903,49 @@ func TestWriterManyNodes(t *testing.T) {
 	}
 	rtCheckV2(t, path, o, queries, want, o.minimal(), pool)
 }
+
+// TestWriterRecordIsEarlierSubValue stores a record equal to a sub-value
+// of an earlier record: the encoder writes it as a pointer into the
+// earlier record, so the tree points at a pointer, which every reader
+// must follow.
+func TestWriterRecordIsEarlierSubValue(t *testing.T) {
+	inner := Map{"names": Map{"en": String("Cairo"), "ar": String("القاهرة"), "hi": String("काहिरा")}, "id": Uint32(360630)}
+	pool := []Value{Map{"city": inner, "n": Uint16(1)}, inner, inner["names"]}
+	path := filepath.Join(t.TempDir(), "x.mmdb")
+	nets := []rtNet{
+		{p: netip.MustParsePrefix("1.0.0.0/8"), rec: 0},
+		{p: netip.MustParsePrefix("2.0.0.0/8"), rec: 1},
+		{p: netip.MustParsePrefix("3.0.0.0/8"), rec: 2},
+	}
+	for i := range nets {
+		nets[i].in = nets[i].p
+	}
+	rtWrite(t, path, WriterOptions{IPVersion: 4}, nets, pool)
+	file, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := Parse(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, _, _, err := db.Lookup(netip.MustParseAddr("2.0.0.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kind, _, _, err := db.Decoder().Control(off); err != nil || kind != KindPointer {
+		t.Logf("record 2 is a %v, not a pointer: the case this test is for did not arise", kind)
+	}
+	o := &rtOracle{version: 4, nets: nets}
+	queries := []netip.Addr{netip.MustParseAddr("1.2.3.4"), netip.MustParseAddr("2.2.3.4"), netip.MustParseAddr("3.2.3.4"), netip.MustParseAddr("4.0.0.0")}
+	want := []int{0, 1, 2, -1}
+	rtCheckV2(t, path, o, queries, want, o.minimal(), pool)
+	t.Run("python", func(t *testing.T) {
+		rtTool(t, "python3-maxminddb for "+rtPython, rtHavePython)
+		rtCheckPython(t, path, db, queries, want, pool)
+	})
+	t.Run("mmdblookup", func(t *testing.T) {
+		rtTool(t, "libmaxminddb's mmdblookup", rtHaveMmdblookup)
+		rtCheckMmdblookup(t, path, queries, want, pool)
+	})
+}
