@@ -26,9 +26,58 @@
 #   CHECK=1                0 skips the comparison of the outputs
 #
 # Example (quick): RUNS=1 IPV4_COUNT=65536 IPV6=10000 bench/writebench.sh
+# Tables again from the raw timings: bench/writebench.sh table WORKDIR/runs.tsv
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+
+# table prints the Markdown tables of a runs.tsv.
+table() {
+	python3 - "$1" <<'EOF'
+import csv, statistics, sys
+
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+by = {}
+for r in rows:
+    by.setdefault((r["variant"], r["writer"]), []).append(r)
+variants = list(dict.fromkeys(r["variant"] for r in rows))
+writers = list(dict.fromkeys(r["writer"] for r in rows))
+
+def stats(rs, key, scale=1.0):
+    xs = [float(r[key]) / scale for r in rs]
+    return statistics.median(xs), min(xs), max(xs)
+
+print("| variant | writer | runs | wall s (median, min–max) | CPU s user+sys (median, min–max) | peak RSS MiB (median, min–max) | output MiB | load1 at start |")
+print("|---|---|---|---|---|---|---|---|")
+med = {}
+for v in variants:
+    for w in writers:
+        rs = by.get((v, w))
+        if not rs:
+            continue
+        wall, cpu = stats(rs, "wall_s"), stats(rs, "cpu_s")
+        rss, size = stats(rs, "rss_kib", 1024), stats(rs, "bytes", 1 << 20)
+        med[v, w] = (wall[0], rss[0], size[0], cpu[0])
+        loads = ", ".join(r["load1"] for r in rs)
+        print(f"| {v} | {w} | {len(rs)} | {wall[0]:.1f} ({wall[1]:.1f}–{wall[2]:.1f}) | {cpu[0]:.1f} ({cpu[1]:.1f}–{cpu[2]:.1f}) "
+              f"| {rss[0]:.0f} ({rss[1]:.0f}–{rss[2]:.0f}) | {size[0]:.1f} | {loads} |")
+both = [v for v in variants if (v, "ipatlas") in med and (v, "mmdbwriter") in med]
+if both:
+    print()
+    print("| variant | speedup, wall (mmdbwriter / ipatlas) | speedup, CPU | RSS fraction (ipatlas / mmdbwriter) | size ratio (ipatlas / mmdbwriter) | targets: wall >= 10x, RSS <= 0.25, size <= 1 |")
+    print("|---|---|---|---|---|---|")
+    for v in both:
+        a, m = med[v, "ipatlas"], med[v, "mmdbwriter"]
+        sp, sc, rf, sr = m[0] / a[0], m[3] / a[3], a[1] / m[1], a[2] / m[2]
+        ok = ["met" if c else "MISSED" for c in (sp >= 10, rf <= 0.25, sr <= 1)]
+        print(f"| {v} | {sp:.1f}x | {sc:.1f}x | {rf:.3f} | {sr:.3f} | {' / '.join(ok)} |")
+EOF
+}
+
+if [[ ${1:-} == table ]]; then
+	table "${2:?usage: writebench.sh table RUNS.TSV}"
+	exit 0
+fi
 
 RUNS=${RUNS:-3}
 RECORDS=${RECORDS:-200000}
@@ -102,42 +151,5 @@ if [[ $CHECK == 1 && $WRITERS == *ipatlas* && $WRITERS == *mmdbwriter* ]]; then
 	done
 fi
 
-python3 - "$RAW" <<'EOF'
-import csv, statistics, sys
-
-rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-by = {}
-for r in rows:
-    by.setdefault((r["variant"], r["writer"]), []).append(r)
-variants = list(dict.fromkeys(r["variant"] for r in rows))
-writers = list(dict.fromkeys(r["writer"] for r in rows))
-
-def stats(rs, key, scale=1.0):
-    xs = [float(r[key]) / scale for r in rs]
-    return statistics.median(xs), min(xs), max(xs)
-
-print("| variant | writer | runs | wall s (median, min–max) | CPU s user+sys (median, min–max) | peak RSS MiB (median, min–max) | output MiB | load1 at start |")
-print("|---|---|---|---|---|---|---|---|")
-med = {}
-for v in variants:
-    for w in writers:
-        rs = by.get((v, w))
-        if not rs:
-            continue
-        wall, cpu = stats(rs, "wall_s"), stats(rs, "cpu_s")
-        rss, size = stats(rs, "rss_kib", 1024), stats(rs, "bytes", 1 << 20)
-        med[v, w] = (wall[0], rss[0], size[0], cpu[0])
-        loads = ", ".join(r["load1"] for r in rs)
-        print(f"| {v} | {w} | {len(rs)} | {wall[0]:.1f} ({wall[1]:.1f}–{wall[2]:.1f}) | {cpu[0]:.1f} ({cpu[1]:.1f}–{cpu[2]:.1f}) "
-              f"| {rss[0]:.0f} ({rss[1]:.0f}–{rss[2]:.0f}) | {size[0]:.1f} | {loads} |")
-if all((v, w) in med for v in variants for w in ("ipatlas", "mmdbwriter")):
-    print()
-    print("| variant | speedup, wall (mmdbwriter / ipatlas) | speedup, CPU | RSS fraction (ipatlas / mmdbwriter) | size ratio (ipatlas / mmdbwriter) | targets: wall >= 10x, RSS <= 0.25, size <= 1 |")
-    print("|---|---|---|---|---|---|")
-    for v in variants:
-        a, m = med[v, "ipatlas"], med[v, "mmdbwriter"]
-        sp, sc, rf, sr = m[0] / a[0], m[3] / a[3], a[1] / m[1], a[2] / m[2]
-        ok = ["met" if c else "MISSED" for c in (sp >= 10, rf <= 0.25, sr <= 1)]
-        print(f"| {v} | {sp:.1f}x | {sc:.1f}x | {rf:.3f} | {sr:.3f} | {' / '.join(ok)} |")
-EOF
+table "$RAW"
 echo "writebench.sh: raw timings in $RAW" >&2
