@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
 // fzAnchors are the places IPv6 networks of FuzzWriterInput start from:
@@ -154,6 +156,13 @@ func FuzzWriterInput(f *testing.F) {
 		db, err := Parse(file)
 		if err != nil {
 			t.Fatalf("Parse: %v", err)
+		}
+		rd, err := maxminddb.OpenBytes(file)
+		if err != nil {
+			t.Fatalf("maxminddb-golang: %v", err)
+		}
+		if err := rd.Verify(); err != nil {
+			t.Fatalf("maxminddb-golang Verify: %v", err)
 		}
 		o := &rtOracle{version: version, aliases: version == 6 && !opts.DisableIPv4Aliases, nets: accepted}
 		d := db.Decoder()
