@@ -14,9 +14,10 @@ import (
 // The child process of TestCrashKill is this test binary, run with these
 // environment variables set.
 const (
-	envCrashDir  = "KV_CRASH_CHILD_DIR"
-	envCrashMode = "KV_CRASH_CHILD_MODE"
-	envCrashStop = "KV_CRASH_CHILD_STOP"
+	envCrashDir   = "KV_CRASH_CHILD_DIR"
+	envCrashMode  = "KV_CRASH_CHILD_MODE"
+	envCrashStop  = "KV_CRASH_CHILD_STOP"
+	envCrashOrder = "KV_CRASH_CHILD_ORDER"
 )
 
 // Sizes of the crash test's files.
@@ -43,6 +44,10 @@ func fileBAt(i int) (netip.Prefix, string) {
 	return netip.PrefixFrom(netip.AddrFrom4([4]byte{20 + byte(i>>16), byte(i >> 8), byte(i), 0}), 24), "b" + strconv.Itoa(i)
 }
 
+// crashOrder maps 0..crashRowsB-1 onto itself out of order (7919 is prime
+// and does not divide crashRowsB).
+func crashOrder(i int) int { return i * 7919 % crashRowsB }
+
 // TestCrashChild is the child process of TestCrashKill; it does nothing in a
 // normal test run. It ingests file B into layer "b" and tells the parent on
 // stdout how far it got, then waits to be killed.
@@ -55,7 +60,8 @@ func TestCrashChild(t *testing.T) {
 	if os.Getenv(envCrashMode) == "replace" {
 		mode = Replace
 	}
-	s, err := Open(dir, Options{BatchSize: crashBatch})
+	// Small tables: several are ingested (unpublished) before READY.
+	s, err := Open(dir, Options{BatchSize: crashBatch, maxTable: 256 << 10})
 	if err != nil {
 		fmt.Println("ERROR", err)
 		os.Exit(1)
@@ -65,8 +71,13 @@ func TestCrashChild(t *testing.T) {
 		fmt.Println("ERROR", err)
 		os.Exit(1)
 	}
+	shuffled := os.Getenv(envCrashOrder) == "shuffled"
 	for i := range crashRowsB {
-		p, v := fileBAt(i)
+		j := i
+		if shuffled {
+			j = crashOrder(i) // unsorted: the ingest falls back to batches
+		}
+		p, v := fileBAt(j)
 		if err := in.Put(p, []byte(v)); err != nil {
 			fmt.Println("ERROR", err)
 			os.Exit(1)
@@ -97,17 +108,20 @@ func TestCrashKill(t *testing.T) {
 	}
 	tests := []struct {
 		mode      string // of the child's ingest
+		order     string // of the child's rows: sorted (tables) or shuffled (batches)
 		stop      string // the child's line after which it is killed
 		committed bool   // whether file B must survive
 	}{
-		{"upsert", "READY", false},
-		{"replace", "READY", false},
-		{"upsert", "WRITTEN", false},
-		{"replace", "COMMITTED", true},
-		{"upsert", "COMMITTED", true},
+		{"upsert", "sorted", "READY", false},
+		{"replace", "sorted", "READY", false},
+		{"upsert", "shuffled", "READY", false},
+		{"replace", "shuffled", "WRITTEN", false},
+		{"upsert", "sorted", "WRITTEN", false},
+		{"replace", "sorted", "COMMITTED", true},
+		{"upsert", "shuffled", "COMMITTED", true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.mode+"-"+tt.stop, func(t *testing.T) {
+		t.Run(tt.mode+"-"+tt.order+"-"+tt.stop, func(t *testing.T) {
 			dir := t.TempDir()
 			mode := Upsert
 			if tt.mode == "replace" {
@@ -144,7 +158,7 @@ func TestCrashKill(t *testing.T) {
 
 			// The child ingests B; kill it at its stop line.
 			cmd := exec.Command(os.Args[0], "-test.run", "^TestCrashChild$", "-test.count=1")
-			cmd.Env = append(os.Environ(), envCrashDir+"="+dir, envCrashMode+"="+tt.mode, envCrashStop+"="+map[bool]string{true: "after-commit"}[tt.committed])
+			cmd.Env = append(os.Environ(), envCrashDir+"="+dir, envCrashMode+"="+tt.mode, envCrashOrder+"="+tt.order, envCrashStop+"="+map[bool]string{true: "after-commit"}[tt.committed])
 			cmd.Stderr = os.Stderr
 			out, err := cmd.StdoutPipe()
 			if err != nil {

@@ -1,12 +1,17 @@
 package kv
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
+	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Mode says how a committed ingest combines with what its layer held.
@@ -32,19 +37,42 @@ func (m Mode) String() string {
 }
 
 // Ingest is one file's worth of writes into a layer: a new generation of the
-// layer, written in bounded unsynced batches and published by Commit. Until
-// then no snapshot sees any of it. An Ingest is not safe for concurrent use;
-// several Ingests may run at once.
+// layer, published by Commit. Until then no snapshot sees any of it. An
+// Ingest is not safe for concurrent use; several Ingests may run at once.
+//
+// Rows that arrive in ascending key order (sorted input, the common case) are
+// written straight into sstables of at most 128 MiB, which are synced and
+// ingested into Pebble as they fill (no write-ahead log, no memtable, no
+// compaction). When the order breaks, the table so far is ingested and a new
+// one begun; after a short run (fewer than 4096 rows) the ingest falls back to
+// unsynced batches of bounded size for the rest of the file. Either way
+// memory stays flat and the rows are invisible until Commit.
 type Ingest struct {
 	s        *Store
 	layer    Layer
 	mode     Mode
 	sourceID string
 	gen      uint32
-	batch    *pebble.Batch
 	// key holds the data key being built; key[:genPrefixLen] is fixed.
-	key  [dataKeyLen]byte
-	done bool
+	key [dataKeyLen]byte
+	val []byte // scratch for kind | value
+
+	// The sorted-run path. INVARIANT: table rows are strictly ascending,
+	// and every row of an ingested table is older than every later write.
+	table      *sstable.Writer
+	tablePath  string
+	tableRows  int
+	tableBytes int
+	tables     int // tables made so far, to name the next one
+	last       [dataKeyLen]byte
+
+	// max is the greatest key written so far, if wrote.
+	max   [dataKeyLen]byte
+	wrote bool
+
+	// The batch path, once the input proved unsorted.
+	batch *pebble.Batch
+	done  bool
 }
 
 // BeginIngest starts one file's worth of writes into the existing layer
@@ -74,8 +102,7 @@ func (s *Store) BeginIngest(layer string, mode Mode, sourceID string) (*Ingest, 
 	if s.nextGen == ^uint32(0) {
 		return nil, fmt.Errorf("kv: begin ingest into %q: out of generation numbers", layer)
 	}
-	in := &Ingest{s: s, layer: m.Layer, mode: mode, sourceID: sourceID, gen: s.nextGen,
-		batch: s.newIngestBatch()}
+	in := &Ingest{s: s, layer: m.Layer, mode: mode, sourceID: sourceID, gen: s.nextGen}
 	s.nextGen++
 	appendGenPrefix(in.key[:0], in.layer.ID, in.gen)
 	return in, nil
@@ -113,6 +140,15 @@ func (in *Ingest) write(p netip.Prefix, kind byte, value []byte) error {
 		return fmt.Errorf("kv: write into %q: %w", in.layer.Name, err)
 	}
 	appendNetKey(in.key[:genPrefixLen], p)
+	if !in.wrote || bytes.Compare(in.key[:], in.max[:]) > 0 {
+		in.max, in.wrote = in.key, true
+	}
+	if in.batch == nil {
+		err := in.writeTable(kind, value)
+		if err != nil || in.batch == nil {
+			return err
+		}
+	}
 	op := in.batch.SetDeferred(dataKeyLen, valueKindLen+len(value))
 	copy(op.Key, in.key[:])
 	op.Value[0] = kind
@@ -121,14 +157,84 @@ func (in *Ingest) write(p netip.Prefix, kind byte, value []byte) error {
 		return fmt.Errorf("kv: write %v into %q: %w", p, in.layer.Name, err)
 	}
 	if in.batch.Len() >= in.s.batchSize {
-		return in.flush()
+		return in.flushBatch()
 	}
 	return nil
 }
 
-// flush writes the pending rows to the store, unsynced: the synced batch of
-// Commit makes them durable (the write-ahead log is sequential).
+// writeTable adds the row in in.key to the current table, rotating tables
+// when they fill or the order breaks. When it switches the ingest to the
+// batch path it returns with in.batch set and the row not yet written.
+func (in *Ingest) writeTable(kind byte, value []byte) error {
+	if in.table != nil && bytes.Compare(in.key[:], in.last[:]) <= 0 {
+		short := in.tableRows < in.s.minRun
+		if err := in.ingestTable(); err != nil {
+			return err
+		}
+		if short {
+			in.batch = in.s.newIngestBatch()
+			return nil
+		}
+	}
+	if in.table == nil {
+		if err := in.newTable(); err != nil {
+			return err
+		}
+	}
+	in.val = append(append(in.val[:0], kind), value...)
+	if err := in.table.Set(in.key[:], in.val); err != nil {
+		return fmt.Errorf("kv: ingest into %q: write table %s: %w", in.layer.Name, in.tablePath, err)
+	}
+	in.last = in.key
+	in.tableRows++
+	in.tableBytes += dataKeyLen + len(in.val)
+	if in.tableBytes >= in.s.maxTable {
+		return in.ingestTable()
+	}
+	return nil
+}
+
+// newTable starts a table file in the store's temporary directory.
+func (in *Ingest) newTable() error {
+	in.tables++
+	in.tablePath = in.s.fs.PathJoin(in.s.tmpDir, fmt.Sprintf("%08x-%08x-%d.sst", in.layer.ID, in.gen, in.tables))
+	f, err := in.s.fs.Create(in.tablePath, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return fmt.Errorf("kv: ingest into %q: %w", in.layer.Name, err)
+	}
+	in.table = sstable.NewWriter(objstorageprovider.NewFileWritable(f), in.s.po.MakeWriterOptions(0, in.s.db.TableFormat()))
+	in.tableRows, in.tableBytes = 0, 0
+	return nil
+}
+
+// ingestTable finishes the current table (Close syncs it) and ingests it.
+func (in *Ingest) ingestTable() error {
+	t, path := in.table, in.tablePath
+	in.table = nil
+	if err := t.Close(); err != nil {
+		return errors.Join(fmt.Errorf("kv: ingest into %q: finish table %s: %w", in.layer.Name, path, err), in.s.fs.Remove(path))
+	}
+	if err := in.s.db.Ingest(context.Background(), []string{path}); err != nil {
+		return errors.Join(fmt.Errorf("kv: ingest into %q: ingest table %s: %w", in.layer.Name, path, err), in.s.fs.Remove(path))
+	}
+	return nil
+}
+
+// flush writes what is pending (a table, or a batch unsynced: the synced
+// batch of Commit makes it durable, as the write-ahead log is sequential).
 func (in *Ingest) flush() error {
+	if in.table != nil {
+		if err := in.ingestTable(); err != nil {
+			return err
+		}
+	}
+	if in.batch != nil {
+		return in.flushBatch()
+	}
+	return nil
+}
+
+func (in *Ingest) flushBatch() error {
 	if in.batch.Empty() {
 		return nil
 	}
@@ -136,6 +242,24 @@ func (in *Ingest) flush() error {
 		return fmt.Errorf("kv: ingest into %q: write batch: %w", in.layer.Name, err)
 	}
 	in.batch.Reset()
+	return nil
+}
+
+// release drops the ingest's table and batch.
+func (in *Ingest) release() error {
+	var err error
+	if in.table != nil {
+		// Closing finishes the file; it is removed unread.
+		err = errors.Join(in.table.Close(), in.s.fs.Remove(in.tablePath))
+		in.table = nil
+	}
+	if in.batch != nil {
+		in.batch.Close()
+		in.batch = nil
+	}
+	if err != nil {
+		return fmt.Errorf("kv: ingest into %q: drop table: %w", in.layer.Name, err)
+	}
 	return nil
 }
 
@@ -151,7 +275,9 @@ func (in *Ingest) Commit() error {
 		return errors.Join(err, in.Abort())
 	}
 	in.done = true
-	in.batch.Close()
+	if err := in.release(); err != nil {
+		return errors.Join(err, in.deleteRows())
+	}
 	s := in.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -192,8 +318,7 @@ func (in *Ingest) Abort() error {
 		return fmt.Errorf("kv: abort ingest into %q: %w", in.layer.Name, ErrClosed)
 	}
 	in.done = true
-	in.batch.Close()
-	return in.deleteRows()
+	return errors.Join(in.release(), in.deleteRows())
 }
 
 // deleteRows deletes every row of the ingest's generation, unsynced: if the

@@ -13,9 +13,11 @@ import (
 // p, and whether there is one (a Delete, or no write, gives false). It
 // reads only this ingest's own rows, not the layer's published ones.
 //
-// Get first writes the pending rows to the store (unsynced, still
-// invisible to snapshots), so it costs a small batch commit when rows are
-// pending: callers should ask only when they have reason to (the builder
+// For sorted input Get costs nothing: a network beyond every key written so
+// far was not written, and the last row of the table being built is at hand.
+// Otherwise Get first writes the pending rows to the store (unsynced, still
+// invisible to snapshots: a small batch commit, or ingesting the table so
+// far), so callers should ask only when they have reason to (the builder
 // asks on a Bloom filter hit).
 func (in *Ingest) Get(p netip.Prefix) ([]byte, bool, error) {
 	if in.done {
@@ -24,12 +26,23 @@ func (in *Ingest) Get(p netip.Prefix) ([]byte, bool, error) {
 	if err := checkPrefix(p); err != nil {
 		return nil, false, fmt.Errorf("kv: get from ingest into %q: %w", in.layer.Name, err)
 	}
-	if err := in.flush(); err != nil {
-		return nil, false, err
-	}
 	var key [dataKeyLen]byte
 	copy(key[:genPrefixLen], in.key[:genPrefixLen])
 	appendNetKey(key[:genPrefixLen], p)
+	if !in.wrote || bytes.Compare(key[:], in.max[:]) > 0 {
+		return nil, false, nil
+	}
+	if in.table != nil && key == in.last {
+		// The newest write of the key: a later one would have gone into this
+		// table after it, or broken the order and ended the table.
+		if in.val[0] != kindPut {
+			return nil, false, nil
+		}
+		return bytes.Clone(in.val[valueKindLen:]), true, nil
+	}
+	if err := in.flush(); err != nil {
+		return nil, false, err
+	}
 	v, closer, err := in.s.db.Get(key[:])
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, false, nil

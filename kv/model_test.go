@@ -148,9 +148,12 @@ func checkState(t *testing.T, s *Store, m *model) {
 }
 
 // checkNoGarbage asserts invariant 4: the data key space holds rows of
-// published generations only.
+// published generations only, and no ingest's temporary table is left.
 func checkNoGarbage(t *testing.T, s *Store) {
 	t.Helper()
+	if left, err := s.fs.List(s.tmpDir); err != nil || len(left) != 0 {
+		t.Fatalf("after Open, temporary tables %v left in %s (%v)", left, s.tmpDir, err)
+	}
 	published := map[[2]uint32]bool{}
 	for _, m := range s.layers {
 		for _, g := range m.gens {
@@ -248,7 +251,11 @@ func TestModel(t *testing.T) {
 func runModel(t *testing.T, seed uint64, steps int) {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	fs := vfs.NewCrashableMem()
-	opts := Options{BatchSize: 1 + r.IntN(300), CacheSize: 1 << 20, MemTableSize: 256 << 10, fs: fs}
+	// Small batches, tables and runs, so that ingests flush batches, rotate
+	// tables and switch from tables to batches within a few rows.
+	opts := Options{BatchSize: 1 + r.IntN(300), CacheSize: 1 << 20, MemTableSize: 256 << 10, fs: fs,
+		minRun: 1 + r.IntN(6), maxTable: 1 + r.IntN(1000)}
+	t.Logf("options: batch %d bytes, tables up to %d bytes, runs of %d rows", opts.BatchSize, opts.maxTable, opts.minRun)
 	open := func() *Store {
 		s, err := Open("db", opts)
 		if err != nil {
@@ -354,6 +361,15 @@ func runModel(t *testing.T, seed uint64, steps int) {
 					t.Fatalf("step %d: Put(%v): %v", step, p, err)
 				}
 				mi.writes[p] = pending{value: v}
+			}
+			if r.IntN(3) == 0 {
+				// Get sees this ingest's own last write of p, nothing else.
+				p := pool[r.IntN(len(pool))]
+				v, ok, err := mi.in.Get(p)
+				w, written := mi.writes[p]
+				if err != nil || ok != (written && !w.del) || (ok && string(v) != w.value) {
+					t.Fatalf("step %d: Get(%v) = %q, %v, %v; want the pending write %+v (written %v)", step, p, v, ok, err, w, written)
+				}
 			}
 			if r.IntN(20) == 0 {
 				bad := netip.MustParsePrefix("::ffff:10.0.0.0/104")

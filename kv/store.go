@@ -34,6 +34,9 @@ const (
 	defaultCacheSize    = 64 << 20
 	defaultMemTableSize = 64 << 20
 	defaultBatchSize    = 4 << 20
+	defaultMinRun       = 4096
+	defaultMaxTable     = 128 << 20
+	tmpDirName          = "ipatlas-ingest"
 	maxNameLen          = 1024
 )
 
@@ -52,16 +55,25 @@ type Options struct {
 	// Pebble's informational messages are dropped.
 	Logf func(format string, args ...any)
 
-	// fs replaces the real file system (tests use a strict in-memory one
-	// to simulate power loss).
+	// fs replaces the real file system (tests use a crashable in-memory
+	// one to simulate power loss).
 	fs vfs.FS
+	// minRun and maxTable override defaultMinRun and defaultMaxTable
+	// (tests make them small to exercise table rotation and fallback).
+	minRun   int
+	maxTable int
 }
 
 // Store is an ipatlas store: layers of prefix-keyed records in one Pebble
 // database. Its methods are safe for concurrent use.
 type Store struct {
 	db        *pebble.DB
+	po        *pebble.Options
+	fs        vfs.FS
+	tmpDir    string // where ingests build their tables
 	batchSize int
+	minRun    int
+	maxTable  int
 
 	// mu serialises changes of layer metadata (EnsureLayer, DropLayer, the
 	// publishing step of Commit) and guards the fields below.
@@ -133,13 +145,25 @@ func Open(dir string, opts Options) (*Store, error) {
 		logf = log.Printf
 	}
 	po.Logger = pebbleLogger{logf: logf}
+	po.EnsureDefaults()
 	db, err := pebble.Open(dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("kv: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, batchSize: opts.BatchSize, layers: map[string]*layerMeta{}}
+	s := &Store{db: db, po: po, fs: po.FS, tmpDir: po.FS.PathJoin(dir, tmpDirName),
+		batchSize: opts.BatchSize, minRun: opts.minRun, maxTable: opts.maxTable, layers: map[string]*layerMeta{}}
 	if s.batchSize <= 0 {
 		s.batchSize = defaultBatchSize
+	}
+	if s.minRun <= 0 {
+		s.minRun = defaultMinRun
+	}
+	if s.maxTable <= 0 {
+		s.maxTable = defaultMaxTable
+	}
+	// Tables of ingests that were in flight when a process died.
+	if err := errors.Join(s.fs.RemoveAll(s.tmpDir), s.fs.MkdirAll(s.tmpDir, 0o755)); err != nil {
+		return nil, errors.Join(fmt.Errorf("kv: open %s: clear %s: %w", dir, s.tmpDir, err), db.Close())
 	}
 	if err := s.load(); err != nil {
 		return nil, errors.Join(fmt.Errorf("kv: open %s: %w", dir, err), db.Close())
