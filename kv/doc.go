@@ -40,9 +40,22 @@
 // # Generations
 //
 // An Ingest (one input file) writes a new generation of its layer: a
-// generation number no key on disk has. Its rows go to Pebble in unsynced
-// batches of bounded size (Options.BatchSize, 4 MiB), so ingest memory stays
-// flat whatever the file's size. Snapshots read only the generations their
+// generation number no key on disk has. Its rows reach Pebble one of two
+// ways, both with flat memory whatever the file's size:
+//
+//   - Sorted input (rows in ascending key order, the usual case: inference
+//     results in address order) is written straight into sstables in
+//     <dir>/ipatlas-ingest/, each synced and ingested into Pebble
+//     (DB.Ingest) when it reaches 128 MiB, when the order breaks, and at
+//     Commit. The rows skip the write-ahead log, the memtable and
+//     compactions: the key range of a fresh generation overlaps nothing, so
+//     the tables land in the bottom level.
+//   - After an order break that ends a short run (fewer than 4096 rows), the
+//     rest of the file goes through unsynced Pebble batches of bounded size
+//     (Options.BatchSize, 4 MiB).
+//
+// Either way later writes get later sequence numbers, so the last write of
+// a network in an ingest wins. Snapshots read only the generations their
 // layer's metadata lists, so the rows are invisible until Commit publishes
 // them with one small synced batch that rewrites the layer's metadata
 // record:
@@ -50,11 +63,13 @@
 //	Upsert:  gens = gens + [new]                         (newest wins per network)
 //	Replace: gens = [new], DeleteRange every old generation (same batch)
 //
-// Syncing that batch syncs the write-ahead log up to it, so the rows written
-// before are durable when the generation is listed. A process killed (or a
+// Ingested tables are durable when DB.Ingest returns; syncing the publishing
+// batch syncs the write-ahead log up to it, so batched rows written before
+// are durable too when the generation is listed. A process killed (or a
 // machine losing power) at any moment loses at most the ingests not yet
 // committed; Open deletes the rows of every generation no layer lists
-// (DeleteRange per generation), and of every layer ID without metadata.
+// (DeleteRange per generation), of every layer ID without metadata, and the
+// temporary tables.
 //
 // Snapshot.All merges one Pebble iterator per listed generation with a
 // binary heap ordered by (network key, rank), where rank orders priority
@@ -80,7 +95,8 @@
 //  3. Snapshots see only generations listed in their layer's metadata as of
 //     the snapshot; a generation is listed only after all its rows were
 //     written, and listing is one synced batch (atomic and durable).
-//  4. After Open, the data key space holds rows of listed generations only.
+//  4. After Open, the data key space holds rows of listed generations only,
+//     and <dir>/ipatlas-ingest/ is empty.
 //  5. Generation numbers are never reused while rows with that number may
 //     exist (the in-memory counter starts above every generation on disk);
 //     layer IDs are never reused at all (the counter is persisted).

@@ -47,9 +47,10 @@ type Options struct {
 	// MemTableSize is the size of one memtable in bytes; 0 means 64 MiB.
 	// Bigger memtables make bulk ingest faster at the cost of memory.
 	MemTableSize uint64
-	// BatchSize is the size in bytes at which an Ingest writes its pending
-	// rows to the store (unsynced, invisible until Commit); 0 means 4 MiB.
-	// It bounds the memory one Ingest holds.
+	// BatchSize is the size in bytes at which an Ingest of unsorted rows
+	// writes its pending rows to the store (unsynced, invisible until
+	// Commit); 0 means 4 MiB. It bounds the memory such an Ingest holds.
+	// (Sorted rows go into sstables instead; see the package doc.)
 	BatchSize int
 	// Logf receives Pebble's error messages; nil means log.Printf.
 	// Pebble's informational messages are dropped.
