@@ -11,7 +11,8 @@ import (
 
 // Get returns a copy of the record that an earlier Put of this ingest gave
 // p, and whether there is one (a Delete, or no write, gives false). It
-// reads only this ingest's own rows, not the layer's published ones.
+// reads only this ingest's own rows, not the layer's published ones. If the
+// layer was dropped meanwhile, Get may return ErrLayerDropped.
 //
 // For sorted input Get costs nothing: a network beyond every key written so
 // far was not written, and the last row of the table being built is at hand.
@@ -45,14 +46,29 @@ func (in *Ingest) Get(p netip.Prefix) ([]byte, bool, error) {
 	}
 	v, closer, err := in.s.db.Get(key[:])
 	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, false, nil
+		// DropLayer deletes in-flight rows too: not found may mean dropped.
+		return nil, false, in.checkLayer()
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("kv: get %v from ingest into %q: %w", p, in.layer.Name, err)
 	}
 	defer closer.Close()
+	if err := in.checkLayer(); err != nil {
+		return nil, false, err
+	}
 	if len(v) < valueKindLen || v[0] != kindPut {
 		return nil, false, nil
 	}
 	return bytes.Clone(v[valueKindLen:]), true, nil
+}
+
+// checkLayer returns ErrLayerDropped if the ingest's layer was dropped.
+func (in *Ingest) checkLayer() error {
+	in.s.mu.Lock()
+	m := in.s.layers[in.layer.Name]
+	in.s.mu.Unlock()
+	if m == nil || m.ID != in.layer.ID {
+		return fmt.Errorf("kv: get from ingest into %q: %w", in.layer.Name, ErrLayerDropped)
+	}
+	return nil
 }
