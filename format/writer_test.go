@@ -1283,20 +1283,16 @@ func rtCheckPython(t *testing.T, path string, db *Database, queries []netip.Addr
 // rtCheckMmdblookup runs mmdblookup for each query (a process per
 // address, two at a time) and compares the record it prints.
 func rtCheckMmdblookup(t *testing.T, path string, queries []netip.Addr, want []int, pool []Value) {
-	sample := make([]int, len(queries))
-	for i := range sample {
-		sample[i] = i
-	}
 	type result struct {
 		j   int
 		out string
 		rc  int
 		err error
 	}
-	results := make([]result, len(sample))
+	results := make([]result, len(queries))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 2)
-	for i, j := range sample {
+	for j := range queries {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -1315,7 +1311,7 @@ func rtCheckMmdblookup(t *testing.T, path string, queries []netip.Addr, want []i
 			case err != nil:
 				res.err = err
 			}
-			results[i] = res
+			results[j] = res
 		}()
 	}
 	wg.Wait()
