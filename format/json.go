@@ -11,9 +11,9 @@ import (
 	"unicode/utf8"
 )
 
-// This file is the JSON form of a Value: lossless, so that a record can be
-// written out (ipatlas export, raw-record input) and read back as the same
-// MMDB types.
+// AppendJSON appends the JSON form of v to dst: lossless, so that a record
+// can be written out (ipatlas export, the builder's raw-record input) and
+// read back as the same MMDB types.
 //
 // Plain JSON is read by the default rule:
 //
@@ -32,7 +32,7 @@ import (
 //	{"$type":"uint16","value":5}
 //	{"$type":"uint32","value":5}            (accepted; never written)
 //	{"$type":"uint64","value":5}            uint64 values that fit in uint32
-//	{"$type":"uint128","value":"5"}         value a decimal string
+//	{"$type":"uint128","value":"5"}         uint128 values that fit in uint64; a decimal string
 //	{"$type":"int32","value":5}             non-negative int32
 //	{"$type":"double","value":5}            integral doubles, -0
 //	{"$type":"double","value":"NaN"}        also "+Inf", "-Inf"
@@ -45,11 +45,11 @@ import (
 // strings as UTF-8 with only '"', '\\' and control characters escaped.
 // JSON null has no MMDB type: ParseJSON rejects it (a JSONParser may
 // accept it as an absent value).
-
-// AppendJSON appends the JSON form of v to dst. ParseJSON of the result
-// gives a value Equal to v, for every v that AppendValue can encode. Invalid
-// UTF-8 in strings and map keys (which AppendValue rejects) is written as
-// U+FFFD; a nil Value is written as null.
+//
+// ParseJSON of the result gives a value Equal to v, for every v that
+// AppendValue can encode. Invalid UTF-8 in strings and map keys (which
+// AppendValue rejects) is written as U+FFFD; a nil Value is written as
+// null.
 func AppendJSON(dst []byte, v Value) []byte {
 	switch v := v.(type) {
 	case String:
