@@ -488,6 +488,7 @@ func (w *Writer) Close() (err error) {
 		return fmt.Errorf("mmdb writer: %w", err)
 	}
 	w.f = nil
+	w.err = errors.New("mmdb writer: closed") // later calls fail, never touch the path
 	if d, err := os.Open(filepath.Dir(w.path)); err == nil {
 		_ = d.Sync() // make the rename durable where the platform allows
 		_ = d.Close()

@@ -1957,3 +1957,43 @@ func TestWriterRecordIsEarlierSubValue(t *testing.T) {
 		rtCheckMmdblookup(t, path, queries, want, pool)
 	})
 }
+
+// TestWriterUseAfterClose: after a successful Close, Insert, Intern+
+// Insert and Close fail without a panic, and neither they nor Abort touch
+// the database.
+func TestWriterUseAfterClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.mmdb")
+	w, err := Create(path, WriterOptions{IPVersion: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.InsertValue(netip.MustParsePrefix("1.0.0.0/8"), String("a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.InsertValue(netip.MustParsePrefix("2.0.0.0/8"), String("b")); err == nil {
+		t.Error("InsertValue after Close succeeded")
+	}
+	if id, err := w.Intern(String("c")); err == nil {
+		if err := w.Insert(netip.MustParsePrefix("3.0.0.0/8"), id); err == nil {
+			t.Error("Insert after Close succeeded")
+		}
+	}
+	if err := w.Close(); err == nil {
+		t.Error("second Close succeeded")
+	}
+	w.Abort()
+	after, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(before, after) {
+		t.Fatalf("the database changed after Close: %v", err)
+	}
+	if got := wtLookup(t, path, "1.2.3.4"); got != "a" {
+		t.Fatalf("Lookup = %v", got)
+	}
+}
