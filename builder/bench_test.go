@@ -1,0 +1,65 @@
+package builder
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ipatlas/ipatlas/kv"
+)
+
+// writeBenchCSV writes n /24 rows with a three-level hierarchy.
+func writeBenchCSV(b *testing.B, n int) string {
+	path := filepath.Join(b.TempDir(), "bench.csv")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	w.WriteString("network,country,country_code,country_confidence,province,province_code,province_confidence,city,city_confidence,latitude,longitude,accuracy_radius_km,source\n")
+	for i := range n {
+		fmt.Fprintf(w, "%d.%d.%d.0/24,China,CN,0.98,Shanghai,CN-SH,0.91,上海%d,0.9,31.22,121.54,5,bertgeo\n", 1+i>>16, i>>8&255, i&255, i%1000)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	return path
+}
+
+// BenchmarkReadFile parses a CSV file without a store.
+func BenchmarkReadFile(b *testing.B) {
+	const n = 50_000
+	path := writeBenchCSV(b, n)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ReadFile(path, Options{}, func(netip.Prefix, []byte, int) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkIngestFile ingests a CSV file into a fresh layer each time.
+func BenchmarkIngestFile(b *testing.B) {
+	const n = 50_000
+	path := writeBenchCSV(b, n)
+	st, err := kv.Open(b.TempDir(), kv.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		if _, err := IngestFile(context.Background(), st, fmt.Sprint("l", i), 0, kv.Replace, path, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
