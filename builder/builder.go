@@ -272,7 +272,7 @@ func scan(ctx context.Context, path string, r resolved, fn func(*row) error) (st
 		defer zr.Close()
 		src = zr
 	}
-	src = &decompressErrReader{r: src, path: path, compression: r.compression}
+	src = &decompressErrReader{r: src, compression: r.compression}
 	br := bufio.NewReaderSize(src, 1<<16)
 	var p parser
 	switch r.format {
@@ -350,19 +350,20 @@ func (c *countingReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// decompressErrReader names the file and the compression in read errors.
+// decompressErrReader names the compression in read errors (the parsers
+// add the file and line).
 type decompressErrReader struct {
-	r                 io.Reader
-	path, compression string
+	r           io.Reader
+	compression string
 }
 
 func (d *decompressErrReader) Read(b []byte) (int, error) {
 	n, err := d.r.Read(b)
 	if err != nil && err != io.EOF {
 		if d.compression == "none" {
-			err = fmt.Errorf("%s: read: %w", d.path, err)
+			err = fmt.Errorf("read: %w", err)
 		} else {
-			err = fmt.Errorf("%s: %s: %w", d.path, d.compression, err)
+			err = fmt.Errorf("%s: %w", d.compression, err)
 		}
 	}
 	return n, err

@@ -74,8 +74,6 @@ func readAll(t testing.TB, path string, opts Options) (map[netip.Prefix]format.V
 	return recs, lines, st, err
 }
 
-func conf(f float64) (float64, bool) { return f, true }
-
 // sampleInferences is what testdata/sample.* hold, written out by hand: the
 // network, its line, the Inference and the extra columns.
 func sampleWant(t *testing.T) (map[netip.Prefix]format.Value, map[netip.Prefix]int) {
@@ -602,5 +600,34 @@ func TestRowErrorText(t *testing.T) {
 		if got := tt.e.Error(); got != tt.want {
 			t.Errorf("Error() = %q, want %q", got, tt.want)
 		}
+	}
+}
+
+// TestCorruptCompressedFile checks that a truncated or corrupt compressed
+// file is rejected whole, naming the file and the compression.
+func TestCorruptCompressedFile(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t)
+	tests := []struct{ name, sample, compression string }{
+		{"trunc.jsonl.gz", "sample.jsonl", "gzip"},
+		{"trunc.csv.zst", "sample.csv", "zstd"},
+		{"trunc.tsv.gz", "sample.tsv", "gzip"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", tt.sample))
+			if err != nil {
+				t.Fatal(err)
+			}
+			z := compress(t, data, tt.compression)
+			path := writeFile(t, dir, tt.name, z[:len(z)*2/3])
+			_, err = IngestFile(context.Background(), st, "c", 0, kv.Upsert, path, sampleOpts)
+			if err == nil || !strings.HasPrefix(err.Error(), path) || !strings.Contains(err.Error(), tt.compression) {
+				t.Fatalf("IngestFile = %v, want an error naming %s and %s", err, path, tt.compression)
+			}
+			if d := dump(t, st); len(d) != 0 {
+				t.Fatalf("store holds %s", short(d))
+			}
+		})
 	}
 }

@@ -152,7 +152,7 @@ func (p *csvParser) next(r *row) error {
 			}
 			return rowErr(p.file, pe.StartLine, "", fmt.Errorf("bad CSV: %w", pe.Err))
 		}
-		return err
+		return fatalError{rowErr(p.file, 0, "", err)}
 	}
 	r.line, _ = p.r.FieldPos(0)
 	p.reset()
