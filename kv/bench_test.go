@@ -3,6 +3,7 @@ package kv
 import (
 	"net/netip"
 	"testing"
+	"time"
 )
 
 // benchValue stands in for an MMDB-encoded city record.
@@ -56,12 +57,14 @@ func BenchmarkIngest(b *testing.B) {
 		}
 		b.ReportAllocs()
 		n := 0
+		cpu := processCPU()
 		for b.Loop() {
 			if err := in.Put(seq24(n&(1<<24-1)), benchValue); err != nil {
 				b.Fatal(err)
 			}
 			n++
 		}
+		reportCPU(b, processCPU()-cpu, n, "row")
 		b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
 		if err := in.Commit(); err != nil {
 			b.Fatal(err)
@@ -75,10 +78,12 @@ func BenchmarkIngest(b *testing.B) {
 		}
 		b.ReportAllocs()
 		files := 0
+		cpu := processCPU()
 		for b.Loop() {
 			fill(b, s, "l", Replace, 0, rows)
 			files++
 		}
+		reportCPU(b, processCPU()-cpu, files*rows, "row")
 		b.ReportMetric(float64(files*rows)/b.Elapsed().Seconds(), "rows/s")
 	})
 }
@@ -115,6 +120,7 @@ func BenchmarkScan(b *testing.B) {
 			c.setup(b, s)
 			b.ReportAllocs()
 			entries := 0
+			cpu := processCPU()
 			for b.Loop() {
 				sn, err := s.Snapshot()
 				if err != nil {
@@ -128,7 +134,16 @@ func BenchmarkScan(b *testing.B) {
 				}
 				sn.Close()
 			}
+			reportCPU(b, processCPU()-cpu, entries, "entry")
 			b.ReportMetric(float64(entries)/b.Elapsed().Seconds(), "entries/s")
 		})
+	}
+}
+
+// reportCPU reports the process's CPU time (all goroutines, Pebble's
+// background work included) per unit of work, as "cpu-ns/<unit>".
+func reportCPU(b *testing.B, cpu time.Duration, n int, unit string) {
+	if cpu > 0 && n > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(n), "cpu-ns/"+unit)
 	}
 }
