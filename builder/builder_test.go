@@ -196,6 +196,13 @@ func TestSampleAllFormats(t *testing.T) {
 				if err != nil {
 					t.Fatalf("ReadFile: %v", err)
 				}
+				fi, err := os.Stat(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st.Bytes != fi.Size() {
+					t.Errorf("Stats.Bytes = %d, the file has %d bytes", st.Bytes, fi.Size())
+				}
 				if st.Rows != len(slices.Compact(slices.Sorted(func(yield func(int) bool) {
 					for _, l := range lines {
 						if !yield(l) {
