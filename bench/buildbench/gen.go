@@ -1,0 +1,591 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// mix is the splitmix64 finalizer: a cheap, well-spread 64-bit hash.
+func mix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// hash hashes v under a seed and a stream tag, so that the different uses
+// of one seed draw independent numbers.
+func hash(seed, stream, v uint64) uint64 { return mix(seed ^ mix(stream<<56^v)) }
+
+// Hash streams.
+const (
+	streamPool = iota + 1
+	streamCombo
+	streamRow
+	streamRun
+	streamIPv6
+	streamSample
+)
+
+// unit maps h to [0, 1).
+func unit(h uint64) float64 { return float64(h>>11) / (1 << 53) }
+
+// Scripts of the generated place names.
+const (
+	latin = iota
+	cyrillic
+	katakana
+	han
+	hangul
+	numScripts
+)
+
+// syllables spell one syllable in each script; a place name is 2 to 4 of
+// them, in the script of its country.
+var syllables = [][numScripts]string{
+	{"ka", "ка", "カ", "卡", "카"}, {"ki", "ки", "キ", "基", "키"}, {"ku", "ку", "ク", "库", "쿠"},
+	{"to", "то", "ト", "托", "토"}, {"ta", "та", "タ", "塔", "타"}, {"na", "на", "ナ", "纳", "나"},
+	{"ni", "ни", "ニ", "尼", "니"}, {"ma", "ма", "マ", "马", "마"}, {"mi", "ми", "ミ", "米", "미"},
+	{"ra", "ра", "ラ", "拉", "라"}, {"ri", "ри", "リ", "里", "리"}, {"ro", "ро", "ロ", "罗", "로"},
+	{"sa", "са", "サ", "萨", "사"}, {"shi", "ши", "シ", "希", "시"}, {"no", "но", "ノ", "诺", "노"},
+	{"ha", "ха", "ハ", "哈", "하"}, {"ya", "я", "ヤ", "亚", "야"}, {"be", "бе", "ベ", "贝", "베"},
+	{"do", "до", "ド", "多", "도"}, {"go", "го", "ゴ", "戈", "고"}, {"se", "се", "セ", "塞", "세"},
+	{"wa", "ва", "ワ", "瓦", "와"}, {"zu", "зу", "ズ", "祖", "주"}, {"lé", "ле", "レ", "勒", "레"},
+}
+
+// placeName makes a name of 2 to 4 syllables from h in script.
+func placeName(h uint64, script int) string {
+	var s string
+	count := 2 + int(h%3)
+	h /= 3
+	for range count {
+		s += syllables[h%uint64(len(syllables))][script]
+		h /= uint64(len(syllables))
+	}
+	r, size := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[size:]
+}
+
+// country is a country of the pool, named in its own script.
+type country struct {
+	code, name string
+	script     int
+	lat, lon   float64
+}
+
+// countries are the countries places are drawn from, the first ones more
+// often.
+var countries = []country{
+	{"CN", "中国", han, 35, 105},
+	{"US", "United States", latin, 39, -98},
+	{"JP", "日本", katakana, 36, 138},
+	{"DE", "Deutschland", latin, 51, 9},
+	{"RU", "Россия", cyrillic, 60, 100},
+	{"IN", "India", latin, 21, 78},
+	{"BR", "Brasil", latin, -10, -55},
+	{"GB", "United Kingdom", latin, 54, -2},
+	{"FR", "France", latin, 46, 2},
+	{"KR", "대한민국", hangul, 36, 128},
+	{"ID", "Indonesia", latin, -5, 120},
+	{"CA", "Canada", latin, 60, -95},
+	{"AU", "Australia", latin, -25, 135},
+	{"MX", "México", latin, 23, -102},
+	{"NG", "Nigeria", latin, 10, 8},
+	{"EG", "Egypt", latin, 27, 30},
+	{"ZA", "South Africa", latin, -29, 24},
+	{"AR", "Argentina", latin, -34, -64},
+	{"IT", "Italia", latin, 42.8, 12.8},
+	{"ES", "España", latin, 40, -4},
+	{"TR", "Türkiye", latin, 39, 35},
+	{"VN", "Việt Nam", latin, 16, 106},
+	{"UA", "Україна", cyrillic, 49, 32},
+	{"PL", "Polska", latin, 52, 20},
+	{"NZ", "New Zealand", latin, -41, 174},
+}
+
+type province struct {
+	country  int
+	code     string
+	name     string
+	lat, lon float64
+}
+
+type city struct {
+	province int
+	name     string
+	lat, lon float64
+}
+
+// pool holds the places the combinations draw from: far fewer than the
+// combinations, so that names repeat across records as in real data.
+type pool struct {
+	provinces []province
+	cities    []city
+}
+
+// newPool builds the places of seed: 8 to 27 provinces per country, 5 to
+// 44 cities per province (about 11,000 cities).
+func newPool(seed uint64) *pool {
+	p := &pool{}
+	var n uint64
+	next := func() uint64 { n++; return hash(seed, streamPool, n) }
+	for ci, c := range countries {
+		np := 8 + int(next()%20)
+		for pi := range np {
+			pr := province{
+				country: ci,
+				code:    c.code + "-" + string(rune('A'+pi/26)) + string(rune('A'+pi%26)),
+				name:    placeName(next(), c.script),
+				lat:     clamp(c.lat+unit(next())*10-5, -89, 89),
+				lon:     wrapLon(c.lon + unit(next())*16 - 8),
+			}
+			p.provinces = append(p.provinces, pr)
+			nc := 5 + int(next()%40)
+			for range nc {
+				p.cities = append(p.cities, city{
+					province: len(p.provinces) - 1,
+					name:     placeName(next(), c.script),
+					lat:      clamp(pr.lat+unit(next())*3-1.5, -89.5, 89.5),
+					lon:      wrapLon(pr.lon + unit(next())*4 - 2),
+				})
+			}
+		}
+	}
+	return p
+}
+
+func clamp(x, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, x)) }
+
+func wrapLon(x float64) float64 {
+	switch {
+	case x > 180:
+		return x - 360
+	case x < -180:
+		return x + 360
+	}
+	return x
+}
+
+// fixed rounds x to prec decimals the way the input file writes it, so
+// that what a reader decodes equals the returned value exactly.
+func fixed(x float64, prec int) float64 {
+	f, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'f', prec, 64), 64)
+	return f
+}
+
+var (
+	sources       = []string{"bertgeo", "hmcgeo", "ip2vec", "landmark", "traceroute"}
+	accuracyKm    = []int{1, 5, 10, 20, 50, 100, 200, 500, 1000}
+	districtWords = []string{"District", "Ward", "Quarter"}
+)
+
+// combo is one distinct (country, province, city, district, coordinates,
+// confidences) combination: what a row says about its network.
+type combo struct {
+	depth    int // 1 country, 2 province, 3 city, 4 district
+	country  *country
+	province *province // nil when depth < 2
+	city     *city     // nil when depth < 3
+	district string    // "" when depth < 4
+	conf     [4]float64
+	lat, lon float64
+	accuracy int
+	source   string
+}
+
+// confidence is the overall confidence: the deepest level's.
+func (c *combo) confidence() float64 { return c.conf[c.depth-1] }
+
+// combo returns combination k of seed. The first cities come up more
+// often; 5% of combinations stop at the country, 10% at the province,
+// 60% at the city, 25% go down to a district (one of eight per city).
+// Confidence decreases with depth; coordinates are the deepest place's
+// plus an offset unique to k (below a million combinations).
+func (p *pool) combo(seed uint64, k int) combo {
+	h := func(i uint64) uint64 { return hash(seed, streamCombo, uint64(k)<<8|i) }
+	u := unit(h(1))
+	cityIdx := int(u * u * float64(len(p.cities)))
+	ci := &p.cities[cityIdx]
+	pr := &p.provinces[ci.province]
+	co := &countries[pr.country]
+	c := combo{depth: 4, country: co, source: sources[h(2)%uint64(len(sources))]}
+	switch d := h(3) % 100; {
+	case d < 5:
+		c.depth = 1
+	case d < 15:
+		c.depth = 2
+	case d < 75:
+		c.depth = 3
+	}
+	x := 0.80 + 0.2*unit(h(4))
+	for i := range c.depth {
+		c.conf[i] = fixed(x, 2)
+		x *= 0.75 + 0.25*unit(h(5+uint64(i)))
+	}
+	lat, lon := co.lat, co.lon
+	if c.depth >= 2 {
+		c.province = pr
+		lat, lon = pr.lat, pr.lon
+	}
+	if c.depth >= 3 {
+		c.city = ci
+		lat, lon = ci.lat, ci.lon
+	}
+	if c.depth >= 4 {
+		d := h(10) % 8
+		c.district = placeName(hash(seed, streamPool, 1<<40|uint64(cityIdx)<<3|d), co.script) + " " + districtWords[d%uint64(len(districtWords))]
+	}
+	c.lat = fixed(clamp(lat+float64(k%1000-500)*1e-4, -90, 90), 4)
+	c.lon = fixed(wrapLon(lon+float64(k/1000%1000-500)*1e-4), 4)
+	c.accuracy = accuracyKm[min(len(accuracyKm)-1, int(h(11)%3)+2*(4-c.depth))]
+	return c
+}
+
+// csvHeader is the header of the CSV input.
+const csvHeader = "network,country,country_code,country_confidence,province,province_code,province_confidence," +
+	"city,city_confidence,district,district_confidence,latitude,longitude,accuracy_radius_km,confidence,source\n"
+
+// appendCSV appends the cells of c after the network (with the leading
+// comma) and the end of line.
+func (c *combo) appendCSV(b []byte) []byte {
+	conf := func(b []byte, i int) []byte {
+		if i >= c.depth {
+			return b
+		}
+		return strconv.AppendFloat(b, c.conf[i], 'f', 2, 64)
+	}
+	b = append(b, ',')
+	b = appendCSVField(b, c.country.name)
+	b = append(b, ',')
+	b = append(b, c.country.code...)
+	b = append(b, ',')
+	b = conf(b, 0)
+	b = append(b, ',')
+	if c.province != nil {
+		b = appendCSVField(b, c.province.name)
+		b = append(b, ',')
+		b = append(b, c.province.code...)
+	} else {
+		b = append(b, ',')
+	}
+	b = append(b, ',')
+	b = conf(b, 1)
+	b = append(b, ',')
+	if c.city != nil {
+		b = appendCSVField(b, c.city.name)
+	}
+	b = append(b, ',')
+	b = conf(b, 2)
+	b = append(b, ',')
+	b = appendCSVField(b, c.district)
+	b = append(b, ',')
+	b = conf(b, 3)
+	b = append(b, ',')
+	b = strconv.AppendFloat(b, c.lat, 'f', 4, 64)
+	b = append(b, ',')
+	b = strconv.AppendFloat(b, c.lon, 'f', 4, 64)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, int64(c.accuracy), 10)
+	b = append(b, ',')
+	b = strconv.AppendFloat(b, c.confidence(), 'f', 2, 64)
+	b = append(b, ',')
+	b = append(b, c.source...)
+	return append(b, '\n')
+}
+
+// appendCSVField appends s, quoted if it needs to be (RFC 4180).
+func appendCSVField(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r' {
+			b = append(b, '"')
+			for j := 0; j < len(s); j++ {
+				if s[j] == '"' {
+					b = append(b, '"')
+				}
+				b = append(b, s[j])
+			}
+			return append(b, '"')
+		}
+	}
+	return append(b, s...)
+}
+
+// appendJSON appends the members of c's JSON object after the network
+// (with the leading comma), the closing brace and the end of line, in
+// SPEC.md's "regions" form.
+func (c *combo) appendJSON(b []byte) []byte {
+	region := func(b []byte, i int, level, code, name string) []byte {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"level":"`...)
+		b = append(b, level...)
+		b = append(b, '"')
+		if code != "" {
+			b = append(b, `,"code":`...)
+			b = appendJSONString(b, code)
+		}
+		b = append(b, `,"name":`...)
+		b = appendJSONString(b, name)
+		b = append(b, `,"confidence":`...)
+		b = strconv.AppendFloat(b, c.conf[i], 'f', 2, 64)
+		return append(b, '}')
+	}
+	b = append(b, `,"regions":[`...)
+	b = region(b, 0, "country", c.country.code, c.country.name)
+	if c.province != nil {
+		b = region(b, 1, "province", c.province.code, c.province.name)
+	}
+	if c.city != nil {
+		b = region(b, 2, "city", "", c.city.name)
+	}
+	if c.district != "" {
+		b = region(b, 3, "district", "", c.district)
+	}
+	b = append(b, `],"latitude":`...)
+	b = strconv.AppendFloat(b, c.lat, 'f', 4, 64)
+	b = append(b, `,"longitude":`...)
+	b = strconv.AppendFloat(b, c.lon, 'f', 4, 64)
+	b = append(b, `,"accuracy_radius_km":`...)
+	b = strconv.AppendInt(b, int64(c.accuracy), 10)
+	b = append(b, `,"confidence":`...)
+	b = strconv.AppendFloat(b, c.confidence(), 'f', 2, 64)
+	b = append(b, `,"source":`...)
+	b = appendJSONString(b, c.source)
+	return append(b, "}\n"...)
+}
+
+// appendJSONString appends s as a JSON string (s is valid UTF-8).
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch ch := s[i]; {
+		case ch == '"' || ch == '\\':
+			b = append(b, '\\', ch)
+		case ch < 0x20:
+			b = fmt.Appendf(b, `\u%04x`, ch)
+		default:
+			b = append(b, ch)
+		}
+	}
+	return append(b, '"')
+}
+
+// Network layout.
+const (
+	allIPv4 = 1 << 24 // every IPv4 /24
+	runLen  = 16      // /24s in a run of equal combinations
+	// v6Slots is the number of /48s in 2000::/3 less 2002::/16 (6to4,
+	// which compile aliases to IPv4), counted from 2000::.
+	v6Slots      = 1<<45 - sixToFourLen
+	sixToFourOff = 1 << 33 // 2002::/16, in /48s from 2000::
+	sixToFourLen = 1 << 32
+)
+
+// config is what the generator and the checker agree on.
+type config struct {
+	seed      uint64
+	ipv4Count int // the first ipv4Count /24s
+	ipv6      int // /48s after them
+	combos    int // distinct combinations
+}
+
+// validate checks the generator flags.
+func (c config) validate() error {
+	switch {
+	case c.combos < 1 || c.combos > 1_000_000:
+		return fmt.Errorf("-combos %d: want 1 to 1000000", c.combos)
+	case c.ipv4Count < 0 || c.ipv4Count > allIPv4:
+		return fmt.Errorf("-ipv4-count %d: want 0 to %d", c.ipv4Count, allIPv4)
+	case c.ipv6 < 0 || c.ipv6 > 1<<30:
+		return fmt.Errorf("-ipv6 %d: want 0 to %d", c.ipv6, 1<<30)
+	}
+	return nil
+}
+
+// rows is the number of rows of the input.
+func (c config) rows() int { return c.ipv4Count + c.ipv6 }
+
+// ipv4Combo is the combination of the i-th /24: a hash, so that
+// neighbours mostly differ, except that one aligned run of runLen /24s in
+// ten shares one (so compile has siblings to merge).
+func (c config) ipv4Combo(i int) int {
+	b := uint64(i / runLen)
+	if hash(c.seed, streamRun, b)%10 == 0 {
+		return int(hash(c.seed, streamRun, b|1<<40) % uint64(c.combos))
+	}
+	return int(hash(c.seed, streamRow, uint64(i)) % uint64(c.combos))
+}
+
+// ipv6Combo is the combination of the k-th /48.
+func (c config) ipv6Combo(k int) int {
+	return int(hash(c.seed, streamRow, uint64(allIPv4+k)) % uint64(c.combos))
+}
+
+// ipv4Prefix is the i-th /24.
+func ipv4Prefix(i int) netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(i >> 16), byte(i >> 8), byte(i), 0}), 24)
+}
+
+// ipv6Prefix is the k-th of the n /48s: one in each of n equal stretches
+// of 2000::/3 less 2002::/16, at a seeded place in its stretch, so the
+// sequence is in address order.
+func (c config) ipv6Prefix(k int) netip.Prefix {
+	step := uint64(v6Slots) / uint64(c.ipv6)
+	slot := uint64(k)*step + hash(c.seed, streamIPv6, uint64(k))%step
+	if slot >= sixToFourOff {
+		slot += sixToFourLen
+	}
+	top := uint64(0x2000)<<32 | slot // the first 48 bits
+	var b [16]byte
+	for i := range 6 {
+		b[i] = byte(top >> (40 - 8*i))
+	}
+	return netip.PrefixFrom(netip.AddrFrom16(b), 48)
+}
+
+// eachRow calls fn for every row in address order (IPv4 first) with its
+// network and combination number.
+func (c config) eachRow(fn func(p netip.Prefix, combo int) error) error {
+	for i := range c.ipv4Count {
+		if err := fn(ipv4Prefix(i), c.ipv4Combo(i)); err != nil {
+			return err
+		}
+	}
+	for k := range c.ipv6 {
+		if err := fn(c.ipv6Prefix(k), c.ipv6Combo(k)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// texts holds the text of every combination after the network, CSV and
+// JSONL, in two flat buffers: memory bounded by the number of
+// combinations, not of rows.
+type texts struct {
+	csv, json       []byte
+	csvOff, jsonOff []int // combination k is buf[off[k]:off[k+1]]
+}
+
+func newTexts(c config) *texts {
+	p := newPool(c.seed)
+	t := &texts{csvOff: make([]int, 1, c.combos+1), jsonOff: make([]int, 1, c.combos+1)}
+	for k := range c.combos {
+		cb := p.combo(c.seed, k)
+		t.csv = cb.appendCSV(t.csv)
+		t.json = cb.appendJSON(t.json)
+		t.csvOff = append(t.csvOff, len(t.csv))
+		t.jsonOff = append(t.jsonOff, len(t.json))
+	}
+	return t
+}
+
+// writeCSV writes the CSV input, header and rows, to w. It streams: it
+// allocates nothing per row.
+func (c config) writeCSV(w io.Writer, t *texts) error {
+	if _, err := io.WriteString(w, csvHeader); err != nil {
+		return err
+	}
+	line := make([]byte, 0, 512)
+	return c.eachRow(func(p netip.Prefix, k int) error {
+		line = p.AppendTo(line[:0])
+		line = append(line, t.csv[t.csvOff[k]:t.csvOff[k+1]]...)
+		_, err := w.Write(line)
+		return err
+	})
+}
+
+// writeJSONL writes the JSONL input to w. It streams: it allocates
+// nothing per row.
+func (c config) writeJSONL(w io.Writer, t *texts) error {
+	line := make([]byte, 0, 1024)
+	return c.eachRow(func(p netip.Prefix, k int) error {
+		line = append(line[:0], `{"network":"`...)
+		line = p.AppendTo(line)
+		line = append(line, '"')
+		line = append(line, t.json[t.jsonOff[k]:t.jsonOff[k+1]]...)
+		_, err := w.Write(line)
+		return err
+	})
+}
+
+// genResult says what gen wrote.
+type genResult struct {
+	rows                int
+	csvBytes, jsonBytes int64
+}
+
+// generate writes the input as gzip CSV and gzip JSONL to csvPath and
+// jsonPath (each written to a temporary file, then renamed), the two at
+// once. It streams: memory does not grow with the number of rows.
+func generate(c config, csvPath, jsonPath string, level int) (genResult, error) {
+	t := newTexts(c)
+	res := genResult{rows: c.rows()}
+	type done struct {
+		n   int64
+		err error
+	}
+	ch := make(chan done, 1)
+	go func() {
+		n, err := writeGzip(jsonPath, level, func(w io.Writer) error { return c.writeJSONL(w, t) })
+		ch <- done{n, err}
+	}()
+	n, err := writeGzip(csvPath, level, func(w io.Writer) error { return c.writeCSV(w, t) })
+	d := <-ch
+	if err != nil {
+		return res, err
+	}
+	if d.err != nil {
+		return res, d.err
+	}
+	res.csvBytes, res.jsonBytes = n, d.n
+	return res, nil
+}
+
+// writeGzip writes what fill writes, gzip-compressed at level, to a
+// temporary file renamed to path when complete, and returns its size.
+func writeGzip(path string, level int, fill func(w io.Writer) error) (n int64, err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return 0, fmt.Errorf("gen: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	fb := bufio.NewWriterSize(f, 1<<20)
+	zw, err := gzip.NewWriterLevel(fb, level)
+	if err != nil {
+		return 0, fmt.Errorf("gen: %s: %w", path, err)
+	}
+	w := bufio.NewWriterSize(zw, 1<<20)
+	if err := fill(w); err != nil {
+		return 0, fmt.Errorf("gen: %s: %w", path, err)
+	}
+	for _, step := range []func() error{w.Flush, zw.Close, fb.Flush, f.Close} {
+		if err := step(); err != nil {
+			return 0, fmt.Errorf("gen: %s: %w", path, err)
+		}
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return 0, fmt.Errorf("gen: %w", err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, fmt.Errorf("gen: %w", err)
+	}
+	return fi.Size(), nil
+}
