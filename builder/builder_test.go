@@ -638,3 +638,26 @@ func TestCorruptCompressedFile(t *testing.T) {
 		})
 	}
 }
+
+// TestLongRecord checks that an unterminated quote or an endless line
+// stops the file at maxLine bytes instead of reading it all into memory.
+func TestLongRecord(t *testing.T) {
+	defer func(n int) { maxLine = n }(maxLine)
+	maxLine = 1 << 12
+	long := strings.Repeat("x", 3*maxLine)
+	dir := t.TempDir()
+	tests := []struct{ name, data, msg string }{
+		{"quote.csv", csvHeader + goodCSVRow + "1.2.4.0/24,\"China\n" + long + "\n" + goodCSVRow, "longer than 4096 bytes"},
+		{"line.jsonl", goodJSONRow + long + "\n", ":2: line longer than 4096 bytes"},
+		{"line.tsv", "network\tcountry\n" + long + "\n", ":2: line longer than 4096 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeFile(t, dir, tt.name, []byte(tt.data))
+			_, err := ReadFile(path, Options{SkipBadRows: true}, func(netip.Prefix, []byte, int) error { return nil })
+			if err == nil || !strings.HasPrefix(err.Error(), path) || !strings.Contains(err.Error(), tt.msg) {
+				t.Fatalf("ReadFile = %v, want an error with %q", err, tt.msg)
+			}
+		})
+	}
+}

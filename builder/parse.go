@@ -16,8 +16,10 @@ import (
 	"github.com/ipatlas/ipatlas/format"
 )
 
-// maxLine is the longest line the line-based formats accept.
-const maxLine = 64 << 20
+// maxLine is the longest line (CSV record) the parsers accept, so that a
+// bad file (an unterminated quote) cannot make them hold all of it. A
+// variable for tests.
+var maxLine = 64 << 20
 
 // row is one parsed row: its line, its networks and its record's
 // canonical encoding. The slices are reused by the next row.
@@ -55,7 +57,7 @@ func (l *lineReader) next() ([]byte, error) {
 		l.long = append(l.long[:0], b...)
 		for err == bufio.ErrBufferFull {
 			if len(l.long) > maxLine {
-				return nil, fmt.Errorf("line %d is longer than %d bytes", l.line+1, maxLine)
+				return nil, fmt.Errorf("line longer than %d bytes", maxLine)
 			}
 			b, err = l.r.ReadSlice('\n')
 			l.long = append(l.long, b...)
@@ -67,6 +69,9 @@ func (l *lineReader) next() ([]byte, error) {
 	}
 	if len(b) == 0 && err == io.EOF {
 		return nil, io.EOF
+	}
+	if len(b) > maxLine {
+		return nil, fmt.Errorf("line longer than %d bytes", maxLine)
 	}
 	l.line++
 	b = bytes.TrimSuffix(b, []byte{'\n'})
@@ -108,11 +113,29 @@ func (p *cellParser) finish(r *row) error {
 type csvParser struct {
 	cellParser
 	r   *csv.Reader
+	lim *recordLimiter
 	idx []int
 }
 
+// recordLimiter fails reads once more than maxLine bytes were read since
+// mark, the end of the last CSV record (give or take csv's buffer).
+type recordLimiter struct {
+	r       io.Reader
+	n, mark int64
+}
+
+func (l *recordLimiter) Read(b []byte) (int, error) {
+	if l.n-l.mark > int64(maxLine) {
+		return 0, fmt.Errorf("CSV record longer than %d bytes (an unterminated quote?)", maxLine)
+	}
+	n, err := l.r.Read(b)
+	l.n += int64(n)
+	return n, err
+}
+
 func newCSVParser(file string, r io.Reader, cols *columns) (*csvParser, error) {
-	cr := csv.NewReader(r)
+	lim := &recordLimiter{r: r}
+	cr := csv.NewReader(lim)
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err == io.EOF {
@@ -125,7 +148,8 @@ func newCSVParser(file string, r io.Reader, cols *columns) (*csvParser, error) {
 	if prob != nil {
 		return nil, fatalError{rowErr(file, 1, prob.field, prob.err)}
 	}
-	return &csvParser{cellParser: cellParser{file: file, cols: cols, cells: make([]string, cols.numCells())}, r: cr, idx: idx}, nil
+	lim.mark = lim.n
+	return &csvParser{cellParser: cellParser{file: file, cols: cols, cells: make([]string, cols.numCells())}, r: cr, lim: lim, idx: idx}, nil
 }
 
 // csvErr drops the position that encoding/csv puts in its messages (the
@@ -140,6 +164,7 @@ func csvErr(err error) error {
 
 func (p *csvParser) next(r *row) error {
 	rec, err := p.r.Read()
+	p.lim.mark = p.lim.n
 	if err == io.EOF {
 		return io.EOF
 	}
