@@ -28,8 +28,9 @@
 //	IPv4 /n is 96+n. So 10.0.0.0/8 is ::a00:0/104:
 //	  64 00000001 00000007 000000000000000000000000 0a000000 68   (layer 1, generation 7)
 //
-//	layer metadata:   'm' | layer name       -> version(1)=1 | ID(4) | priority(4, two's complement)
-//	                                            | n (uvarint) | n × ( generation(4) | len (uvarint) | sourceID )
+//	layer metadata:   'm' | layer name       -> version(1)=2 | ID(4) | priority(4, two's complement)
+//	                                            | n (uvarint) | n × ( generation(4) | flags(1) | len (uvarint) | sourceID )
+//	                                            flags: 1 = merged by CompactLayer (version 1 had no flags byte)
 //	layer ID counter: 'n'                    -> next layer ID (4)
 //
 // Within one (layer, generation) the rows sort by network address, then
@@ -78,10 +79,16 @@
 // the rest of that layer's rows for the network are skipped. Values are
 // yielded without copying.
 //
+// Every Upsert adds a generation, so a layer built from many upserted files
+// costs one iterator per file in every scan. CompactLayer rewrites a layer's
+// generations into one (in key order, so through the fast table path) and
+// swaps it in with one synced batch; snapshots see no difference.
+//
 // Idempotence: each generation keeps the sourceID its ingest was begun with.
 // BeginIngest refuses (ErrAlreadyIngested) an input whose commit could not
 // change the layer: Upsert of the newest generation's source, Replace of the
-// only generation's source.
+// only generation's source (unless that generation was merged from several
+// by CompactLayer: it keeps the newest source it merged, and is flagged).
 //
 // # Invariants
 //
@@ -114,7 +121,8 @@
 // # Tests
 //
 // model_test.go runs seeded random operations (layers, ingests in both
-// modes, puts, tombstones, commits, aborts, drops, snapshots, reopens and
+// modes, puts, tombstones, Get, commits, aborts, compactions, drops,
+// snapshots, reopens and
 // simulated power loss on Pebble's crashable in-memory file system) against
 // a plain map model; crash_test.go kills a child process with SIGKILL in the
 // middle of an ingest and after a commit and checks what the store shows.

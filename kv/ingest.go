@@ -96,7 +96,7 @@ func (s *Store) BeginIngest(layer string, mode Mode, sourceID string) (*Ingest, 
 		return nil, fmt.Errorf("kv: begin ingest into %q: %w", layer, ErrNoLayer)
 	}
 	if sourceID != "" && len(m.gens) > 0 && m.gens[len(m.gens)-1].sourceID == sourceID &&
-		(mode == Upsert || len(m.gens) == 1) {
+		(mode == Upsert || (len(m.gens) == 1 && !m.gens[0].merged)) {
 		return nil, fmt.Errorf("kv: begin ingest of %q into %q: %w", sourceID, layer, ErrAlreadyIngested)
 	}
 	if s.nextGen == ^uint32(0) {

@@ -193,6 +193,7 @@ func TestMetaRoundTrip(t *testing.T) {
 	tests := []layerMeta{
 		{Layer: Layer{ID: 1, Name: "a", Priority: -3}},
 		{Layer: Layer{ID: 7, Name: "bertgeo", Priority: 100}, gens: []genMeta{{gen: 3, sourceID: "sha256:ab"}, {gen: 9}}},
+		{Layer: Layer{ID: 8, Name: "merged", Priority: 0}, gens: []genMeta{{gen: 10, sourceID: "s", merged: true}, {gen: 11}}},
 	}
 	for _, m := range tests {
 		t.Run(m.Name, func(t *testing.T) {
@@ -208,6 +209,34 @@ func TestMetaRoundTrip(t *testing.T) {
 				if _, err := decodeMeta(m.Name, b[:i]); err == nil {
 					t.Fatalf("decodeMeta of the first %d of %d bytes succeeded", i, len(b))
 				}
+			}
+		})
+	}
+}
+
+// TestMetaVersions checks metadata records written by hand, in both versions.
+func TestMetaVersions(t *testing.T) {
+	tests := []struct {
+		name string
+		rec  string
+		want layerMeta // Name "l"
+		ok   bool
+	}{
+		{"v1", "01 00000002 fffffffe 01 00000005 02 6162", layerMeta{Layer: Layer{ID: 2, Name: "l", Priority: -2}, gens: []genMeta{{gen: 5, sourceID: "ab"}}}, true},
+		{"v2", "02 00000002 00000003 02 00000005 01 01 61 00000006 00 00",
+			layerMeta{Layer: Layer{ID: 2, Name: "l", Priority: 3}, gens: []genMeta{{gen: 5, sourceID: "a", merged: true}, {gen: 6}}}, true},
+		{"v2 unknown flag", "02 00000002 00000003 01 00000005 02 00", layerMeta{}, false},
+		{"v3", "03 00000002 00000003 00", layerMeta{}, false},
+		{"trailing", "02 00000002 00000003 00 ff", layerMeta{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decodeMeta("l", unhex(t, tt.rec))
+			if (err == nil) != tt.ok {
+				t.Fatalf("decodeMeta = %v, want ok=%v", err, tt.ok)
+			}
+			if tt.ok && (got.Layer != tt.want.Layer || !slices.Equal(got.gens, tt.want.gens)) {
+				t.Fatalf("decodeMeta = %+v, want %+v", got, tt.want)
 			}
 		})
 	}

@@ -87,8 +87,14 @@ func (a *source) before(b *source) bool {
 // Within a layer the newest generation's row for a network wins, and a
 // tombstone hides the network. After an error All yields nothing more.
 func (sn *Snapshot) All() iter.Seq2[Entry, error] {
+	return sn.merge(-1)
+}
+
+// merge yields the merged rows of every layer, or of sn.layers[only] alone
+// if only >= 0.
+func (sn *Snapshot) merge(only int) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
-		h, err := sn.openSources()
+		h, err := sn.openSources(only)
 		defer func() {
 			for _, src := range h {
 				src.it.Close()
@@ -144,12 +150,15 @@ func (sn *Snapshot) All() iter.Seq2[Entry, error] {
 	}
 }
 
-// openSources opens one iterator per published generation, positioned at
-// its first row; empty generations are left out.
-func (sn *Snapshot) openSources() ([]*source, error) {
+// openSources opens one iterator per published generation (of layer only,
+// if only >= 0), positioned at its first row; empty generations are left out.
+func (sn *Snapshot) openSources(only int) ([]*source, error) {
 	var h []*source
 	rank := 0
 	for li, m := range sn.layers {
+		if only >= 0 && li != only {
+			continue
+		}
 		for gi := len(m.gens) - 1; gi >= 0; gi-- {
 			lo, hi := genBounds(m.ID, m.gens[gi].gen)
 			it, err := sn.snap.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})

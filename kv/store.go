@@ -106,6 +106,9 @@ type layerMeta struct {
 type genMeta struct {
 	gen      uint32
 	sourceID string
+	// merged marks a generation made by CompactLayer from several; its
+	// sourceID is that of the newest it merged.
+	merged bool
 }
 
 // pebbleLogger adapts Options.Logf to Pebble's Logger.
@@ -274,12 +277,16 @@ func readMeta(r metaReader) ([]*layerMeta, uint32, error) {
 	return metas, next, nil
 }
 
-// metaVersion is the first byte of a metadata record.
-const metaVersion = 1
+// metaVersion is the first byte of a metadata record. Version 1 records
+// (without the flags byte) are read too.
+const metaVersion = 2
+
+// Flags of a generation in a metadata record.
+const genFlagMerged = 1
 
 // encodeMeta encodes m (without its name, which is in the key):
 //
-//	version(1) | id(4) | priority(4) | ngens(uvarint) | ngens × (gen(4) | len(uvarint) | sourceID)
+//	version(1) | id(4) | priority(4) | ngens(uvarint) | ngens × (gen(4) | flags(1) | len(uvarint) | sourceID)
 func encodeMeta(m *layerMeta) []byte {
 	b := []byte{metaVersion}
 	b = binary.BigEndian.AppendUint32(b, m.ID)
@@ -287,6 +294,11 @@ func encodeMeta(m *layerMeta) []byte {
 	b = binary.AppendUvarint(b, uint64(len(m.gens)))
 	for _, g := range m.gens {
 		b = binary.BigEndian.AppendUint32(b, g.gen)
+		var flags byte
+		if g.merged {
+			flags |= genFlagMerged
+		}
+		b = append(b, flags)
 		b = binary.AppendUvarint(b, uint64(len(g.sourceID)))
 		b = append(b, g.sourceID...)
 	}
@@ -296,9 +308,10 @@ func encodeMeta(m *layerMeta) []byte {
 // decodeMeta decodes a metadata record of the layer called name.
 func decodeMeta(name string, b []byte) (*layerMeta, error) {
 	bad := func(what string) error { return fmt.Errorf("kv: layer %q: corrupt metadata: %s", name, what) }
-	if len(b) < 9 || b[0] != metaVersion {
+	if len(b) < 9 || (b[0] != 1 && b[0] != metaVersion) {
 		return nil, bad("short record or unknown version")
 	}
+	version := b[0]
 	m := &layerMeta{Layer: Layer{ID: binary.BigEndian.Uint32(b[1:5]), Name: name, Priority: int32(binary.BigEndian.Uint32(b[5:9]))}}
 	b = b[9:]
 	n, w := binary.Uvarint(b)
@@ -313,6 +326,13 @@ func decodeMeta(name string, b []byte) (*layerMeta, error) {
 		}
 		g := genMeta{gen: binary.BigEndian.Uint32(b)}
 		b = b[4:]
+		if version >= 2 {
+			if len(b) < 1 || b[0]&^genFlagMerged != 0 {
+				return nil, bad("generation flags")
+			}
+			g.merged = b[0]&genFlagMerged != 0
+			b = b[1:]
+		}
 		l, w := binary.Uvarint(b)
 		if w <= 0 || l > uint64(len(b)-w) {
 			return nil, bad("source ID length")

@@ -231,19 +231,22 @@ func TestIdempotence(t *testing.T) {
 		before  []step
 		reopen  bool // close and open the store before the last ingest
 		dropped bool // drop and recreate the layer before the last ingest
+		compact bool // CompactLayer before the last ingest
 		last    step
 		refused bool
 	}{
-		{"upsert twice", []step{{Upsert, "A"}}, false, false, step{Upsert, "A"}, true},
-		{"replace twice", []step{{Replace, "A"}}, false, false, step{Replace, "A"}, true},
-		{"replace then upsert", []step{{Replace, "A"}}, false, false, step{Upsert, "A"}, true},
-		{"only upsert then replace", []step{{Upsert, "A"}}, false, false, step{Replace, "A"}, true},
-		{"after reopen", []step{{Replace, "A"}}, true, false, step{Replace, "A"}, true},
-		{"replace would drop B", []step{{Upsert, "B"}, {Upsert, "A"}}, false, false, step{Replace, "A"}, false},
-		{"B on top", []step{{Upsert, "A"}, {Upsert, "B"}}, false, false, step{Upsert, "A"}, false},
-		{"empty source", []step{{Upsert, ""}}, false, false, step{Upsert, ""}, false},
-		{"layer recreated", []step{{Upsert, "A"}}, false, true, step{Upsert, "A"}, false},
-		{"first", nil, false, false, step{Upsert, "A"}, false},
+		{"upsert twice", []step{{Upsert, "A"}}, false, false, false, step{Upsert, "A"}, true},
+		{"replace twice", []step{{Replace, "A"}}, false, false, false, step{Replace, "A"}, true},
+		{"replace then upsert", []step{{Replace, "A"}}, false, false, false, step{Upsert, "A"}, true},
+		{"only upsert then replace", []step{{Upsert, "A"}}, false, false, false, step{Replace, "A"}, true},
+		{"after reopen", []step{{Replace, "A"}}, true, false, false, step{Replace, "A"}, true},
+		{"replace would drop B", []step{{Upsert, "B"}, {Upsert, "A"}}, false, false, false, step{Replace, "A"}, false},
+		{"compacted, replace would drop B", []step{{Upsert, "B"}, {Upsert, "A"}}, false, false, true, step{Replace, "A"}, false},
+		{"compacted, upsert newest", []step{{Upsert, "B"}, {Upsert, "A"}}, true, false, true, step{Upsert, "A"}, true},
+		{"B on top", []step{{Upsert, "A"}, {Upsert, "B"}}, false, false, false, step{Upsert, "A"}, false},
+		{"empty source", []step{{Upsert, ""}}, false, false, false, step{Upsert, ""}, false},
+		{"layer recreated", []step{{Upsert, "A"}}, false, true, false, step{Upsert, "A"}, false},
+		{"first", nil, false, false, false, step{Upsert, "A"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -251,6 +254,16 @@ func TestIdempotence(t *testing.T) {
 			ensure(t, s, "l", 0)
 			for _, st := range tt.before {
 				ingest(t, s, "l", st.mode, st.src, fileRows[st.src])
+			}
+			if tt.compact {
+				before := dump(t, s)
+				if err := s.CompactLayer("l"); err != nil {
+					t.Fatal(err)
+				}
+				checkWant(t, "after CompactLayer", dump(t, s), before)
+				if n := len(s.layers["l"].gens); n != 1 {
+					t.Fatalf("CompactLayer left %d generations", n)
+				}
 			}
 			if tt.reopen {
 				if err := s.Close(); err != nil {
