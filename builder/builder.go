@@ -213,7 +213,10 @@ func IngestFile(ctx context.Context, st *kv.Store, layer string, priority int32,
 	})
 	stats.Networks = networks
 	if err != nil {
-		return stats, errors.Join(err, in.Abort())
+		if aerr := in.Abort(); aerr != nil {
+			err = errors.Join(err, aerr)
+		}
+		return stats, err
 	}
 	if err := in.Commit(); err != nil {
 		return stats, fmt.Errorf("%s: %w", path, err)
