@@ -8,7 +8,7 @@ import (
 )
 
 // TestConcurrent runs ingests into several layers from several goroutines
-// while another takes snapshots: every snapshot must show each layer as one
+// while another compacts the layers and another takes snapshots: every snapshot must show each layer as one
 // whole committed file (all its rows, all from the same file) or empty.
 func TestConcurrent(t *testing.T) {
 	const (
@@ -27,14 +27,20 @@ func TestConcurrent(t *testing.T) {
 		}
 	}
 	var wg sync.WaitGroup
-	errs := make(chan error, writers+1)
+	errs := make(chan error, 100)
+	report := func(err error) { // never blocks: the first 100 errors are enough
+		select {
+		case errs <- err:
+		default:
+		}
+	}
 	for w := range writers {
 		wg.Go(func() {
 			name := fmt.Sprint("w", w)
 			for f := range files {
 				in, err := s.BeginIngest(name, Mode(f%2), fmt.Sprint(name, "-", f))
 				if err != nil {
-					errs <- err
+					report(err)
 					return
 				}
 				for i := range rows {
@@ -44,12 +50,12 @@ func TestConcurrent(t *testing.T) {
 					}
 					p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(w), byte(j >> 8), byte(j)}), 32)
 					if err := in.Put(p, fmt.Appendf(nil, "%s-%d", name, f)); err != nil {
-						errs <- err
+						report(err)
 						return
 					}
 				}
 				if err := in.Commit(); err != nil {
-					errs <- err
+					report(err)
 					return
 				}
 			}
@@ -57,6 +63,19 @@ func TestConcurrent(t *testing.T) {
 	}
 	done := make(chan struct{})
 	var checker sync.WaitGroup
+	checker.Go(func() { // compactions race the ingests
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if err := s.CompactLayer(fmt.Sprint("w", i%writers)); err != nil {
+				report(err)
+				return
+			}
+		}
+	})
 	checker.Go(func() {
 		for {
 			select {
@@ -66,26 +85,26 @@ func TestConcurrent(t *testing.T) {
 			}
 			sn, err := s.Snapshot()
 			if err != nil {
-				errs <- err
+				report(err)
 				return
 			}
 			count := map[string]int{}
 			value := map[string]string{}
 			for e, err := range sn.All() {
 				if err != nil {
-					errs <- err
+					report(err)
 					break
 				}
 				count[e.Layer.Name]++
 				if v, ok := value[e.Layer.Name]; ok && v != string(e.Value) {
-					errs <- fmt.Errorf("snapshot mixes files %s and %s in layer %s", v, e.Value, e.Layer.Name)
+					report(fmt.Errorf("snapshot mixes files %s and %s in layer %s", v, e.Value, e.Layer.Name))
 				}
 				value[e.Layer.Name] = string(e.Value)
 			}
 			sn.Close()
 			for name, n := range count {
 				if n != rows {
-					errs <- fmt.Errorf("snapshot shows %d rows of layer %s, want 0 or %d", n, name, rows)
+					report(fmt.Errorf("snapshot shows %d rows of layer %s, want 0 or %d", n, name, rows))
 				}
 			}
 		}
