@@ -380,11 +380,13 @@ type progress struct {
 	cr          *countingReader
 	start, last time.Time
 	shown       bool
+	// now is time.Now; tests replace it.
+	now func() time.Time
 }
 
 func newProgress(w io.Writer, path string, total int64, cr *countingReader) *progress {
 	now := time.Now()
-	return &progress{w: w, path: path, total: total, cr: cr, start: now, last: now}
+	return &progress{w: w, path: path, total: total, cr: cr, start: now, last: now, now: time.Now}
 }
 
 // update writes the line if a second passed since the last one.
@@ -392,7 +394,7 @@ func (p *progress) update(rows int) {
 	if p.w == nil {
 		return
 	}
-	now := time.Now()
+	now := p.now()
 	if now.Sub(p.last) < time.Second {
 		return
 	}
@@ -422,5 +424,5 @@ func (p *progress) finish(st *Stats) {
 	if p.w == nil || !p.shown {
 		return
 	}
-	fmt.Fprint(p.w, "\r"+p.line(st.Rows, time.Now())+", done"+"\x1b[K\n")
+	fmt.Fprint(p.w, "\r"+p.line(st.Rows, p.now())+", done\x1b[K\n")
 }

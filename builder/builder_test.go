@@ -372,8 +372,8 @@ func TestBadRows(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeFile(t, dir, fmt.Sprint(i, tt.file), []byte(tt.data))
 			_, err := IngestFile(context.Background(), st, "x", 2, kv.Upsert, path, tt.opts)
-			var re *RowError
-			if !errors.As(err, &re) {
+			re, ok := err.(*RowError)
+			if !ok {
 				t.Fatalf("IngestFile error %v (%T), want a *RowError", err, err)
 			}
 			if re.File != path || re.Line != tt.line || re.Field != tt.field || !strings.Contains(err.Error(), tt.msg) {
@@ -583,10 +583,41 @@ func TestProgressLine(t *testing.T) {
 	if got != want {
 		t.Fatalf("line = %q, want %q", got, want)
 	}
+	// A clock the test moves: a line only once a second has passed, each
+	// rewriting the last, and a final line ending the output.
 	var buf bytes.Buffer
-	q := newProgress(&buf, "x", 10, cr)
-	q.update(5) // less than a second after the start: nothing
-	q.finish(&Stats{Rows: 5})
+	q := newProgress(&buf, "x.csv", 4_000_000, cr)
+	now := q.start
+	q.now = func() time.Time { return now }
+	steps := []struct {
+		after time.Duration
+		rows  int
+		want  string
+	}{
+		{500 * time.Millisecond, 10, ""},
+		{1500 * time.Millisecond, 3000, // ETA 4.5s, rounded to the second
+			"\rx.csv: 3000 rows, 2000 rows/s, 1.0/4.0 MB, ETA 5s\x1b[K"},
+		{2 * time.Second, 4000, ""},
+		{3 * time.Second, 6000, "\rx.csv: 6000 rows, 2000 rows/s, 1.0/4.0 MB, ETA 9s\x1b[K"},
+	}
+	for _, st := range steps {
+		buf.Reset()
+		now = q.start.Add(st.after)
+		q.update(st.rows)
+		if buf.String() != st.want {
+			t.Fatalf("after %v: wrote %q, want %q", st.after, buf.String(), st.want)
+		}
+	}
+	buf.Reset()
+	q.finish(&Stats{Rows: 6000})
+	if want := "\rx.csv: 6000 rows, 2000 rows/s, 1.0/4.0 MB, ETA 9s, done\x1b[K\n"; buf.String() != want {
+		t.Fatalf("finish wrote %q, want %q", buf.String(), want)
+	}
+	// Nothing at all when no line was written.
+	buf.Reset()
+	r := newProgress(&buf, "x.csv", 10, cr)
+	r.update(5)
+	r.finish(&Stats{Rows: 5})
 	if buf.Len() != 0 {
 		t.Fatalf("progress wrote %q before a second passed", buf.String())
 	}
