@@ -692,3 +692,40 @@ func TestLongRecord(t *testing.T) {
 		})
 	}
 }
+
+// TestExtraColumns checks that declared extra columns land under
+// ipatlas.extra as strings, empty and null ones left out.
+func TestExtraColumns(t *testing.T) {
+	tests := []struct {
+		file, data string
+		want       format.Value // ipatlas.extra, nil for none
+	}{
+		{"a.csv", "network,country_code,asn,isp\n1.2.3.0/24,CN,AS4812,China Telecom\n",
+			format.Map{"asn": format.String("AS4812"), "isp": format.String("China Telecom")}},
+		{"b.csv", "network,country_code,asn,isp\n1.2.3.0/24,CN,,\n", nil},
+		{"c.tsv", "network\tcountry_code\tisp\n1.2.3.0/24\tCN\tChina Telecom\n", format.Map{"isp": format.String("China Telecom")}},
+		{"d.jsonl", `{"network":"1.2.3.0/24","country_code":"CN","asn":4812,"isp":true}` + "\n",
+			format.Map{"asn": format.String("4812"), "isp": format.String("true")}},
+		{"e.jsonl", `{"network":"1.2.3.0/24","country_code":"CN","asn":null,"isp":""}` + "\n", nil},
+	}
+	dir := t.TempDir()
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			path := writeFile(t, dir, tt.file, []byte(tt.data))
+			got, _, _, err := readAll(t, path, Options{ExtraColumns: []string{"asn", "isp"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := got[netip.MustParsePrefix("1.2.3.0/24")].(format.Map)
+			extra := rec["ipatlas"].(format.Map)["extra"]
+			if tt.want == nil && extra != nil || tt.want != nil && !format.Equal(extra, tt.want) {
+				t.Fatalf("ipatlas.extra = %s, want %s", format.AppendJSON(nil, extra), format.AppendJSON(nil, tt.want))
+			}
+		})
+	}
+	for _, bad := range [][]string{{"country"}, {"a", "a"}, {""}, {"regions"}} {
+		if _, err := ReadFile(filepath.Join(dir, "a.csv"), Options{ExtraColumns: bad}, nil); err == nil || !strings.Contains(err.Error(), "extra column") {
+			t.Errorf("ExtraColumns %q: %v, want an error", bad, err)
+		}
+	}
+}
