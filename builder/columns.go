@@ -47,7 +47,16 @@ type columns struct {
 	byName map[string]int
 	// source is the source name given to rows without one.
 	source string
+	// memo maps the cells of a row, network left out, to the record they
+	// built: inference results repeat a few hundred thousand records over
+	// millions of networks, and building one is most of a row's cost.
+	// INVARIANT: an entry is what build returned for those cells.
+	memo    map[string][]byte
+	memoKey []byte
 }
+
+// memoEntries bounds the memo; when full it starts again empty.
+const memoEntries = 1 << 18
 
 func newColumns(levels, extras []string, source string) (*columns, error) {
 	if levels == nil {
@@ -127,6 +136,28 @@ func (c *columns) parseFloat(cells []string, i int) (float64, bool, *problem) {
 // turned into the schema record, with the extra columns under
 // ipatlas.extra. It appends the record's canonical encoding to buf.
 func (c *columns) build(buf []byte, cells []string) ([]byte, *problem) {
+	key := c.memoKey[:0]
+	for i, s := range cells {
+		if i != fNetwork {
+			key = append(append(key, s...), 0)
+		}
+	}
+	c.memoKey = key
+	if rec, ok := c.memo[string(key)]; ok {
+		return append(buf, rec...), nil
+	}
+	out, prob := c.buildRecord(buf, cells)
+	if prob == nil {
+		if c.memo == nil || len(c.memo) >= memoEntries {
+			c.memo = make(map[string][]byte)
+		}
+		c.memo[string(key)] = append([]byte(nil), out[len(buf):]...)
+	}
+	return out, prob
+}
+
+// buildRecord is build without the memo.
+func (c *columns) buildRecord(buf []byte, cells []string) ([]byte, *problem) {
 	var in format.Inference
 	for i := range c.levels {
 		at := c.levelCell(i)
