@@ -566,6 +566,9 @@ func writeGzip(path string, level int, fill func(w io.Writer) error) (n int64, e
 			os.Remove(f.Name())
 		}
 	}()
+	if err := f.Chmod(0o644); err != nil {
+		return 0, fmt.Errorf("gen: %w", err)
+	}
 	fb := bufio.NewWriterSize(f, 1<<20)
 	zw, err := gzip.NewWriterLevel(fb, level)
 	if err != nil {
