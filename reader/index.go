@@ -27,15 +27,13 @@ func (r *Reader) buildIndexes(bits4 uint) {
 	bits4 = min(bits4, max(8, uint(bits.Len(r.nodeCnt))+1))
 	if r.ipv4Start < r.nodeCnt || (r.Metadata.IPVersion == 4 && r.nodeCnt > 0) {
 		r.idx4Bits = bits4
-		wide := make([]uint64, 0)
 		maxRecord := uint64(r.nodeCnt) + dataSectionSeparatorSize + uint64(len(r.data))
 		if maxRecord <= packedRecordMask {
 			r.idx4p = make([]uint32, 1<<bits4)
 			r.fillPacked(r.idx4p, r.ipv4Start, 0, 0, bits4)
 		} else {
-			wide = make([]uint64, 1<<bits4)
-			r.fillIndex(wide, r.ipv4Start, 0, 0, bits4)
-			r.idx4 = wide
+			r.idx4 = make([]uint64, 1<<bits4)
+			r.fillIndex(r.idx4, r.ipv4Start, 0, 0, bits4)
 		}
 	}
 	if r.Metadata.IPVersion == 6 && r.nodeCnt > 0 {

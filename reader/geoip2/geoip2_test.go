@@ -174,4 +174,3 @@ func TestConcurrentShared(t *testing.T) {
 	}
 	wg.Wait()
 }
-

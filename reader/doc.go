@@ -1,0 +1,49 @@
+// Package reader reads MaxMind DB (MMDB) files: a drop-in replacement for
+// github.com/oschwald/maxminddb-golang/v2. It has the same exported names,
+// signatures, struct-tag semantics, options and error types, so a program
+// switches by changing its import path (TestDropIn builds one program
+// against both and compares the output); lookups are faster, and typed
+// records come from the sibling package geoip2.
+//
+// Layout of a file and of a Reader over it:
+//
+//	file:   | search tree | 16 zero bytes | data section | marker + metadata |
+//	          ^ tree        (separator)     ^ data          Metadata
+//	index:  idx4p[ip>>(32-bits)] -> record reached after <= bits bits of the
+//	        IPv4 subtree, and how many bits that took (32 MiB for 23 bits)
+//	        idx6[first 16 bits]  -> the same for the root of an IPv6 tree
+//
+// A lookup reads one index entry and walks the remaining bits of the tree
+// (one dependent read per bit), then hands back a Result holding the data
+// offset; decoding happens only when asked (Result.Decode), through a plan
+// built once per Go type and cached.
+//
+// Invariants:
+//
+//  1. Every answer (found, offset, prefix, decoded value, error type) is
+//     the one maxminddb-golang v2 gives; the tests check this on every
+//     conformance file and on GeoLite2-City, with the index on and off.
+//  2. The index only skips the first bits of the walk: an entry holds
+//     exactly what the bit-by-bit walk holds after those bits, so indexed
+//     and plain lookups agree (TestIndexMatchesPlainWalk).
+//  3. No input makes the reader panic, read out of bounds or run without
+//     bound: every read of the data section is bounds-checked, nesting is
+//     limited to 512, containers larger than the rest of the section and
+//     pointer fan-out beyond a budget proportional to the section are
+//     errors, tree iteration and index building are bounded by the node
+//     count (FuzzReader, TestBadData).
+//  4. Decoded strings are copies: nothing handed to the caller points into
+//     the mapped file, so unmapping it cannot corrupt a record.
+//
+// Concurrency: a Reader is immutable after Open and safe for concurrent
+// use by any number of goroutines, except Close, which must not run
+// concurrently with other calls. To replace a database while lookups run,
+// use a Handle: it swaps Readers atomically and leaves old ones to the
+// garbage collector, which unmaps them once unreferenced.
+//
+// Not supported from maxminddb-golang v2: custom unmarshalers
+// (mmdbdata.Unmarshaler and its cursor form) need that module's mmdbdata
+// types, which this package cannot import; values of such types decode by
+// the ordinary struct-tag rules. The `maxsize` tag option is accepted and
+// not enforced.
+package reader
