@@ -27,6 +27,12 @@
 #   REV=HEAD               build ipatlas and buildbench from this commit
 #                          (git archive); REV=worktree builds the checkout
 #   KEEP=0                 1 keeps the last store and .mmdb of each input
+#   REPORT="a.tsv b.tsv"   only print the table of earlier runs' raw figures
+#
+# The machine is shared: the table gives wall-clock rates and, as a
+# figure load does not inflate, rates per CPU second (user+sys; ingest
+# and compile are mostly one goroutine, so on an idle machine the wall
+# rate is about the CPU rate or better).
 #
 # Example (quick): RUNS=1 IPV4_COUNT=65536 IPV6=10000 bench/buildbench.sh
 set -euo pipefail
@@ -45,6 +51,39 @@ DATADIR=${DATADIR:-data/bench/buildbench}
 WORKDIR=${WORKDIR:-$DATADIR/run}
 REV=${REV:-HEAD}
 KEEP=${KEEP:-0}
+
+# print_table prints the Markdown table of the raw figure files given.
+print_table() {
+python3 - "$@" <<'EOF'
+import csv, sys
+
+rows = [r for path in sys.argv[1:] for r in csv.DictReader(open(path), delimiter="\t")]
+GiB, MiB = 1 << 30, 1 << 20
+
+def ok(c):
+    return "PASS" if c else "MISS"
+
+print("| input | run | rows | ingest s (CPU s) | rows/s, wall / per CPU s (>= 500,000) | ingest peak RSS MiB (< 2048) | store on disk MiB "
+      "| stored read | networks to writer | networks in file | compile s (CPU s) | networks/s, wall / per CPU s (>= 1,000,000) | compile peak RSS MiB (< 2048) | .mmdb MiB | load1 ingest / compile |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+for r in rows:
+    ing, comp = float(r["ingest_s"]), float(r["compile_s"])
+    rps, rpc = int(r["rows"]) / ing, int(r["rows"]) / float(r["ingest_cpu_s"])
+    nps, npc = int(r["entries"]) / comp, int(r["entries"]) / float(r["compile_cpu_s"])
+    irss, crss = int(r["ingest_rss_kib"]) * 1024, int(r["compile_rss_kib"]) * 1024
+    print(f"| {r['input']}.gz ({int(r['input_bytes']) / MiB:.0f} MiB) | {r['run']} | {int(r['rows']):,} | {ing:.1f} ({float(r['ingest_cpu_s']):.1f}) "
+          f"| {rps:,.0f} / {rpc:,.0f} {ok(rps >= 500_000)} | {irss / MiB:,.0f} {ok(irss < 2 * GiB)} | {int(r['store_bytes']) / MiB:,.0f} "
+          f"| {int(r['entries']):,} | {int(r['networks']):,} | {r['file_networks'] if r['file_networks'] == '-' else format(int(r['file_networks']), ',')} "
+          f"| {comp:.1f} ({float(r['compile_cpu_s']):.1f}) | {nps:,.0f} / {npc:,.0f} {ok(nps >= 1_000_000)} | {crss / MiB:,.0f} {ok(crss < 2 * GiB)} "
+          f"| {int(r['mmdb_bytes']) / MiB:,.1f} | {r['load_ingest']} / {r['load_compile']} |")
+EOF
+}
+
+if [[ -n ${REPORT:-} ]]; then
+	# shellcheck disable=SC2086 # a list of files
+	print_table $REPORT
+	exit 0
+fi
 
 if [[ ! -x /usr/bin/time ]]; then
 	echo "buildbench.sh: installing GNU time (Debian package time)" >&2
@@ -137,27 +176,5 @@ for input in $INPUTS; do
 done
 
 echo "buildbench.sh: $DESC; $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ { print $2 }') GiB; $(date -u +%Y-%m-%dT%H:%MZ)" >&2
-python3 - "$RAW" <<'EOF'
-import csv, sys
-
-rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-GiB, MiB = 1 << 30, 1 << 20
-
-def ok(c):
-    return "PASS" if c else "MISS"
-
-print("| input | run | rows | ingest s (CPU s) | rows/s (>= 500,000) | ingest peak RSS MiB (< 2048) | store on disk MiB "
-      "| stored read | networks to writer | networks in file | compile s (CPU s) | networks/s (>= 1,000,000) | compile peak RSS MiB (< 2048) | .mmdb MiB | load1 ingest / compile |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-for r in rows:
-    ing, comp = float(r["ingest_s"]), float(r["compile_s"])
-    rps = int(r["rows"]) / ing
-    nps = int(r["entries"]) / comp
-    irss, crss = int(r["ingest_rss_kib"]) * 1024, int(r["compile_rss_kib"]) * 1024
-    print(f"| {r['input']}.gz ({int(r['input_bytes']) / MiB:.0f} MiB) | {r['run']} | {int(r['rows']):,} | {ing:.1f} ({float(r['ingest_cpu_s']):.1f}) "
-          f"| {rps:,.0f} {ok(rps >= 500_000)} | {irss / MiB:,.0f} {ok(irss < 2 * GiB)} | {int(r['store_bytes']) / MiB:,.0f} "
-          f"| {int(r['entries']):,} | {int(r['networks']):,} | {r['file_networks'] if r['file_networks'] == '-' else format(int(r['file_networks']), ',')} "
-          f"| {comp:.1f} ({float(r['compile_cpu_s']):.1f}) | {nps:,.0f} {ok(nps >= 1_000_000)} | {crss / MiB:,.0f} {ok(crss < 2 * GiB)} "
-          f"| {int(r['mmdb_bytes']) / MiB:,.1f} | {r['load_ingest']} / {r['load_compile']} |")
-EOF
+print_table "$RAW"
 echo "buildbench.sh: raw figures in $RAW" >&2
