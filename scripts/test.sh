@@ -22,8 +22,8 @@ cd "$root" || exit 1
 failed=()
 step() { echo "== $*" >&2; }
 
-step "gofmt -l ."
-unformatted="$(gofmt -l . 2>&1)"
+step "gofmt -l (tracked Go files)"
+unformatted="$(git ls-files -z '*.go' | xargs -0 gofmt -l 2>&1)"
 if [[ -n "$unformatted" ]]; then
 	echo "$unformatted" | sed 's/^/  not gofmt-ed: /' >&2
 	failed+=("gofmt")
