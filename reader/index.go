@@ -68,7 +68,9 @@ const (
 // fillPacked is fillIndex for the packed table.
 func (r *Reader) fillPacked(idx []uint32, node uint, prefix uint, depth, bits uint) {
 	if node >= r.nodeCnt || depth == bits {
-		e := uint32(node) | uint32(depth)<<packedShift
+		// A corrupt record too large for 27 bits is clamped: every
+		// value past the data section gives the same error.
+		e := uint32(min(node, packedRecordMask)) | uint32(depth)<<packedShift
 		lo := prefix << (bits - depth)
 		hi := (prefix + 1) << (bits - depth)
 		for i := lo; i < hi; i++ {
