@@ -1,9 +1,11 @@
 package compile
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"iter"
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -85,6 +87,9 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 	if opts.DisableIPv4Aliases || opts.IPVersion == 4 {
 		aliases = nil
 	}
+	var lastValue []byte // the previous network's record, and its id
+	var lastID format.RecordID
+	haveLast := false
 	res := NewResolver(func(p netip.Prefix, value []byte) error {
 		if opts.IPVersion == 4 && !p.Addr().Is4() {
 			st.Skipped++
@@ -96,19 +101,24 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 				return nil
 			}
 		}
-		id, err := w.InternBytes(value)
-		if err != nil {
-			return fmt.Errorf("network %s: %w", p, err)
+		if !haveLast || !bytes.Equal(value, lastValue) {
+			id, err := w.InternBytes(value)
+			if err != nil {
+				return fmt.Errorf("network %s: %w", p, err)
+			}
+			lastValue, lastID, haveLast = append(lastValue[:0], value...), id, true
 		}
+		id := lastID
 		st.Networks++
 		if err := w.Insert(p, id); err != nil {
 			return err
 		}
 		return nil
 	})
-	// Of a run of equal prefixes, keep the best: they come by priority.
+	// Of a run of equal prefixes, keep the best: they come by priority,
+	// and confidence is read only when two of equal priority tie.
 	var best Network
-	var bestConf float64
+	bestConf := math.NaN() // not read yet
 	have := false
 	flush := func() error {
 		if !have {
@@ -124,6 +134,9 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 		st.Entries++
 		if have && n.Prefix == best.Prefix {
 			if n.Priority == best.Priority {
+				if math.IsNaN(bestConf) {
+					bestConf = confidence(best.Value)
+				}
 				if c := confidence(n.Value); c > bestConf {
 					best.Value, best.Layer, bestConf = append(best.Value[:0], n.Value...), n.Layer, c
 				}
@@ -134,7 +147,7 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 			return st, fmt.Errorf("compile: %w", err)
 		}
 		best = Network{Prefix: n.Prefix, Priority: n.Priority, Layer: n.Layer, Value: append(best.Value[:0], n.Value...)}
-		bestConf, have = confidence(n.Value), true
+		bestConf, have = math.NaN(), true
 	}
 	if err := flush(); err != nil {
 		return st, fmt.Errorf("compile: %w", err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 )
 
@@ -42,6 +43,12 @@ func commands() []command {
 }
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// Ingest and compile keep small live heaps (records, not networks)
+		// and allocate fast; collecting at 5x the live heap instead of 2x
+		// saves most GC cycles and stays far below the memory budget.
+		debug.SetGCPercent(400)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

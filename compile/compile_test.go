@@ -1,0 +1,81 @@
+package compile
+
+import (
+	"net/netip"
+	"path/filepath"
+	"testing"
+
+	"os"
+
+	"github.com/ipatlas/ipatlas/format"
+)
+
+func record(t *testing.T, id uint32, conf float64) []byte {
+	t.Helper()
+	b, err := format.AppendValue(nil, format.Map{"id": format.Uint32(id), "ipatlas": format.Map{"confidence": format.Float64(conf)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestEqualPrefixes checks hand-worked tie-breaks on one prefix: the
+// higher priority wins whatever the confidence; of equal priorities the
+// higher confidence wins whatever the order.
+func TestEqualPrefixes(t *testing.T) {
+	p := netip.MustParsePrefix("192.0.2.0/24")
+	cases := []struct {
+		name string
+		in   []Network // in store order: priority descending
+		want uint32
+	}{
+		{"one layer", []Network{{Prefix: p, Priority: 1, Value: record(t, 1, 0.1)}}, 1},
+		{"higher priority beats higher confidence", []Network{
+			{Prefix: p, Priority: 5, Value: record(t, 1, 0.1)},
+			{Prefix: p, Priority: 2, Value: record(t, 2, 0.9)},
+		}, 1},
+		{"equal priority, second more confident", []Network{
+			{Prefix: p, Priority: 3, Layer: 1, Value: record(t, 1, 0.3)},
+			{Prefix: p, Priority: 3, Layer: 2, Value: record(t, 2, 0.7)},
+		}, 2},
+		{"equal priority, first more confident", []Network{
+			{Prefix: p, Priority: 3, Layer: 1, Value: record(t, 1, 0.8)},
+			{Prefix: p, Priority: 3, Layer: 2, Value: record(t, 2, 0.7)},
+			{Prefix: p, Priority: 1, Layer: 3, Value: record(t, 3, 1.0)},
+		}, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "t.mmdb")
+			_, err := CompileNetworks(func(yield func(Network, error) bool) {
+				for _, n := range c.in {
+					if !yield(n, nil) {
+						return
+					}
+				}
+			}, path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			file, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db, err := format.Parse(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			off, _, found, err := db.Lookup(netip.MustParseAddr("192.0.2.77"))
+			if err != nil || !found {
+				t.Fatalf("lookup: found %v, %v", found, err)
+			}
+			v, _, err := db.Decoder().Value(off)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := v.(format.Map)["id"]; got != format.Uint32(c.want) {
+				t.Errorf("record %v won, want %d", got, c.want)
+			}
+		})
+	}
+}
