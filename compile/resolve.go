@@ -133,6 +133,9 @@ func (r *Resolver) pop() error {
 	if top.done || lastAddr(top.p).Less(top.cursor) {
 		return nil // networks inside it covered the rest
 	}
+	if top.cursor == top.p.Addr() {
+		return r.emit(fromTree(top.p), top.value) // nothing inside it: whole
+	}
 	return r.emitRange(top.cursor, lastAddr(top.p), top.value)
 }
 
