@@ -110,10 +110,7 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 		}
 		id := lastID
 		st.Networks++
-		if err := w.Insert(p, id); err != nil {
-			return err
-		}
-		return nil
+		return w.Insert(p, id)
 	})
 	// Of a run of equal prefixes, keep the best: they come by priority,
 	// and confidence is read only when two of equal priority tie.
