@@ -39,6 +39,12 @@ func commands() []command {
 		{"ingest", "ingest inference results into a store, one layer per source", runIngest},
 		{"compile", "compile a store into a .mmdb", runCompile},
 		{"lookup", "look addresses up in a .mmdb (any MaxMind DB file)", runLookup},
+		{"inspect", "print a .mmdb's metadata and statistics", runInspect},
+		{"verify", "check a .mmdb's structure in full; exit status 1 on failure", runVerify},
+		{"export", "write every network of a .mmdb with its record, as JSONL or CSV", runExport},
+		{"diff", "list the networks whose answers differ between two .mmdb files", runDiff},
+		{"serve", "serve lookups over HTTP, reloading the file when it changes", runServe},
+		{"bench", "run the benchmark suite and write a report with plots", runBench},
 	}
 }
 
