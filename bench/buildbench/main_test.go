@@ -2,127 +2,29 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"crypto/sha256"
 	"io"
-	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/ipatlas/ipatlas/builder"
-	"github.com/ipatlas/ipatlas/compile"
-	"github.com/ipatlas/ipatlas/kv"
-	"github.com/klauspost/compress/gzip"
-	"github.com/oschwald/maxminddb-golang/v2"
+	"github.com/ipatlas/ipatlas/bench/inference"
 )
 
 // small is the configuration of the quick tests.
-var small = config{seed: 7, ipv4Count: 2048, ipv6: 500, combos: 5000}
+var small = inference.Config{Seed: 7, IPv4Count: 2048, IPv6: 500, Combos: 5000}
 
 // generateSmall writes the small input into dir and returns the paths.
-func generateSmall(t *testing.T, c config, dir string) (csvPath, jsonPath string) {
+func generateSmall(t *testing.T, c inference.Config, dir string) (csvPath, jsonPath string) {
 	t.Helper()
 	csvPath, jsonPath = filepath.Join(dir, "rows.csv.gz"), filepath.Join(dir, "rows.jsonl.gz")
-	res, err := generate(c, csvPath, jsonPath, 5)
+	res, err := inference.Generate(c, csvPath, jsonPath, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.rows != c.rows() || res.csvBytes == 0 || res.jsonBytes == 0 {
+	if res.Rows != c.Rows() || res.CSVBytes == 0 || res.JSONBytes == 0 {
 		t.Fatalf("generate: %+v", res)
 	}
 	return csvPath, jsonPath
-}
-
-// gunzipHash returns the SHA-256 of the decompressed file at path.
-func gunzipHash(t *testing.T, path string) [32]byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, zr); err != nil {
-		t.Fatal(err)
-	}
-	return [32]byte(h.Sum(nil))
-}
-
-// TestGenerateDeterministic checks that the input depends on the seed
-// only: the same seed gives the same rows, another seed other rows.
-func TestGenerateDeterministic(t *testing.T) {
-	hashes := func(c config) [2][32]byte {
-		csvPath, jsonPath := generateSmall(t, c, t.TempDir())
-		return [2][32]byte{gunzipHash(t, csvPath), gunzipHash(t, jsonPath)}
-	}
-	a, b := hashes(small), hashes(small)
-	if a != b {
-		t.Fatal("seed 7 generated different files twice")
-	}
-	other := small
-	other.seed = 8
-	if c := hashes(other); c[0] == a[0] || c[1] == a[1] {
-		t.Fatal("seeds 7 and 8 generated the same file")
-	}
-}
-
-// TestGenerateStreams checks that writing rows allocates nothing per row:
-// ten times the rows, the same allocations.
-func TestGenerateStreams(t *testing.T) {
-	c := small
-	tx := newTexts(c)
-	allocs := func(c config, write func(config, io.Writer, *texts) error) float64 {
-		return testing.AllocsPerRun(3, func() {
-			if err := write(c, io.Discard, tx); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
-	for name, write := range map[string]func(config, io.Writer, *texts) error{
-		"csv":   config.writeCSV,
-		"jsonl": config.writeJSONL,
-	} {
-		few := c
-		few.ipv4Count, few.ipv6 = 1000, 100
-		many := c
-		many.ipv4Count, many.ipv6 = 10000, 1000
-		if a, b := allocs(few, write), allocs(many, write); b > a {
-			t.Errorf("%s: %v allocations for %d rows, %v for %d: memory grows with the rows", name, a, few.rows(), b, many.rows())
-		}
-	}
-}
-
-// TestNetworksInOrder checks that the rows come in address order, IPv4
-// first, with the IPv6 /48s inside 2000::/3 and outside 2002::/16.
-func TestNetworksInOrder(t *testing.T) {
-	c := config{seed: 3, ipv4Count: 1000, ipv6: 20000, combos: 10}
-	var last netip.Prefix
-	n := 0
-	sixToFour := netip.MustParsePrefix("2002::/16")
-	global := netip.MustParsePrefix("2000::/3")
-	err := c.eachRow(func(p netip.Prefix, k int) error {
-		if n > 0 && (last.Addr().Is4() == p.Addr().Is4() && !last.Addr().Less(p.Addr()) || last.Addr().Is6() && p.Addr().Is4()) {
-			t.Fatalf("row %d: %s after %s", n, p, last)
-		}
-		if p.Addr().Is6() && (!global.Contains(p.Addr()) || sixToFour.Overlaps(p) || p.Bits() != 48) {
-			t.Fatalf("row %d: %s outside 2000::/3 less 2002::/16", n, p)
-		}
-		if k < 0 || k >= c.combos {
-			t.Fatalf("row %d: combination %d", n, k)
-		}
-		last = p
-		n++
-		return nil
-	})
-	if err != nil || n != c.rows() {
-		t.Fatalf("%d rows, err %v", n, err)
-	}
 }
 
 // TestEndToEnd generates a small input, ingests each file with builder
@@ -154,42 +56,5 @@ func TestEndToEnd(t *testing.T) {
 				t.Errorf("check: %s", out.String())
 			}
 		})
-	}
-}
-
-// TestCheckCatchesWrongRows checks that check fails on a database built
-// from other rows (another seed).
-func TestCheckCatchesWrongRows(t *testing.T) {
-	dir := t.TempDir()
-	csvPath, _ := generateSmall(t, small, dir)
-	st, err := kv.Open(filepath.Join(dir, "db"), kv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := builder.IngestFile(context.Background(), st, "bench", 0, kv.Upsert, csvPath, builder.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	snap, err := st.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer snap.Close()
-	mmdb := filepath.Join(dir, "out.mmdb")
-	if _, err := compile.Compile(snap, mmdb, compile.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	db, err := maxminddb.Open(mmdb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := checkLookups(small, db, 1000); err != nil {
-		t.Fatalf("right seed: %v", err)
-	}
-	wrong := small
-	wrong.seed = 8
-	if _, err := checkLookups(wrong, db, 1000); err == nil {
-		t.Fatal("check passed with the wrong seed")
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package inference
 
 import (
 	"fmt"
@@ -43,13 +43,13 @@ type checkResult struct {
 	lookups, ipv4, ipv6, misses int
 }
 
-// runCheck opens the .mmdb at path with maxminddb-golang v2, runs Verify,
+// RunCheck opens the .mmdb at path with maxminddb-golang v2, runs Verify,
 // and looks up samples seeded addresses: each must answer the record of
 // the row generated for its /24 (or /48), and the /48 after a sampled
 // IPv6 one, when no row gives it, must not be found. It prints the
 // number of networks in the file (after compile merged equal neighbours;
 // aliases not counted).
-func runCheck(c config, path string, samples int, stdout io.Writer) error {
+func RunCheck(c Config, path string, samples int, stdout io.Writer) error {
 	db, err := maxminddb.Open(path)
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
@@ -77,25 +77,25 @@ func runCheck(c config, path string, samples int, stdout io.Writer) error {
 	return nil
 }
 
-// checkLookups looks up samples seeded addresses in db (see runCheck).
-func checkLookups(c config, db *maxminddb.Reader, samples int) (checkResult, error) {
+// checkLookups looks up samples seeded addresses in db (see RunCheck).
+func checkLookups(c Config, db *maxminddb.Reader, samples int) (checkResult, error) {
 	var res checkResult
-	p := newPool(c.seed)
+	p := newPool(c.Seed)
 	for j := range samples {
-		h := hash(c.seed, streamSample, uint64(j))
-		h2 := hash(c.seed, streamSample, uint64(j)|1<<40)
+		h := hash(c.Seed, streamSample, uint64(j))
+		h2 := hash(c.Seed, streamSample, uint64(j)|1<<40)
 		var addr netip.Addr
 		var want combo
 		var maxBits int
 		switch {
-		case c.ipv6 > 0 && (h%5 == 0 || c.ipv4Count == 0):
-			k := int(h2 % uint64(c.ipv6))
+		case c.IPv6 > 0 && (h%5 == 0 || c.IPv4Count == 0):
+			k := int(h2 % uint64(c.IPv6))
 			pre := c.ipv6Prefix(k)
-			addr = randomIn(pre, hash(c.seed, streamSample, uint64(j)|2<<40))
-			want, maxBits = p.combo(c.seed, c.ipv6Combo(k)), 48
+			addr = randomIn(pre, hash(c.Seed, streamSample, uint64(j)|2<<40))
+			want, maxBits = p.combo(c.Seed, c.ipv6Combo(k)), 48
 			res.ipv6++
 			gap := nextPrefix(pre)
-			if k+1 < c.ipv6 && gap == c.ipv6Prefix(k+1) || gap.Addr().As16()[1] == 0x02 && gap.Addr().As16()[0] == 0x20 {
+			if k+1 < c.IPv6 && gap == c.ipv6Prefix(k+1) || gap.Addr().As16()[1] == 0x02 && gap.Addr().As16()[0] == 0x20 {
 				break // the next /48 is a row, or inside 2002::/16
 			}
 			res.lookups++
@@ -107,12 +107,12 @@ func checkLookups(c config, db *maxminddb.Reader, samples int) (checkResult, err
 				return res, fmt.Errorf("lookup %s: found (network %s), want no record: no row gives %s", gap.Addr(), r.Prefix(), gap)
 			}
 			res.misses++
-		case c.ipv4Count > 0:
-			i := int(h2 % uint64(c.ipv4Count))
+		case c.IPv4Count > 0:
+			i := int(h2 % uint64(c.IPv4Count))
 			a := ipv4Prefix(i).Addr().As4()
 			a[3] = byte(h >> 8)
 			addr = netip.AddrFrom4(a)
-			want, maxBits = p.combo(c.seed, c.ipv4Combo(i)), 24
+			want, maxBits = p.combo(c.Seed, c.ipv4Combo(i)), 24
 			res.ipv4++
 		default:
 			return res, nil

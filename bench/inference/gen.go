@@ -1,4 +1,4 @@
-package main
+package inference
 
 import (
 	"bufio"
@@ -383,7 +383,7 @@ func appendJSONString(b []byte, s string) []byte {
 
 // Network layout.
 const (
-	allIPv4 = 1 << 24 // every IPv4 /24
+	AllIPv4 = 1 << 24 // every IPv4 /24
 	runLen  = 16      // /24s in a run of equal combinations
 	// v6Slots is the number of /48s in 2000::/3 less 2002::/16 (6to4,
 	// which compile aliases to IPv4), counted from 2000::.
@@ -392,44 +392,45 @@ const (
 	sixToFourLen = 1 << 32
 )
 
-// config is what the generator and the checker agree on.
-type config struct {
-	seed      uint64
-	ipv4Count int // the first ipv4Count /24s
-	ipv6      int // /48s after them
-	combos    int // distinct combinations
+// Config is what the generator and the checker agree on.
+type Config struct {
+	Seed      uint64 // seed of everything generated
+	IPv4Count int    // rows for the first IPv4Count /24s (at most AllIPv4)
+	IPv6      int    // /48 rows after them
+	Combos    int    // distinct combinations of regions, coordinates and confidences
 }
 
-// validate checks the generator flags.
-func (c config) validate() error {
+// Validate checks the generator settings; the error names the flag of
+// buildbench that sets the wrong one.
+func (c Config) Validate() error {
 	switch {
-	case c.combos < 1 || c.combos > 1_000_000:
-		return fmt.Errorf("-combos %d: want 1 to 1000000", c.combos)
-	case c.ipv4Count < 0 || c.ipv4Count > allIPv4:
-		return fmt.Errorf("-ipv4-count %d: want 0 to %d", c.ipv4Count, allIPv4)
-	case c.ipv6 < 0 || c.ipv6 > 1<<30:
-		return fmt.Errorf("-ipv6 %d: want 0 to %d", c.ipv6, 1<<30)
+	case c.Combos < 1 || c.Combos > 1_000_000:
+		return fmt.Errorf("-combos %d: want 1 to 1000000", c.Combos)
+	case c.IPv4Count < 0 || c.IPv4Count > AllIPv4:
+		return fmt.Errorf("-ipv4-count %d: want 0 to %d", c.IPv4Count, AllIPv4)
+	case c.IPv6 < 0 || c.IPv6 > 1<<30:
+		return fmt.Errorf("-ipv6 %d: want 0 to %d", c.IPv6, 1<<30)
 	}
 	return nil
 }
 
-// rows is the number of rows of the input.
-func (c config) rows() int { return c.ipv4Count + c.ipv6 }
+// Rows is the number of rows of the input.
+func (c Config) Rows() int { return c.IPv4Count + c.IPv6 }
 
 // ipv4Combo is the combination of the i-th /24: a hash, so that
 // neighbours mostly differ, except that one aligned run of runLen /24s in
 // ten shares one (so compile has siblings to merge).
-func (c config) ipv4Combo(i int) int {
+func (c Config) ipv4Combo(i int) int {
 	b := uint64(i / runLen)
-	if hash(c.seed, streamRun, b)%10 == 0 {
-		return int(hash(c.seed, streamRun, b|1<<40) % uint64(c.combos))
+	if hash(c.Seed, streamRun, b)%10 == 0 {
+		return int(hash(c.Seed, streamRun, b|1<<40) % uint64(c.Combos))
 	}
-	return int(hash(c.seed, streamRow, uint64(i)) % uint64(c.combos))
+	return int(hash(c.Seed, streamRow, uint64(i)) % uint64(c.Combos))
 }
 
 // ipv6Combo is the combination of the k-th /48.
-func (c config) ipv6Combo(k int) int {
-	return int(hash(c.seed, streamRow, uint64(allIPv4+k)) % uint64(c.combos))
+func (c Config) ipv6Combo(k int) int {
+	return int(hash(c.Seed, streamRow, uint64(AllIPv4+k)) % uint64(c.Combos))
 }
 
 // ipv4Prefix is the i-th /24.
@@ -440,9 +441,9 @@ func ipv4Prefix(i int) netip.Prefix {
 // ipv6Prefix is the k-th of the n /48s: one in each of n equal stretches
 // of 2000::/3 less 2002::/16, at a seeded place in its stretch, so the
 // sequence is in address order.
-func (c config) ipv6Prefix(k int) netip.Prefix {
-	step := uint64(v6Slots) / uint64(c.ipv6)
-	slot := uint64(k)*step + hash(c.seed, streamIPv6, uint64(k))%step
+func (c Config) ipv6Prefix(k int) netip.Prefix {
+	step := uint64(v6Slots) / uint64(c.IPv6)
+	slot := uint64(k)*step + hash(c.Seed, streamIPv6, uint64(k))%step
 	if slot >= sixToFourOff {
 		slot += sixToFourLen
 	}
@@ -456,13 +457,13 @@ func (c config) ipv6Prefix(k int) netip.Prefix {
 
 // eachRow calls fn for every row in address order (IPv4 first) with its
 // network and combination number.
-func (c config) eachRow(fn func(p netip.Prefix, combo int) error) error {
-	for i := range c.ipv4Count {
+func (c Config) eachRow(fn func(p netip.Prefix, combo int) error) error {
+	for i := range c.IPv4Count {
 		if err := fn(ipv4Prefix(i), c.ipv4Combo(i)); err != nil {
 			return err
 		}
 	}
-	for k := range c.ipv6 {
+	for k := range c.IPv6 {
 		if err := fn(c.ipv6Prefix(k), c.ipv6Combo(k)); err != nil {
 			return err
 		}
@@ -478,11 +479,11 @@ type texts struct {
 	csvOff, jsonOff []int // combination k is buf[off[k]:off[k+1]]
 }
 
-func newTexts(c config) *texts {
-	p := newPool(c.seed)
-	t := &texts{csvOff: make([]int, 1, c.combos+1), jsonOff: make([]int, 1, c.combos+1)}
-	for k := range c.combos {
-		cb := p.combo(c.seed, k)
+func newTexts(c Config) *texts {
+	p := newPool(c.Seed)
+	t := &texts{csvOff: make([]int, 1, c.Combos+1), jsonOff: make([]int, 1, c.Combos+1)}
+	for k := range c.Combos {
+		cb := p.combo(c.Seed, k)
 		t.csv = cb.appendCSV(t.csv)
 		t.json = cb.appendJSON(t.json)
 		t.csvOff = append(t.csvOff, len(t.csv))
@@ -493,7 +494,7 @@ func newTexts(c config) *texts {
 
 // writeCSV writes the CSV input, header and rows, to w. It streams: it
 // allocates nothing per row.
-func (c config) writeCSV(w io.Writer, t *texts) error {
+func (c Config) writeCSV(w io.Writer, t *texts) error {
 	if _, err := io.WriteString(w, csvHeader); err != nil {
 		return err
 	}
@@ -508,7 +509,7 @@ func (c config) writeCSV(w io.Writer, t *texts) error {
 
 // writeJSONL writes the JSONL input to w. It streams: it allocates
 // nothing per row.
-func (c config) writeJSONL(w io.Writer, t *texts) error {
+func (c Config) writeJSONL(w io.Writer, t *texts) error {
 	line := make([]byte, 0, 1024)
 	return c.eachRow(func(p netip.Prefix, k int) error {
 		line = append(line[:0], `{"network":"`...)
@@ -520,24 +521,32 @@ func (c config) writeJSONL(w io.Writer, t *texts) error {
 	})
 }
 
-// genResult says what gen wrote.
-type genResult struct {
-	rows                int
-	csvBytes, jsonBytes int64
+// GenResult says what Generate wrote.
+type GenResult struct {
+	Rows                int   // rows in each file
+	CSVBytes, JSONBytes int64 // sizes of the compressed files
 }
 
-// generate writes the input as gzip CSV and gzip JSONL to csvPath and
-// jsonPath (each written to a temporary file, then renamed), the two at
-// once. It streams: memory does not grow with the number of rows.
-func generate(c config, csvPath, jsonPath string, level int) (genResult, error) {
+// Generate writes the input as gzip CSV to csvPath and, unless jsonPath
+// is empty, as gzip JSONL to jsonPath (each written to a temporary file,
+// then renamed), the two at once. level is the gzip level (1 fastest to 9
+// smallest). It streams: memory does not grow with the number of rows.
+func Generate(c Config, csvPath, jsonPath string, level int) (GenResult, error) {
+	if err := c.Validate(); err != nil {
+		return GenResult{}, err
+	}
 	t := newTexts(c)
-	res := genResult{rows: c.rows()}
+	res := GenResult{Rows: c.Rows()}
 	type done struct {
 		n   int64
 		err error
 	}
 	ch := make(chan done, 1)
 	go func() {
+		if jsonPath == "" {
+			ch <- done{}
+			return
+		}
 		n, err := writeGzip(jsonPath, level, func(w io.Writer) error { return c.writeJSONL(w, t) })
 		ch <- done{n, err}
 	}()
@@ -549,7 +558,7 @@ func generate(c config, csvPath, jsonPath string, level int) (genResult, error) 
 	if d.err != nil {
 		return res, d.err
 	}
-	res.csvBytes, res.jsonBytes = n, d.n
+	res.CSVBytes, res.JSONBytes = n, d.n
 	return res, nil
 }
 

@@ -1,0 +1,25 @@
+// Package inference generates inference results (SPEC.md, "Input:
+// inference results") at any scale up to every IPv4 /24 plus millions of
+// IPv6 /48s, deterministically from a seed, and checks a .mmdb built from
+// them against the rows it was built from.
+//
+// The input: a row for each of the first Config.IPv4Count IPv4 /24s,
+// then Config.IPv6 rows of /48s spread in address order over 2000::/3
+// outside 2002::/16 (6to4, which compile aliases to IPv4). Each row
+// carries one of Config.Combos distinct combinations of country,
+// province, city, district, coordinates and confidences, drawn from a pool
+// of about 11,000 cities in 25 countries (so names repeat, as in real
+// data), named in Latin, Cyrillic, Han, Katakana and Hangul scripts;
+// confidence decreases with depth. One aligned run of 16 /24s in ten
+// shares a combination, so compile has networks to merge.
+//
+// Generate writes gzip CSV and JSONL, streaming (memory bounded by
+// Config.Combos, not by the rows). RunCheck opens a .mmdb with
+// maxminddb-golang v2 (an independent reader), runs Verify and checks
+// that seeded addresses answer the record of the row generated for their
+// network.
+//
+// Used by bench/buildbench (the build path's scale benchmark) and by
+// `ipatlas bench build`. Everything here is safe for concurrent use: there
+// is no shared mutable state.
+package inference
