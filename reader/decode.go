@@ -58,6 +58,7 @@ var (
 type decoder struct {
 	buf     []byte
 	strings *stringCache // nil: no cache
+	skips   *skipCache   // nil: no cache
 }
 
 // state is per-call decoding state.
@@ -371,6 +372,38 @@ func (d *decoder) key(off uint) (string, uint, error) {
 
 // keyBytes is key without copying: the bytes are a view of the section.
 func (d *decoder) keyBytes(off uint) ([]byte, uint, error) {
+	// Fast path: a short string, or a pointer to one, the forms nearly
+	// every key takes; anything else, or anything near the end of the
+	// section, goes the general way, which also reports the errors.
+	buf := d.buf
+	if off+5 <= uint(len(buf)) {
+		c := buf[off]
+		switch c >> 5 {
+		case kString:
+			if n := uint(c & 0x1f); n < 29 && off+1+n <= uint(len(buf)) {
+				return buf[off+1 : off+1+n], off + 1 + n, nil
+			}
+		case kPointer:
+			v := uint(c & 7)
+			var target, next uint
+			switch (c >> 3) & 3 {
+			case 0:
+				target, next = v<<8|uint(buf[off+1]), off+2
+			case 1:
+				target, next = (v<<16|uint(buf[off+1])<<8|uint(buf[off+2]))+2048, off+3
+			case 2:
+				target, next = (v<<24|uint(buf[off+1])<<16|uint(buf[off+2])<<8|uint(buf[off+3]))+526336, off+4
+			default:
+				target, next = uint(binary.BigEndian.Uint32(buf[off+1:off+5])), off+5
+			}
+			if target < uint(len(buf)) {
+				t := buf[target]
+				if n := uint(t & 0x1f); t>>5 == kString && n < 29 && target+1+n <= uint(len(buf)) {
+					return buf[target+1 : target+1+n], next, nil
+				}
+			}
+		}
+	}
 	kind, size, payload, after, err := d.resolve(off)
 	if err != nil {
 		return nil, 0, err
@@ -395,6 +428,29 @@ func (d *decoder) skip(off uint, depth int, st *state, strict bool) (uint, error
 	if depth > maxDepth {
 		return 0, errDepth
 	}
+	// Fast path: a pointer, or a short string, double or small unsigned
+	// integer that fits in the section, valid in any mode.
+	if buf := d.buf; off+5 <= uint(len(buf)) {
+		c := buf[off]
+		n := uint(c & 0x1f)
+		switch c >> 5 {
+		case kPointer:
+			return off + 2 + (n>>3)&3, nil
+		case kString:
+			if n < 29 && off+1+n <= uint(len(buf)) {
+				return off + 1 + n, nil
+			}
+		case kFloat64:
+			if n == 8 && off+9 <= uint(len(buf)) {
+				return off + 9, nil
+			}
+		case kUint16, kUint32:
+			// n <= 4 fits: off+5 <= len(buf).
+			if n <= 2 || c>>5 == kUint32 && n <= 4 {
+				return off + 1 + n, nil
+			}
+		}
+	}
 	kind, size, payload, err := d.ctrl(off)
 	if err != nil {
 		return 0, err
@@ -403,16 +459,26 @@ func (d *decoder) skip(off uint, depth int, st *state, strict bool) (uint, error
 	case kPointer:
 		return payload, nil
 	case kMap, kSlice:
+		n := size
+		if kind == kMap {
+			n *= 2
+		}
+		cache := d.skips != nil && n >= minSkipCached
+		if cache {
+			if end, ok := d.skips.get(off, depth); ok {
+				return end, nil
+			}
+		}
 		if err := d.checkContainer(kind, size, payload, st); err != nil {
 			return 0, err
 		}
-		if kind == kMap {
-			size *= 2
-		}
-		for range size {
+		for range n {
 			if payload, err = d.skip(payload, depth+1, st, true); err != nil {
 				return 0, err
 			}
+		}
+		if cache {
+			d.skips.put(off, payload, depth)
 		}
 		return payload, nil
 	case kBool:
@@ -599,6 +665,48 @@ func (c *stringCache) get(off uint, b []byte) string {
 	s := string(b)
 	slot.Store(&stringEntry{off: off, s: s})
 	return s
+}
+
+// minSkipCached is the fewest values (keys and values of a map, elements of
+// an array) a container must hold for skip to remember where it ends.
+const minSkipCached = 6
+
+// skipCache remembers where containers end, so that skipping a map that
+// many records share (a names map inside a country, say) costs one probe
+// instead of a walk over its entries. It is direct-mapped and lock-free:
+// a slot is one word, offset | length | depth, written whole.
+//
+// An entry is stored only after skip walked the container successfully
+// from depth, and is used only at that depth or a shallower one, so that
+// a hit returns exactly what the walk would have: the section is
+// immutable, and a walk that stayed within the depth limit from a depth
+// stays within it from any shallower one.
+type skipCache struct {
+	slots [1 << 12]atomic.Uint64
+}
+
+const (
+	skipLenBits   = 22
+	skipDepthBits = 10 // maxDepth fits
+)
+
+func (c *skipCache) get(off uint, depth int) (uint, bool) {
+	e := c.slots[(uint32(off)*2654435761)>>20].Load()
+	if e>>32 != uint64(off) || e == 0 {
+		return 0, false
+	}
+	if int(e&(1<<skipDepthBits-1)) < depth {
+		return 0, false
+	}
+	return off + uint(e>>skipDepthBits)&(1<<skipLenBits-1), true
+}
+
+func (c *skipCache) put(off, end uint, depth int) {
+	n := end - off
+	if off >= 1<<32 || n >= 1<<skipLenBits || depth >= 1<<skipDepthBits {
+		return
+	}
+	c.slots[(uint32(off)*2654435761)>>20].Store(uint64(off)<<32 | uint64(n)<<skipDepthBits | uint64(depth))
 }
 
 // ---------------------------------------------------------------------

@@ -60,6 +60,20 @@ func randomAddrs(n int, v6 bool, seed uint64) []netip.Addr {
 // record decoded into interface{} once per distinct offset. It runs with
 // the default acceleration index; a second pass checks a tenth of the
 // addresses without it.
+// sparseRecord has a few fields of a City record, so that decoding skips
+// the rest: names maps, subdivisions, and whatever else the record holds.
+type sparseRecord struct {
+	Country struct {
+		IsoCode string `maxminddb:"iso_code"`
+	} `maxminddb:"country"`
+	Location struct {
+		TimeZone string `maxminddb:"time_zone"`
+	} `maxminddb:"location"`
+	Postal struct {
+		Code string `maxminddb:"code"`
+	} `maxminddb:"postal"`
+}
+
 func TestGeoLiteMatchesPeer(t *testing.T) {
 	path := needGeoLite(t)
 	theirs, err := maxminddb.Open(path)
@@ -115,6 +129,20 @@ func TestGeoLiteMatchesPeer(t *testing.T) {
 				}
 				if !reflect.DeepEqual(va, vb) {
 					t.Fatalf("%s: record\n%v\nmaxminddb\n%v", a, va, vb)
+				}
+				// A small struct skips most of the record; twice, so that
+				// the second decode meets the skips the first remembered.
+				for range 2 {
+					var sa, sb sparseRecord
+					if err := x.Decode(&sa); err != nil {
+						t.Fatalf("%s: sparse: %v", a, err)
+					}
+					if err := y.Decode(&sb); err != nil {
+						t.Fatalf("%s: sparse: maxminddb: %v", a, err)
+					}
+					if sa != sb {
+						t.Fatalf("%s: sparse record %+v, maxminddb %+v", a, sa, sb)
+					}
 				}
 			}
 			if found < len(addrs)/4 {

@@ -233,6 +233,7 @@ func OpenBytes(buffer []byte, options ...ReaderOption) (*Reader, error) {
 	r.dec = decoder{buf: r.data}
 	if !opts.disableStringCache {
 		r.dec.strings = new(stringCache)
+		r.dec.skips = new(skipCache)
 	}
 	if err := r.setIPv4Start(); err != nil {
 		return nil, err
