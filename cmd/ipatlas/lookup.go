@@ -3,26 +3,47 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/ipatlas/ipatlas/reader"
 )
 
 func runLookup(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("lookup", "FILE.mmdb [IP|CIDR]...",
-		"Prints one JSON line per address: the address, the network that holds it and its record.\n"+
-			"A CIDR lists every network with data inside it. With no IP arguments, or with '-',\n"+
-			"addresses are read from standard input, one a line. Any MaxMind DB file works.", stderr)
+	fs := newFlags("lookup", "[--path a.b.0.c] FILE.mmdb [IP|CIDR]...",
+		"Prints one JSON line per address: the address, the network that holds it and its record:\n"+
+			"  {\"ip\":\"1.2.3.4\",\"network\":\"1.2.3.0/24\",\"found\":true,\"record\":{...}}\n"+
+			"A CIDR lists every network with data inside it (lines without \"ip\"). With no IP\n"+
+			"arguments, or with '-', addresses are read from standard input, one a line. Any\n"+
+			"MaxMind DB file works.\n\n"+
+			"--path prints one value of the record instead, as \"value\":\n"+
+			"  {\"ip\":\"1.2.3.4\",\"network\":\"1.2.3.0/24\",\"found\":true,\"value\":\"CN\"}\n"+
+			"Path elements are separated by dots (write a dot inside a key as \\. and a backslash\n"+
+			"as \\\\). Each element is read as the data says, as mmdblookup does: in a map it is a\n"+
+			"key; in an array it is an index, negative indexes counting from the end (-1 is the\n"+
+			"last). When the record has nothing at the path (a missing key, an index out of\n"+
+			"range, a key into a string) the line has \"found\":true and \"value\":null; an\n"+
+			"address without a record has \"found\":false and \"value\":null. Neither is an error.", stderr)
+	pathFlag := fs.String("path", "", "print only the value at this `path` of each record, e.g. country.iso_code or subdivisions.-1.names.en")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(rest) == 0 {
 		return usagef("no FILE.mmdb")
+	}
+	var path []string
+	if hasFlag(fs, "path") {
+		if path, err = parseLookupPath(*pathFlag); err != nil {
+			return usagef("--path %q: %v", *pathFlag, err)
+		}
 	}
 	db, err := reader.Open(rest[0])
 	if err != nil {
@@ -46,7 +67,7 @@ func runLookup(args []string, stdout, stderr io.Writer) error {
 				return fmt.Errorf("%q is not an IP address or CIDR", q)
 			}
 			for res := range db.NetworksWithin(p.Masked()) {
-				if err := printResult(enc, "", res); err != nil {
+				if err := printResult(enc, "", res, path); err != nil {
 					return err
 				}
 			}
@@ -56,7 +77,7 @@ func runLookup(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("%q is not an IP address or CIDR", q)
 		}
-		return printResult(enc, a.String(), db.Lookup(a))
+		return printResult(enc, a.String(), db.Lookup(a), path)
 	}
 	if len(queries) == 0 || len(queries) == 1 && queries[0] == "-" {
 		sc := bufio.NewScanner(os.Stdin)
@@ -91,15 +112,184 @@ type lookupLine struct {
 	Record  any    `json:"record,omitempty"`
 }
 
-func printResult(enc *json.Encoder, ip string, res reader.Result) error {
+// lookupPathLine is one line of lookup --path: value is always present,
+// null when there is nothing at the path.
+type lookupPathLine struct {
+	IP      string `json:"ip,omitempty"`
+	Network string `json:"network"`
+	Found   bool   `json:"found"`
+	Value   any    `json:"value"`
+}
+
+// printResult prints one result: the whole record, or with a non-nil
+// path the value at path.
+func printResult(enc *json.Encoder, ip string, res reader.Result, path []string) error {
 	if err := res.Err(); err != nil {
 		return err
 	}
-	line := lookupLine{IP: ip, Network: res.Prefix().String(), Found: res.Found()}
-	if res.Found() {
-		if err := res.Decode(&line.Record); err != nil {
-			return fmt.Errorf("%s: %w", res.Prefix(), err)
+	var line any
+	if path == nil {
+		l := lookupLine{IP: ip, Network: res.Prefix().String(), Found: res.Found()}
+		if res.Found() {
+			if err := res.Decode(&l.Record); err != nil {
+				return fmt.Errorf("%s: %w", res.Prefix(), err)
+			}
+		}
+		line = &l
+	} else {
+		l := lookupPathLine{IP: ip, Network: res.Prefix().String(), Found: res.Found()}
+		if res.Found() {
+			v, err := valueAtPath(res, path)
+			if err != nil {
+				return fmt.Errorf("%s: %w", res.Prefix(), err)
+			}
+			l.Value = v
+		}
+		line = &l
+	}
+	err := enc.Encode(line)
+	var uv *json.UnsupportedValueError
+	if errors.As(err, &uv) {
+		// NaN and infinities have no JSON number; write them as the
+		// strings format.AppendJSON uses.
+		switch l := line.(type) {
+		case *lookupLine:
+			l.Record = jsonSafe(l.Record)
+		case *lookupPathLine:
+			l.Value = jsonSafe(l.Value)
+		}
+		err = enc.Encode(line)
+	}
+	return err
+}
+
+// parseLookupPath splits a --path into its elements: separated by '.',
+// with "\." for a dot and "\\" for a backslash inside an element.
+func parseLookupPath(s string) ([]string, error) {
+	if s == "" {
+		return nil, errors.New("empty path")
+	}
+	var elems []string
+	var cur strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			if i+1 == len(s) || (s[i+1] != '.' && s[i+1] != '\\') {
+				return nil, fmt.Errorf("byte %d: a backslash escapes only '.' or '\\'", i+1)
+			}
+			i++
+			cur.WriteByte(s[i])
+		case '.':
+			if cur.Len() == 0 {
+				return nil, fmt.Errorf("empty element %d", len(elems)+1)
+			}
+			elems = append(elems, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(c)
 		}
 	}
-	return enc.Encode(line)
+	if cur.Len() == 0 {
+		return nil, fmt.Errorf("empty element %d", len(elems)+1)
+	}
+	return append(elems, cur.String()), nil
+}
+
+// valueAtPath returns the value at path in the record of res, or nil when
+// there is none. Each element is read as the data says, as libmaxminddb's
+// MMDB_aget_value does: a key in a map, an index in an array (negative
+// from the end), nothing in a scalar. The reader's DecodePath does it
+// without decoding the whole record when the guess "numeric elements are
+// indexes" holds; when it fails (a numeric key of a map, a word into an
+// array), the record is decoded and walked.
+func valueAtPath(res reader.Result, path []string) (any, error) {
+	typed := make([]any, len(path))
+	for i, e := range path {
+		if n, ok := pathIndex(e); ok {
+			typed[i] = n
+		} else {
+			typed[i] = e
+		}
+	}
+	var v any
+	if err := res.DecodePath(&v, typed...); err == nil {
+		return v, nil
+	}
+	var rec any
+	if err := res.Decode(&rec); err != nil {
+		return nil, err
+	}
+	for _, e := range path {
+		switch x := rec.(type) {
+		case map[string]any:
+			var ok bool
+			if rec, ok = x[e]; !ok {
+				return nil, nil
+			}
+		case []any:
+			n, ok := pathIndex(e)
+			if !ok {
+				return nil, nil
+			}
+			if n < 0 {
+				n += len(x)
+			}
+			if n < 0 || n >= len(x) {
+				return nil, nil
+			}
+			rec = x[n]
+		default:
+			return nil, nil
+		}
+	}
+	return rec, nil
+}
+
+// pathIndex parses an array index as strtol does for libmaxminddb: an
+// optional sign and decimal digits.
+func pathIndex(e string) (int, bool) {
+	n, err := strconv.Atoi(e)
+	return n, err == nil
+}
+
+// hasFlag reports whether the flag name was given.
+func hasFlag(fs *flag.FlagSet, name string) (set bool) {
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// jsonSafe returns v with every NaN or infinite float replaced by the
+// string "NaN", "+Inf" or "-Inf".
+func jsonSafe(v any) any {
+	switch x := v.(type) {
+	case float64:
+		return jsonFloat(x)
+	case float32:
+		return jsonFloat(float64(x))
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = jsonSafe(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(x))
+		for i, e := range x {
+			s[i] = jsonSafe(e)
+		}
+		return s
+	}
+	return v
+}
+
+func jsonFloat(f float64) any {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "+Inf"
+	case math.IsInf(f, -1):
+		return "-Inf"
+	}
+	return f
 }
