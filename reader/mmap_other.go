@@ -8,3 +8,6 @@ import "errors"
 func mmap(fd, length int) ([]byte, error) { return nil, errors.ErrUnsupported }
 
 func munmap(b []byte) error { return nil }
+
+// adviseHugePages is a no-op here.
+func adviseHugePages(b []byte) {}
