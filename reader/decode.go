@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"reflect"
@@ -59,6 +60,7 @@ type decoder struct {
 	buf     []byte
 	strings *stringCache // nil: no cache
 	skips   *skipCache   // nil: no cache
+	maps    *mapCache    // nil: no cache
 }
 
 // state is per-call decoding state.
@@ -1261,10 +1263,18 @@ func decMapStringString(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth 
 	}
 	mp := (*map[string]string)(p)
 	m := *mp
+	cacheable := m == nil && size > 0 && d.maps != nil && depth < maxDepth
+	if cacheable {
+		if e := d.maps.get(payload); e != nil {
+			*mp = maps.Clone(e.m)
+			return finish(after, e.end), nil
+		}
+	}
 	if m == nil {
 		m = make(map[string]string, size)
 		*mp = m
 	}
+	start := payload
 	for range size {
 		k, next, err := d.key(payload)
 		if err != nil {
@@ -1277,7 +1287,35 @@ func decMapStringString(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth 
 		}
 		m[k] = v
 	}
+	if cacheable {
+		d.maps.put(&mapEntry{off: start, end: payload, m: maps.Clone(m)})
+	}
 	return finish(after, payload), nil
+}
+
+// mapCache holds decoded map[string]string values (names maps, mostly) by
+// the data offset of their entries. Decoding such a map again clones the
+// cached one, which copies its table instead of hashing every key, and
+// the caller still gets a map of its own. Direct-mapped and lock-free: a
+// slot holds an immutable entry, replaced whole.
+type mapCache struct {
+	slots [1 << 10]atomic.Pointer[mapEntry]
+}
+
+type mapEntry struct {
+	off, end uint              // the map's entries, and the offset after them
+	m        map[string]string // never modified once stored
+}
+
+func (c *mapCache) get(off uint) *mapEntry {
+	if e := c.slots[(uint32(off)*2654435761)>>22].Load(); e != nil && e.off == off {
+		return e
+	}
+	return nil
+}
+
+func (c *mapCache) put(e *mapEntry) {
+	c.slots[(uint32(e.off)*2654435761)>>22].Store(e)
 }
 
 func decMap(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st *state) (uint, error) {

@@ -58,7 +58,7 @@ func fuzzOne(t *testing.T, b []byte, addrs []netip.Addr) {
 		if err != nil {
 			t.Fatalf("opens with the index but not without: %v", err)
 		}
-		plain.dec.skips = nil // the reference: every skip walks
+		plain.dec.skips, plain.dec.maps = nil, nil // the reference: every value walked
 		for _, a := range addrs {
 			x, y := r.Lookup(a), plain.Lookup(a)
 			if x.Found() != y.Found() || x.Offset() != y.Offset() || x.Prefix() != y.Prefix() || (x.Err() == nil) != (y.Err() == nil) {
@@ -66,9 +66,9 @@ func fuzzOne(t *testing.T, b []byte, addrs []netip.Addr) {
 			}
 			var v any
 			_ = x.Decode(&v)
-			// Typed decoding skips the values the struct has no field for;
-			// with the skip cache (warm on the second pass) it must give
-			// what walking gives.
+			// Typed decoding skips the values the struct has no field for
+			// and clones names maps it decoded before; with the caches
+			// (warm on the second pass) it must give what walking gives.
 			for range 2 {
 				var s, ref rec
 				err, refErr := x.Decode(&s), y.Decode(&ref)

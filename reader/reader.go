@@ -90,8 +90,9 @@ type readerOptions struct {
 // ReaderOption configures Open and OpenBytes.
 type ReaderOption func(*readerOptions)
 
-// DisableStringCache turns off the cache of decoded strings keyed by data
-// offset. Decoding then allocates every string it returns.
+// DisableStringCache turns off the caches of decoded values keyed by data
+// offset: strings, names maps (map[string]string) and where skipped
+// containers end. Decoding then allocates every string it returns.
 func DisableStringCache() ReaderOption {
 	return func(o *readerOptions) { o.disableStringCache = true }
 }
@@ -234,6 +235,7 @@ func OpenBytes(buffer []byte, options ...ReaderOption) (*Reader, error) {
 	if !opts.disableStringCache {
 		r.dec.strings = new(stringCache)
 		r.dec.skips = new(skipCache)
+		r.dec.maps = new(mapCache)
 	}
 	if err := r.setIPv4Start(); err != nil {
 		return nil, err
