@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ipatlas/ipatlas/reader"
 )
@@ -100,8 +101,9 @@ func WithReaderOptions(o ...reader.ReaderOption) Option {
 // keeps by default.
 const DefaultCacheSize = 1 << 18
 
-// WithCacheSize bounds the record cache of each model to n records
-// (at least 64). When full, a shard drops an arbitrary entry per insert.
+// WithCacheSize bounds the record cache of each model to about n records
+// (at least 64; rounded up to a power of two). The cache is 4-way set
+// associative: a record whose set is full replaces one of the set's four.
 func WithCacheSize(n int) Option {
 	return func(opts *options) { opts.cacheSize = max(n, 64) }
 }
@@ -173,11 +175,11 @@ func lookupShared[T any](r *Reader, c *cache[T], ip netip.Addr) (*T, netip.Prefi
 	if v := c.get(off); v != nil {
 		return v, res.Prefix(), nil
 	}
-	v := new(T)
-	if err := res.Decode(v); err != nil {
+	e := c.newEntry(off)
+	if err := res.Decode(&e.v); err != nil {
 		return c.zero, res.Prefix(), err
 	}
-	return c.put(off, v), res.Prefix(), nil
+	return c.put(e), res.Prefix(), nil
 }
 
 // CityShared returns the shared City record of ip and the network it is
@@ -281,57 +283,80 @@ func (r *Reader) AtlasShared(ip netip.Addr) (*Atlas, netip.Prefix, error) {
 	return lookupShared(r, &r.atlas, ip)
 }
 
-// cacheShards is the number of independently locked parts of a cache.
-const cacheShards = 64
+// cacheWays is the associativity of the record cache: a record can sit in
+// any of the 4 slots of its set, which share one cache line.
+const cacheWays = 4
 
-// cache maps data offsets to decoded, immutable records. Reads take a
-// shard's read lock; records are never modified once stored, so a pointer
-// handed out stays valid and consistent after eviction.
+// cache maps data offsets to decoded, immutable records. It is a
+// set-associative table of atomic pointers, allocated on first use: a
+// lookup reads one set (one cache line) and takes no lock, so readers on
+// many cores do not contend. A slot's entry is replaced whole; records are
+// never modified once stored, so a pointer handed out stays valid and
+// consistent after eviction.
 type cache[T any] struct {
-	zero   *T // the shared record of addresses without data
-	limit  int
-	shards [cacheShards]shard[T]
+	zero *T // the shared record of addresses without data
+	size int
+	once sync.Once
+	sets []cacheSet[T] // len a power of two
 }
 
-type shard[T any] struct {
-	mu sync.RWMutex
-	m  map[uint]*T
-	_  [64 - 8 - 24]byte // keep shards on separate cache lines
+type cacheSet[T any] struct {
+	slot [cacheWays]atomic.Pointer[cacheEntry[T]]
+}
+
+type cacheEntry[T any] struct {
+	off uint
+	v   T
 }
 
 func (c *cache[T]) init(size int) {
 	c.zero = new(T)
-	c.limit = max(size/cacheShards, 1)
-	for i := range c.shards {
-		c.shards[i].m = make(map[uint]*T)
-	}
+	c.size = size
 }
 
-func shardOf(off uint) uint { return uint(uint32(off) * 2654435761 >> 26) }
+// setOf returns the set for off; the table is allocated on first use, so
+// models a program never asks for cost nothing.
+func (c *cache[T]) setOf(off uint) *cacheSet[T] {
+	c.once.Do(func() {
+		n := 1
+		for n*cacheWays < c.size {
+			n <<= 1
+		}
+		c.sets = make([]cacheSet[T], n)
+	})
+	h := uint64(off) * 0x9E3779B97F4A7C15
+	return &c.sets[h>>32&uint64(len(c.sets)-1)]
+}
 
 func (c *cache[T]) get(off uint) *T {
-	s := &c.shards[shardOf(off)]
-	s.mu.RLock()
-	v := s.m[off]
-	s.mu.RUnlock()
-	return v
-}
-
-// put stores v for off unless another goroutine did first, and returns
-// the stored record.
-func (c *cache[T]) put(off uint, v *T) *T {
-	s := &c.shards[shardOf(off)]
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if old, ok := s.m[off]; ok {
-		return old
-	}
-	if len(s.m) >= c.limit {
-		for k := range s.m {
-			delete(s.m, k)
-			break
+	s := c.setOf(off)
+	for i := range s.slot {
+		if e := s.slot[i].Load(); e != nil && e.off == off {
+			return &e.v
 		}
 	}
-	s.m[off] = v
-	return v
+	return nil
+}
+
+// newEntry returns an entry for off to decode a record into.
+func (c *cache[T]) newEntry(off uint) *cacheEntry[T] { return &cacheEntry[T]{off: off} }
+
+// put stores e unless its offset is already cached, and returns the stored
+// record. A full set loses the entry in the slot the offset picks.
+func (c *cache[T]) put(e *cacheEntry[T]) *T {
+	s := c.setOf(e.off)
+	for i := range s.slot {
+		old := s.slot[i].Load()
+		if old == nil {
+			if s.slot[i].CompareAndSwap(nil, e) {
+				return &e.v
+			}
+			old = s.slot[i].Load()
+		}
+		if old != nil && old.off == e.off {
+			return &old.v
+		}
+	}
+	s.slot[e.off%cacheWays].Store(e)
+	return &e.v
 }
