@@ -53,6 +53,7 @@ type columns struct {
 	// INVARIANT: an entry is what build returned for those cells.
 	memo    map[string][]byte
 	memoKey []byte
+	scratch []byte
 }
 
 // memoEntries bounds the memo; when full it starts again empty.
@@ -134,8 +135,9 @@ func (c *columns) parseFloat(cells []string, i int) (float64, bool, *problem) {
 
 // build turns cells into a record: an Inference checked by Validate and
 // turned into the schema record, with the extra columns under
-// ipatlas.extra. It appends the record's canonical encoding to buf.
-func (c *columns) build(buf []byte, cells []string) ([]byte, *problem) {
+// ipatlas.extra. It returns the record's canonical encoding, which the
+// memo owns: it must not be modified, and stays valid.
+func (c *columns) build(cells []string) ([]byte, *problem) {
 	key := c.memoKey[:0]
 	for i, s := range cells {
 		if i != fNetwork {
@@ -144,16 +146,19 @@ func (c *columns) build(buf []byte, cells []string) ([]byte, *problem) {
 	}
 	c.memoKey = key
 	if rec, ok := c.memo[string(key)]; ok {
-		return append(buf, rec...), nil
+		return rec, nil
 	}
-	out, prob := c.buildRecord(buf, cells)
-	if prob == nil {
-		if c.memo == nil || len(c.memo) >= memoEntries {
-			c.memo = make(map[string][]byte)
-		}
-		c.memo[string(key)] = append([]byte(nil), out[len(buf):]...)
+	out, prob := c.buildRecord(c.scratch[:0], cells)
+	c.scratch = out[:0]
+	if prob != nil {
+		return nil, prob
 	}
-	return out, prob
+	if c.memo == nil || len(c.memo) >= memoEntries {
+		c.memo = make(map[string][]byte)
+	}
+	rec := append([]byte(nil), out...)
+	c.memo[string(key)] = rec
+	return rec, nil
 }
 
 // buildRecord is build without the memo.

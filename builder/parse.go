@@ -22,11 +22,13 @@ import (
 var maxLine = 64 << 20
 
 // row is one parsed row: its line, its networks and its record's
-// canonical encoding. The slices are reused by the next row.
+// canonical encoding. nets is reused by the next row; so is rec, unless
+// stable is set: then rec is never modified and may be kept.
 type row struct {
-	line int
-	nets []netip.Prefix
-	rec  []byte
+	line   int
+	nets   []netip.Prefix
+	rec    []byte
+	stable bool
 }
 
 // parser reads rows of one format. next returns io.EOF after the last row,
@@ -101,90 +103,114 @@ func (p *cellParser) finish(r *row) error {
 		return rowErr(p.file, r.line, "network", err)
 	}
 	var prob *problem
-	r.rec, prob = p.cols.build(r.rec[:0], p.cells)
+	r.rec, prob = p.cols.build(p.cells)
+	r.stable = true
 	if prob != nil {
 		return rowErr(p.file, r.line, prob.field, prob.err)
 	}
 	return nil
 }
 
-// csvParser reads CSV with encoding/csv (RFC 4180 quoting, records may
-// span lines).
+// csvParser reads CSV (RFC 4180 quoting, records may span lines; see
+// csvReader).
 type csvParser struct {
 	cellParser
-	r   *csv.Reader
-	lim *recordLimiter
+	r   csvReader
 	idx []int
+	// netField is the header position of the network column.
+	netField int
+	// memo maps a one-line record without quotes, its network field cut
+	// out, to its record: such a line gives the same cells but the
+	// network whatever the network, so a repeat skips splitting the line
+	// into cells and building (see columns.memo).
+	// INVARIANT: an entry is what finish built for the cells of a line
+	// with that key, and it was built without error.
+	memo    map[string][]byte
+	memoKey []byte
 }
 
-// recordLimiter fails reads once more than maxLine bytes were read since
-// mark, the end of the last CSV record (give or take csv's buffer).
-type recordLimiter struct {
-	r       io.Reader
-	n, mark int64
-}
-
-func (l *recordLimiter) Read(b []byte) (int, error) {
-	if l.n-l.mark > int64(maxLine) {
-		return 0, fmt.Errorf("CSV record longer than %d bytes (an unterminated quote?)", maxLine)
-	}
-	n, err := l.r.Read(b)
-	l.n += int64(n)
-	return n, err
-}
-
-func newCSVParser(file string, r io.Reader, cols *columns) (*csvParser, error) {
-	lim := &recordLimiter{r: r}
-	cr := csv.NewReader(lim)
-	cr.ReuseRecord = true
-	header, err := cr.Read()
+func newCSVParser(file string, r *bufio.Reader, cols *columns) (*csvParser, error) {
+	p := &csvParser{cellParser: cellParser{file: file, cols: cols, cells: make([]string, cols.numCells())}, r: csvReader{r: r}}
+	err := p.r.read()
 	if err == io.EOF {
 		return nil, fatalError{rowErr(file, 1, "", errors.New("empty file: a header row is required"))}
 	}
 	if err != nil {
 		return nil, fatalError{rowErr(file, 1, "", fmt.Errorf("bad header: %w", csvErr(err)))}
 	}
+	header := make([]string, p.r.numFields())
+	for i := range header {
+		header[i] = string(p.r.field(i))
+	}
 	idx, prob := cols.headerIndex(header)
 	if prob != nil {
 		return nil, fatalError{rowErr(file, 1, prob.field, prob.err)}
 	}
-	lim.mark = lim.n
-	return &csvParser{cellParser: cellParser{file: file, cols: cols, cells: make([]string, cols.numCells())}, r: cr, lim: lim, idx: idx}, nil
+	p.idx = idx
+	p.netField = slices.Index(idx, fNetwork)
+	return p, nil
 }
 
-// csvErr drops the position that encoding/csv puts in its messages (the
-// RowError gives the line).
+// csvErr drops the position from a CSV syntax error (the RowError gives
+// the line).
 func csvErr(err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return pe.Err
+	if se, ok := err.(*csvSyntaxError); ok {
+		return se.err
 	}
 	return err
 }
 
 func (p *csvParser) next(r *row) error {
-	rec, err := p.r.Read()
-	p.lim.mark = p.lim.n
+	err := p.r.read()
 	if err == io.EOF {
 		return io.EOF
 	}
 	if err != nil {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			r.line = pe.StartLine
-			if errors.Is(pe.Err, csv.ErrFieldCount) {
-				return rowErr(p.file, pe.StartLine, "", fmt.Errorf("%d fields, the header has %d", len(rec), len(p.idx)))
+		if se, ok := err.(*csvSyntaxError); ok {
+			r.line = se.startLine
+			if se.err == csv.ErrFieldCount {
+				return rowErr(p.file, se.startLine, "", fmt.Errorf("%d fields, the header has %d", p.r.numFields(), len(p.idx)))
 			}
-			return rowErr(p.file, pe.StartLine, "", fmt.Errorf("bad CSV: %w", pe.Err))
+			return rowErr(p.file, se.startLine, "", fmt.Errorf("bad CSV: %w", se.err))
 		}
 		return fatalError{rowErr(p.file, 0, "", err)}
 	}
-	r.line, _ = p.r.FieldPos(0)
-	p.reset()
-	for i, s := range rec {
-		p.cells[p.idx[i]] = s
+	r.line = p.r.startLine
+	var key []byte
+	if p.r.plain {
+		line := p.r.buf
+		start, end := p.r.bounds[2*p.netField], p.r.bounds[2*p.netField+1]
+		if start == 0 {
+			key = line[end:]
+		} else {
+			key = append(append(p.memoKey[:0], line[:start]...), line[end:]...)
+			p.memoKey = key
+		}
+		if rec, ok := p.memo[string(key)]; ok {
+			// The cells but the network are those of a good row.
+			r.nets, err = appendNetworks(r.nets[:0], string(line[start:end]))
+			if err != nil {
+				return rowErr(p.file, r.line, "network", err)
+			}
+			r.rec, r.stable = rec, true
+			return nil
+		}
 	}
-	return p.finish(r)
+	p.reset()
+	all := string(p.r.buf) // one allocation for all the cells
+	for i, cell := range p.idx {
+		p.cells[cell] = all[p.r.bounds[2*i]:p.r.bounds[2*i+1]]
+	}
+	if err := p.finish(r); err != nil {
+		return err
+	}
+	if key != nil {
+		if p.memo == nil || len(p.memo) >= memoEntries {
+			p.memo = make(map[string][]byte)
+		}
+		p.memo[string(key)] = r.rec
+	}
+	return nil
 }
 
 // tsvParser reads tab-separated values: one row per line, fields split at
@@ -468,6 +494,7 @@ func (p *jsonlParser) setRegions(v format.Value) *problem {
 type rawParser struct {
 	file string
 	lr   lineReader
+	buf  []byte
 }
 
 func (p *rawParser) next(r *row) error {
@@ -491,7 +518,9 @@ func (p *rawParser) next(r *row) error {
 	if !ok {
 		return rowErr(p.file, r.line, "record", fmt.Errorf("want an object (a map), got %s", kindName(m["record"])))
 	}
-	if r.rec, err = format.AppendValue(r.rec[:0], rec); err != nil {
+	p.buf, err = format.AppendValue(p.buf[:0], rec)
+	r.rec, r.stable = p.buf, false
+	if err != nil {
 		return rowErr(p.file, r.line, "record", err)
 	}
 	return nil
