@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipatlas/ipatlas/kv"
@@ -257,7 +258,7 @@ func scan(ctx context.Context, path string, r resolved, fn func(*row) error) (st
 		return stats, err
 	}
 	cr := &countingReader{r: f}
-	defer func() { stats.Bytes = cr.n }()
+	defer func() { stats.Bytes = cr.n.Load() }()
 	var src io.Reader = cr
 	switch r.compression {
 	case "gzip":
@@ -293,42 +294,123 @@ func scan(ctx context.Context, path string, r resolved, fn func(*row) error) (st
 	}
 	prog := newProgress(r.Progress, path, fi.Size(), cr)
 	defer prog.finish(&stats)
+	// One goroutine decompresses and parses, this one checks the rows
+	// and hands them to fn: two cores for one file.
+	batches, free, stop := make(chan *scanBatch, 8), make(chan *scanBatch, 10), make(chan struct{})
+	go parseAhead(p, batches, free, stop)
+	defer func() {
+		close(stop)
+		for range batches { // wait until parseAhead is done with the file
+		}
+	}()
+	iter := 0
+	for b := range batches {
+		for i := range b.items {
+			it := &b.items[i]
+			if iter&1023 == 0 {
+				if err := ctx.Err(); err != nil {
+					return stats, err
+				}
+				prog.update(stats.Rows)
+			}
+			iter++
+			err := it.err
+			counted := false
+			if err == nil {
+				stats.Rows++
+				counted = true
+				rw := row{line: it.line, nets: b.nets[it.nets[0]:it.nets[1]], rec: it.rec, stable: true}
+				if err = fn(&rw); err == nil {
+					continue
+				}
+			}
+			if err == io.EOF {
+				return stats, nil
+			}
+			re, bad := err.(*RowError)
+			if !bad {
+				if ce, ok := err.(callerError); ok {
+					return stats, ce.err
+				}
+				return stats, unwrapFatal(err)
+			}
+			if !counted {
+				stats.Rows++
+			}
+			if !r.SkipBadRows {
+				return stats, re
+			}
+			stats.Skipped++
+			if len(stats.Errors) < MaxReportedErrors {
+				stats.Errors = append(stats.Errors, re)
+			}
+		}
+		select {
+		case free <- b:
+		default:
+		}
+	}
+	return stats, errors.New("internal error: the parser stopped without an error")
+}
+
+// batchRows is the number of rows parseAhead sends at a time.
+const batchRows = 512
+
+// scanBatch is a run of parsed rows, or of the errors parsing them gave.
+type scanBatch struct {
+	items []scanItem
+	nets  []netip.Prefix // the networks of the items
+	recs  []byte         // the records of the items that are not stable
+}
+
+// scanItem is one parser.next result: a row, or err.
+type scanItem struct {
+	err  error
+	line int
+	nets [2]int // nets[0]:nets[1] in scanBatch.nets
+	rec  []byte
+}
+
+// parseAhead reads rows from p into batches until the parser returns
+// io.EOF or an error after which it cannot go on (that is the last item
+// sent), or stop is closed. It closes out when done.
+func parseAhead(p parser, out chan<- *scanBatch, free <-chan *scanBatch, stop <-chan struct{}) {
+	defer close(out)
+	b := &scanBatch{}
 	var rw row
-	for iter := 0; ; iter++ {
-		if iter&1023 == 0 {
-			if err := ctx.Err(); err != nil {
-				return stats, err
-			}
-			prog.update(stats.Rows)
-		}
+	for {
 		err := p.next(&rw)
-		counted := false
+		it := scanItem{err: err, line: rw.line}
 		if err == nil {
-			stats.Rows++
-			counted = true
-			if err = fn(&rw); err == nil {
-				continue
+			n := len(b.nets)
+			b.nets = append(b.nets, rw.nets...)
+			it.nets = [2]int{n, len(b.nets)}
+			it.rec = rw.rec
+			if !rw.stable {
+				n := len(b.recs)
+				b.recs = append(b.recs, rw.rec...)
+				it.rec = b.recs[n:len(b.recs):len(b.recs)]
 			}
 		}
-		if err == io.EOF {
-			return stats, nil
+		b.items = append(b.items, it)
+		_, bad := err.(*RowError)
+		last := err != nil && !bad
+		if !last && len(b.items) < batchRows {
+			continue
 		}
-		re, bad := err.(*RowError)
-		if !bad {
-			if ce, ok := err.(callerError); ok {
-				return stats, ce.err
-			}
-			return stats, unwrapFatal(err)
+		select {
+		case out <- b:
+		case <-stop:
+			return
 		}
-		if !counted {
-			stats.Rows++
+		if last {
+			return
 		}
-		if !r.SkipBadRows {
-			return stats, re
-		}
-		stats.Skipped++
-		if len(stats.Errors) < MaxReportedErrors {
-			stats.Errors = append(stats.Errors, re)
+		select {
+		case b = <-free:
+			b.items, b.nets, b.recs = b.items[:0], b.nets[:0], b.recs[:0]
+		default:
+			b = &scanBatch{}
 		}
 	}
 }
@@ -341,15 +423,16 @@ func unwrapFatal(err error) error {
 	return err
 }
 
-// countingReader counts the bytes read from the file.
+// countingReader counts the bytes read from the file. The progress line
+// reads the count while the file is read on another goroutine.
 type countingReader struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *countingReader) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 
@@ -410,7 +493,7 @@ func (p *progress) line(rows int, now time.Time) string {
 	if el > 0 {
 		rate = float64(rows) / el
 	}
-	read := p.cr.n
+	read := p.cr.n.Load()
 	s := fmt.Sprintf("%s: %d rows, %.0f rows/s, %.1f/%.1f MB", filepath.Base(p.path), rows, rate, float64(read)/1e6, float64(p.total)/1e6)
 	if read > 0 && read < p.total && el > 0 {
 		eta := time.Duration(el * float64(p.total-read) / float64(read) * float64(time.Second))

@@ -576,7 +576,8 @@ func TestCustomLevels(t *testing.T) {
 
 // TestProgressLine checks the progress text for a fixed moment.
 func TestProgressLine(t *testing.T) {
-	cr := &countingReader{n: 1_000_000}
+	cr := &countingReader{}
+	cr.n.Store(1_000_000)
 	p := newProgress(&bytes.Buffer{}, "/data/bertgeo.csv.gz", 4_000_000, cr)
 	got := p.line(1000, p.start.Add(2*time.Second))
 	want := "bertgeo.csv.gz: 1000 rows, 500 rows/s, 1.0/4.0 MB, ETA 6s"
