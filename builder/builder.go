@@ -182,13 +182,17 @@ func IngestFile(ctx context.Context, st *kv.Store, layer string, priority int32,
 	seen := newBloom()
 	var networks int
 	var fresh []bool
+	// last is the greatest network written, in store order: a network
+	// after it is new without asking the Bloom filter (sorted input).
+	var last treeKey
+	wrote := false
 	stats, err := scan(ctx, path, r, func(row *row) error {
 		// Check every network of the row before writing any, so that a
 		// bad row leaves nothing behind.
 		fresh = fresh[:0]
 		for _, p := range row.nets {
 			isNew := true
-			if seen.mayContain(p) {
+			if wrote && !last.less(treeKeyOf(p)) && seen.mayContain(p) {
 				old, ok, err := in.Get(p)
 				if err != nil {
 					return err
@@ -208,6 +212,9 @@ func IngestFile(ctx context.Context, st *kv.Store, layer string, priority int32,
 				return err
 			}
 			seen.add(p)
+			if k := treeKeyOf(p); !wrote || last.less(k) {
+				last, wrote = k, true
+			}
 			networks++
 		}
 		return nil

@@ -202,3 +202,21 @@ func appendRange(dst []netip.Prefix, first, last netip.Addr) ([]netip.Prefix, er
 		lo = end.inc()
 	}
 }
+
+// treeKey is a network in the store's order: its address in the IPv6
+// tree's space (IPv4 a.b.c.d as ::a.b.c.d), then its prefix length there.
+type treeKey struct {
+	addr u128
+	bits int
+}
+
+func treeKeyOf(p netip.Prefix) treeKey {
+	if p.Addr().Is4() {
+		return treeKey{toU128(p.Addr()), p.Bits() + 96}
+	}
+	return treeKey{toU128(p.Addr()), p.Bits()}
+}
+
+func (k treeKey) less(o treeKey) bool {
+	return k.addr.less(o.addr) || k.addr == o.addr && k.bits < o.bits
+}

@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -186,4 +187,55 @@ func TestSplitRangeIPv6(t *testing.T) {
 	if err != nil || len(got) != 254 {
 		t.Fatalf("worst case: %d CIDRs, %v; want 254", len(got), err)
 	}
+}
+
+// TestBloom checks the Bloom filter against a set: every added network
+// may be contained, across filter growth, and few others are.
+func TestBloom(t *testing.T) {
+	tests := []struct {
+		name string
+		n    int
+	}{{"one filter", firstBloomItems / 2}, {"grown", 3 * firstBloomItems}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBloom()
+			rng := rand.New(rand.NewPCG(1, uint64(tt.n)))
+			added := map[netip.Prefix]bool{}
+			for len(added) < tt.n {
+				p := randomPrefix(rng)
+				added[p] = true
+				b.add(p)
+			}
+			for p := range added {
+				if !b.mayContain(p) {
+					t.Fatalf("mayContain(%s) = false after add", p)
+				}
+			}
+			fp, tries := 0, 0
+			for tries < 100_000 {
+				p := randomPrefix(rng)
+				if added[p] {
+					continue
+				}
+				tries++
+				if b.mayContain(p) {
+					fp++
+				}
+			}
+			if rate := float64(fp) / float64(tries); rate > 0.03*float64(len(b.filters)) {
+				t.Fatalf("false-positive rate %.4f with %d filters", rate, len(b.filters))
+			}
+		})
+	}
+}
+
+func randomPrefix(rng *rand.Rand) netip.Prefix {
+	if rng.IntN(2) == 0 {
+		var a [4]byte
+		binary.BigEndian.PutUint32(a[:], rng.Uint32())
+		return netip.PrefixFrom(netip.AddrFrom4(a), 8+rng.IntN(25)).Masked()
+	}
+	var a [16]byte
+	binary.BigEndian.PutUint64(a[:], rng.Uint64())
+	return netip.PrefixFrom(netip.AddrFrom16(a), 16+rng.IntN(49)).Masked()
 }
