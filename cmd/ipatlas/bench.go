@@ -1,11 +1,269 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ipatlas/ipatlas/bench/report"
+	"github.com/ipatlas/ipatlas/bench/suite"
 )
 
-// runBench is a placeholder until the command is written.
+// defaultBenchDB is the database `bench readers` uses unless --db is
+// given: the one scripts/fetch-data.sh fetches.
+const defaultBenchDB = "data/GeoLite2-City.mmdb"
+
 func runBench(args []string, stdout, stderr io.Writer) error {
-	return errors.New("not implemented yet")
+	usage := func() {
+		fmt.Fprint(stderr, `Usage: ipatlas bench readers|build|all|report [flags]
+
+Runs the benchmark suite and writes DIR/report.md with its plots (SVG) and
+the raw results (readers.json, build.json) beside it.
+
+  readers  lookups on a database (default `+defaultBenchDB+`, fetched with
+           scripts/fetch-data.sh when missing): ipatlas (no-decode, Decode,
+           typed) against maxminddb-golang v2 and v1 and geoip2-golang v2, on
+           four workloads; open time and memory of each reader
+  build    generated inference results at several scales, built with ipatlas
+           (ingest + compile) and with mmdbwriter: wall time, peak RSS, sizes;
+           the readers' open time and memory on the largest output
+  all      readers, then build, into one report
+  report   render DIR/report.md again from the results kept in DIR
+
+Run 'ipatlas bench SUBCOMMAND --help' for the flags.
+`)
+	}
+	if len(args) == 0 {
+		usage()
+		return usagef("no subcommand: want readers, build, all or report")
+	}
+	sub, args := args[0], args[1:]
+	switch sub {
+	case "-h", "-help", "--help", "help":
+		usage()
+		return flag.ErrHelp
+	case "child": // hidden: the measured child processes
+		return suite.RunChild(args, stdout, stderr)
+	case "readers", "build", "all", "report":
+	default:
+		usage()
+		return usagef("unknown subcommand %q: want readers, build, all or report", sub)
+	}
+	return benchCommand(sub, args, stdout, stderr)
+}
+
+func benchCommand(sub string, args []string, stdout, stderr io.Writer) error {
+	var synopsis, desc string
+	switch sub {
+	case "readers":
+		synopsis, desc = "[--db FILE] [--out DIR] [--short] [flags]", "Measures every lookup path of ipatlas and its peers on the same addresses and writes DIR/report.md with plots."
+	case "build":
+		synopsis, desc = "[--scale LIST] [--out DIR] [--short] [flags]", "Builds generated inference results with ipatlas and with mmdbwriter at each scale and writes DIR/report.md with plots."
+	case "all":
+		synopsis, desc = "[--out DIR] [--short] [flags]", "Runs `bench readers` and `bench build` and writes one report: the command that regenerates the published report."
+	case "report":
+		synopsis, desc = "[--out DIR]", "Renders DIR/report.md and its plots again from DIR/readers.json and DIR/build.json."
+	}
+	fs := newFlags("bench "+sub, synopsis, desc, stderr)
+	out := fs.String("out", "bench-report", "directory of the report, its plots and raw results")
+	short := fs.Bool("short", false, "a quick smoke run (seconds): few addresses, short measurements, tiny build scale")
+	// readers
+	db := fs.String("db", defaultBenchDB, "readers: the database (a City database: the typed paths decode City)")
+	count := fs.Int("count", 0, "readers: repeated runs (default 5; 2 with --short)")
+	addrs := fs.Int("addrs", 0, "readers: addresses per workload (default 65536; 4096 with --short)")
+	minTime := fs.Duration("time", 0, "readers: time of each measurement (default 250ms; 10ms with --short)")
+	seed := fs.Uint64("seed", 1, "seed of the workloads and of the generated inference results")
+	procs := fs.Int("procs", 0, "readers: goroutines up to this many in the core-count sweep (default GOMAXPROCS)")
+	// build
+	scales := fs.String("scale", "", "build: comma-separated scales, fractions of full scale (every IPv4 /24 + 4M IPv6 /48s) such as 1/64, 0.25, 1, or counts of IPv4 /24s (default 1/64,1/16,1/4,1; 4096 with --short)")
+	work := fs.String("work", "", "build: directory for the generated inputs, stores and outputs (default: a new temporary directory, removed afterwards)")
+	keep := fs.Bool("keep", false, "build: keep the inputs and outputs in --work")
+	noWriter := fs.Bool("no-mmdbwriter", false, "build: leave mmdbwriter out")
+	writerMax := fs.String("mmdbwriter-max", "1/4", "build: run mmdbwriter up to this scale only (it took 36 min for every IPv4 /24 alone; see bench/WRITEBENCH.md)")
+	writerTimeout := fs.Duration("mmdbwriter-timeout", 15*time.Minute, "build: stop an mmdbwriter run after this long and report that it did not finish")
+	ipatlasTimeout := fs.Duration("timeout", time.Hour, "build: stop an ipatlas ingest or compile after this long")
+	combos := fs.Int("combos", 200_000, "build: distinct records in the generated input")
+	samples := fs.Int("samples", 0, "build: seeded addresses checked in every output (default 100000; 2000 with --short)")
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected arguments %q", rest)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if sub == "report" {
+		r, b, err := report.Load(*out)
+		if err != nil {
+			return err
+		}
+		if r == nil && b == nil {
+			return fmt.Errorf("%s: no %s or %s to report", *out, report.ReadersJSON, report.BuildJSON)
+		}
+		if err := report.Render(*out, r, b); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s\n", filepath.Join(*out, report.ReportFile))
+		return nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding the ipatlas executable for the child processes: %w", err)
+	}
+	child := suite.ChildRunner{Exe: exe, Args: []string{"bench", "child"}}
+	command := "ipatlas bench " + sub
+	if len(args) > 0 {
+		command += " " + strings.Join(args, " ")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	// Check every flag before running anything.
+	ro := suite.DefaultReadersOptions()
+	if *short {
+		ro = suite.ShortReadersOptions()
+	}
+	ro.DB, ro.Seed, ro.Child, ro.Command, ro.Progress = *db, *seed, child, command, stderr
+	for _, f := range []struct {
+		name string
+		v    int
+		dst  *int
+	}{{"count", *count, &ro.Count}, {"addrs", *addrs, &ro.Addrs}, {"procs", *procs, &ro.MaxProcs}} {
+		if set[f.name] {
+			if f.v < 1 {
+				return usagef("--%s %d: want at least 1", f.name, f.v)
+			}
+			*f.dst = f.v
+		}
+	}
+	if set["time"] {
+		if *minTime <= 0 {
+			return usagef("--time %v: want more than 0", *minTime)
+		}
+		ro.MinTime = *minTime
+	}
+	bo := suite.BuildOptions{Seed: *seed, Combos: *combos, Keep: *keep, IPAtlasTimeout: *ipatlasTimeout, MMDBWriterTimeout: *writerTimeout,
+		MMDBWriter: !*noWriter, Samples: 100_000, OpenRuns: 3, OpenLookups: 1 << 20, Child: child, Command: command, Progress: stderr}
+	scaleList := "1/64,1/16,1/4,1"
+	if *short {
+		scaleList, bo.Samples, bo.OpenRuns, bo.OpenLookups = "4096", 2000, 1, 1<<12
+		if !set["combos"] {
+			bo.Combos = 1000
+		}
+	}
+	if set["scale"] {
+		scaleList = *scales
+	}
+	for _, s := range strings.Split(scaleList, ",") {
+		sc, err := suite.ParseScale(s)
+		if err != nil {
+			return usagef("--scale: %v", err)
+		}
+		bo.Scales = append(bo.Scales, sc)
+	}
+	if mx, err := suite.ParseScale(*writerMax); err != nil {
+		return usagef("--mmdbwriter-max: %v", err)
+	} else {
+		bo.MMDBWriterMax = mx.Fraction
+	}
+	if set["samples"] {
+		if *samples < 0 {
+			return usagef("--samples %d: want 0 or more", *samples)
+		}
+		bo.Samples = *samples
+	}
+	if *combos < 1 || *combos > 1_000_000 {
+		return usagef("--combos %d: want 1 to 1000000", *combos)
+	}
+	if *writerTimeout < 0 || *ipatlasTimeout < 0 {
+		return usagef("timeouts must not be negative")
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+
+	var rr *suite.ReadersResult
+	var br *suite.BuildResult
+	if sub == "readers" || sub == "all" {
+		if err := ensureBenchDB(*db, set["db"], stderr); err != nil {
+			return err
+		}
+		rr, err = suite.RunReaders(ctx, ro)
+		if err != nil {
+			return err
+		}
+		if err := report.Save(*out, report.ReadersJSON, rr); err != nil {
+			return err
+		}
+	}
+	if sub == "build" || sub == "all" {
+		if *work == "" {
+			dir, err := os.MkdirTemp("", "ipatlas-bench-build-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			bo.Work = dir
+		} else {
+			bo.Work = *work
+		}
+		br, err = suite.RunBuild(ctx, bo)
+		if err != nil {
+			return err
+		}
+		if err := report.Save(*out, report.BuildJSON, br); err != nil {
+			return err
+		}
+	}
+	// Render with the other part's earlier results, if the directory
+	// holds them.
+	oldR, oldB, err := report.Load(*out)
+	if err != nil {
+		return err
+	}
+	if rr == nil {
+		rr = oldR
+	}
+	if br == nil {
+		br = oldB
+	}
+	if err := report.Render(*out, rr, br); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s\n", filepath.Join(*out, report.ReportFile))
+	return nil
+}
+
+// ensureBenchDB makes sure the database exists: the default one is
+// fetched with scripts/fetch-data.sh (from the repository the command runs
+// in) when missing; a database given with --db must exist.
+func ensureBenchDB(db string, given bool, stderr io.Writer) error {
+	if _, err := os.Stat(db); err == nil {
+		return nil
+	} else if given || !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("--db: %w", err)
+	}
+	script := filepath.Join("scripts", "fetch-data.sh")
+	if _, err := os.Stat(script); err != nil {
+		return fmt.Errorf("%s is missing and there is no %s here to fetch it: run the command from the repository's root, or give --db", db, script)
+	}
+	fmt.Fprintf(stderr, "ipatlas bench: %s is missing: running %s\n", db, script)
+	cmd := exec.Command("bash", script)
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %w", script, err)
+	}
+	if _, err := os.Stat(db); err != nil {
+		return fmt.Errorf("%s did not give %s: %w", script, db, err)
+	}
+	return nil
 }
