@@ -222,9 +222,30 @@ func (r *Reader) verifyData(offsets map[uint]bool) error {
 		starts[off] = true
 		off = next
 	}
-	missing := 0
+	var notTop []uint
 	for o := range offsets {
 		if !starts[o] {
+			notTop = append(notTop, o)
+		}
+	}
+	if len(notTop) == 0 {
+		return nil
+	}
+	// A record may point at a value nested inside a top-level value (a
+	// map, a key, an array element): maxminddb-golang v2 accepts it, and
+	// MaxMind's Perl writer writes such records when a record repeats a
+	// nested value. Only a record into the middle of a value is an error.
+	nested := make(map[uint]bool)
+	for off := uint(0); off < end; {
+		next, err := d.markValueStarts(off, 0, nested)
+		if err != nil {
+			return withOffset(err, off)
+		}
+		off = next
+	}
+	missing := 0
+	for _, o := range notTop {
+		if !nested[o] {
 			missing++
 		}
 	}
@@ -232,4 +253,35 @@ func (r *Reader) verifyData(offsets map[uint]bool) error {
 		return newInvalidDatabaseError("found %v pointers (of %v) in the search tree that we did not see in the data section", missing, len(offsets))
 	}
 	return nil
+}
+
+// markValueStarts records in starts the offset of the value at off and of
+// every value nested in it (map keys and values, array elements, pointers
+// themselves, without following them), and returns the offset after it.
+// The value has been decoded before, so it is well formed.
+func (d *decoder) markValueStarts(off uint, depth int, starts map[uint]bool) (uint, error) {
+	if depth > maxDepth {
+		return 0, errDepth
+	}
+	starts[off] = true
+	kind, size, payload, err := d.ctrl(off)
+	if err != nil {
+		return 0, err
+	}
+	switch kind {
+	case kPointer, kBool:
+		return payload, nil
+	case kMap, kSlice:
+		n := size
+		if kind == kMap {
+			n *= 2
+		}
+		for range n {
+			if payload, err = d.markValueStarts(payload, depth+1, starts); err != nil {
+				return 0, err
+			}
+		}
+		return payload, nil
+	}
+	return payload + size, nil
 }

@@ -1,0 +1,56 @@
+package reader
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/ipatlas/ipatlas/format"
+	maxminddb "github.com/oschwald/maxminddb-golang/v2"
+)
+
+// TestVerifyNestedTreeTargets checks that Verify accepts a search-tree
+// record pointing at a value nested inside a top-level value (MaxMind's
+// Perl writer writes such records) and rejects one pointing into the
+// middle of a value, as maxminddb-golang v2 does.
+func TestVerifyNestedTreeTargets(t *testing.T) {
+	// {"a": {"b": "c"}}: the outer map at 0, key "a" at 1 (payload at 2),
+	// the inner map at 3, key "b" at 4 (payload at 5), "c" at 6.
+	data := []byte{0xE1, 0x41, 'a', 0xE1, 0x41, 'b', 0x41, 'c'}
+	meta, err := format.AppendValue(nil, format.Metadata{
+		NodeCount: 1, RecordSize: 24, IPVersion: 4, BinaryFormatMajorVersion: 2,
+		DatabaseType: "nested-targets", Description: map[string]string{"en": "test"},
+		Languages: []string{"en"}, BuildEpoch: 1,
+	}.Value())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		right uint // data offset of the right record
+		valid bool
+	}{
+		{3, true},  // the inner map
+		{4, true},  // the key "b"
+		{6, true},  // the string "c"
+		{2, false}, // the payload of the key "a"
+		{5, false}, // the payload of the key "b"
+	} {
+		var b bytes.Buffer
+		b.Write(format.AppendNode(nil, 24, 17, 17+tc.right)) // one node: 17+off is data offset off
+		b.Write(make([]byte, 16))
+		b.Write(data)
+		b.Write(format.MetadataMarker)
+		b.Write(meta)
+		ours, err := OpenBytes(b.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := maxminddb.OpenBytes(b.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		e1, e2 := ours.Verify(), theirs.Verify()
+		if (e1 == nil) != tc.valid || (e2 == nil) != tc.valid {
+			t.Errorf("right record at data offset %d: Verify %v, maxminddb-golang v2 %v; want valid %v", tc.right, e1, e2, tc.valid)
+		}
+	}
+}
