@@ -113,6 +113,13 @@ func (r *Resolver) Add(p netip.Prefix, value []byte) error {
 		top.cursor = lastAddr(t).Next()
 		top.done = !top.cursor.IsValid()
 	}
+	// Reuse the slot's value buffer: pop leaves it behind.
+	if n := len(r.stack); n < cap(r.stack) {
+		r.stack = r.stack[:n+1]
+		top := &r.stack[n]
+		*top = open{p: t, cursor: t.Addr(), value: append(top.value[:0], value...)}
+		return nil
+	}
 	r.stack = append(r.stack, open{p: t, cursor: t.Addr(), value: append([]byte(nil), value...)})
 	return nil
 }

@@ -1,0 +1,105 @@
+package compile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"iter"
+	"net/netip"
+	"testing"
+
+	"github.com/ipatlas/ipatlas/kv"
+)
+
+// entries is a synthetic store scan of n networks whose values repeat in
+// runs (as adjacent networks of real data do), ending with err if set.
+// The value buffer is reused between steps, as kv's is.
+func entries(n int, err error) iter.Seq2[kv.Entry, error] {
+	return func(yield func(kv.Entry, error) bool) {
+		buf := make([]byte, 0, 64)
+		for i := range n {
+			buf = fmt.Appendf(buf[:0], "record %d", i/3)
+			a := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+			e := kv.Entry{Prefix: netip.PrefixFrom(a, 32), Layer: kv.Layer{ID: uint32(i % 2), Priority: int32(i % 5)}, Value: buf}
+			if !yield(e, nil) {
+				return
+			}
+			buf[0] = 'X' // the value is valid until the next step only
+		}
+		if err != nil {
+			yield(kv.Entry{}, err)
+		}
+	}
+}
+
+// TestReadAhead checks that readAhead yields what the scan yields, in
+// order, across batches; passes on the scan's error; and stops the scan
+// when the consumer stops early.
+func TestReadAhead(t *testing.T) {
+	boom := errors.New("boom")
+	tests := []struct {
+		name  string
+		n     int
+		err   error
+		stop  int // stop after this many networks; 0 reads all
+		wantN int
+	}{
+		{"empty", 0, nil, 0, 0},
+		{"one batch", 10, nil, 0, 10},
+		{"several batches", 3*scanBatchSize + 7, nil, 0, 3*scanBatchSize + 7},
+		{"error after a batch", scanBatchSize + 1, boom, 0, scanBatchSize + 1},
+		{"stop early", 5 * scanBatchSize, nil, scanBatchSize + 3, scanBatchSize + 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var want []string
+			for e, err := range entries(tt.n, nil) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, fmt.Sprintf("%s %d %d %s", e.Prefix, e.Layer.Priority, e.Layer.ID, e.Value))
+			}
+			var got []string
+			var gotErr error
+			for n, err := range readAhead(entries(tt.n, tt.err)) {
+				if err != nil {
+					gotErr = err
+					break
+				}
+				got = append(got, fmt.Sprintf("%s %d %d %s", n.Prefix, n.Priority, n.Layer, n.Value))
+				if len(got) == tt.stop {
+					break
+				}
+			}
+			if len(got) != tt.wantN {
+				t.Fatalf("%d networks, want %d", len(got), tt.wantN)
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("network %d = %q, want %q", i, got[i], want[i])
+				}
+			}
+			if tt.stop == 0 && !errors.Is(gotErr, tt.err) {
+				t.Fatalf("error %v, want %v", gotErr, tt.err)
+			}
+		})
+	}
+}
+
+// TestReadAheadValuesStable checks that each value is the one scanned,
+// though the scan reuses its buffer once it takes its next step.
+func TestReadAheadValuesStable(t *testing.T) {
+	i := 0
+	for n, err := range readAhead(entries(2*scanBatchSize+5, nil)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Appendf(nil, "record %d", i/3); !bytes.Equal(n.Value, want) {
+			t.Fatalf("network %d: value %q, want %q", i, n.Value, want)
+		}
+		i++
+	}
+	if i != 2*scanBatchSize+5 {
+		t.Fatalf("%d networks", i)
+	}
+}
