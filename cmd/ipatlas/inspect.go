@@ -105,6 +105,7 @@ func (f *mmdbFile) close() { _ = f.r.Close() }
 type treeStats struct {
 	v4, v6     [129]uint64 // networks with data per prefix length
 	records    uint64      // distinct data offsets that records point to
+	offsets    []uint64    // bit set of those offsets
 	nodes      uint64      // distinct nodes reached from the root
 	visits     uint64      // node expansions (a shared subtree counts once per path)
 	aliases    []netip.Prefix
@@ -210,6 +211,7 @@ func walkTree(f *mmdbFile) (*treeStats, error) {
 		}
 	}
 	slices.SortFunc(st.aliases, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
+	st.offsets = seenData
 	return st, nil
 }
 
