@@ -93,7 +93,7 @@ func renderReaders(md *strings.Builder, dir string, r *suite.ReadersResult) erro
 	if len(r.Open) > 0 {
 		md.WriteString("\n### Open time and memory\n\n")
 		fmt.Fprintf(md, "Each reader alone in a child process (%d runs; median, min–max): Open's time, the resident memory Open added (VmRSS after minus before), "+
-			"and the process's peak resident memory (getrusage) after %d lookups (uniform IPv4 and IPv6, alternately; typed readers decode City).\n\n", r.Open[0].Runs, r.Open[0].Lookups)
+			"and the process's peak resident memory (VmHWM, the whole process with the Go runtime) after %d lookups (uniform IPv4 and IPv6, alternately; typed readers decode City).\n\n", r.Open[0].Runs, r.Open[0].Lookups)
 		openTable(md, r.Open)
 	}
 	return nil
@@ -168,7 +168,7 @@ func renderBuild(md *strings.Builder, dir string, b *suite.BuildResult) error {
 	md.WriteString("mmdbwriter (github.com/maxmind/mmdbwriter): a child process reads the same CSV with ipatlas's parser (builder.ReadFile, so the records are byte for byte the ones ipatlas stores), ")
 	md.WriteString("converts each distinct record to mmdbtype once, inserts every network and writes the file (IPv6 tree, 28-bit records, IPv4 aliasing off: the rows avoid the alias ranges). ")
 	fmt.Fprintf(md, "Timeouts: ipatlas %v per step, mmdbwriter %v (0s: none). ", o.IPAtlasTimeout, o.MMDBWriterTimeout)
-	fmt.Fprintf(md, "Wall and CPU seconds (user+system) and peak RSS (getrusage maxrss) of each child; store = the store's files after ingest. Every output is checked: Verify and %d seeded addresses against their rows, read with maxminddb-golang v2 (bench/inference.RunCheck).\n\n", o.Samples)
+	fmt.Fprintf(md, "Wall and CPU seconds (user+system) and peak RSS of each child (VmHWM, sampled every 20 ms and reported by the child at exit where it can; getrusage's maxrss would carry the parent's high-water mark into a vfork+exec child); store = the store's files after ingest. Every output is checked: Verify and %d seeded addresses against their rows, read with maxminddb-golang v2 (bench/inference.RunCheck).\n\n", o.Samples)
 	machineTable(md, b.Machine, dur(b.Duration))
 	md.WriteString("| scale | rows | input MiB | tool | wall s | CPU s | peak RSS MiB | store MiB | output MiB | check |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range b.Scales {

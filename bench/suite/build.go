@@ -117,7 +117,7 @@ type Step struct {
 	Ran         bool
 	WallSeconds float64
 	CPUSeconds  float64
-	PeakMiB     float64 // getrusage maxrss
+	PeakMiB     float64 // peak resident memory (VmHWM)
 	OutputBytes int64
 	TimedOut    bool
 	Timeout     time.Duration
@@ -291,10 +291,12 @@ func dirBytes(dir string) int64 {
 
 // mmdbwriterResult is what the mmdbwriter child prints.
 type mmdbwriterResult struct {
-	Rows, Records              int
-	ReadSeconds, InsertSeconds float64 // reading the rows and inserting them (together: the rows stream in)
-	WriteSeconds               float64
-	Bytes                      int64
+	Rows, Records int
+	// ReadInsertSeconds is reading the rows and inserting them (one
+	// pass: the rows stream in); WriteSeconds is writing the file.
+	ReadInsertSeconds, WriteSeconds float64
+	Bytes                           int64
+	VmHWMKiB                        int64 // peak RSS at the end
 }
 
 // writeWithMMDBWriter writes the rows of the inference file in with
@@ -352,7 +354,7 @@ func writeWithMMDBWriter(in, out string) (mmdbwriterResult, error) {
 	}
 	res.Records = len(cache)
 	t1 := time.Now()
-	res.ReadSeconds = t1.Sub(t0).Seconds()
+	res.ReadInsertSeconds = t1.Sub(t0).Seconds()
 	tmp := out + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
@@ -375,6 +377,7 @@ func writeWithMMDBWriter(in, out string) (mmdbwriterResult, error) {
 	}
 	res.WriteSeconds = time.Since(t1).Seconds()
 	res.Bytes = fileBytes(out)
+	res.VmHWMKiB = statusKiB("/proc/self/status", "VmHWM:")
 	return res, nil
 }
 

@@ -12,7 +12,6 @@ import (
 	"net/netip"
 	"os/exec"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ipatlas/ipatlas/bench/workload"
@@ -36,7 +35,7 @@ type childRun struct {
 	stdout    []byte
 	wall      time.Duration
 	cpu       time.Duration // user + system
-	maxRSSKiB int64
+	maxRSSKiB int64         // peak resident memory (VmHWM)
 	timedOut  bool
 }
 
@@ -57,13 +56,39 @@ func (c ChildRunner) exec(ctx context.Context, timeout time.Duration, args ...st
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.WaitDelay = 10 * time.Second
 	t0 := time.Now()
-	err := cmd.Run()
-	res := childRun{stdout: out.Bytes(), wall: time.Since(t0)}
-	if ps := cmd.ProcessState; ps != nil {
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-			res.maxRSSKiB = ru.Maxrss // KiB on Linux
+	err := cmd.Start()
+	if err != nil {
+		return childRun{}, fmt.Errorf("%s: %w", c.Exe, err)
+	}
+	// Peak RSS: the child's VmHWM, sampled while it runs. getrusage's
+	// maxrss would not do: a child started with vfork+exec inherits the
+	// parent's high-water mark, so a big parent would hide a small child.
+	stop, sampled := make(chan struct{}), make(chan int64, 1)
+	go func() {
+		status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
+		var peak int64
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			peak = max(peak, statusKiB(status, "VmHWM:"))
+			select {
+			case <-stop:
+				sampled <- peak
+				return
+			case <-t.C:
+			}
 		}
+	}()
+	err = cmd.Wait()
+	close(stop)
+	res := childRun{stdout: out.Bytes(), wall: time.Since(t0), maxRSSKiB: <-sampled}
+	if ps := cmd.ProcessState; ps != nil {
 		res.cpu = ps.UserTime() + ps.SystemTime()
+	}
+	// A child that reports its own high-water mark at exit is exact.
+	var self struct{ VmHWMKiB int64 }
+	if json.Unmarshal(bytes.TrimSpace(res.stdout), &self) == nil {
+		res.maxRSSKiB = max(res.maxRSSKiB, self.VmHWMKiB)
 	}
 	if ctx.Err() == context.DeadlineExceeded {
 		res.timedOut = true
@@ -112,7 +137,7 @@ type OpenResult struct {
 	Runs    int
 	OpenMs  Stat // Open (mmap, metadata, index)
 	OpenMiB Stat // resident memory Open added (VmRSS after minus before)
-	// PeakMiB is the child's peak resident memory (getrusage) after
+	// PeakMiB is the child's peak resident memory (VmHWM) after
 	// Lookups uniform IPv4 and IPv6 lookups: the whole process, Go
 	// runtime included.
 	PeakMiB  Stat
@@ -123,12 +148,12 @@ type OpenResult struct {
 
 // openChildResult is what the open child prints.
 type openChildResult struct {
-	OpenNs      int64
-	RSSBefore   int64 // KiB
-	RSSOpen     int64
-	LookupNsOp  float64
-	Found       int
-	DatabaseTyp string
+	OpenNs     int64
+	RSSBefore  int64 // KiB
+	RSSOpen    int64
+	LookupNsOp float64
+	Found      int
+	VmHWMKiB   int64 // peak RSS at the end
 }
 
 // measureOpen runs each reader runs times in a child process on db.
@@ -286,5 +311,6 @@ func childOpen(name, db string, lookups int, seed uint64) (openChildResult, erro
 	if lookups > 0 {
 		r.LookupNsOp = float64(time.Since(t1).Nanoseconds()) / float64(lookups)
 	}
+	r.VmHWMKiB = statusKiB("/proc/self/status", "VmHWM:")
 	return r, nil
 }

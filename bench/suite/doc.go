@@ -16,7 +16,7 @@
 //
 // Build (RunBuild): for each scale, inference results from bench/inference
 // are built by `ipatlas ingest` + `ipatlas compile` and by mmdbwriter,
-// each in a child process (wall time, CPU time, peak RSS from getrusage),
+// each in a child process (wall time, CPU time, peak RSS as the child's VmHWM),
 // with a timeout after which a run is reported as not finished; every
 // output is checked against the rows with maxminddb-golang v2.
 //

@@ -1,7 +1,6 @@
 package suite
 
 import (
-	"bufio"
 	"os"
 	"slices"
 	"strconv"
@@ -14,17 +13,18 @@ func parseFloat(s string) (float64, bool) {
 }
 
 // rssKiB is this process's resident set size now (VmRSS), in KiB.
-func rssKiB() int64 {
-	f, err := os.Open("/proc/self/status")
+func rssKiB() int64 { return statusKiB("/proc/self/status", "VmRSS:") }
+
+// statusKiB reads a "Key: N kB" line of a /proc/PID/status file; 0 if it
+// cannot.
+func statusKiB(path, key string) int64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			fs := strings.Fields(rest)
-			if len(fs) > 0 {
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, key); ok {
+			if fs := strings.Fields(rest); len(fs) > 0 {
 				n, _ := strconv.ParseInt(fs[0], 10, 64)
 				return n
 			}
