@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -62,6 +63,12 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return usagef("--addr %q: %v", *addr, err)
 	}
 
+	if os.Getenv("GOGC") == "" {
+		// main raises GOGC for the batch jobs; a long-running server that
+		// swaps in a new 32 MiB lookup index per reload keeps its memory
+		// closer to the live heap with the default.
+		debug.SetGCPercent(100)
+	}
 	logger := log.New(stderr, "ipatlas serve: ", log.LstdFlags|log.Lmsgprefix)
 	metrics := &serveMetrics{}
 	holder := &dbHolder{}
