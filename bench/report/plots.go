@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 
 	"github.com/ipatlas/ipatlas/bench/suite"
@@ -18,10 +19,19 @@ const (
 	plotHeight = 5 * vg.Inch
 )
 
+// palette has a distinct colour for each of the lookup paths (Tableau 10).
+var palette = []color.RGBA{
+	{0x1f, 0x77, 0xb4, 0xff}, {0xff, 0x7f, 0x0e, 0xff}, {0x2c, 0xa0, 0x2c, 0xff}, {0xd6, 0x27, 0x28, 0xff},
+	{0x94, 0x67, 0xbd, 0xff}, {0x8c, 0x56, 0x4b, 0xff}, {0xe3, 0x77, 0xc2, 0xff}, {0x17, 0xbe, 0xcf, 0xff},
+	{0xbc, 0xbd, 0x22, 0xff}, {0x7f, 0x7f, 0x7f, 0xff},
+}
+
+func colorOf(i int) color.Color { return palette[i%len(palette)] }
+
 // style gives each lookup path a colour and ipatlas's paths solid lines,
 // the peers dashed ones.
 func style(i int, ours bool) draw.LineStyle {
-	ls := draw.LineStyle{Color: plotutil.Color(i), Width: vg.Points(1.5)}
+	ls := draw.LineStyle{Color: colorOf(i), Width: vg.Points(1.5)}
 	if !ours {
 		ls.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 	}
@@ -72,8 +82,11 @@ func latencyPlot(w suite.WorkloadResult, path string) error {
 // throughputPlot draws lookups per second by goroutines sharing the
 // reader, for every path on one workload (median, with min–max bars).
 func throughputPlot(w suite.WorkloadResult, path string) error {
-	p := newPlot(fmt.Sprintf("Throughput by goroutines, %s", w.Kind), "goroutines sharing one reader", "million lookups/s (median; bars: min–max)")
+	p := newPlot(fmt.Sprintf("Throughput by goroutines, %s", w.Kind), "goroutines sharing one reader", "million lookups/s (log scale; median, bars: min–max)")
 	p.Legend.Left = true
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	lo, hi := math.Inf(1), 0.0
 	maxProcs := 1
 	for i, pr := range w.Paths {
 		pts := make(plotter.XYs, len(pr.ByProcs))
@@ -81,6 +94,10 @@ func throughputPlot(w suite.WorkloadResult, path string) error {
 		for j, s := range pr.ByProcs {
 			pts[j] = plotter.XY{X: float64(j + 1), Y: s.Median / 1e6}
 			errs[j].Low, errs[j].High = (s.Median-s.Min)/1e6, (s.Max-s.Median)/1e6
+			if s.Min > 0 {
+				lo = math.Min(lo, s.Min/1e6)
+			}
+			hi = math.Max(hi, s.Max/1e6)
 		}
 		maxProcs = max(maxProcs, len(pr.ByProcs))
 		l, sc, err := plotter.NewLinePoints(pts)
@@ -88,7 +105,7 @@ func throughputPlot(w suite.WorkloadResult, path string) error {
 			return err
 		}
 		l.LineStyle = style(i, pr.Ours)
-		sc.Color = plotutil.Color(i)
+		sc.Color = colorOf(i)
 		sc.Shape = plotutil.Shape(i)
 		eb, err := plotter.NewYErrorBars(struct {
 			plotter.XYer
@@ -97,13 +114,18 @@ func throughputPlot(w suite.WorkloadResult, path string) error {
 		if err != nil {
 			return err
 		}
-		eb.LineStyle.Color = plotutil.Color(i)
+		eb.LineStyle.Color = colorOf(i)
 		p.Add(l, sc, eb)
 		p.Legend.Add(pr.Name, l, sc)
 	}
 	p.X.Min, p.X.Max = 0.8, float64(maxProcs)+0.2
 	p.X.Tick.Marker = integerTicks{}
-	p.Y.Min = 0
+	if !(lo > 0 && hi >= lo) {
+		return fmt.Errorf("no throughput to plot")
+	}
+	// Headroom above the data for the legend: the top 40% of the log axis.
+	p.Y.Min = lo / 1.5
+	p.Y.Max = math.Exp(math.Log(p.Y.Min) + (math.Log(hi*1.2)-math.Log(p.Y.Min))/0.6)
 	return p.Save(plotWidth, plotHeight, path)
 }
 
@@ -175,7 +197,7 @@ func buildPlots(b *suite.BuildResult, dir string) ([]string, error) {
 				return nil, err
 			}
 			l.LineStyle = style(i, s.ours)
-			sc.Color = plotutil.Color(i)
+			sc.Color = colorOf(i)
 			sc.Shape = plotutil.Shape(i)
 			p.Add(l, sc)
 			p.Legend.Add(s.name, l, sc)
