@@ -289,10 +289,17 @@ func newJSONLParser(file string, r *bufio.Reader, cols *columns) *jsonlParser {
 
 // nextObject reads the next non-blank line as a JSON object.
 func nextObject(file string, lr *lineReader, jp format.JSONParser, r *row) (format.Map, error) {
-	var b []byte
+	b, err := nextLine(file, lr, r)
+	if err != nil {
+		return nil, err
+	}
+	return parseObject(file, jp, r, b)
+}
+
+// nextLine reads the next non-blank line.
+func nextLine(file string, lr *lineReader, r *row) ([]byte, error) {
 	for {
-		var err error
-		b, err = lr.next()
+		b, err := lr.next()
 		if err != nil {
 			if err != io.EOF {
 				err = fatalError{rowErr(file, lr.line+1, "", err)}
@@ -300,10 +307,14 @@ func nextObject(file string, lr *lineReader, jp format.JSONParser, r *row) (form
 			return nil, err
 		}
 		if len(bytes.TrimSpace(b)) > 0 {
-			break
+			r.line = lr.line
+			return b, nil
 		}
 	}
-	r.line = lr.line
+}
+
+// parseObject parses the line b, row r's, as a JSON object.
+func parseObject(file string, jp format.JSONParser, r *row, b []byte) (format.Map, error) {
 	v, err := jp.Parse(b)
 	if err != nil {
 		var je *format.JSONError
@@ -495,10 +506,28 @@ type rawParser struct {
 	file string
 	lr   lineReader
 	buf  []byte
+	// memo skips the JSON parse of records seen before (see rawMemo).
+	memo rawMemo
 }
 
 func (p *rawParser) next(r *row) error {
-	m, err := nextObject(p.file, &p.lr, format.JSONParser{}, r)
+	b, err := nextLine(p.file, &p.lr, r)
+	if err != nil {
+		return err
+	}
+	network, recText, shaped := splitRawLine(b)
+	var key [2]uint64
+	if shaped {
+		key = p.memo.key(recText)
+		if enc, ok := p.memo.get(key); ok {
+			if r.nets, err = appendNetworks(r.nets[:0], string(network)); err != nil {
+				return rowErr(p.file, r.line, "network", err)
+			}
+			r.rec, r.stable = enc, true
+			return nil
+		}
+	}
+	m, err := parseObject(p.file, format.JSONParser{}, r, b)
 	if err != nil {
 		return err
 	}
@@ -522,6 +551,9 @@ func (p *rawParser) next(r *row) error {
 	r.rec, r.stable = p.buf, false
 	if err != nil {
 		return rowErr(p.file, r.line, "record", err)
+	}
+	if shaped {
+		r.rec, r.stable = p.memo.put(key, p.buf), true
 	}
 	return nil
 }
