@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -51,6 +53,13 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(files) == 0 {
 		return usagef("no FILE.mmdb")
+	}
+	if os.Getenv("GOGC") == "" {
+		// Verify decodes every record into short-lived values: a small
+		// live heap and much garbage. main's GOGC 400, right for ingest,
+		// makes this hold twice the memory (0.5 GB on GeoLite2-City) for
+		// more CPU time, not less.
+		debug.SetGCPercent(100)
 	}
 	failed := 0
 	for _, path := range files {
