@@ -30,7 +30,12 @@ func runLookup(args []string, stdout, stderr io.Writer) error {
 			"key; in an array it is an index, negative indexes counting from the end (-1 is the\n"+
 			"last). When the record has nothing at the path (a missing key, an index out of\n"+
 			"range, a key into a string) the line has \"found\":true and \"value\":null; an\n"+
-			"address without a record has \"found\":false and \"value\":null. Neither is an error.", stderr)
+			"address without a record has \"found\":false and \"value\":null. Neither is an error.\n\n"+
+			"Values are plain JSON: integers of every width as numbers (uint128 too, which may\n"+
+			"exceed what a JavaScript number holds), bytes as base64 strings, NaN and infinities\n"+
+			"as the strings \"NaN\", \"+Inf\" and \"-Inf\".\n\n"+
+			"Exit status 1 when a query is not an address or CIDR (the others are still\n"+
+			"answered) or the file is not a MaxMind DB; 2 for bad flags.", stderr)
 	pathFlag := fs.String("path", "", "print only the value at this `path` of each record, e.g. country.iso_code or subdivisions.-1.names.en")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
