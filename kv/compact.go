@@ -53,6 +53,9 @@ func (s *Store) CompactLayer(name string) error {
 	if err := in.flush(); err != nil {
 		return errors.Join(fmt.Errorf("kv: compact layer %q: %w", name, err), in.Abort())
 	}
+	if err := in.writeDict(); err != nil {
+		return errors.Join(fmt.Errorf("kv: compact layer %q: %w", name, err), in.Abort())
+	}
 	in.done = true
 	if err := in.release(); err != nil {
 		return errors.Join(err, in.deleteRows())

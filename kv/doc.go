@@ -22,7 +22,23 @@
 //	| 'd' | layer ID | generation | network, 16 bytes in tree space  | bits |
 //	|  1  |    4     |     4      | IPv4 a.b.c.d as ::a.b.c.d        |  1   |
 //	+-----+----------+------------+----------------------------------+------+
-//	value: kind (1 byte: 0 put, 1 tombstone) | record bytes (opaque; MMDB data encoding)
+//	value: kind (1 byte: 0 put, 1 tombstone, 2 reference) | record bytes (opaque; MMDB data encoding)
+//	       for a reference: uvarint record number in the generation's dictionary
+//
+//	dictionary row (30 bytes key), after the generation's data rows:
+//	+-----+----------+------------+----------------------------------+-----------+
+//	| 'd' | layer ID | generation | 17 bytes 0xff (after any network) | record no |
+//	|  1  |    4     |     4      |                                  |     4     |
+//	+-----+----------+------------+----------------------------------+-----------+
+//	value: record bytes
+//
+//	An ingest stores each distinct record longer than 8 bytes once, in
+//	its generation's dictionary (written at Commit, numbered from 0 in
+//	order of first use), and its rows refer to it, until the records it
+//	holds reach 512 MiB; later new records go in their rows. Inference
+//	results repeat a few hundred thousand records over millions of
+//	networks: the rows shrink to a few bytes of value, and a scan reads
+//	each record once. A scan loads a generation's dictionary into memory.
 //
 //	bits is the prefix length in the IPv6 tree's space: IPv6 /n is n,
 //	IPv4 /n is 96+n. So 10.0.0.0/8 is ::a00:0/104:
@@ -94,6 +110,10 @@
 //
 //  1. Keys are exactly as drawn above; data keys are 26 bytes, and bytewise
 //     key order is the order All yields (within a layer and generation).
+//     Dictionary keys are 30 bytes and sort after the data keys of their
+//     generation; every reference of a listed generation names a row of
+//     its dictionary (the dictionary is written before the generation is
+//     listed).
 //  2. A stored network is masked, has no zone, and is never an IPv6 network
 //     of length >= 96 inside ::/96 (the tree's IPv4 space, which IPv4
 //     networks occupy) or inside ::ffff:0:0/96 (IPv4-mapped, which compile

@@ -3,6 +3,7 @@ package kv
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -73,7 +74,26 @@ type Ingest struct {
 	// The batch path, once the input proved unsorted.
 	batch *pebble.Batch
 	done  bool
+
+	// The dictionary: each distinct record longer than minDictValue is
+	// stored once, at Commit, and rows refer to it by number (kindRef),
+	// until the records held reach maxDictBytes. Inference results repeat
+	// a few hundred thousand records over millions of networks, so this
+	// saves most of the bytes to compress, write and read back.
+	// INVARIANT: dictVals[dict[v]] == v; a kindRef row written by this
+	// ingest names an entry of dictVals.
+	// (Store.maxDict is maxDictBytes but in tests.)
+	dict      map[string]uint32
+	dictVals  [][]byte
+	dictBytes int
+	ref       []byte // scratch for a kindRef value
 }
+
+// Bounds of the dictionary of one ingest.
+const (
+	minDictValue = 8         // shorter records are stored in their rows
+	maxDictBytes = 512 << 20 // records held; later new ones go in their rows
+)
 
 // BeginIngest starts one file's worth of writes into the existing layer
 // called layer, invisible to readers and snapshots until Commit.
@@ -142,6 +162,23 @@ func (in *Ingest) write(p netip.Prefix, kind byte, value []byte) error {
 	appendNetKey(in.key[:genPrefixLen], p)
 	if !in.wrote || bytes.Compare(in.key[:], in.max[:]) > 0 {
 		in.max, in.wrote = in.key, true
+	}
+	if kind == kindPut && len(value) > minDictValue {
+		id, ok := in.dict[string(value)]
+		if !ok && in.dictBytes+len(value) <= in.s.maxDict {
+			if in.dict == nil {
+				in.dict = make(map[string]uint32)
+			}
+			id, ok = uint32(len(in.dictVals)), true
+			v := bytes.Clone(value)
+			in.dictVals = append(in.dictVals, v)
+			in.dict[string(v)] = id
+			in.dictBytes += len(v)
+		}
+		if ok {
+			in.ref = binary.AppendUvarint(in.ref[:0], uint64(id))
+			kind, value = kindRef, in.ref
+		}
 	}
 	if in.batch == nil {
 		err := in.writeTable(kind, value)
@@ -245,6 +282,44 @@ func (in *Ingest) flushBatch() error {
 	return nil
 }
 
+// writeDict writes the dictionary rows, after every data row (their keys
+// sort after the generation's data keys), as one more table.
+func (in *Ingest) writeDict() error {
+	if len(in.dictVals) == 0 {
+		return nil
+	}
+	if err := in.newTable(); err != nil {
+		return err
+	}
+	key := make([]byte, 0, dictKeyLen)
+	for id, v := range in.dictVals {
+		key = appendDictKey(key[:0], in.layer.ID, in.gen, uint32(id))
+		if err := in.table.Set(key, v); err != nil {
+			return fmt.Errorf("kv: ingest into %q: write table %s: %w", in.layer.Name, in.tablePath, err)
+		}
+	}
+	return in.ingestTable()
+}
+
+// resolve returns the record of a stored data value of this ingest, and
+// whether it is a put.
+func (in *Ingest) resolve(v []byte) ([]byte, bool, error) {
+	if len(v) < valueKindLen {
+		return nil, false, fmt.Errorf("kv: ingest into %q: empty value", in.layer.Name)
+	}
+	switch v[0] {
+	case kindPut:
+		return v[valueKindLen:], true, nil
+	case kindRef:
+		id, n := binary.Uvarint(v[valueKindLen:])
+		if n <= 0 || id >= uint64(len(in.dictVals)) {
+			return nil, false, fmt.Errorf("kv: ingest into %q: bad record reference %x", in.layer.Name, v)
+		}
+		return in.dictVals[id], true, nil
+	}
+	return nil, false, nil
+}
+
 // release drops the ingest's table and batch.
 func (in *Ingest) release() error {
 	var err error
@@ -272,6 +347,9 @@ func (in *Ingest) Commit() error {
 		return fmt.Errorf("kv: commit into %q: %w", in.layer.Name, ErrClosed)
 	}
 	if err := in.flush(); err != nil {
+		return errors.Join(err, in.Abort())
+	}
+	if err := in.writeDict(); err != nil {
 		return errors.Join(err, in.Abort())
 	}
 	in.done = true

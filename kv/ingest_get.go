@@ -36,10 +36,11 @@ func (in *Ingest) Get(p netip.Prefix) ([]byte, bool, error) {
 	if in.table != nil && key == in.last {
 		// The newest write of the key: a later one would have gone into this
 		// table after it, or broken the order and ended the table.
-		if in.val[0] != kindPut {
-			return nil, false, nil
+		v, ok, err := in.resolve(in.val)
+		if !ok || err != nil {
+			return nil, false, err
 		}
-		return bytes.Clone(in.val[valueKindLen:]), true, nil
+		return bytes.Clone(v), true, nil
 	}
 	if err := in.flush(); err != nil {
 		return nil, false, err
@@ -56,10 +57,11 @@ func (in *Ingest) Get(p netip.Prefix) ([]byte, bool, error) {
 	if err := in.checkLayer(); err != nil {
 		return nil, false, err
 	}
-	if len(v) < valueKindLen || v[0] != kindPut {
-		return nil, false, nil
+	rec, ok, err := in.resolve(v)
+	if !ok || err != nil {
+		return nil, false, err
 	}
-	return bytes.Clone(v[valueKindLen:]), true, nil
+	return bytes.Clone(rec), true, nil
 }
 
 // checkLayer returns ErrLayerDropped if the ingest's layer was dropped.

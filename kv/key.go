@@ -22,7 +22,27 @@ const (
 	valueKindLen  = 1       // the kind byte in front of every data value
 	kindPut       = byte(0) // value = kindPut | record bytes
 	kindTombstone = byte(1) // value = kindTombstone, hides older generations' put
+	kindRef       = byte(2) // value = kindRef | uvarint record number in the generation's dictionary
+	dictKeyLen    = genPrefixLen + netKeyLen + 4
 )
+
+// dictMarker follows the generation prefix in the keys of its dictionary
+// rows: it sorts after every network key (whose last byte, the prefix
+// length, is at most 128), so the dictionary comes after the data rows.
+var dictMarker = [netKeyLen]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+
+// dictStart returns the first key of the dictionary rows of generation gen
+// of layer: the end of its data rows.
+func dictStart(layer, gen uint32) []byte {
+	return append(appendGenPrefix(make([]byte, 0, dictKeyLen), layer, gen), dictMarker[:]...)
+}
+
+// appendDictKey appends the key of record number id in the dictionary of
+// generation gen of layer.
+func appendDictKey(dst []byte, layer, gen, id uint32) []byte {
+	dst = append(appendGenPrefix(dst, layer, gen), dictMarker[:]...)
+	return binary.BigEndian.AppendUint32(dst, id)
+}
 
 // counterKey is the key of the next-layer-ID counter.
 var counterKey = []byte{tagCounter}
@@ -126,10 +146,14 @@ func decodeNetKey(k []byte) (netip.Prefix, error) {
 	return netip.PrefixFrom(netip.AddrFrom16([16]byte(k[:16])), bits), nil
 }
 
-// parseDataKey splits a data key into layer, generation and the network part.
+// parseDataKey splits a data key into layer, generation and the network
+// part; a dictionary key gives its layer and generation, and no network.
 func parseDataKey(k []byte) (layer, gen uint32, net []byte, err error) {
-	if len(k) != dataKeyLen || k[0] != tagData {
+	if (len(k) != dataKeyLen && len(k) != dictKeyLen) || k[0] != tagData {
 		return 0, 0, nil, fmt.Errorf("kv: malformed data key %x", k)
+	}
+	if len(k) == dictKeyLen {
+		return binary.BigEndian.Uint32(k[1:5]), binary.BigEndian.Uint32(k[5:9]), nil, nil
 	}
 	return binary.BigEndian.Uint32(k[1:5]), binary.BigEndian.Uint32(k[5:9]), k[genPrefixLen:], nil
 }

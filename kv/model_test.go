@@ -355,8 +355,12 @@ func runModel(t *testing.T, seed uint64, steps int) {
 					continue
 				}
 				v := fmt.Sprintf("v%d", r.IntN(1000))
-				if r.IntN(4) == 0 {
+				switch r.IntN(4) {
+				case 0:
 					v = "" // an empty record is a record, not a tombstone
+				case 1:
+					// Long enough for the dictionary, and repeated.
+					v = fmt.Sprintf("a longer record %d", r.IntN(30))
 				}
 				if err := mi.in.Put(p, []byte(v)); err != nil {
 					t.Fatalf("step %d: Put(%v): %v", step, p, err)

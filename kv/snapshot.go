@@ -2,6 +2,7 @@ package kv
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"iter"
@@ -56,8 +57,13 @@ type Entry struct {
 	Prefix netip.Prefix
 	Layer  Layer
 	// Value is the record. It is valid until the iteration takes its next
-	// step; copy it to keep it.
+	// step, unless Record is not zero; copy it to keep it.
 	Value []byte
+	// Record, when not zero, names Value within the iteration: entries
+	// with the same Record have equal Values, and such a Value stays valid
+	// until the iteration ends. (Records stored once per ingest and
+	// referred to by number have one; zero says nothing.)
+	Record uint64
 }
 
 // source is one generation of one layer being merged by All.
@@ -68,6 +74,8 @@ type source struct {
 	rank  int
 	layer int // index into Snapshot.layers
 	net   []byte
+	// dict is the generation's dictionary of records, by number.
+	dict [][]byte
 }
 
 // before reports whether a sorts before b in the merged order.
@@ -122,13 +130,22 @@ func (sn *Snapshot) merge(only int) iter.Seq2[Entry, error] {
 					yield(Entry{}, fmt.Errorf("kv: scan layer %q: empty value at %x", sn.layers[src.layer].Name, src.it.Key()))
 					return
 				}
-				if v[0] == kindPut {
+				if v[0] == kindPut || v[0] == kindRef {
 					p, err := decodeNetKey(src.net)
 					if err != nil {
 						yield(Entry{}, fmt.Errorf("kv: scan layer %q: %w", sn.layers[src.layer].Name, err))
 						return
 					}
-					if !yield(Entry{Prefix: p, Layer: sn.layers[src.layer].Layer, Value: v[valueKindLen:]}, nil) {
+					e := Entry{Prefix: p, Layer: sn.layers[src.layer].Layer, Value: v[valueKindLen:]}
+					if v[0] == kindRef {
+						id, n := binary.Uvarint(v[valueKindLen:])
+						if n <= 0 || id >= uint64(len(src.dict)) {
+							yield(Entry{}, fmt.Errorf("kv: scan layer %q: bad record reference %x at %x", sn.layers[src.layer].Name, v, src.it.Key()))
+							return
+						}
+						e.Value, e.Record = src.dict[id], uint64(src.rank+1)<<32|id
+					}
+					if !yield(e, nil) {
 						return
 					}
 				}
@@ -160,8 +177,12 @@ func (sn *Snapshot) openSources(only int) ([]*source, error) {
 			continue
 		}
 		for gi := len(m.gens) - 1; gi >= 0; gi-- {
-			lo, hi := genBounds(m.ID, m.gens[gi].gen)
-			it, err := sn.snap.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+			lo, _ := genBounds(m.ID, m.gens[gi].gen)
+			dict, err := sn.readDict(m, m.gens[gi].gen)
+			if err != nil {
+				return h, err
+			}
+			it, err := sn.snap.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: dictStart(m.ID, m.gens[gi].gen)})
 			if err != nil {
 				return h, fmt.Errorf("kv: scan layer %q: %w", m.Name, err)
 			}
@@ -178,11 +199,45 @@ func (sn *Snapshot) openSources(only int) ([]*source, error) {
 				it.Close()
 				return h, fmt.Errorf("kv: scan layer %q: malformed key %x", m.Name, k)
 			}
-			h = append(h, &source{it: it, rank: rank, layer: li, net: k[genPrefixLen:]})
+			h = append(h, &source{it: it, rank: rank, layer: li, net: k[genPrefixLen:], dict: dict})
 			rank++
 		}
 	}
 	return h, nil
+}
+
+// readDict reads the dictionary of generation gen of layer m: its records
+// by number, all in one buffer.
+func (sn *Snapshot) readDict(m *layerMeta, gen uint32) ([][]byte, error) {
+	_, hi := genBounds(m.ID, gen)
+	it, err := sn.snap.NewIter(&pebble.IterOptions{LowerBound: dictStart(m.ID, gen), UpperBound: hi})
+	if err != nil {
+		return nil, fmt.Errorf("kv: scan layer %q: %w", m.Name, err)
+	}
+	var ends []int
+	var buf []byte
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		if len(k) != dictKeyLen || binary.BigEndian.Uint32(k[dictKeyLen-4:]) != uint32(len(ends)) {
+			return nil, errors.Join(fmt.Errorf("kv: scan layer %q: malformed dictionary key %x", m.Name, k), it.Close())
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("kv: scan layer %q: %w", m.Name, err), it.Close())
+		}
+		buf = append(buf, v...)
+		ends = append(ends, len(buf))
+	}
+	if err := it.Close(); err != nil {
+		return nil, fmt.Errorf("kv: scan layer %q: %w", m.Name, err)
+	}
+	dict := make([][]byte, len(ends))
+	start := 0
+	for i, end := range ends {
+		dict[i] = buf[start:end:end]
+		start = end
+	}
+	return dict, nil
 }
 
 // heapInit orders h as a binary min-heap by source.before.

@@ -63,6 +63,8 @@ type Options struct {
 	// (tests make them small to exercise table rotation and fallback).
 	minRun   int
 	maxTable int
+	// maxDict overrides maxDictBytes (tests make it small).
+	maxDict int
 }
 
 // Store is an ipatlas store: layers of prefix-keyed records in one Pebble
@@ -75,6 +77,7 @@ type Store struct {
 	batchSize int
 	minRun    int
 	maxTable  int
+	maxDict   int
 
 	// mu serialises changes of layer metadata (EnsureLayer, DropLayer, the
 	// publishing step of Commit) and guards the fields below.
@@ -160,7 +163,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("kv: open %s: %w", dir, err)
 	}
 	s := &Store{db: db, po: po, fs: po.FS, tmpDir: po.FS.PathJoin(dir, tmpDirName),
-		batchSize: opts.BatchSize, minRun: opts.minRun, maxTable: opts.maxTable, layers: map[string]*layerMeta{}}
+		batchSize: opts.BatchSize, minRun: opts.minRun, maxTable: opts.maxTable, maxDict: opts.maxDict, layers: map[string]*layerMeta{}}
 	if s.batchSize <= 0 {
 		s.batchSize = defaultBatchSize
 	}
@@ -169,6 +172,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	if s.maxTable <= 0 {
 		s.maxTable = defaultMaxTable
+	}
+	if s.maxDict <= 0 {
+		s.maxDict = maxDictBytes
 	}
 	// Tables of ingests that were in flight when a process died.
 	if err := errors.Join(s.fs.RemoveAll(s.tmpDir), s.fs.MkdirAll(s.tmpDir, 0o755)); err != nil {

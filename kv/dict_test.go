@@ -1,0 +1,135 @@
+package kv
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+)
+
+// TestDictionary checks records stored once per ingest and referred to
+// by number: a scan yields every network's own record, entries with the
+// same Record have equal values that stay valid to the end, Get resolves
+// them, and all of it holds past the dictionary's limit (records then in
+// their rows), across a reopen, after an upsert on top, a compaction, and
+// on the unsorted (batch) path.
+func TestDictionary(t *testing.T) {
+	tests := []struct {
+		name    string
+		maxDict int
+		shuffle bool
+	}{
+		{"all in the dictionary", 0, false},
+		{"dictionary full", 200, false},
+		{"unsorted", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := Open(dir, Options{maxDict: tt.maxDict, minRun: 16})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { s.Close() }()
+			ensure(t, s, "a", 1)
+			want := map[netip.Prefix]string{}
+			rec := func(i int) string { return fmt.Sprintf("the record of group %d", i%7) }
+			in, err := s.BeginIngest("a", Replace, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 300
+			for j := range n {
+				i := j
+				if tt.shuffle {
+					i = (j * 7919) % n
+				}
+				p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 32)
+				v := rec(i)
+				if i%50 == 0 {
+					v = "short" // below minDictValue: in its row
+				}
+				if err := in.Put(p, []byte(v)); err != nil {
+					t.Fatal(err)
+				}
+				want[p] = v
+				if i%13 == 0 {
+					got, ok, err := in.Get(p)
+					if err != nil || !ok || string(got) != v {
+						t.Fatalf("Get(%s) = %q, %v, %v; want %q", p, got, ok, err, v)
+					}
+				}
+			}
+			if err := in.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			// An upsert on top changes a few networks.
+			in, err = s.BeginIngest("a", Upsert, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < n; i += 30 {
+				p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 32)
+				v := "an upserted record, longer than eight bytes"
+				if err := in.Put(p, []byte(v)); err != nil {
+					t.Fatal(err)
+				}
+				want[p] = v
+			}
+			if err := in.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			check := func(when string) {
+				t.Helper()
+				sn, err := s.Snapshot()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer sn.Close()
+				type kept struct {
+					v []byte
+					w string
+				}
+				byRecord := map[uint64]kept{}
+				got := 0
+				for e, err := range sn.All() {
+					if err != nil {
+						t.Fatalf("%s: %v", when, err)
+					}
+					got++
+					if w := want[e.Prefix]; string(e.Value) != w {
+						t.Fatalf("%s: %s = %q, want %q", when, e.Prefix, e.Value, w)
+					}
+					if e.Record != 0 {
+						if k, ok := byRecord[e.Record]; ok && k.w != string(e.Value) {
+							t.Fatalf("%s: record %x is %q and %q", when, e.Record, k.w, e.Value)
+						}
+						byRecord[e.Record] = kept{e.Value, string(e.Value)} // valid to the end
+					}
+				}
+				if got != len(want) {
+					t.Fatalf("%s: %d networks, want %d", when, got, len(want))
+				}
+				for r, k := range byRecord {
+					if string(k.v) != k.w {
+						t.Fatalf("%s: record %x changed to %q, was %q", when, r, k.v, k.w)
+					}
+				}
+				if tt.maxDict == 0 && len(byRecord) == 0 {
+					t.Fatalf("%s: no entry came from a dictionary", when)
+				}
+			}
+			check("after commit")
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if s, err = Open(dir, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			check("after reopen")
+			if err := s.CompactLayer("a"); err != nil {
+				t.Fatal(err)
+			}
+			check("after compaction")
+		})
+	}
+}
