@@ -90,7 +90,11 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 	var lastValue []byte // the previous network's record, and its id
 	var lastID format.RecordID
 	haveLast := false
-	res := NewResolver(func(p netip.Prefix, value []byte) error {
+	// ids maps Network.Record to the writer's id: a known record is not
+	// hashed again.
+	ids := map[uint64]format.RecordID{}
+	lastRecord := uint64(0)
+	res := &Resolver{emit: func(p netip.Prefix, value []byte, record uint64) error {
 		if opts.IPVersion == 4 && !p.Addr().Is4() {
 			st.Skipped++
 			return nil
@@ -101,20 +105,33 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 				return nil
 			}
 		}
-		if !haveLast || !bytes.Equal(value, lastValue) {
+		switch {
+		case record != 0 && record == lastRecord:
+		case record != 0:
+			id, ok := ids[record]
+			if !ok {
+				var err error
+				if id, err = w.InternBytes(value); err != nil {
+					return fmt.Errorf("network %s: %w", p, err)
+				}
+				ids[record] = id
+			}
+			lastID, lastRecord, haveLast = id, record, false
+		case !haveLast || !bytes.Equal(value, lastValue):
 			id, err := w.InternBytes(value)
 			if err != nil {
 				return fmt.Errorf("network %s: %w", p, err)
 			}
-			lastValue, lastID, haveLast = append(lastValue[:0], value...), id, true
+			lastValue, lastID, haveLast, lastRecord = append(lastValue[:0], value...), id, true, 0
 		}
 		id := lastID
 		st.Networks++
 		return w.Insert(p, id)
-	})
+	}}
 	// Of a run of equal prefixes, keep the best: they come by priority,
 	// and confidence is read only when two of equal priority tie.
 	var best Network
+	bestBuf := new([]byte) // best.Value's copy, when it needs one
 	bestConf := math.NaN() // not read yet
 	have := false
 	flush := func() error {
@@ -122,7 +139,7 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 			return nil
 		}
 		have = false
-		return res.Add(best.Prefix, best.Value)
+		return res.add(best.Prefix, best.Value, best.Record)
 	}
 	for n, err := range networks {
 		if err != nil {
@@ -135,7 +152,8 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 					bestConf = confidence(best.Value)
 				}
 				if c := confidence(n.Value); c > bestConf {
-					best.Value, best.Layer, bestConf = append(best.Value[:0], n.Value...), n.Layer, c
+					best.Layer, bestConf = n.Layer, c
+					best.Value, best.Record = keep(bestBuf, n), n.Record
 				}
 			}
 			continue
@@ -143,7 +161,7 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 		if err := flush(); err != nil {
 			return st, fmt.Errorf("compile: %w", err)
 		}
-		best = Network{Prefix: n.Prefix, Priority: n.Priority, Layer: n.Layer, Value: append(best.Value[:0], n.Value...)}
+		best = Network{Prefix: n.Prefix, Priority: n.Priority, Layer: n.Layer, Value: keep(bestBuf, n), Record: n.Record}
 		bestConf, have = math.NaN(), true
 	}
 	if err := flush(); err != nil {
@@ -168,6 +186,16 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 		}
 	}
 	return st, nil
+}
+
+// keep returns n.Value as it may be held past the iteration's next step:
+// as is if n.Record says it stays valid, else copied into *buf.
+func keep(buf *[]byte, n Network) []byte {
+	if n.Record != 0 {
+		return n.Value
+	}
+	*buf = append((*buf)[:0], n.Value...)
+	return *buf
 }
 
 // confidence reads ipatlas.confidence from an encoded record, or -1.

@@ -16,6 +16,10 @@ type Network struct {
 	Layer uint32
 	// Value is the record in the MMDB data encoding, without pointers.
 	Value []byte
+	// Record, when not zero, names Value: networks with the same Record
+	// have equal Values, and such a Value stays valid until the
+	// iteration ends. Zero says nothing. (The store's Entry.Record.)
+	Record uint64
 }
 
 // treePrefix is a network in the IPv6 tree's space: IPv4 a.b.c.d/n is
@@ -61,7 +65,7 @@ func lastAddr(p treePrefix) netip.Addr {
 // input, outermost first; each one's cursor is the first address of it
 // that is neither emitted nor covered by a network inside it.
 type Resolver struct {
-	emit  func(p netip.Prefix, value []byte) error
+	emit  func(p netip.Prefix, value []byte, record uint64) error
 	stack []open
 	last  treePrefix
 	any   bool
@@ -72,17 +76,25 @@ type open struct {
 	cursor netip.Addr
 	done   bool // cursor ran past the end
 	value  []byte
+	record uint64 // see Network.Record
+	buf    []byte // value's copy when record is 0, kept for reuse
 }
 
 // NewResolver returns a Resolver that hands each resolved network to
 // emit, in address order. emit's value is valid until it returns.
 func NewResolver(emit func(p netip.Prefix, value []byte) error) *Resolver {
-	return &Resolver{emit: emit}
+	return &Resolver{emit: func(p netip.Prefix, value []byte, _ uint64) error { return emit(p, value) }}
 }
 
 // Add takes the next network. Networks must come in store order; a
 // repeat of the previous prefix is ignored (the first one won).
 func (r *Resolver) Add(p netip.Prefix, value []byte) error {
+	return r.add(p, value, 0)
+}
+
+// add is Add with the value's Network.Record: when not zero, value is
+// kept without a copy and emitted with it.
+func (r *Resolver) add(p netip.Prefix, value []byte, record uint64) error {
 	t := toTree(p.Masked())
 	if r.any {
 		if t == r.last {
@@ -106,21 +118,26 @@ func (r *Resolver) Add(p netip.Prefix, value []byte) error {
 	if n := len(r.stack); n > 0 {
 		top := &r.stack[n-1]
 		if !top.done && top.cursor.Less(t.Addr()) {
-			if err := r.emitRange(top.cursor, t.Addr().Prev(), top.value); err != nil {
+			if err := r.emitRange(top.cursor, t.Addr().Prev(), top.value, top.record); err != nil {
 				return err
 			}
 		}
 		top.cursor = lastAddr(t).Next()
 		top.done = !top.cursor.IsValid()
 	}
-	// Reuse the slot's value buffer: pop leaves it behind.
-	if n := len(r.stack); n < cap(r.stack) {
+	// Reuse the slot's copy buffer: pop leaves it behind.
+	n := len(r.stack)
+	if n < cap(r.stack) {
 		r.stack = r.stack[:n+1]
-		top := &r.stack[n]
-		*top = open{p: t, cursor: t.Addr(), value: append(top.value[:0], value...)}
-		return nil
+	} else {
+		r.stack = append(r.stack, open{})
 	}
-	r.stack = append(r.stack, open{p: t, cursor: t.Addr(), value: append([]byte(nil), value...)})
+	top := &r.stack[n]
+	*top = open{p: t, cursor: t.Addr(), value: value, record: record, buf: top.buf}
+	if record == 0 {
+		top.buf = append(top.buf[:0], value...)
+		top.value = top.buf
+	}
 	return nil
 }
 
@@ -141,13 +158,13 @@ func (r *Resolver) pop() error {
 		return nil // networks inside it covered the rest
 	}
 	if top.cursor == top.p.Addr() {
-		return r.emit(fromTree(top.p), top.value) // nothing inside it: whole
+		return r.emit(fromTree(top.p), top.value, top.record) // nothing inside it: whole
 	}
-	return r.emitRange(top.cursor, lastAddr(top.p), top.value)
+	return r.emitRange(top.cursor, lastAddr(top.p), top.value, top.record)
 }
 
 // emitRange emits the inclusive range [from, to] as the fewest CIDRs.
-func (r *Resolver) emitRange(from, to netip.Addr, value []byte) error {
+func (r *Resolver) emitRange(from, to netip.Addr, value []byte, record uint64) error {
 	for {
 		// The largest aligned prefix at from that ends by to.
 		l := 0
@@ -158,7 +175,7 @@ func (r *Resolver) emitRange(from, to netip.Addr, value []byte) error {
 			}
 		}
 		p := netip.PrefixFrom(from, l)
-		if err := r.emit(fromTree(p), value); err != nil {
+		if err := r.emit(fromTree(p), value, record); err != nil {
 			return err
 		}
 		end := lastAddr(p)

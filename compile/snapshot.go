@@ -62,13 +62,16 @@ func readAhead(seq iter.Seq2[kv.Entry, error]) iter.Seq2[Network, error] {
 					return
 				}
 				v := last
-				if len(b.nets) == 0 || !bytes.Equal(e.Value, last) {
+				switch {
+				case e.Record != 0:
+					v = e.Value // valid until the scan ends
+				case len(b.nets) == 0 || !bytes.Equal(e.Value, last):
 					n := len(b.vals)
 					b.vals = append(b.vals, e.Value...)
 					v = b.vals[n:len(b.vals):len(b.vals)]
 				}
 				last = v
-				b.nets = append(b.nets, Network{Prefix: e.Prefix, Priority: e.Layer.Priority, Layer: e.Layer.ID, Value: v})
+				b.nets = append(b.nets, Network{Prefix: e.Prefix, Priority: e.Layer.Priority, Layer: e.Layer.ID, Value: v, Record: e.Record})
 				if len(b.nets) == scanBatchSize {
 					if !send() {
 						return

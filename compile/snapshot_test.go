@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"iter"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/ipatlas/ipatlas/kv"
 )
@@ -101,5 +104,86 @@ func TestReadAheadValuesStable(t *testing.T) {
 	}
 	if i != 2*scanBatchSize+5 {
 		t.Fatalf("%d networks", i)
+	}
+}
+
+// TestCompileRecordsMatchBytes compiles a store whose records sit in its
+// dictionaries (entries with a Record) two ways: as Compile does, and
+// with the Records dropped and every value copied, the path that hashes
+// each record's bytes. The two files must be byte for byte the same.
+func TestCompileRecordsMatchBytes(t *testing.T) {
+	st, err := kv.Open(t.TempDir(), kv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for li, layer := range []string{"low", "high"} {
+		if _, err := st.EnsureLayer(layer, int32(li)); err != nil {
+			t.Fatal(err)
+		}
+		in, err := st.BeginIngest(layer, kv.Replace, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3000 {
+			bits := 24
+			if li == 1 {
+				bits = 26 // more specific networks over the low layer
+				if i%3 != 0 {
+					continue
+				}
+			}
+			a := netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 0})
+			v := record(t, uint32(i/40+li*1000), 0.5)
+			if err := in.Put(netip.PrefixFrom(a, bits), v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := in.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := st.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	dir := t.TempDir()
+	opts := Options{BuildTime: time.Unix(1e9, 0)}
+	withRecords := filepath.Join(dir, "records.mmdb")
+	s1, err := Compile(snap, withRecords, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sawRecord := false
+	plain := filepath.Join(dir, "plain.mmdb")
+	s2, err := CompileNetworks(func(yield func(Network, error) bool) {
+		for e, err := range snap.All() {
+			sawRecord = sawRecord || e.Record != 0
+			n := Network{Prefix: e.Prefix, Priority: e.Layer.Priority, Layer: e.Layer.ID, Value: bytes.Clone(e.Value)}
+			if !yield(n, err) {
+				return
+			}
+		}
+	}, plain, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sawRecord {
+		t.Fatal("no entry had a Record: the test does not test what it says")
+	}
+	if s1 != s2 {
+		t.Fatalf("stats %+v with records, %+v without", s1, s2)
+	}
+	a, err := os.ReadFile(withRecords)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Fatalf("the files differ (%d and %d bytes)", len(a), len(b))
 	}
 }
