@@ -1,11 +1,538 @@
 package main
 
 import (
-	"errors"
+	"bufio"
+	"bytes"
+	"cmp"
+	"encoding/base64"
+	"encoding/csv"
+	"fmt"
 	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ipatlas/ipatlas/format"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 )
 
-// runExport is a placeholder until the command is written.
+const exportHelp = `Writes every network of FILE.mmdb that has data, with its record, in address order.
+Any MaxMind DB file works.
+
+Formats (--format, default by the --out name once .gz/.zst is removed):
+  jsonl (.jsonl, .ndjson, .raw.jsonl)  one {"network":"1.2.3.0/24","record":R} per line, R in
+        ipatlas's lossless JSON form: plain JSON where that gives the MMDB type back, else
+        {"$type":"uint16","value":5} and the like, so every MMDB type survives. This is the
+        raw-record input of 'ipatlas build': name the file *.raw.jsonl (or pass build
+        --format raw) and build gives back a database that answers every lookup with the
+        same record (prefixes may differ where build merges adjacent equal networks).
+  csv   (.csv)  a header row, then one row per network. The first column is network; the
+        others are the union of the records' leaf paths, dotted (country.iso_code,
+        city.names.en, subdivisions.0.iso_code: an array element is its index), sorted
+        segment by segment (indexes as numbers). A '.' or '\' inside a map key is escaped
+        with '\'. A cell is empty where the record has no such leaf; empty maps and arrays
+        have no cells. Strings as they are; numbers in the shortest form that reads back
+        to the same value (float at 32 bits); booleans true/false; bytes in base64;
+        a record that is not a map or array is in the column with the empty name.
+
+Compression by the --out name: .gz (gzip), .zst (zstd), else none. --out - writes
+uncompressed to standard output. A file is written to a temporary file in the same
+directory and renamed when complete: a failed export leaves nothing at --out.
+
+Aliases: IPv6 databases reach their IPv4 data also through aliases (::ffff:0:0/96 and
+2002::/16 in ipatlas's and MaxMind's files; MaxMind's also alias Teredo, 2001::/32).
+--aliases none (the default) writes each network once, IPv4 as IPv4: 'ipatlas build'
+makes the ::ffff:0:0/96 and 2002::/16 aliases itself but never a Teredo alias (the
+Teredo client address is obfuscated, so the alias answers for the wrong address), so a
+rebuild of a MaxMind file answers nothing inside 2001::/32. --aliases teredo also writes
+the networks that aliases inside 2001::/32 lead to, as IPv6 networks, so that a rebuild
+answers there as the original does. --aliases all writes every aliased network (for
+other tools; build rejects networks inside ::ffff:0:0/96).
+
+A summary line goes to standard output (standard error with --out -).`
+
 func runExport(args []string, stdout, stderr io.Writer) error {
-	return errors.New("not implemented yet")
+	fs := newFlags("export", "FILE.mmdb --out ROWS.jsonl|ROWS.csv|- [--format jsonl|csv] [--aliases none|teredo|all]", exportHelp, stderr)
+	out := fs.String("out", "", "the file to write (required): .raw.jsonl, .jsonl, .ndjson or .csv, optionally .gz or .zst; - for standard output")
+	formatName := fs.String("format", "", "jsonl or csv; default: by the --out name (jsonl for -)")
+	aliases := fs.String("aliases", "none", "aliases of the IPv4 data to write as IPv6 networks: none, teredo (inside 2001::/32) or all")
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(rest) == 0:
+		return usagef("no FILE.mmdb")
+	case len(rest) > 1:
+		return usagef("one FILE.mmdb, got %d arguments: %q", len(rest), rest)
+	case *out == "":
+		return usagef("--out is required")
+	}
+	mode, err := parseAliasMode(*aliases)
+	if err != nil {
+		return err
+	}
+	kind, compression, err := exportKind(*out, *formatName)
+	if err != nil {
+		return err
+	}
+	t, err := openDBTree(rest[0])
+	if err != nil {
+		return err
+	}
+	var prog io.Writer
+	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
+		prog = f
+	}
+	start := time.Now()
+	w, err := createExportOutput(*out, compression, stdout)
+	if err != nil {
+		return err
+	}
+	var s exportStats
+	if kind == "csv" {
+		s, err = exportCSV(t, mode, w, prog)
+	} else {
+		s, err = exportJSONL(t, mode, w, prog)
+	}
+	if err != nil {
+		w.abort()
+		return fmt.Errorf("%w; nothing written to %s", err, *out)
+	}
+	n, err := w.commit()
+	if err != nil {
+		return err
+	}
+	summary := stdout
+	if *out == "-" {
+		summary = stderr
+	}
+	fmt.Fprintf(summary, "%s: %d networks, %d distinct records, %s written to %s (%d bytes) in %s\n",
+		rest[0], s.networks, s.records, kind, *out, n, time.Since(start).Round(time.Millisecond))
+	return nil
 }
+
+// exportKind picks the format and compression from --out and --format.
+func exportKind(out, formatName string) (kind, compression string, err error) {
+	name := strings.ToLower(filepath.Base(out))
+	compression = "none"
+	if out != "-" {
+		for _, c := range []struct{ ext, name string }{{".gz", "gzip"}, {".zst", "zstd"}, {".zstd", "zstd"}} {
+			if b, ok := strings.CutSuffix(name, c.ext); ok {
+				name, compression = b, c.name
+				break
+			}
+		}
+	}
+	switch formatName {
+	case "jsonl", "csv":
+		return formatName, compression, nil
+	case "":
+	default:
+		return "", "", usagef("--format %q: want jsonl or csv", formatName)
+	}
+	switch {
+	case out == "-":
+		return "jsonl", compression, nil
+	case strings.HasSuffix(name, ".jsonl"), strings.HasSuffix(name, ".ndjson"):
+		return "jsonl", compression, nil
+	case strings.HasSuffix(name, ".csv"):
+		return "csv", compression, nil
+	}
+	return "", "", usagef("cannot tell the format from --out %s (want .raw.jsonl, .jsonl, .ndjson or .csv, optionally .gz or .zst); give --format", out)
+}
+
+// exportStats counts what an export wrote.
+type exportStats struct{ networks, records int }
+
+// progress shows a count of networks on a terminal, about once a second.
+type exportProgress struct {
+	w     io.Writer
+	what  string
+	start time.Time
+	last  time.Time
+	n     int
+}
+
+func newExportProgress(w io.Writer, what string) *exportProgress {
+	now := time.Now()
+	return &exportProgress{w: w, what: what, start: now, last: now}
+}
+
+func (p *exportProgress) tick() {
+	p.n++
+	if p.w == nil || p.n&4095 != 0 {
+		return
+	}
+	if now := time.Now(); now.Sub(p.last) >= time.Second {
+		p.last = now
+		fmt.Fprintf(p.w, "\r%s: %d networks, %.0f/s\x1b[K", p.what, p.n, float64(p.n)/now.Sub(p.start).Seconds())
+	}
+}
+
+func (p *exportProgress) done() {
+	if p.w != nil && time.Since(p.start) >= time.Second {
+		fmt.Fprintf(p.w, "\r%s: %d networks, done\x1b[K\n", p.what, p.n)
+	}
+}
+
+// exportCache keeps the text made for each record offset, up to a memory
+// bound: the networks of a database share records, so most are made once.
+type exportCache struct {
+	m           map[uint][]byte
+	size, limit int
+}
+
+func newExportCache(limit int) *exportCache { return &exportCache{m: map[uint][]byte{}, limit: limit} }
+
+func (c *exportCache) get(off uint) ([]byte, bool) {
+	b, ok := c.m[off]
+	return b, ok
+}
+
+func (c *exportCache) put(off uint, b []byte) {
+	if c.size+len(b) > c.limit {
+		clear(c.m)
+		c.size = 0
+	}
+	c.m[off] = b
+	c.size += len(b)
+}
+
+// exportJSONL writes the raw-record lines.
+func exportJSONL(t *dbTree, mode aliasMode, w io.Writer, prog io.Writer) (exportStats, error) {
+	var s exportStats
+	cache := newExportCache(64 << 20)
+	rj := newRecordJSON(t)
+	seen := map[uint]struct{}{}
+	p := newExportProgress(prog, "export "+t.path)
+	line := make([]byte, 0, 4096)
+	var scratch []byte
+	err := t.walk(mode, func(pfx netip.Prefix, off uint) error {
+		rec, ok := cache.get(off)
+		if !ok {
+			var err error
+			if scratch, err = rj.appendRecord(scratch[:0], off); err != nil {
+				return err
+			}
+			rec = bytes.Clone(scratch)
+			cache.put(off, rec)
+		}
+		if _, ok := seen[off]; !ok {
+			seen[off] = struct{}{}
+			s.records++
+		}
+		line = append(line[:0], `{"network":"`...)
+		line = pfx.AppendTo(line)
+		line = append(line, `","record":`...)
+		line = append(line, rec...)
+		line = append(line, "}\n"...)
+		if _, err := w.Write(line); err != nil {
+			return err
+		}
+		s.networks++
+		p.tick()
+		return nil
+	})
+	p.done()
+	return s, err
+}
+
+// exportCSV writes the flattened rows: a first pass over the distinct
+// records finds the columns, a second writes the rows.
+func exportCSV(t *dbTree, mode aliasMode, w io.Writer, prog io.Writer) (exportStats, error) {
+	var s exportStats
+	colSet := map[string]struct{}{}
+	seen := map[uint]struct{}{}
+	err := t.walk(mode, func(_ netip.Prefix, off uint) error {
+		if _, ok := seen[off]; ok {
+			return nil
+		}
+		seen[off] = struct{}{}
+		v, err := t.value(off)
+		if err != nil {
+			return err
+		}
+		flattenRecord(v, "", func(path string, _ format.Value) { colSet[path] = struct{}{} })
+		return nil
+	})
+	if err != nil {
+		return s, err
+	}
+	s.records = len(seen)
+	cols := sortColumns(colSet)
+	index := make(map[string]int, len(cols))
+	for i, c := range cols {
+		index[c] = i
+	}
+	var buf bytes.Buffer
+	cw := csv.NewWriter(&buf)
+	if err := cw.Write(append([]string{"network"}, cols...)); err != nil {
+		return s, err
+	}
+	cw.Flush()
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		return s, err
+	}
+	// The budget of node visits was spent once on the first pass.
+	t.budget += 64*int(t.nodes) + 1024
+	cache := newExportCache(64 << 20)
+	cells := make([]string, len(cols))
+	p := newExportProgress(prog, "export "+t.path)
+	line := make([]byte, 0, 1024)
+	err = t.walk(mode, func(pfx netip.Prefix, off uint) error {
+		tail, ok := cache.get(off)
+		if !ok {
+			v, err := t.value(off)
+			if err != nil {
+				return err
+			}
+			clear(cells)
+			flattenRecord(v, "", func(path string, leaf format.Value) { cells[index[path]] = csvLeafText(leaf) })
+			buf.Reset()
+			if err := cw.Write(cells); err != nil {
+				return err
+			}
+			cw.Flush()
+			tail = bytes.Clone(buf.Bytes())
+			cache.put(off, tail)
+		}
+		line = pfx.AppendTo(line[:0])
+		if len(cols) > 0 {
+			line = append(line, ',')
+			line = append(line, tail...)
+		} else {
+			line = append(line, '\n')
+		}
+		if _, err := w.Write(line); err != nil {
+			return err
+		}
+		s.networks++
+		p.tick()
+		return nil
+	})
+	p.done()
+	return s, err
+}
+
+// flattenRecord calls fn for every leaf of v with its dotted path: map keys
+// (with '.' and '\' escaped by '\') and array indexes. Empty maps and
+// arrays have no leaves.
+func flattenRecord(v format.Value, path string, fn func(path string, leaf format.Value)) {
+	join := func(seg string) string {
+		if path == "" {
+			return seg
+		}
+		return path + "." + seg
+	}
+	switch v := v.(type) {
+	case format.Map:
+		for k, x := range v {
+			flattenRecord(x, join(escapePathKey(k)), fn)
+		}
+	case format.Slice:
+		for i, x := range v {
+			flattenRecord(x, join(strconv.Itoa(i)), fn)
+		}
+	default:
+		fn(path, v)
+	}
+}
+
+func escapePathKey(k string) string {
+	if !strings.ContainsAny(k, `.\`) {
+		return k
+	}
+	return strings.NewReplacer(`\`, `\\`, `.`, `\.`).Replace(k)
+}
+
+// splitColumnPath splits a dotted column name into its segments, unescaped.
+func splitColumnPath(path string) []string {
+	var segs []string
+	var cur strings.Builder
+	for i := 0; i < len(path); i++ {
+		switch c := path[i]; {
+		case c == '\\' && i+1 < len(path):
+			i++
+			cur.WriteByte(path[i])
+		case c == '.':
+			segs = append(segs, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	return append(segs, cur.String())
+}
+
+// sortColumns orders the column names segment by segment, segments
+// that are both numbers (array indexes) by their value.
+func sortColumns(set map[string]struct{}) []string {
+	type col struct {
+		name string
+		segs []string
+	}
+	cols := make([]col, 0, len(set))
+	for c := range set {
+		cols = append(cols, col{c, splitColumnPath(c)})
+	}
+	slices.SortFunc(cols, func(a, b col) int {
+		for i := 0; i < len(a.segs) && i < len(b.segs); i++ {
+			x, y := a.segs[i], b.segs[i]
+			if x == y {
+				continue
+			}
+			nx, errx := strconv.ParseUint(x, 10, 64)
+			ny, erry := strconv.ParseUint(y, 10, 64)
+			if errx == nil && erry == nil && nx != ny {
+				return cmp.Compare(nx, ny)
+			}
+			return strings.Compare(x, y)
+		}
+		if c := cmp.Compare(len(a.segs), len(b.segs)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.name
+	}
+	return names
+}
+
+// csvLeafText is the CSV text of a scalar value.
+func csvLeafText(v format.Value) string {
+	switch v := v.(type) {
+	case format.String:
+		return string(v)
+	case format.Bool:
+		return strconv.FormatBool(bool(v))
+	case format.Float64:
+		return strconv.FormatFloat(float64(v), 'g', -1, 64)
+	case format.Float32:
+		return strconv.FormatFloat(float64(v), 'g', -1, 32)
+	case format.Uint16:
+		return strconv.FormatUint(uint64(v), 10)
+	case format.Uint32:
+		return strconv.FormatUint(uint64(v), 10)
+	case format.Uint64:
+		return strconv.FormatUint(uint64(v), 10)
+	case format.Int32:
+		return strconv.FormatInt(int64(v), 10)
+	case format.Uint128:
+		return v.Big().String()
+	case format.Bytes:
+		return base64.StdEncoding.EncodeToString(v)
+	}
+	return ""
+}
+
+// exportOutput is where an export goes: a temporary file renamed into place
+// when complete, or standard output; compressed as asked.
+type exportOutput struct {
+	path, tmp string
+	f         *os.File
+	bw        *bufio.Writer
+	zw        io.WriteCloser // the compressor, or nil
+	w         io.Writer      // what the rows are written to
+	stdout    io.Writer
+}
+
+func createExportOutput(path, compression string, stdout io.Writer) (*exportOutput, error) {
+	o := &exportOutput{path: path, stdout: stdout}
+	if path == "-" {
+		o.bw = bufio.NewWriterSize(stdout, 1<<16)
+		o.w = o.bw
+		return o, nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	o.f, o.tmp = f, f.Name()
+	if err := f.Chmod(0o644); err != nil {
+		o.abort()
+		return nil, err
+	}
+	o.bw = bufio.NewWriterSize(f, 1<<16)
+	o.w = o.bw
+	switch compression {
+	case "gzip":
+		o.zw = gzip.NewWriter(o.bw)
+	case "zstd":
+		zw, err := zstd.NewWriter(o.bw, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(2))
+		if err != nil {
+			o.abort()
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		o.zw = zw
+	}
+	if o.zw != nil {
+		// Rows arrive in small writes; the compressors like large ones.
+		o.w = bufio.NewWriterSize(o.zw, 1<<16)
+	}
+	return o, nil
+}
+
+// commit finishes the output and returns its size in bytes (0 for
+// standard output).
+func (o *exportOutput) commit() (int64, error) {
+	if o.f == nil {
+		return 0, o.bw.Flush()
+	}
+	err := func() error {
+		if bw, ok := o.w.(*bufio.Writer); ok && bw != o.bw {
+			if err := bw.Flush(); err != nil {
+				return err
+			}
+		}
+		if o.zw != nil {
+			if err := o.zw.Close(); err != nil {
+				return err
+			}
+		}
+		if err := o.bw.Flush(); err != nil {
+			return err
+		}
+		if err := o.f.Sync(); err != nil {
+			return err
+		}
+		return o.f.Close()
+	}()
+	if err != nil {
+		o.abort()
+		return 0, fmt.Errorf("%s: %w", o.path, err)
+	}
+	fi, err := os.Stat(o.tmp)
+	if err != nil {
+		o.abort()
+		return 0, err
+	}
+	if err := os.Rename(o.tmp, o.path); err != nil {
+		o.abort()
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// abort discards a file output; standard output gets what was written.
+func (o *exportOutput) abort() {
+	if o.f == nil {
+		o.bw.Flush()
+		return
+	}
+	if o.zw != nil {
+		o.zw.Close()
+	}
+	o.f.Close()
+	os.Remove(o.tmp)
+}
+
+// Write writes rows to the output.
+func (o *exportOutput) Write(b []byte) (int, error) { return o.w.Write(b) }

@@ -1,0 +1,660 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"math/big"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ipatlas/ipatlas/format"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	maxminddb "github.com/oschwald/maxminddb-golang/v2"
+)
+
+// sampleInputs are the inference results of testdata/sample/ (made by
+// builder/internal/gensample): three sources, three formats.
+var sampleInputs = []string{
+	"../../testdata/sample/bertgeo.csv",
+	"../../testdata/sample/hmcgeo.jsonl.gz",
+	"../../testdata/sample/ip2vec.tsv.zst",
+}
+
+// buildSampleDB builds testdata/sample/ into dir/name with ipatlas build.
+func buildSampleDB(t *testing.T, dir, name string) string {
+	t.Helper()
+	for _, in := range sampleInputs {
+		needDataFile(t, in, "go run ./builder/internal/gensample -out testdata/sample")
+	}
+	out := filepath.Join(dir, name)
+	if _, stderr, code := runCLI(t, append([]string{"build", "--out", out}, sampleInputs...)...); code != 0 {
+		t.Fatalf("build: exit %d\n%s", code, stderr)
+	}
+	return out
+}
+
+// mustRunCLI runs ipatlas and fails the test unless it exits with want.
+func mustRunCLI(t *testing.T, want int, args ...string) (stdout, stderr string) {
+	t.Helper()
+	stdout, stderr, code := runCLI(t, args...)
+	if code != want {
+		t.Fatalf("ipatlas %s: exit %d, want %d\nstderr:\n%s", strings.Join(args, " "), code, want, stderr)
+	}
+	return stdout, stderr
+}
+
+// openMaybeCompressed opens path, decompressing .gz and .zst.
+func openMaybeCompressed(t *testing.T, path string) io.Reader {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case strings.HasSuffix(path, ".gz"):
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return zr
+	case strings.HasSuffix(path, ".zst"):
+		zr, err := zstd.NewReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(zr.Close)
+		return zr
+	}
+	return bytes.NewReader(data)
+}
+
+// exportRow is one line of an export, parsed by the test: the JSON by
+// encoding/json (keys and their order), the record by format.ParseJSON.
+type exportRow struct {
+	network netip.Prefix
+	record  format.Value
+	text    string // the record's JSON text
+}
+
+func readExportJSONL(t *testing.T, r io.Reader) []exportRow {
+	t.Helper()
+	var rows []exportRow
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		var line struct {
+			Network string          `json:"network"`
+			Record  json.RawMessage `json:"record"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&line); err != nil {
+			t.Fatalf("line %d: %v: %s", len(rows)+1, err, sc.Bytes())
+		}
+		p, err := netip.ParsePrefix(line.Network)
+		if err != nil {
+			t.Fatalf("line %d: %v", len(rows)+1, err)
+		}
+		v, err := format.ParseJSON(line.Record)
+		if err != nil {
+			t.Fatalf("line %d: record: %v", len(rows)+1, err)
+		}
+		rows = append(rows, exportRow{p, v, string(line.Record)})
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// v2Any is what maxminddb-golang v2 decodes v into, as an any.
+func v2Any(v format.Value) any {
+	switch v := v.(type) {
+	case format.String:
+		return string(v)
+	case format.Bool:
+		return bool(v)
+	case format.Uint16:
+		return uint64(v)
+	case format.Uint32:
+		return uint64(v)
+	case format.Uint64:
+		return uint64(v)
+	case format.Int32:
+		return int32(v)
+	case format.Uint128:
+		return v.Big()
+	case format.Float64:
+		return float64(v)
+	case format.Float32:
+		return float32(v)
+	case format.Bytes:
+		return []byte(v)
+	case format.Map:
+		m := make(map[string]any, len(v))
+		for k, x := range v {
+			m[k] = v2Any(x)
+		}
+		return m
+	case format.Slice:
+		s := make([]any, len(v))
+		for i, x := range v {
+			s[i] = v2Any(x)
+		}
+		return s
+	}
+	panic(fmt.Sprintf("unknown value %T", v))
+}
+
+// peerNetworks lists a database's networks with data, and their records,
+// as maxminddb-golang v2 reads them.
+func peerNetworks(t *testing.T, path string, opts ...maxminddb.NetworksOption) ([]netip.Prefix, []any) {
+	t.Helper()
+	db, err := maxminddb.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var nets []netip.Prefix
+	var recs []any
+	for res := range db.Networks(opts...) {
+		var v any
+		if err := res.Decode(&v); err != nil {
+			t.Fatalf("maxminddb-golang: %s: %v", res.Prefix(), err)
+		}
+		nets = append(nets, res.Prefix())
+		recs = append(recs, v)
+	}
+	return nets, recs
+}
+
+// mmdblookupTypes runs libmaxminddb's mmdblookup on addr and returns the
+// type it prints for every leaf of the record, by dotted path.
+func mmdblookupTypes(t *testing.T, db string, addr netip.Addr) map[string]string {
+	t.Helper()
+	out, err := exec.Command("/usr/bin/mmdblookup", "--file", db, "--ip", addr.String()).Output()
+	if err != nil {
+		t.Fatalf("mmdblookup %s: %v", addr, err)
+	}
+	types := map[string]string{}
+	// A frame is a map (keyed by the last "key": line) or an array
+	// (indexed in order).
+	type frame struct {
+		path  string
+		array bool
+		n     int
+	}
+	var stack []frame
+	key := ""
+	child := func() string {
+		if len(stack) == 0 {
+			return ""
+		}
+		f := &stack[len(stack)-1]
+		seg := key
+		if f.array {
+			seg = strconv.Itoa(f.n)
+			f.n++
+		}
+		if f.path == "" {
+			return escapePathKeyForTest(seg, f.array)
+		}
+		return f.path + "." + escapePathKeyForTest(seg, f.array)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "":
+		case line == "{" || line == "[":
+			path := child()
+			stack = append(stack, frame{path: path, array: line == "["})
+		case line == "}" || line == "]":
+			stack = stack[:len(stack)-1]
+		case strings.HasSuffix(line, ":") && strings.HasPrefix(line, `"`):
+			key = strings.TrimSuffix(strings.TrimSuffix(line, ":"), `"`)[1:]
+		default:
+			i := strings.LastIndex(line, " <")
+			if i < 0 || !strings.HasSuffix(line, ">") {
+				t.Fatalf("mmdblookup %s: cannot read the line %q", addr, line)
+			}
+			types[child()] = line[i+2 : len(line)-1]
+		}
+	}
+	return types
+}
+
+// escapePathKeyForTest escapes a map key as export's CSV columns do.
+func escapePathKeyForTest(seg string, index bool) string {
+	if index {
+		return seg
+	}
+	return strings.NewReplacer(`\`, `\\`, `.`, `\.`).Replace(seg)
+}
+
+// valueTypes returns the MMDB type of every leaf of v, by dotted path.
+func valueTypes(v format.Value, path string, out map[string]string) map[string]string {
+	join := func(seg string) string {
+		if path == "" {
+			return seg
+		}
+		return path + "." + seg
+	}
+	switch v := v.(type) {
+	case format.Map:
+		for k, x := range v {
+			valueTypes(x, join(escapePathKeyForTest(k, false)), out)
+		}
+	case format.Slice:
+		for i, x := range v {
+			valueTypes(x, join(strconv.Itoa(i)), out)
+		}
+	default:
+		out[path] = v.Kind().String()
+	}
+	return out
+}
+
+// checkExportJSONL checks exported rows against maxminddb-golang v2's
+// networks and records of db, and (when mmdblookup is there) the MMDB
+// type of every leaf of 40 records spread over the rows against
+// libmaxminddb's.
+func checkExportJSONL(t *testing.T, db string, rows []exportRow) {
+	t.Helper()
+	nets, recs := peerNetworks(t, db)
+	if len(rows) != len(nets) {
+		t.Fatalf("%d rows, maxminddb-golang lists %d networks", len(rows), len(nets))
+	}
+	for i, r := range rows {
+		if r.network != nets[i] {
+			t.Fatalf("row %d: network %s, maxminddb-golang %s", i+1, r.network, nets[i])
+		}
+		if got := v2Any(r.record); !reflect.DeepEqual(got, recs[i]) {
+			t.Fatalf("row %d (%s): record\n%#v\nmaxminddb-golang\n%#v", i+1, r.network, got, recs[i])
+		}
+	}
+	if _, err := os.Stat("/usr/bin/mmdblookup"); err != nil {
+		return // the types are checked by the tests that need mmdblookup
+	}
+	for i := 0; i < len(rows); i += max(1, len(rows)/40) {
+		want := mmdblookupTypes(t, db, rows[i].network.Addr())
+		if got := valueTypes(rows[i].record, "", map[string]string{}); !maps.Equal(got, want) {
+			t.Fatalf("row %d (%s): types %v, mmdblookup %v", i+1, rows[i].network, got, want)
+		}
+	}
+}
+
+func TestExportUsage(t *testing.T) {
+	dir := t.TempDir()
+	db := buildSampleDB(t, dir, "s.mmdb")
+	out := filepath.Join(dir, "rows.raw.jsonl")
+	notDB := filepath.Join(dir, "not.mmdb")
+	if err := os.WriteFile(notDB, []byte("network,country\n1.2.3.0/24,CN\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"help", []string{"export", "--help"}, exitOK, "Usage: ipatlas export"},
+		{"no file", []string{"export", "--out", out}, exitUsage, "no FILE.mmdb"},
+		{"no --out", []string{"export", db}, exitUsage, "--out is required"},
+		{"two files", []string{"export", db, db, "--out", out}, exitUsage, "one FILE.mmdb"},
+		{"bad flag", []string{"export", db, "--out", out, "--bogus"}, exitUsage, "bogus"},
+		{"bad --format", []string{"export", db, "--out", out, "--format", "xml"}, exitUsage, `--format "xml"`},
+		{"bad --aliases", []string{"export", db, "--out", out, "--aliases", "some"}, exitUsage, `--aliases "some"`},
+		{"unknown suffix", []string{"export", db, "--out", filepath.Join(dir, "rows.txt")}, exitUsage, "cannot tell the format"},
+		{"missing file", []string{"export", filepath.Join(dir, "none.mmdb"), "--out", out}, exitData, "none.mmdb"},
+		{"not a database", []string{"export", notDB, "--out", out}, exitData, "not.mmdb"},
+		{"no such directory", []string{"export", db, "--out", filepath.Join(dir, "nodir", "rows.csv")}, exitData, "nodir"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, stderr, code := runCLI(t, c.args...)
+			if code != c.code {
+				t.Errorf("exit status %d, want %d; stderr:\n%s", code, c.code, stderr)
+			}
+			if !strings.Contains(stderr, c.stderr) {
+				t.Errorf("stderr does not say %q:\n%s", c.stderr, stderr)
+			}
+		})
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a failed export left %s behind (stat: %v)", out, err)
+	}
+}
+
+// TestExportBadFiles exports every corrupt file of the conformance
+// suite: an error (exit 1) or a good export, never a crash, and a failed
+// export leaves nothing behind.
+func TestExportBadFiles(t *testing.T) {
+	files := conformanceGlob(t, "bad-data/*/*.mmdb")
+	files = append(files, conformanceGlob(t, "test-data/*Broken*.mmdb")...)
+	files = append(files, conformanceGlob(t, "test-data/*Invalid*.mmdb")...)
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			for _, name := range []string{"rows.raw.jsonl.zst", "rows.csv"} {
+				dir := t.TempDir()
+				out := filepath.Join(dir, name)
+				_, stderr, code := runCLI(t, "export", path, "--out", out)
+				if code != exitOK && code != exitData || strings.Contains(stderr, "goroutine") {
+					t.Fatalf("exit %d:\n%s", code, stderr)
+				}
+				entries, err := os.ReadDir(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if code == exitData && len(entries) != 0 {
+					t.Errorf("failed (%s) and left %v behind", strings.TrimSpace(stderr), entries)
+				}
+				if code == exitOK && (len(entries) != 1 || entries[0].Name() != name) {
+					t.Errorf("succeeded and left %v", entries)
+				}
+			}
+		})
+	}
+}
+
+// TestExportJSONL exports a database built from testdata/sample in every
+// compression and to standard output, checks every row against
+// maxminddb-golang v2 (and the types against mmdblookup), then builds
+// the export back and checks that the rebuilt database answers the same.
+func TestExportJSONL(t *testing.T) {
+	dir := t.TempDir()
+	db := buildSampleDB(t, dir, "s.mmdb")
+	var first string
+	for _, name := range []string{"rows.raw.jsonl", "rows.jsonl.gz", "rows.raw.ndjson.zst", "-"} {
+		t.Run(name, func(t *testing.T) {
+			var rows []exportRow
+			if name == "-" {
+				stdout, stderr := mustRunCLI(t, exitOK, "export", db, "--out", "-")
+				if !strings.Contains(stderr, "networks") {
+					t.Errorf("no summary on stderr: %q", stderr)
+				}
+				rows = readExportJSONL(t, strings.NewReader(stdout))
+			} else {
+				out := filepath.Join(dir, name)
+				stdout, _ := mustRunCLI(t, exitOK, "export", db, "--out", out)
+				if !strings.Contains(stdout, fmt.Sprintf("%s: ", db)) {
+					t.Errorf("summary: %q", stdout)
+				}
+				fi, err := os.Stat(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fi.Mode().Perm() != 0o644 {
+					t.Errorf("mode %v, want 0644", fi.Mode().Perm())
+				}
+				rows = readExportJSONL(t, openMaybeCompressed(t, out))
+			}
+			var all strings.Builder
+			for _, r := range rows {
+				all.WriteString(r.network.String() + " " + r.text + "\n")
+			}
+			if first == "" {
+				checkExportJSONL(t, db, rows)
+				first = all.String()
+			} else if all.String() != first {
+				t.Errorf("the rows differ from the first export's")
+			}
+		})
+	}
+
+	// Build the export back: every network answers the same record.
+	rebuilt := filepath.Join(dir, "rebuilt.mmdb")
+	mustRunCLI(t, exitOK, "build", "--out", rebuilt, filepath.Join(dir, "rows.raw.ndjson.zst"))
+	mustRunCLI(t, exitOK, "build", "--format", "raw", "--out", filepath.Join(dir, "rebuilt2.mmdb"), filepath.Join(dir, "rows.jsonl.gz"))
+	for _, r := range []string{rebuilt, filepath.Join(dir, "rebuilt2.mmdb")} {
+		compareAnswers(t, db, r, nil)
+	}
+}
+
+// compareAnswers checks that b answers the first and last address of
+// every network of a (and of the gaps between them) as a does, records
+// decoded by maxminddb-golang v2 into any and compared deeply.
+func compareAnswers(t *testing.T, a, b string, skip *netip.Prefix) {
+	t.Helper()
+	da, err := maxminddb.Open(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer da.Close()
+	db, err := maxminddb.Open(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	n := 0
+	for res := range da.Networks(maxminddb.IncludeNetworksWithoutData()) {
+		p := res.Prefix()
+		if skip != nil && skip.Overlaps(p) {
+			continue
+		}
+		for _, addr := range []netip.Addr{p.Addr(), lastOf(p)} {
+			x, y := da.Lookup(addr), db.Lookup(addr)
+			if x.Found() != y.Found() {
+				t.Fatalf("%s: found %v in %s, %v in %s", addr, x.Found(), a, y.Found(), b)
+			}
+			if !x.Found() {
+				continue
+			}
+			var va, vb any
+			if err := x.Decode(&va); err != nil {
+				t.Fatal(err)
+			}
+			if err := y.Decode(&vb); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(va, vb) {
+				t.Fatalf("%s: record\n%v\nin %s,\n%v\nin %s", addr, va, a, vb, b)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no address of %s has data", a)
+	}
+}
+
+// csvColumnLess is the column order the help promises: segment by
+// segment, two numbers by value, else bytewise; a prefix first.
+func csvColumnLess(a, b []string) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if a[i] == b[i] {
+			continue
+		}
+		x, errx := strconv.ParseUint(a[i], 10, 64)
+		y, erry := strconv.ParseUint(b[i], 10, 64)
+		if errx == nil && erry == nil && x != y {
+			return cmp.Compare(x, y)
+		}
+		return strings.Compare(a[i], b[i])
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+// anyLeaves calls fn for every leaf of a record decoded into any, with
+// its path as DecodePath takes it and as a CSV column names it.
+func anyLeaves(v any, path []any, col string, fn func(path []any, col string, leaf any)) {
+	join := func(seg string) string {
+		if col == "" {
+			return seg
+		}
+		return col + "." + seg
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			anyLeaves(x, append(slices.Clip(path), k), join(escapePathKeyForTest(k, false)), fn)
+		}
+	case []any:
+		for i, x := range v {
+			anyLeaves(x, append(slices.Clip(path), i), join(strconv.Itoa(i)), fn)
+		}
+	default:
+		fn(path, col, v)
+	}
+}
+
+// cellText is how a CSV cell shows a leaf decoded by maxminddb-golang.
+func cellText(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case bool:
+		return strconv.FormatBool(v)
+	case uint64:
+		return strconv.FormatUint(v, 10)
+	case int32:
+		return strconv.FormatInt(int64(v), 10)
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	case float32:
+		return strconv.FormatFloat(float64(v), 'g', -1, 32)
+	case []byte:
+		return base64.StdEncoding.EncodeToString(v)
+	case *big.Int:
+		return v.String()
+	}
+	return fmt.Sprintf("unexpected %T", v)
+}
+
+// TestExportCSV exports databases (the sample build and conformance files
+// with every MMDB type, arrays and keys that need escapes) to CSV and
+// checks the header (the union of the leaf paths, in the promised order)
+// and every cell against maxminddb-golang v2's DecodePath on the
+// database.
+func TestExportCSV(t *testing.T) {
+	dir := t.TempDir()
+	dbs := []string{buildSampleDB(t, dir, "s.mmdb")}
+	dbs = append(dbs, conformanceGlob(t, "test-data/MaxMind-DB-test-decoder.mmdb")...)
+	dbs = append(dbs, conformanceGlob(t, "test-data/GeoIP2-City-Test.mmdb")...)
+	dbs = append(dbs, conformanceGlob(t, "test-data/MaxMind-DB-test-nested.mmdb")...)
+	dbs = append(dbs, handMadeDB(t, dir, "keys.mmdb", 4, map[string]format.Value{
+		"1.0.0.0/8": format.Map{"a.b": format.String("dot"), `c\d`: format.String("backslash"), "e": format.Map{"f.g": format.Slice{format.Uint16(3), format.Map{}}}},
+		"2.0.0.0/8": format.Map{"a": format.Map{"b": format.String("nested, not dotted")}, "list": format.Slice{}},
+		"3.0.0.0/8": format.Map{"l": format.Slice{format.Bool(true), format.Bool(false), format.Bool(true), format.Bool(true), format.Bool(false), format.Bool(true), format.Bool(true), format.Bool(false), format.Bool(true), format.Bool(true), format.Bool(false), format.Float32(0.1)}},
+	}))
+	for _, db := range dbs {
+		t.Run(filepath.Base(db), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "rows.csv.gz")
+			mustRunCLI(t, exitOK, "export", db, "--out", out)
+			cr := csv.NewReader(openMaybeCompressed(t, out))
+			cr.FieldsPerRecord = 0
+			all, err := cr.ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			header := all[0]
+			if header[0] != "network" {
+				t.Fatalf("first column %q", header[0])
+			}
+			peer, err := maxminddb.Open(db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer peer.Close()
+			// The columns are the union of the records' leaves.
+			want := map[string]bool{}
+			paths := map[string][]any{}
+			nets, recs := peerNetworks(t, db)
+			for _, rec := range recs {
+				anyLeaves(rec, nil, "", func(path []any, col string, _ any) {
+					want[col] = true
+					paths[col] = path
+				})
+			}
+			cols := header[1:]
+			if len(cols) != len(want) {
+				t.Errorf("%d columns, the records have %d leaf paths", len(cols), len(want))
+			}
+			for i, c := range cols {
+				if !want[c] {
+					t.Errorf("column %q is no leaf path of any record", c)
+				}
+				if i > 0 && csvColumnLess(splitColumnPath(cols[i-1]), splitColumnPath(c)) >= 0 {
+					t.Errorf("columns %q, %q out of order", cols[i-1], c)
+				}
+			}
+			rows := all[1:]
+			if len(rows) != len(nets) {
+				t.Fatalf("%d rows, maxminddb-golang lists %d networks", len(rows), len(nets))
+			}
+			for i, row := range rows {
+				if row[0] != nets[i].String() {
+					t.Fatalf("row %d: network %s, maxminddb-golang %s", i+1, row[0], nets[i])
+				}
+				res := peer.Lookup(nets[i].Addr())
+				for j, c := range cols {
+					path, ok := paths[c]
+					if !ok {
+						continue
+					}
+					// A path of another record's shape may not apply.
+					var leaf any
+					err := res.DecodePath(&leaf, path...)
+					got := row[j+1]
+					switch {
+					case err != nil || leaf == nil:
+						if got != "" {
+							t.Errorf("row %d (%s) %s: %q, the record has no such leaf (%v)", i+1, row[0], c, got, err)
+						}
+					case got != cellText(leaf):
+						t.Errorf("row %d (%s) %s: %q, maxminddb-golang %q", i+1, row[0], c, got, cellText(leaf))
+					}
+				}
+			}
+		})
+	}
+}
+
+// handMadeDB writes a database holding the given networks with
+// format.Create.
+func handMadeDB(t *testing.T, dir, name string, ipVersion int, nets map[string]format.Value) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	w, err := format.Create(path, format.WriterOptions{IPVersion: ipVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := make([]netip.Prefix, 0, len(nets))
+	for k := range nets {
+		keys = append(keys, netip.MustParsePrefix(k))
+	}
+	slices.SortFunc(keys, func(a, b netip.Prefix) int {
+		// IPv4 (at ::/96) first, then by address.
+		return cmp.Or(cmp.Compare(b2i(a.Addr().Is6()), b2i(b.Addr().Is6())), a.Addr().Compare(b.Addr()), cmp.Compare(a.Bits(), b.Bits()))
+	})
+	for _, p := range keys {
+		if err := w.InsertValue(p, nets[p.String()]); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
