@@ -36,7 +36,9 @@ func (l diffLine) String() string {
 }
 
 func (l diffLine) equal(o diffLine) bool {
-	eq := func(x, y format.Value) bool { return x == nil && y == nil || x != nil && y != nil && format.Equal(x, y) }
+	eq := func(x, y format.Value) bool {
+		return x == nil && y == nil || x != nil && y != nil && format.Equal(x, y)
+	}
 	return l.network == o.network && l.change == o.change && eq(l.a, o.a) && eq(l.b, o.b)
 }
 
