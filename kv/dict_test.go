@@ -7,7 +7,7 @@ import (
 )
 
 // TestDictionary checks records stored once per ingest and referred to
-// by number: a scan yields every network's own record, entries with the
+// by number (written with Put, and with Record and PutRecord): a scan yields every network's own record, entries with the
 // same Record have equal values that stay valid to the end, Get resolves
 // them, and all of it holds past the dictionary's limit (records then in
 // their rows), across a reopen, after an upsert on top, a compaction, and
@@ -48,7 +48,14 @@ func TestDictionary(t *testing.T) {
 				if i%50 == 0 {
 					v = "short" // below minDictValue: in its row
 				}
-				if err := in.Put(p, []byte(v)); err != nil {
+				if j%2 == 0 {
+					err = in.Put(p, []byte(v))
+				} else if id, ok := in.Record([]byte(v)); ok {
+					err = in.PutRecord(p, id)
+				} else {
+					err = in.Put(p, []byte(v))
+				}
+				if err != nil {
 					t.Fatal(err)
 				}
 				want[p] = v
@@ -58,6 +65,9 @@ func TestDictionary(t *testing.T) {
 						t.Fatalf("Get(%s) = %q, %v, %v; want %q", p, got, ok, err, v)
 					}
 				}
+			}
+			if err := in.PutRecord(netip.MustParsePrefix("10.9.0.0/16"), 1<<20); err == nil {
+				t.Fatal("PutRecord of a number not in the dictionary: no error")
 			}
 			if err := in.Commit(); err != nil {
 				t.Fatal(err)

@@ -143,16 +143,57 @@ func (in *Ingest) Layer() Layer { return in.layer }
 // the same p in this ingest replaces it. p must be masked; IPv4 networks are
 // given as IPv4 (1.2.3.0/24), not IPv4-mapped. Put copies value.
 func (in *Ingest) Put(p netip.Prefix, value []byte) error {
-	return in.write(p, kindPut, value)
+	return in.write(p, kindPut, value, true)
 }
 
 // Delete writes a tombstone for p: once committed, p has no record in this
 // layer (in Upsert mode it hides the record older ingests gave p).
 func (in *Ingest) Delete(p netip.Prefix) error {
-	return in.write(p, kindTombstone, nil)
+	return in.write(p, kindTombstone, nil, false)
 }
 
-func (in *Ingest) write(p netip.Prefix, kind byte, value []byte) error {
+// Record returns the number of value in the ingest's dictionary, adding
+// it (a copy) if missing, for PutRecord: a record written for many
+// networks is then looked up once, not at every write. It returns false
+// when value stays out of the dictionary (short, or the dictionary is
+// full): write it with Put.
+func (in *Ingest) Record(value []byte) (uint32, bool) {
+	return in.intern(value)
+}
+
+// PutRecord is Put with record number id of the ingest's dictionary, as
+// Record returned it.
+func (in *Ingest) PutRecord(p netip.Prefix, id uint32) error {
+	if uint64(id) >= uint64(len(in.dictVals)) {
+		return fmt.Errorf("kv: write %v into %q: record number %d not in the dictionary", p, in.layer.Name, id)
+	}
+	in.ref = binary.AppendUvarint(in.ref[:0], uint64(id))
+	return in.write(p, kindRef, in.ref, false)
+}
+
+// intern returns the dictionary number of value, adding it if there is
+// room; false if the value stays out of the dictionary.
+func (in *Ingest) intern(value []byte) (uint32, bool) {
+	if len(value) <= minDictValue {
+		return 0, false
+	}
+	id, ok := in.dict[string(value)]
+	if !ok && in.dictBytes+len(value) <= in.s.maxDict {
+		if in.dict == nil {
+			in.dict = make(map[string]uint32)
+		}
+		id, ok = uint32(len(in.dictVals)), true
+		v := bytes.Clone(value)
+		in.dictVals = append(in.dictVals, v)
+		in.dict[string(v)] = id
+		in.dictBytes += len(v)
+	}
+	return id, ok
+}
+
+// write writes a data row; a kindPut value goes through the dictionary if
+// lookup is set.
+func (in *Ingest) write(p netip.Prefix, kind byte, value []byte, lookup bool) error {
 	if in.done {
 		return fmt.Errorf("kv: write %v into %q: %w", p, in.layer.Name, ErrClosed)
 	}
@@ -163,19 +204,8 @@ func (in *Ingest) write(p netip.Prefix, kind byte, value []byte) error {
 	if !in.wrote || bytes.Compare(in.key[:], in.max[:]) > 0 {
 		in.max, in.wrote = in.key, true
 	}
-	if kind == kindPut && len(value) > minDictValue {
-		id, ok := in.dict[string(value)]
-		if !ok && in.dictBytes+len(value) <= in.s.maxDict {
-			if in.dict == nil {
-				in.dict = make(map[string]uint32)
-			}
-			id, ok = uint32(len(in.dictVals)), true
-			v := bytes.Clone(value)
-			in.dictVals = append(in.dictVals, v)
-			in.dict[string(v)] = id
-			in.dictBytes += len(v)
-		}
-		if ok {
+	if kind == kindPut && lookup {
+		if id, ok := in.intern(value); ok {
 			in.ref = binary.AppendUvarint(in.ref[:0], uint64(id))
 			kind, value = kindRef, in.ref
 		}
