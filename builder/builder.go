@@ -186,6 +186,11 @@ func IngestFile(ctx context.Context, st *kv.Store, layer string, priority int32,
 	// after it is new without asking the Bloom filter (sorted input).
 	var last treeKey
 	wrote := false
+	// records holds 1 + the store's dictionary number of each numbered
+	// record (row.recID) met so far, 0 if not met, notInDict if the
+	// dictionary did not take it: a repeated record is not looked up again.
+	var records []uint32
+	const notInDict = ^uint32(0)
 	stats, err := scan(ctx, path, r, func(row *row) error {
 		// Check every network of the row before writing any, so that a
 		// bad row leaves nothing behind.
@@ -204,11 +209,32 @@ func IngestFile(ctx context.Context, st *kv.Store, layer string, priority int32,
 			}
 			fresh = append(fresh, isNew)
 		}
+		dictID := uint32(0)
+		if row.recID != 0 {
+			if int(row.recID) >= len(records) {
+				records = append(records, make([]uint32, int(row.recID)+1-len(records))...)
+			}
+			if records[row.recID] == 0 {
+				records[row.recID] = notInDict
+				if id, ok := in.Record(row.rec); ok {
+					records[row.recID] = id + 1
+				}
+			}
+			if dictID = records[row.recID]; dictID == notInDict {
+				dictID = 0
+			}
+		}
 		for i, p := range row.nets {
 			if !fresh[i] {
 				continue
 			}
-			if err := in.Put(p, row.rec); err != nil {
+			var err error
+			if dictID != 0 {
+				err = in.PutRecord(p, dictID-1)
+			} else {
+				err = in.Put(p, row.rec)
+			}
+			if err != nil {
 				return err
 			}
 			seen.add(p)
@@ -326,7 +352,7 @@ func scan(ctx context.Context, path string, r resolved, fn func(*row) error) (st
 			if err == nil {
 				stats.Rows++
 				counted = true
-				rw := row{line: it.line, nets: b.nets[it.nets[0]:it.nets[1]], rec: it.rec, stable: true}
+				rw := row{line: it.line, nets: b.nets[it.nets[0]:it.nets[1]], rec: it.rec, stable: true, recID: it.recID}
 				if err = fn(&rw); err == nil {
 					continue
 				}
@@ -372,10 +398,11 @@ type scanBatch struct {
 
 // scanItem is one parser.next result: a row, or err.
 type scanItem struct {
-	err  error
-	line int
-	nets [2]int // nets[0]:nets[1] in scanBatch.nets
-	rec  []byte
+	err   error
+	line  int
+	nets  [2]int // nets[0]:nets[1] in scanBatch.nets
+	rec   []byte
+	recID uint32
 }
 
 // parseAhead reads rows from p into batches until the parser returns
@@ -392,7 +419,7 @@ func parseAhead(p parser, out chan<- *scanBatch, free <-chan *scanBatch, stop <-
 			n := len(b.nets)
 			b.nets = append(b.nets, rw.nets...)
 			it.nets = [2]int{n, len(b.nets)}
-			it.rec = rw.rec
+			it.rec, it.recID = rw.rec, rw.recID
 			if !rw.stable {
 				n := len(b.recs)
 				b.recs = append(b.recs, rw.rec...)

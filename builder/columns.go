@@ -51,9 +51,19 @@ type columns struct {
 	// built: inference results repeat a few hundred thousand records over
 	// millions of networks, and building one is most of a row's cost.
 	// INVARIANT: an entry is what build returned for those cells.
-	memo    map[string][]byte
+	memo    map[string]memoEntry
 	memoKey []byte
 	scratch []byte
+	// records numbers the records the memos hold, from 1.
+	records uint32
+}
+
+// memoEntry is a record built once: its canonical encoding, never
+// modified, and its number, which names it within the file (records
+// built again after a memo reset get new numbers).
+type memoEntry struct {
+	rec []byte
+	id  uint32
 }
 
 // memoEntries bounds the memo; when full it starts again empty.
@@ -137,7 +147,7 @@ func (c *columns) parseFloat(cells []string, i int) (float64, bool, *problem) {
 // turned into the schema record, with the extra columns under
 // ipatlas.extra. It returns the record's canonical encoding, which the
 // memo owns: it must not be modified, and stays valid.
-func (c *columns) build(cells []string) ([]byte, *problem) {
+func (c *columns) build(cells []string) (memoEntry, *problem) {
 	key := c.memoKey[:0]
 	for i, s := range cells {
 		if i != fNetwork {
@@ -145,20 +155,21 @@ func (c *columns) build(cells []string) ([]byte, *problem) {
 		}
 	}
 	c.memoKey = key
-	if rec, ok := c.memo[string(key)]; ok {
-		return rec, nil
+	if e, ok := c.memo[string(key)]; ok {
+		return e, nil
 	}
 	out, prob := c.buildRecord(c.scratch[:0], cells)
 	c.scratch = out[:0]
 	if prob != nil {
-		return nil, prob
+		return memoEntry{}, prob
 	}
 	if c.memo == nil || len(c.memo) >= memoEntries {
-		c.memo = make(map[string][]byte)
+		c.memo = make(map[string]memoEntry)
 	}
-	rec := append([]byte(nil), out...)
-	c.memo[string(key)] = rec
-	return rec, nil
+	c.records++
+	e := memoEntry{rec: append([]byte(nil), out...), id: c.records}
+	c.memo[string(key)] = e
+	return e, nil
 }
 
 // buildRecord is build without the memo.

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"maps"
 	"net/netip"
@@ -29,6 +30,9 @@ type row struct {
 	nets   []netip.Prefix
 	rec    []byte
 	stable bool
+	// recID, when not zero, names rec within the file: rows with the
+	// same recID have the same record (see memoEntry).
+	recID uint32
 }
 
 // parser reads rows of one format. next returns io.EOF after the last row,
@@ -102,9 +106,8 @@ func (p *cellParser) finish(r *row) error {
 	if err != nil {
 		return rowErr(p.file, r.line, "network", err)
 	}
-	var prob *problem
-	r.rec, prob = p.cols.build(p.cells)
-	r.stable = true
+	e, prob := p.cols.build(p.cells)
+	r.rec, r.recID, r.stable = e.rec, e.id, true
 	if prob != nil {
 		return rowErr(p.file, r.line, prob.field, prob.err)
 	}
@@ -123,14 +126,19 @@ type csvParser struct {
 	// out, to its record: such a line gives the same cells but the
 	// network whatever the network, so a repeat skips splitting the line
 	// into cells and building (see columns.memo).
+	// Keys are two independent 64-bit hashes of the line, not its bytes:
+	// a lookup reads only the line, not the key stored (a collision needs
+	// both to collide, about 2^-128 per pair).
 	// INVARIANT: an entry is what finish built for the cells of a line
 	// with that key, and it was built without error.
-	memo    map[string][]byte
+	memo    map[[2]uint64]memoEntry
+	seeds   [2]maphash.Seed
 	memoKey []byte
 }
 
 func newCSVParser(file string, r *bufio.Reader, cols *columns) (*csvParser, error) {
-	p := &csvParser{cellParser: cellParser{file: file, cols: cols, cells: make([]string, cols.numCells())}, r: csvReader{r: r}}
+	p := &csvParser{cellParser: cellParser{file: file, cols: cols, cells: make([]string, cols.numCells())}, r: csvReader{r: r},
+		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
 	err := p.r.read()
 	if err == io.EOF {
 		return nil, fatalError{rowErr(file, 1, "", errors.New("empty file: a header row is required"))}
@@ -176,23 +184,23 @@ func (p *csvParser) next(r *row) error {
 		return fatalError{rowErr(p.file, 0, "", err)}
 	}
 	r.line = p.r.startLine
-	var key []byte
+	var key [2]uint64
 	if p.r.plain {
 		line := p.r.buf
 		start, end := p.r.bounds[2*p.netField], p.r.bounds[2*p.netField+1]
-		if start == 0 {
-			key = line[end:]
-		} else {
-			key = append(append(p.memoKey[:0], line[:start]...), line[end:]...)
-			p.memoKey = key
+		k := line[end:]
+		if start > 0 {
+			k = append(append(p.memoKey[:0], line[:start]...), line[end:]...)
+			p.memoKey = k
 		}
-		if rec, ok := p.memo[string(key)]; ok {
+		key = [2]uint64{maphash.Bytes(p.seeds[0], k), maphash.Bytes(p.seeds[1], k)}
+		if e, ok := p.memo[key]; ok {
 			// The cells but the network are those of a good row.
 			r.nets, err = appendNetworks(r.nets[:0], string(line[start:end]))
 			if err != nil {
 				return rowErr(p.file, r.line, "network", err)
 			}
-			r.rec, r.stable = rec, true
+			r.rec, r.recID, r.stable = e.rec, e.id, true
 			return nil
 		}
 	}
@@ -204,11 +212,11 @@ func (p *csvParser) next(r *row) error {
 	if err := p.finish(r); err != nil {
 		return err
 	}
-	if key != nil {
+	if p.r.plain {
 		if p.memo == nil || len(p.memo) >= memoEntries {
-			p.memo = make(map[string][]byte)
+			p.memo = make(map[[2]uint64]memoEntry)
 		}
-		p.memo[string(key)] = r.rec
+		p.memo[key] = memoEntry{rec: r.rec, id: r.recID}
 	}
 	return nil
 }
@@ -548,7 +556,7 @@ func (p *rawParser) next(r *row) error {
 		return rowErr(p.file, r.line, "record", fmt.Errorf("want an object (a map), got %s", kindName(m["record"])))
 	}
 	p.buf, err = format.AppendValue(p.buf[:0], rec)
-	r.rec, r.stable = p.buf, false
+	r.rec, r.stable, r.recID = p.buf, false, 0
 	if err != nil {
 		return rowErr(p.file, r.line, "record", err)
 	}
