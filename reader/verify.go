@@ -197,12 +197,12 @@ func (r *Reader) verifyTree() (map[uint]bool, error) {
 	return offsets, nil
 }
 
-// verifyData decodes the data section value by value.
+// verifyData decodes the data section value by value, then checks that
+// every search-tree record and every pointer lands on the start of a value
+// (a top-level value or one nested in it), as maxminddb-golang v2 does.
 func (r *Reader) verifyData(offsets map[uint]bool) error {
-	d := r.dec
-	d.strings = nil
+	d := decoder{buf: r.dec.buf}
 	end := uint(len(d.buf))
-	starts := make(map[uint]bool, len(offsets))
 	off := uint(0)
 	for off < end {
 		st := d.newState()
@@ -219,35 +219,28 @@ func (r *Reader) verifyData(offsets map[uint]bool) error {
 		if err := checkUTF8(v); err != nil {
 			return newInvalidDatabaseError("data section at offset %d: %v", off, err)
 		}
-		starts[off] = true
 		off = next
 	}
-	var notTop []uint
-	for o := range offsets {
-		if !starts[o] {
-			notTop = append(notTop, o)
-		}
-	}
-	if len(notTop) == 0 {
-		return nil
+	starts, err := d.valueStarts()
+	if err != nil {
+		return err
 	}
 	// A record may point at a value nested inside a top-level value (a
-	// map, a key, an array element): maxminddb-golang v2 accepts it, and
-	// MaxMind's Perl writer writes such records when a record repeats a
-	// nested value. Only a record into the middle of a value is an error.
-	nested := make(map[uint]bool)
-	for off := uint(0); off < end; {
-		next, err := d.markValueStarts(off, 0, nested)
-		if err != nil {
-			return withOffset(err, off)
-		}
-		off = next
-	}
+	// map, a key, an array element): MaxMind's Perl writer writes such
+	// records when a record repeats a nested value. Only a record into the
+	// middle of a value is an error; the lowest one is reported, so that
+	// the error is the same on each run.
 	missing := 0
-	for _, o := range notTop {
-		if !nested[o] {
+	bad := end
+	for o := range offsets {
+		if o >= end {
 			missing++
+		} else if !starts.has(o) && o < bad {
+			bad = o
 		}
+	}
+	if bad != end {
+		return newInvalidDatabaseError("search tree points into the middle of a field in the data record at %v (offset %v)", d.recordStart(bad), bad)
 	}
 	if missing != 0 {
 		return newInvalidDatabaseError("found %v pointers (of %v) in the search tree that we did not see in the data section", missing, len(offsets))
@@ -255,33 +248,67 @@ func (r *Reader) verifyData(offsets map[uint]bool) error {
 	return nil
 }
 
-// markValueStarts records in starts the offset of the value at off and of
-// every value nested in it (map keys and values, array elements, pointers
-// themselves, without following them), and returns the offset after it.
-// The value has been decoded before, so it is well formed.
-func (d *decoder) markValueStarts(off uint, depth int, starts map[uint]bool) (uint, error) {
-	if depth > maxDepth {
-		return 0, errDepth
-	}
-	starts[off] = true
-	kind, size, payload, err := d.ctrl(off)
-	if err != nil {
-		return 0, err
-	}
-	switch kind {
-	case kPointer, kBool:
-		return payload, nil
-	case kMap, kSlice:
-		n := size
-		if kind == kMap {
-			n *= 2
+// bitset has one bit per byte offset of a section.
+type bitset []uint64
+
+func (b bitset) set(off uint)      { b[off/64] |= 1 << (off % 64) }
+func (b bitset) has(off uint) bool { return b[off/64]&(1<<(off%64)) != 0 }
+
+// valueStarts returns the offset of every value in the section, nested
+// ones included (a map or array header is followed by its entries), and
+// checks that every pointer targets one of them. The section has been
+// decoded value by value before, so it is well formed.
+func (d *decoder) valueStarts() (bitset, error) {
+	end := uint(len(d.buf))
+	starts := make(bitset, end/64+1)
+	var pointers []uint // offsets of forward pointers, checked at the end
+	for off := uint(0); off < end; {
+		kind, size, next, err := d.ctrl(off)
+		if err != nil {
+			return nil, withOffset(err, off)
 		}
-		for range n {
-			if payload, err = d.markValueStarts(payload, depth+1, starts); err != nil {
-				return 0, err
+		starts.set(off)
+		switch kind {
+		case kPointer:
+			// size is the target; the writers point backwards, at values
+			// already seen, so most pointers are checked at once.
+			if size < off {
+				if !starts.has(size) {
+					return nil, pointerTargetError(off, size)
+				}
+			} else {
+				pointers = append(pointers, off)
 			}
+		case kMap, kSlice, kBool:
+			// Entries follow the header; a bool has no payload.
+		default:
+			next += size
 		}
-		return payload, nil
+		off = next
 	}
-	return payload + size, nil
+	for _, off := range pointers {
+		_, target, _, _ := d.ctrl(off)
+		if target >= end || !starts.has(target) {
+			return nil, pointerTargetError(off, target)
+		}
+	}
+	return starts, nil
+}
+
+func pointerTargetError(off, target uint) error {
+	return newInvalidDatabaseError("data section pointer at offset %v does not point to the start of a field (offset %v)", off, target)
+}
+
+// recordStart returns the start of the top-level value that holds off, for
+// an error message. The section is well formed.
+func (d *decoder) recordStart(off uint) uint {
+	start := uint(0)
+	for {
+		st := d.newState()
+		next, err := d.skip(start, 0, &st, true)
+		if err != nil || next > off || next <= start {
+			return start
+		}
+		start = next
+	}
 }

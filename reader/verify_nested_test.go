@@ -54,3 +54,50 @@ func TestVerifyNestedTreeTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyPointerTargets checks that Verify rejects a data-section
+// pointer into the middle of a value and accepts one to any value start,
+// as maxminddb-golang v2 does.
+func TestVerifyPointerTargets(t *testing.T) {
+	meta, err := format.AppendValue(nil, format.Metadata{
+		NodeCount: 1, RecordSize: 24, IPVersion: 4, BinaryFormatMajorVersion: 2,
+		DatabaseType: "pointer-targets", Description: map[string]string{"en": "test"},
+		Languages: []string{"en"}, BuildEpoch: 1,
+	}.Value())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		target byte // of the pointer in the second record
+		valid  bool
+	}{
+		{0, true},  // the first record
+		{1, true},  // the key "a"
+		{3, true},  // the string "\x41z"
+		{2, false}, // the payload of the key "a"
+		{4, false}, // the payload of "\x41z", which reads as the string "z"
+	} {
+		// {"a": "\x41z"} at 0 (key at 1, the string at 3), {"b": <pointer>}
+		// at 6. Only the start check tells a pointer to 4 from a good one:
+		// the bytes there decode as a valid string.
+		data := []byte{0xE1, 0x41, 'a', 0x42, 0x41, 'z', 0xE1, 0x41, 'b', 0x20, tc.target}
+		var b bytes.Buffer
+		b.Write(format.AppendNode(nil, 24, 17, 17+6))
+		b.Write(make([]byte, 16))
+		b.Write(data)
+		b.Write(format.MetadataMarker)
+		b.Write(meta)
+		ours, err := OpenBytes(b.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := maxminddb.OpenBytes(b.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		e1, e2 := ours.Verify(), theirs.Verify()
+		if (e1 == nil) != tc.valid || (e2 == nil) != tc.valid {
+			t.Errorf("pointer to data offset %d: Verify %v, maxminddb-golang v2 %v; want valid %v", tc.target, e1, e2, tc.valid)
+		}
+	}
+}
