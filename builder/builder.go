@@ -310,6 +310,12 @@ func scan(ctx context.Context, path string, r resolved, fn func(*row) error) (st
 		src = zr
 	}
 	src = &decompressErrReader{r: src, compression: r.compression}
+	if r.compression != "none" {
+		// Decompress on a goroutine of its own, ahead of the parser.
+		ar := newAheadReader(src)
+		defer ar.stop()
+		src = ar
+	}
 	br := bufio.NewReaderSize(src, 1<<16)
 	var p parser
 	switch r.format {
@@ -455,6 +461,81 @@ func unwrapFatal(err error) error {
 		return fe.err
 	}
 	return err
+}
+
+// aheadReader reads its source on another goroutine, a few chunks ahead
+// of its reader. Read returns the source's bytes, then its error.
+type aheadReader struct {
+	chunks chan aheadChunk
+	free   chan []byte
+	quit   chan struct{}
+	cur    aheadChunk
+}
+
+type aheadChunk struct {
+	buf []byte // the whole buffer, for reuse
+	b   []byte // what is left to read of it
+	err error
+}
+
+const aheadChunkSize = 256 << 10
+
+func newAheadReader(src io.Reader) *aheadReader {
+	a := &aheadReader{chunks: make(chan aheadChunk, 4), free: make(chan []byte, 6), quit: make(chan struct{})}
+	go func() {
+		defer close(a.chunks)
+		for {
+			var buf []byte
+			select {
+			case buf = <-a.free:
+			default:
+				buf = make([]byte, aheadChunkSize)
+			}
+			n, err := io.ReadFull(src, buf[:aheadChunkSize])
+			if err == io.ErrUnexpectedEOF {
+				err = io.EOF
+			}
+			select {
+			case a.chunks <- aheadChunk{buf, buf[:n], err}:
+			case <-a.quit:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return a
+}
+
+func (a *aheadReader) Read(b []byte) (int, error) {
+	for len(a.cur.b) == 0 {
+		if a.cur.err != nil {
+			return 0, a.cur.err
+		}
+		if a.cur.buf != nil {
+			select {
+			case a.free <- a.cur.buf:
+			default:
+			}
+		}
+		c, ok := <-a.chunks
+		if !ok {
+			return 0, errors.New("read after the reader stopped")
+		}
+		a.cur = c
+	}
+	n := copy(b, a.cur.b)
+	a.cur.b = a.cur.b[n:]
+	return n, nil
+}
+
+// stop ends the reading goroutine and waits for it, so that the source
+// can be closed.
+func (a *aheadReader) stop() {
+	close(a.quit)
+	for range a.chunks {
+	}
 }
 
 // countingReader counts the bytes read from the file. The progress line

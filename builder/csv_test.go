@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/ipatlas/ipatlas/format"
 )
@@ -155,4 +156,42 @@ func TestCSVLineMemo(t *testing.T) {
 	if !errors.As(err, &re) || re.Line != 6 || re.Field != "network" {
 		t.Fatalf("error %v, want line 6, field network", err)
 	}
+}
+
+// TestAheadReader checks that the read-ahead reader gives its source's
+// bytes in order, then the source's error, and stops cleanly early.
+func TestAheadReader(t *testing.T) {
+	boom := errors.New("boom")
+	data := make([]byte, 3*aheadChunkSize+123)
+	for i := range data {
+		data[i] = byte(i * 7 / 5)
+	}
+	for _, tt := range []struct {
+		name string
+		src  func() io.Reader
+		want []byte
+		err  error
+	}{
+		{"empty", func() io.Reader { return bytes.NewReader(nil) }, nil, nil},
+		{"whole chunks and a part", func() io.Reader { return bytes.NewReader(data) }, data, nil},
+		{"one byte at a time", func() io.Reader { return iotest.OneByteReader(bytes.NewReader(data[:5000])) }, data[:5000], nil},
+		{"error after data", func() io.Reader {
+			return io.MultiReader(bytes.NewReader(data[:aheadChunkSize+9]), iotest.ErrReader(boom))
+		}, data[:aheadChunkSize+9], boom},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAheadReader(tt.src())
+			defer a.stop()
+			got, err := io.ReadAll(iotest.HalfReader(a))
+			if !bytes.Equal(got, tt.want) || !errors.Is(err, tt.err) {
+				t.Fatalf("read %d bytes (want %d, equal %v), error %v (want %v)", len(got), len(tt.want), bytes.Equal(got, tt.want), err, tt.err)
+			}
+		})
+	}
+	// Stopping before the end does not hang.
+	a := newAheadReader(bytes.NewReader(data))
+	if _, err := a.Read(make([]byte, 10)); err != nil {
+		t.Fatal(err)
+	}
+	a.stop()
 }
