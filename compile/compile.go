@@ -146,6 +146,11 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 			return st, fmt.Errorf("compile: reading the store: %w", err)
 		}
 		st.Entries++
+		if n.canon != nil {
+			if _, ok := ids[n.Record]; !ok {
+				ids[n.Record] = w.InternCanonical(n.canon)
+			}
+		}
 		if have && n.Prefix == best.Prefix {
 			if n.Priority == best.Priority {
 				if math.IsNaN(bestConf) {

@@ -20,6 +20,10 @@ type Network struct {
 	// have equal Values, and such a Value stays valid until the
 	// iteration ends. Zero says nothing. (The store's Entry.Record.)
 	Record uint64
+	// canon, when set, is Value's canonical encoding (CanonicalRecord),
+	// made ahead on the reading goroutine for the first network of a
+	// Record.
+	canon []byte
 }
 
 // treePrefix is a network in the IPv6 tree's space: IPv4 a.b.c.d/n is

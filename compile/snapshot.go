@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"iter"
 
+	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/kv"
 )
 
@@ -55,6 +56,10 @@ func readAhead(seq iter.Seq2[kv.Entry, error]) iter.Seq2[Network, error] {
 				return true
 			}
 			var last []byte // the value of the last network of the batch
+			// The records met so far: the first network of each carries
+			// its canonical encoding, made here rather than by the writer.
+			seen := map[uint64]bool{}
+			lastRecord := uint64(0)
 			for e, err := range seq {
 				if err != nil {
 					b.err = err
@@ -71,7 +76,14 @@ func readAhead(seq iter.Seq2[kv.Entry, error]) iter.Seq2[Network, error] {
 					v = b.vals[n:len(b.vals):len(b.vals)]
 				}
 				last = v
-				b.nets = append(b.nets, Network{Prefix: e.Prefix, Priority: e.Layer.Priority, Layer: e.Layer.ID, Value: v, Record: e.Record})
+				n := Network{Prefix: e.Prefix, Priority: e.Layer.Priority, Layer: e.Layer.ID, Value: v, Record: e.Record}
+				if e.Record != 0 && e.Record != lastRecord && !seen[e.Record] {
+					seen[e.Record] = true
+					// A bad record gets no canon: the writer reports it.
+					n.canon, _ = format.CanonicalRecord(nil, e.Value)
+				}
+				lastRecord = e.Record
+				b.nets = append(b.nets, n)
 				if len(b.nets) == scanBatchSize {
 					if !send() {
 						return

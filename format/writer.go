@@ -177,22 +177,44 @@ func (w *Writer) InternBytes(b []byte) (RecordID, error) {
 	if id, ok := w.ids[k]; ok {
 		return id, nil
 	}
+	c, err := CanonicalRecord(w.scratch[:0], b)
+	w.scratch = c[:0]
+	if err != nil {
+		return 0, err
+	}
+	id := w.intern(c, w.enc.key(c))
+	w.ids[k] = id
+	return id, nil
+}
+
+// CanonicalRecord checks b, a value in the MMDB data encoding without
+// pointers, as InternBytes does, and appends its canonical encoding (see
+// AppendValue) to dst. It is safe for concurrent use: a caller can do
+// this part of InternBytes on another goroutine, and give the result to
+// InternCanonical.
+func CanonicalRecord(dst, b []byte) ([]byte, error) {
 	d := Decoder{buf: b, section: "record"}
 	v, end, err := d.Value(0)
 	if err != nil {
-		return 0, fmt.Errorf("mmdb writer: record: %w", err)
+		return dst, fmt.Errorf("mmdb writer: record: %w", err)
 	}
 	if end != uint(len(b)) {
-		return 0, fmt.Errorf("mmdb writer: record: %d bytes after the value", uint(len(b))-end)
+		return dst, fmt.Errorf("mmdb writer: record: %d bytes after the value", uint(len(b))-end)
 	}
 	if hasPointer(d, 0) {
-		return 0, fmt.Errorf("mmdb writer: record holds a pointer; records are self-contained")
+		return dst, fmt.Errorf("mmdb writer: record holds a pointer; records are self-contained")
 	}
-	id, err := w.Intern(v)
-	if err == nil {
-		w.ids[k] = id
+	c, err := AppendValue(dst, v)
+	if err != nil {
+		return dst, fmt.Errorf("mmdb writer: %w", err)
 	}
-	return id, err
+	return c, nil
+}
+
+// InternCanonical is Intern for a record CanonicalRecord returned (c is
+// copied); it is not checked again.
+func (w *Writer) InternCanonical(c []byte) RecordID {
+	return w.intern(c, w.enc.key(c))
 }
 
 // hasPointer reports whether the valid value at off holds a pointer.
