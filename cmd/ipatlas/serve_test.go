@@ -786,6 +786,22 @@ func TestServeReload(t *testing.T) {
 	if h.LastReloadError != "" || h.Reloads != 2 {
 		t.Errorf("healthz after a good file: %s", body)
 	}
+
+	// A removed file: logged once, the loaded one keeps answering; a file
+	// put back is taken.
+	if err := os.Remove(served); err != nil {
+		t.Fatal(err)
+	}
+	serveWaitFor(t, "the missing file to be logged", func() bool { return strings.Contains(p.stderr.String(), "cannot stat") })
+	time.Sleep(100 * time.Millisecond) // a few more polls
+	if got := p.country(t, "1.2.3.4"); got != "JP" {
+		t.Errorf("with the file removed, 1.2.3.4 in %q, want JP", got)
+	}
+	if n := strings.Count(p.stderr.String(), "cannot stat"); n != 1 {
+		t.Errorf("the missing file was logged %d times, want once:\n%s", n, p.stderr)
+	}
+	serveRenameOver(t, served, a)
+	serveWaitFor(t, "the answer from a.mmdb", func() bool { return p.country(t, "1.2.3.4") == "CN" })
 	if p.signal(t, syscall.SIGTERM); p.wait(t) != 0 {
 		t.Errorf("exit status %d after SIGTERM:\n%s", p.code, p.stderr)
 	}
