@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+	"unicode/utf8"
 )
 
 // WriterOptions configures a Writer. The zero value writes an IPv6
@@ -193,6 +194,9 @@ func (w *Writer) InternBytes(b []byte) (RecordID, error) {
 // this part of InternBytes on another goroutine, and give the result to
 // InternCanonical.
 func CanonicalRecord(dst, b []byte) ([]byte, error) {
+	if end, ok := canonicalAt(b, 0, 0); ok && end == uint(len(b)) {
+		return append(dst, b...), nil // already canonical: as AppendValue writes it
+	}
 	d := Decoder{buf: b, section: "record"}
 	v, end, err := d.Value(0)
 	if err != nil {
@@ -209,6 +213,85 @@ func CanonicalRecord(dst, b []byte) ([]byte, error) {
 		return dst, fmt.Errorf("mmdb writer: %w", err)
 	}
 	return c, nil
+}
+
+// canonicalAt reports whether the value at off in b is in canonical form
+// exactly as AppendValue writes it (and so valid and pointer-free), and
+// returns its end. It allocates nothing; false says only "not sure", and
+// the caller decodes and re-encodes.
+func canonicalAt(b []byte, off uint, depth int) (uint, bool) {
+	if depth > MaxDepth {
+		return 0, false
+	}
+	d := Decoder{buf: b}
+	kind, size, payload, err := d.Control(off)
+	if err != nil || kind == KindPointer {
+		return 0, false
+	}
+	var ctrl [5]byte
+	if c, err := appendControl(ctrl[:0], kind, size); err != nil || string(c) != string(b[off:payload]) {
+		return 0, false // not the shortest control
+	}
+	switch kind {
+	case KindMap:
+		var prev []byte
+		at := payload
+		for i := range size {
+			kk, ks, kp, err := d.Control(at)
+			if err != nil || kk != KindString || kp+ks > uint(len(b)) {
+				return 0, false
+			}
+			key := b[kp : kp+ks]
+			if i > 0 && string(key) <= string(prev) {
+				return 0, false // keys out of order
+			}
+			end, ok := canonicalAt(b, at, depth+1)
+			if !ok {
+				return 0, false
+			}
+			prev = key
+			if at, ok = canonicalAt(b, end, depth+1); !ok {
+				return 0, false
+			}
+		}
+		return at, true
+	case KindSlice:
+		at := payload
+		for range size {
+			var ok bool
+			if at, ok = canonicalAt(b, at, depth+1); !ok {
+				return 0, false
+			}
+		}
+		return at, true
+	}
+	if kind == KindBool {
+		return payload, size <= 1 // a bool has no payload
+	}
+	end := payload + size
+	if end > uint(len(b)) || end < payload {
+		return 0, false
+	}
+	v := b[payload:end]
+	switch kind {
+	case KindString:
+		return end, utf8.Valid(v)
+	case KindBytes:
+		return end, true
+	case KindFloat64:
+		return end, size == 8
+	case KindFloat32:
+		return end, size == 4
+	case KindUint16:
+		return end, size <= 2 && (size == 0 || v[0] != 0)
+	case KindUint32, KindInt32:
+		return end, size <= 4 && (size == 0 || v[0] != 0)
+	case KindUint64:
+		return end, size <= 8 && (size == 0 || v[0] != 0)
+	case KindUint128:
+		return end, size <= 16 && (size == 0 || v[0] != 0)
+	}
+	return 0, false
 }
 
 // InternCanonical is Intern for a record CanonicalRecord returned (c is
