@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"net/netip"
+	"runtime"
 )
 
 type networkOptions struct {
@@ -57,6 +58,7 @@ type netNode struct {
 // prefix lies inside one network of the tree, that network is yielded.
 func (r *Reader) NetworksWithin(prefix netip.Prefix, options ...NetworksOption) iter.Seq[Result] {
 	return func(yield func(Result) bool) {
+		defer runtime.KeepAlive(r) // the tree is mapped memory; see Lookup
 		if !prefix.IsValid() {
 			yield(Result{err: errors.New("invalid prefix")})
 			return

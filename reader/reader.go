@@ -296,6 +296,9 @@ func (r *Reader) Lookup(ip netip.Addr) Result {
 		return Result{err: errors.New("cannot call Lookup on a closed database")}
 	}
 	node, prefixLen, err := r.lookupPointer(ip)
+	// The tree is mapped memory that a cleanup unmaps once r is
+	// unreachable: r must stay reachable until the walk is done.
+	runtime.KeepAlive(r)
 	if err != nil {
 		return Result{ip: ip, prefixLen: uint8(prefixLen), err: err}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net/netip"
+	"runtime"
 )
 
 const notFound uint = math.MaxUint
@@ -34,7 +35,9 @@ func (r Result) Decode(v any) error {
 	if r.reader == nil || r.reader.buffer == nil {
 		return errors.New("cannot call Decode on a closed database")
 	}
-	return r.reader.dec.decodeRoot(r.offset, v)
+	err := r.reader.dec.decodeRoot(r.offset, v)
+	runtime.KeepAlive(r.reader) // the data is mapped memory; see Lookup
+	return err
 }
 
 // DecodePath decodes the value at path inside the record into v. A path
@@ -51,7 +54,9 @@ func (r Result) DecodePath(v any, path ...any) error {
 	if r.reader == nil || r.reader.buffer == nil {
 		return errors.New("cannot call DecodePath on a closed database")
 	}
-	return r.reader.dec.decodePath(r.offset, path, v)
+	err := r.reader.dec.decodePath(r.offset, path, v)
+	runtime.KeepAlive(r.reader)
+	return err
 }
 
 // Err returns the error of the lookup, if any.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/big"
+	"runtime"
 	"unicode/utf8"
 )
 
@@ -19,6 +20,7 @@ func (r *Reader) Verify() error {
 	if r.buffer == nil {
 		return newInvalidDatabaseError("cannot call Verify on a closed database")
 	}
+	defer runtime.KeepAlive(r) // the file is mapped memory; see Lookup
 	if err := r.verifyMetadata(); err != nil {
 		return err
 	}
