@@ -84,7 +84,7 @@ type Ingest struct {
 	// ingest names an entry of dictVals.
 	// (Store.maxDict is maxDictBytes but in tests.)
 	dict      map[string]uint32
-	dictVals  [][]byte
+	dictVals  []string // the map's keys, by number: held once
 	dictBytes int
 	ref       []byte // scratch for a kindRef value
 }
@@ -183,9 +183,9 @@ func (in *Ingest) intern(value []byte) (uint32, bool) {
 			in.dict = make(map[string]uint32)
 		}
 		id, ok = uint32(len(in.dictVals)), true
-		v := bytes.Clone(value)
+		v := string(value)
 		in.dictVals = append(in.dictVals, v)
-		in.dict[string(v)] = id
+		in.dict[v] = id
 		in.dictBytes += len(v)
 	}
 	return id, ok
@@ -324,28 +324,28 @@ func (in *Ingest) writeDict() error {
 	key := make([]byte, 0, dictKeyLen)
 	for id, v := range in.dictVals {
 		key = appendDictKey(key[:0], in.layer.ID, in.gen, uint32(id))
-		if err := in.table.Set(key, v); err != nil {
+		if err := in.table.Set(key, []byte(v)); err != nil {
 			return fmt.Errorf("kv: ingest into %q: write table %s: %w", in.layer.Name, in.tablePath, err)
 		}
 	}
 	return in.ingestTable()
 }
 
-// resolve returns the record of a stored data value of this ingest, and
-// whether it is a put.
+// resolve returns a copy of the record of a stored data value of this
+// ingest, and whether it is a put.
 func (in *Ingest) resolve(v []byte) ([]byte, bool, error) {
 	if len(v) < valueKindLen {
 		return nil, false, fmt.Errorf("kv: ingest into %q: empty value", in.layer.Name)
 	}
 	switch v[0] {
 	case kindPut:
-		return v[valueKindLen:], true, nil
+		return bytes.Clone(v[valueKindLen:]), true, nil
 	case kindRef:
 		id, n := binary.Uvarint(v[valueKindLen:])
 		if n <= 0 || id >= uint64(len(in.dictVals)) {
 			return nil, false, fmt.Errorf("kv: ingest into %q: bad record reference %x", in.layer.Name, v)
 		}
-		return in.dictVals[id], true, nil
+		return []byte(in.dictVals[id]), true, nil
 	}
 	return nil, false, nil
 }

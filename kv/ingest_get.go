@@ -40,7 +40,7 @@ func (in *Ingest) Get(p netip.Prefix) ([]byte, bool, error) {
 		if !ok || err != nil {
 			return nil, false, err
 		}
-		return bytes.Clone(v), true, nil
+		return v, true, nil
 	}
 	if err := in.flush(); err != nil {
 		return nil, false, err
@@ -61,7 +61,7 @@ func (in *Ingest) Get(p netip.Prefix) ([]byte, bool, error) {
 	if !ok || err != nil {
 		return nil, false, err
 	}
-	return bytes.Clone(rec), true, nil
+	return rec, true, nil
 }
 
 // checkLayer returns ErrLayerDropped if the ingest's layer was dropped.
