@@ -28,8 +28,10 @@ MaxMind file by 'ipatlas build' has no Teredo alias, so it differs in 2001::/32)
 --ignore-aliases compares only the networks the trees store, as 'ipatlas export' lists
 them: aliased answers count as none.
 
-A summary line goes to standard error. Exit status: 0 when the answers are the same,
-1 when they differ (or on an error: a file missing or corrupt), 2 on a usage error.`
+A summary line goes to standard error. Exit status, as diff(1) has it but for trouble,
+which is 1 as for every ipatlas command: 0 when the answers are the same, 1 when they
+differ (the summary says "A and B differ in N networks: ...") or on an error (a file
+missing or corrupt: the error line says so), 2 on a usage error.`
 
 func runDiff(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("diff", "A.mmdb B.mmdb [--ignore-aliases] [--brief]", diffHelp, stderr)

@@ -102,6 +102,9 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		w.abort()
+		if *out == "-" {
+			return fmt.Errorf("%w; the output is incomplete", err)
+		}
 		return fmt.Errorf("%w; nothing written to %s", err, *out)
 	}
 	n, err := w.commit()
@@ -442,18 +445,31 @@ type exportOutput struct {
 	zw        io.WriteCloser // the compressor, or nil
 	w         io.Writer      // what the rows are written to
 	stdout    io.Writer
+	n         int64 // bytes written to standard output
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n *int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	*c.n += int64(n)
+	return n, err
 }
 
 func createExportOutput(path, compression string, stdout io.Writer) (*exportOutput, error) {
 	o := &exportOutput{path: path, stdout: stdout}
 	if path == "-" {
-		o.bw = bufio.NewWriterSize(stdout, 1<<16)
+		o.bw = bufio.NewWriterSize(&countingWriter{w: stdout, n: &o.n}, 1<<16)
 		o.w = o.bw
 		return o, nil
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	o.f, o.tmp = f, f.Name()
 	if err := f.Chmod(0o644); err != nil {
@@ -480,11 +496,11 @@ func createExportOutput(path, compression string, stdout io.Writer) (*exportOutp
 	return o, nil
 }
 
-// commit finishes the output and returns its size in bytes (0 for
-// standard output).
+// commit finishes the output and returns its size in bytes.
 func (o *exportOutput) commit() (int64, error) {
 	if o.f == nil {
-		return 0, o.bw.Flush()
+		err := o.bw.Flush()
+		return o.n, err
 	}
 	err := func() error {
 		if bw, ok := o.w.(*bufio.Writer); ok && bw != o.bw {
