@@ -210,8 +210,10 @@ func (l *dbLoader) reload(force bool, why string) bool {
 	}
 	l.lastSeen = d.info
 	l.lastErr.Store(nil)
-	l.holder.install(d)
+	// Count the reload before installing, so that a request answered
+	// from the new file never sees a reload count that lacks it.
 	l.metrics.reloads.Add(1)
+	l.holder.install(d)
 	m := d.r.Metadata
 	l.log.Printf("reloaded %s (%s): %s, built %s, %d nodes; open+check took %s",
 		l.path, why, m.DatabaseType, time.Unix(int64(m.BuildEpoch), 0).UTC().Format(time.RFC3339),
