@@ -179,7 +179,11 @@ func IngestFile(ctx context.Context, st *kv.Store, layer string, priority int32,
 	if err != nil {
 		return Stats{}, fmt.Errorf("%s: %w", path, err)
 	}
-	seen := newBloom()
+	// seen remembers the networks written, once the order broke: until
+	// then a network after the last one written is new without asking
+	// (sorted input never pays for the filter), and at the first break
+	// the filter is filled from what the ingest wrote.
+	var seen *bloom
 	var networks int
 	var fresh []bool
 	// last is the greatest network written, in store order: a network
@@ -197,6 +201,12 @@ func IngestFile(ctx context.Context, st *kv.Store, layer string, priority int32,
 		fresh = fresh[:0]
 		for _, p := range row.nets {
 			isNew := true
+			if wrote && !last.less(treeKeyOf(p)) && seen == nil {
+				seen = newBloom()
+				if err := in.Networks(func(p netip.Prefix) error { seen.add(p); return nil }); err != nil {
+					return err
+				}
+			}
 			if wrote && !last.less(treeKeyOf(p)) && seen.mayContain(p) {
 				old, ok, err := in.Get(p)
 				if err != nil {
@@ -237,7 +247,9 @@ func IngestFile(ctx context.Context, st *kv.Store, layer string, priority int32,
 			if err != nil {
 				return err
 			}
-			seen.add(p)
+			if seen != nil {
+				seen.add(p)
+			}
 			if k := treeKeyOf(p); !wrote || last.less(k) {
 				last, wrote = k, true
 			}

@@ -3,6 +3,7 @@ package kv
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 )
 
@@ -140,6 +141,62 @@ func TestDictionary(t *testing.T) {
 				t.Fatal(err)
 			}
 			check("after compaction")
+		})
+	}
+}
+
+// TestIngestNetworks checks that Networks lists what the ingest wrote so
+// far, puts and deletes, in key order, on the table and the batch paths,
+// and that writing goes on after it.
+func TestIngestNetworks(t *testing.T) {
+	for _, shuffle := range []bool{false, true} {
+		t.Run(fmt.Sprint("shuffle ", shuffle), func(t *testing.T) {
+			s, err := Open(t.TempDir(), Options{minRun: 16})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			ensure(t, s, "a", 0)
+			in, err := s.BeginIngest("a", Replace, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for j := range 100 {
+				i := j
+				if shuffle {
+					i = (j * 37) % 100
+				}
+				p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), 32)
+				if i%10 == 3 {
+					err = in.Delete(p)
+				} else {
+					err = in.Put(p, []byte("a record longer than eight bytes"))
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, p.String())
+			}
+			slices.SortFunc(want, func(a, b string) int {
+				return netip.MustParsePrefix(a).Addr().Compare(netip.MustParsePrefix(b).Addr())
+			})
+			var got []string
+			if err := in.Networks(func(p netip.Prefix) error { got = append(got, p.String()); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("Networks = %v\nwant %v", got, want)
+			}
+			if err := in.Put(netip.MustParsePrefix("10.0.1.0/24"), []byte("after Networks, also long")); err != nil {
+				t.Fatal(err)
+			}
+			if err := in.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(dump(t, s)); n != 100-10+1 {
+				t.Fatalf("%d networks after commit, want 91", n)
+			}
 		})
 	}
 }

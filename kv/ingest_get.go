@@ -74,3 +74,42 @@ func (in *Ingest) checkLayer() error {
 	}
 	return nil
 }
+
+// Networks calls fn for every network this ingest has written so far
+// (put or deleted), in key order, and stops at fn's first error. Like Get
+// it first writes the pending rows to the store. It lets a caller that
+// skipped remembering networks while they came in order catch up when
+// the order breaks.
+func (in *Ingest) Networks(fn func(netip.Prefix) error) error {
+	if in.done {
+		return fmt.Errorf("kv: networks of ingest into %q: %w", in.layer.Name, ErrClosed)
+	}
+	if !in.wrote {
+		return nil
+	}
+	if err := in.flush(); err != nil {
+		return err
+	}
+	lo, _ := genBounds(in.layer.ID, in.gen)
+	it, err := in.s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: dictStart(in.layer.ID, in.gen)})
+	if err != nil {
+		return fmt.Errorf("kv: networks of ingest into %q: %w", in.layer.Name, err)
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		if len(k) != dataKeyLen {
+			return errors.Join(fmt.Errorf("kv: networks of ingest into %q: malformed key %x", in.layer.Name, k), it.Close())
+		}
+		p, err := decodeNetKey(k[genPrefixLen:])
+		if err == nil {
+			err = fn(p)
+		}
+		if err != nil {
+			return errors.Join(err, it.Close())
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("kv: networks of ingest into %q: %w", in.layer.Name, err)
+	}
+	return nil
+}
