@@ -92,7 +92,7 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 	haveLast := false
 	// ids maps Network.Record to the writer's id: a known record is not
 	// hashed again.
-	ids := map[uint64]format.RecordID{}
+	var ids recordSlots[format.RecordID] // id+1; 0: not interned yet
 	lastRecord := uint64(0)
 	res := &Resolver{emit: func(p netip.Prefix, value []byte, record uint64) error {
 		if opts.IPVersion == 4 && !p.Addr().Is4() {
@@ -108,15 +108,15 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 		switch {
 		case record != 0 && record == lastRecord:
 		case record != 0:
-			id, ok := ids[record]
-			if !ok {
-				var err error
-				if id, err = w.InternBytes(value); err != nil {
+			slot := ids.slot(record)
+			if *slot == 0 {
+				id, err := w.InternBytes(value)
+				if err != nil {
 					return fmt.Errorf("network %s: %w", p, err)
 				}
-				ids[record] = id
+				*slot = id + 1
 			}
-			lastID, lastRecord, haveLast = id, record, false
+			lastID, lastRecord, haveLast = *slot-1, record, false
 		case !haveLast || !bytes.Equal(value, lastValue):
 			id, err := w.InternBytes(value)
 			if err != nil {
@@ -147,8 +147,8 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 		}
 		st.Entries++
 		if n.canon != nil {
-			if _, ok := ids[n.Record]; !ok {
-				ids[n.Record] = w.InternCanonical(n.canon)
+			if slot := ids.slot(n.Record); *slot == 0 {
+				*slot = w.InternCanonical(n.canon) + 1
 			}
 		}
 		if have && n.Prefix == best.Prefix {

@@ -187,3 +187,23 @@ func TestCompileRecordsMatchBytes(t *testing.T) {
 		t.Fatalf("the files differ (%d and %d bytes)", len(a), len(b))
 	}
 }
+
+// TestRecordSlots checks recordSlots against a map: records of several
+// dictionaries, numbers in any order, each with its own slot.
+func TestRecordSlots(t *testing.T) {
+	var s recordSlots[int]
+	want := map[uint64]int{}
+	for i := range 5000 {
+		r := uint64(1+i%3)<<32 | uint64((i*7919)%1700)
+		*s.slot(r) += i
+		want[r] += i
+	}
+	for r, w := range want {
+		if got := *s.slot(r); got != w {
+			t.Fatalf("slot(%x) = %d, want %d", r, got, w)
+		}
+	}
+	if got := *s.slot(9<<32 | 5); got != 0 {
+		t.Fatalf("a slot never set holds %d", got)
+	}
+}

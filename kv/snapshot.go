@@ -62,7 +62,9 @@ type Entry struct {
 	// Record, when not zero, names Value within the iteration: entries
 	// with the same Record have equal Values, and such a Value stays valid
 	// until the iteration ends. (Records stored once per ingest and
-	// referred to by number have one; zero says nothing.)
+	// referred to by number have one; zero says nothing.) Its high 32
+	// bits name a dictionary and its low 32 bits a number in it, numbers
+	// dense from 0: a caller can index slices with them.
 	Record uint64
 }
 
