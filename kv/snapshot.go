@@ -209,35 +209,33 @@ func (sn *Snapshot) openSources(only int) ([]*source, error) {
 }
 
 // readDict reads the dictionary of generation gen of layer m: its records
-// by number, all in one buffer.
+// by number, in chunks of at least 1 MiB (no buffer grown by copying).
 func (sn *Snapshot) readDict(m *layerMeta, gen uint32) ([][]byte, error) {
 	_, hi := genBounds(m.ID, gen)
 	it, err := sn.snap.NewIter(&pebble.IterOptions{LowerBound: dictStart(m.ID, gen), UpperBound: hi})
 	if err != nil {
 		return nil, fmt.Errorf("kv: scan layer %q: %w", m.Name, err)
 	}
-	var ends []int
-	var buf []byte
+	var dict [][]byte
+	var chunk []byte
 	for ok := it.First(); ok; ok = it.Next() {
 		k := it.Key()
-		if len(k) != dictKeyLen || binary.BigEndian.Uint32(k[dictKeyLen-4:]) != uint32(len(ends)) {
+		if len(k) != dictKeyLen || binary.BigEndian.Uint32(k[dictKeyLen-4:]) != uint32(len(dict)) {
 			return nil, errors.Join(fmt.Errorf("kv: scan layer %q: malformed dictionary key %x", m.Name, k), it.Close())
 		}
 		v, err := it.ValueAndErr()
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("kv: scan layer %q: %w", m.Name, err), it.Close())
 		}
-		buf = append(buf, v...)
-		ends = append(ends, len(buf))
+		if len(chunk)+len(v) > cap(chunk) {
+			chunk = make([]byte, 0, max(1<<20, len(v)))
+		}
+		n := len(chunk)
+		chunk = append(chunk, v...)
+		dict = append(dict, chunk[n:len(chunk):len(chunk)])
 	}
 	if err := it.Close(); err != nil {
 		return nil, fmt.Errorf("kv: scan layer %q: %w", m.Name, err)
-	}
-	dict := make([][]byte, len(ends))
-	start := 0
-	for i, end := range ends {
-		dict[i] = buf[start:end:end]
-		start = end
 	}
 	return dict, nil
 }
