@@ -9,8 +9,8 @@ import (
 )
 
 const diffHelp = `Compares the answers of two MaxMind DB files over the whole address space and prints,
-in address order, the fewest networks that cover every address whose answer differs, one
-JSON line each:
+in address order, the fewest networks that cover every address whose answer differs, each
+network with one difference throughout, one JSON line each:
 
   {"network":"1.2.3.0/24","change":"changed","a":RECORD,"b":RECORD}
 

@@ -30,7 +30,8 @@ Formats (--format, default by the --out name once .gz/.zst is removed):
         {"$type":"uint16","value":5} and the like, so every MMDB type survives. This is the
         raw-record input of 'ipatlas build': name the file *.raw.jsonl (or pass build
         --format raw) and build gives back a database that answers every lookup with the
-        same record (prefixes may differ where build merges adjacent equal networks).
+        same record (prefixes may differ where build merges adjacent equal networks;
+        build takes only records that are maps, as GeoIP2-style records are).
   csv   (.csv)  a header row, then one row per network. The first column is network; the
         others are the union of the records' leaf paths, dotted (country.iso_code,
         city.names.en, subdivisions.0.iso_code: an array element is its index), sorted
@@ -47,9 +48,10 @@ directory and renamed when complete: a failed export leaves nothing at --out.
 Aliases: IPv6 databases reach their IPv4 data also through aliases (::ffff:0:0/96 and
 2002::/16 in ipatlas's and MaxMind's files; MaxMind's also alias Teredo, 2001::/32).
 --aliases none (the default) writes each network once, IPv4 as IPv4: 'ipatlas build'
-makes the ::ffff:0:0/96 and 2002::/16 aliases itself but never a Teredo alias (the
-Teredo client address is obfuscated, so the alias answers for the wrong address), so a
-rebuild of a MaxMind file answers nothing inside 2001::/32. --aliases teredo also writes
+makes the ::ffff:0:0/96 and 2002::/16 aliases itself but never a Teredo alias (such an
+alias answers for the Teredo server's IPv4 address, in bits 32-63, not for the client's,
+which the address holds obfuscated), so a rebuild of a MaxMind file answers nothing
+inside 2001::/32. --aliases teredo also writes
 the networks that aliases inside 2001::/32 lead to, as IPv6 networks, so that a rebuild
 answers there as the original does. --aliases all writes every aliased network (for
 other tools; build rejects networks inside ::ffff:0:0/96).
