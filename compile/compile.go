@@ -175,10 +175,12 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 	if err := res.Flush(); err != nil {
 		return st, fmt.Errorf("compile: %w", err)
 	}
-	st.Records = w.Records()
+	// Close writes the last run of networks, and with it maybe a record
+	// not written before: count the records after it.
 	if err := w.Close(); err != nil {
 		return st, fmt.Errorf("compile: %w", err)
 	}
+	st.Records = w.Records()
 	ok = true
 	fi, err := os.Stat(path)
 	if err != nil {

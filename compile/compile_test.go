@@ -1,6 +1,7 @@
 package compile
 
 import (
+	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 	"net/netip"
 	"path/filepath"
 	"testing"
@@ -75,6 +76,63 @@ func TestEqualPrefixes(t *testing.T) {
 			}
 			if got := v.(format.Map)["id"]; got != format.Uint32(c.want) {
 				t.Errorf("record %v won, want %d", got, c.want)
+			}
+		})
+	}
+}
+
+// TestStatsRecords: Stats.Records is what the file holds, the distinct data
+// offsets its networks point to as maxminddb-golang v2 lists them, also
+// when the last network brings a record of its own (written at Close).
+func TestStatsRecords(t *testing.T) {
+	a, b, c := record(t, 1, 0.1), record(t, 2, 0.2), record(t, 3, 0.3)
+	cases := []struct {
+		name string
+		in   []Network
+	}{
+		{"one", []Network{{Prefix: netip.MustParsePrefix("1.0.0.0/24"), Value: a}}},
+		{"last new", []Network{
+			{Prefix: netip.MustParsePrefix("1.0.0.0/24"), Value: a},
+			{Prefix: netip.MustParsePrefix("2.0.0.0/24"), Value: b},
+		}},
+		{"last repeated", []Network{
+			{Prefix: netip.MustParsePrefix("1.0.0.0/24"), Value: a},
+			{Prefix: netip.MustParsePrefix("2.0.0.0/24"), Value: b},
+			{Prefix: netip.MustParsePrefix("3.0.0.0/24"), Value: a},
+		}},
+		{"adjacent equal merged, then new", []Network{
+			{Prefix: netip.MustParsePrefix("10.0.0.0/25"), Value: a},
+			{Prefix: netip.MustParsePrefix("10.0.0.128/25"), Value: a},
+			{Prefix: netip.MustParsePrefix("2001:db8::/32"), Value: c},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "t.mmdb")
+			st, err := CompileNetworks(func(yield func(Network, error) bool) {
+				for _, n := range tc.in {
+					if !yield(n, nil) {
+						return
+					}
+				}
+			}, path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			db, err := maxminddb.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			offsets := map[uintptr]bool{}
+			for res := range db.Networks() {
+				if res.Err() != nil {
+					t.Fatal(res.Err())
+				}
+				offsets[res.Offset()] = true
+			}
+			if st.Records != len(offsets) {
+				t.Errorf("Stats.Records %d, the file's networks point to %d distinct records", st.Records, len(offsets))
 			}
 		})
 	}
