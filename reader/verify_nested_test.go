@@ -8,6 +8,36 @@ import (
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
+// verifyOneNode builds an IPv4 database of one node whose left and right
+// records point at data offsets left and right, and returns what Verify
+// says of it: ours, then maxminddb-golang v2's.
+func verifyOneNode(t *testing.T, left, right uint, data []byte) (ours, theirs error) {
+	t.Helper()
+	meta, err := format.AppendValue(nil, format.Metadata{
+		NodeCount: 1, RecordSize: 24, IPVersion: 4, BinaryFormatMajorVersion: 2,
+		DatabaseType: "verify-targets", Description: map[string]string{"en": "test"},
+		Languages: []string{"en"}, BuildEpoch: 1,
+	}.Value())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	b.Write(format.AppendNode(nil, 24, 17+left, 17+right)) // one node: 17+off is data offset off
+	b.Write(make([]byte, 16))
+	b.Write(data)
+	b.Write(format.MetadataMarker)
+	b.Write(meta)
+	r, err := OpenBytes(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := maxminddb.OpenBytes(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Verify(), peer.Verify()
+}
+
 // TestVerifyNestedTreeTargets checks that Verify accepts a search-tree
 // record pointing at a value nested inside a top-level value (MaxMind's
 // Perl writer writes such records) and rejects one pointing into the
@@ -16,14 +46,6 @@ func TestVerifyNestedTreeTargets(t *testing.T) {
 	// {"a": {"b": "c"}}: the outer map at 0, key "a" at 1 (payload at 2),
 	// the inner map at 3, key "b" at 4 (payload at 5), "c" at 6.
 	data := []byte{0xE1, 0x41, 'a', 0xE1, 0x41, 'b', 0x41, 'c'}
-	meta, err := format.AppendValue(nil, format.Metadata{
-		NodeCount: 1, RecordSize: 24, IPVersion: 4, BinaryFormatMajorVersion: 2,
-		DatabaseType: "nested-targets", Description: map[string]string{"en": "test"},
-		Languages: []string{"en"}, BuildEpoch: 1,
-	}.Value())
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, tc := range []struct {
 		right uint // data offset of the right record
 		valid bool
@@ -34,21 +56,7 @@ func TestVerifyNestedTreeTargets(t *testing.T) {
 		{2, false}, // the payload of the key "a"
 		{5, false}, // the payload of the key "b"
 	} {
-		var b bytes.Buffer
-		b.Write(format.AppendNode(nil, 24, 17, 17+tc.right)) // one node: 17+off is data offset off
-		b.Write(make([]byte, 16))
-		b.Write(data)
-		b.Write(format.MetadataMarker)
-		b.Write(meta)
-		ours, err := OpenBytes(b.Bytes())
-		if err != nil {
-			t.Fatal(err)
-		}
-		theirs, err := maxminddb.OpenBytes(b.Bytes())
-		if err != nil {
-			t.Fatal(err)
-		}
-		e1, e2 := ours.Verify(), theirs.Verify()
+		e1, e2 := verifyOneNode(t, 0, tc.right, data)
 		if (e1 == nil) != tc.valid || (e2 == nil) != tc.valid {
 			t.Errorf("right record at data offset %d: Verify %v, maxminddb-golang v2 %v; want valid %v", tc.right, e1, e2, tc.valid)
 		}
@@ -59,14 +67,6 @@ func TestVerifyNestedTreeTargets(t *testing.T) {
 // pointer into the middle of a value and accepts one to any value start,
 // as maxminddb-golang v2 does.
 func TestVerifyPointerTargets(t *testing.T) {
-	meta, err := format.AppendValue(nil, format.Metadata{
-		NodeCount: 1, RecordSize: 24, IPVersion: 4, BinaryFormatMajorVersion: 2,
-		DatabaseType: "pointer-targets", Description: map[string]string{"en": "test"},
-		Languages: []string{"en"}, BuildEpoch: 1,
-	}.Value())
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, tc := range []struct {
 		target byte // of the pointer in the second record
 		valid  bool
@@ -81,21 +81,7 @@ func TestVerifyPointerTargets(t *testing.T) {
 		// at 6. Only the start check tells a pointer to 4 from a good one:
 		// the bytes there decode as a valid string.
 		data := []byte{0xE1, 0x41, 'a', 0x42, 0x41, 'z', 0xE1, 0x41, 'b', 0x20, tc.target}
-		var b bytes.Buffer
-		b.Write(format.AppendNode(nil, 24, 17, 17+6))
-		b.Write(make([]byte, 16))
-		b.Write(data)
-		b.Write(format.MetadataMarker)
-		b.Write(meta)
-		ours, err := OpenBytes(b.Bytes())
-		if err != nil {
-			t.Fatal(err)
-		}
-		theirs, err := maxminddb.OpenBytes(b.Bytes())
-		if err != nil {
-			t.Fatal(err)
-		}
-		e1, e2 := ours.Verify(), theirs.Verify()
+		e1, e2 := verifyOneNode(t, 0, 6, data)
 		if (e1 == nil) != tc.valid || (e2 == nil) != tc.valid {
 			t.Errorf("pointer to data offset %d: Verify %v, maxminddb-golang v2 %v; want valid %v", tc.target, e1, e2, tc.valid)
 		}
