@@ -304,31 +304,11 @@ func scan(ctx context.Context, path string, r resolved, fn func(*row) error) (st
 	}
 	cr := &countingReader{r: f}
 	defer func() { stats.Bytes = cr.n.Load() }()
-	var src io.Reader = cr
-	switch r.compression {
-	case "gzip":
-		zr, err := gzip.NewReader(bufio.NewReaderSize(cr, 1<<16))
-		if err != nil {
-			return stats, fmt.Errorf("%s: gzip: %w", path, err)
-		}
-		defer zr.Close()
-		src = zr
-	case "zstd":
-		zr, err := zstd.NewReader(cr, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<27))
-		if err != nil {
-			return stats, fmt.Errorf("%s: zstd: %w", path, err)
-		}
-		defer zr.Close()
-		src = zr
+	br, closeInput, err := decompress(path, r.compression, cr)
+	if err != nil {
+		return stats, err
 	}
-	src = &decompressErrReader{r: src, compression: r.compression}
-	if r.compression != "none" {
-		// Decompress on a goroutine of its own, ahead of the parser.
-		ar := newAheadReader(src)
-		defer ar.stop()
-		src = ar
-	}
-	br := bufio.NewReaderSize(src, 1<<16)
+	defer closeInput()
 	var p parser
 	switch r.format {
 	case "csv":
@@ -402,6 +382,42 @@ func scan(ctx context.Context, path string, r resolved, fn func(*row) error) (st
 		}
 	}
 	return stats, errors.New("internal error: the parser stopped without an error")
+}
+
+// decompress returns a buffered reader of src's text, decompressed as
+// compression says ("none", "gzip" or "zstd") on a goroutine of its own,
+// and the function that releases it.
+func decompress(path, compression string, src io.Reader) (*bufio.Reader, func(), error) {
+	var closers []func()
+	done := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	switch compression {
+	case "gzip":
+		zr, err := gzip.NewReader(bufio.NewReaderSize(src, 1<<16))
+		if err != nil {
+			return nil, done, fmt.Errorf("%s: gzip: %w", path, err)
+		}
+		closers = append(closers, func() { zr.Close() })
+		src = zr
+	case "zstd":
+		zr, err := zstd.NewReader(src, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<27))
+		if err != nil {
+			return nil, done, fmt.Errorf("%s: zstd: %w", path, err)
+		}
+		closers = append(closers, zr.Close)
+		src = zr
+	}
+	src = &decompressErrReader{r: src, compression: compression}
+	if compression != "none" {
+		// Decompress on a goroutine of its own, ahead of the parser.
+		ar := newAheadReader(src)
+		closers = append(closers, ar.stop)
+		src = ar
+	}
+	return bufio.NewReaderSize(src, 1<<16), done, nil
 }
 
 // batchRows is the number of rows parseAhead sends at a time.

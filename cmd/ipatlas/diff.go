@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+
+	"github.com/ipatlas/ipatlas/internal/mmdbtree"
 )
 
 const diffHelp = `Compares the answers of two MaxMind DB files over the whole address space and prints,
@@ -48,10 +50,12 @@ func runDiff(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer a.Close()
 	b, err := openDBTree(rest[1])
 	if err != nil {
 		return err
 	}
+	defer b.Close()
 	out := bufio.NewWriterSize(stdout, 1<<16)
 	d := newDiffer(a, b, *ignoreAliases)
 	if !*brief {
@@ -97,216 +101,61 @@ func (c *diffCell) same(o *diffCell) bool {
 	return c.change == o.change && c.printA == o.printA && c.printB == o.printB
 }
 
-// differ walks two trees together. Each side is at a record: a node, no
-// data (nodes), data (> nodes), or, for an IPv4 tree in an IPv6 walk, the
-// virtual path down to ::/96 (virtualRoot).
+// differ walks two trees together (an mmdbtree.PairWalk) and counts
+// and emits the networks whose answers differ.
 type differ struct {
-	a, b          *dbTree
-	bits          int
-	ignoreAliases bool
-	printsA       recordPrints
-	printsB       recordPrints
-	jsonA, jsonB  *recordJSON
-	// pending are networks whose difference may still merge with their
-	// sibling's; each one lies before anything emitted after it.
-	pending []pendingCell
-	emit    func(netip.Prefix, diffCell) error
-	counts  [4]int
-	line    []byte
+	a, b         *dbTree
+	w            mmdbtree.PairWalk[diffCell]
+	printsA      recordPrints
+	printsB      recordPrints
+	jsonA, jsonB *recordJSON
+	emit         func(netip.Prefix, diffCell) error
+	counts       [4]int
+	line         []byte
 }
-
-type pendingCell struct {
-	p netip.Prefix
-	c diffCell
-}
-
-// virtualRoot stands for the part of an IPv6 walk above an IPv4 tree's
-// root, which that tree places at ::/96.
-const virtualRoot = ^uint(0)
 
 func newDiffer(a, b *dbTree, ignoreAliases bool) *differ {
-	d := &differ{a: a, b: b, bits: 128, ignoreAliases: ignoreAliases,
-		jsonA: newRecordJSON(a), jsonB: newRecordJSON(b)}
+	d := &differ{a: a, b: b, jsonA: newRecordJSON(a), jsonB: newRecordJSON(b)}
 	d.printsA = recordPrints{t: a, json: d.jsonA, memo: map[uint]recordPrint{}}
 	d.printsB = recordPrints{t: b, json: d.jsonB, memo: map[uint]recordPrint{}}
-	if a.bits == 32 && b.bits == 32 {
-		d.bits = 32
+	d.w = mmdbtree.PairWalk[diffCell]{A: a.Tree, B: b.Tree, IgnoreAliases: ignoreAliases,
+		Cell: d.leaves,
+		Same: func(x, y *diffCell) bool { return x.same(y) },
+		Skip: func(c *diffCell) bool { return c.change == changeNone },
+		Emit: d.emitOne,
 	}
 	return d
 }
 
-func (d *differ) start(t *dbTree) uint {
-	if t.bits == 32 && d.bits == 128 {
-		return virtualRoot
-	}
-	return 0
-}
-
-func (d *differ) run() error {
-	var path [16]byte
-	uniform, c, err := d.walk(d.start(d.a), d.start(d.b), 0, &path)
-	if err != nil {
-		return err
-	}
-	if uniform && c.change != changeNone {
-		return d.output(treePathPrefix(d.bits, path, 0), c)
-	}
-	return nil
-}
-
-// side resolves one side's record at a point of the walk: whether it is
-// a node to descend (and which), or a leaf.
-func (d *differ) side(t *dbTree, r uint, depth int, path *[16]byte) (node bool, rr uint, alias bool) {
-	switch {
-	case r == virtualRoot:
-		return true, r, false
-	case r < t.nodes:
-		if t.isAlias(r, depth, path) {
-			if d.ignoreAliases {
-				return false, t.nodes, false
-			}
-			return true, r, true
-		}
-		return true, r, false
-	}
-	return false, r, false
-}
-
-// children returns a side's records one bit deeper.
-func (d *differ) children(t *dbTree, r uint, depth int) (left, right uint, err error) {
-	if r == virtualRoot {
-		if depth == 95 {
-			return 0, t.nodes, nil
-		}
-		return virtualRoot, t.nodes, nil
-	}
-	if err := t.visit(); err != nil {
-		return 0, 0, err
-	}
-	l, rt := t.children(r)
-	return l, rt, nil
-}
-
-// walk compares the subtrees at ra and rb. When the whole subtree has one
-// difference (or none) it returns uniform and that difference, and leaves
-// the output to the caller; otherwise it has emitted (or left pending)
-// every differing network inside.
-func (d *differ) walk(ra, rb uint, depth int, path *[16]byte) (bool, diffCell, error) {
-	nodeA, ra, aliasA := d.side(d.a, ra, depth, path)
-	nodeB, rb, aliasB := d.side(d.b, rb, depth, path)
-	if aliasA && aliasB {
-		// Both alias their IPv4 data here: its differences are listed
-		// under IPv4.
-		return true, diffCell{}, nil
-	}
-	if !nodeA && !nodeB {
-		c, err := d.leaves(ra, rb)
-		return true, c, err
-	}
-	if depth >= d.bits {
-		t, r := d.a, ra
-		if !nodeA {
-			t, r = d.b, rb
-		}
-		return false, diffCell{}, fmt.Errorf("%s: invalid search tree: node %d below the last bit at %s", t.path, r, treePathPrefix(d.bits, *path, depth))
-	}
-	la, rta := ra, ra
-	if nodeA {
-		var err error
-		if la, rta, err = d.children(d.a, ra, depth); err != nil {
-			return false, diffCell{}, err
-		}
-	}
-	lb, rtb := rb, rb
-	if nodeB {
-		var err error
-		if lb, rtb, err = d.children(d.b, rb, depth); err != nil {
-			return false, diffCell{}, err
-		}
-	}
-	lu, lc, err := d.walk(la, lb, depth+1, path)
-	if err != nil {
-		return false, diffCell{}, err
-	}
-	mark := len(d.pending)
-	if lu && lc.change != changeNone {
-		d.pending = append(d.pending, pendingCell{treePathPrefix(d.bits, *path, depth+1), lc})
-	}
-	setPathBit(path, depth)
-	ru, rc, err := d.walk(rta, rtb, depth+1, path)
-	rightPrefix := treePathPrefix(d.bits, *path, depth+1)
-	clearPathBit(path, depth)
-	if err != nil {
-		return false, diffCell{}, err
-	}
-	if lu && ru && lc.same(&rc) {
-		// The right half emitted nothing, so the left one is still the
-		// last pending: the parent takes both.
-		d.pending = d.pending[:mark]
-		return true, lc, nil
-	}
-	if err := d.flush(); err != nil {
-		return false, diffCell{}, err
-	}
-	if ru && rc.change != changeNone {
-		if err := d.output(rightPrefix, rc); err != nil {
-			return false, diffCell{}, err
-		}
-	}
-	return false, diffCell{}, nil
-}
+func (d *differ) run() error { return d.w.Run() }
 
 // leaves compares two leaf records.
-func (d *differ) leaves(ra, rb uint) (diffCell, error) {
+func (d *differ) leaves(a, b mmdbtree.Leaf) (diffCell, error) {
 	var c diffCell
-	hasA, hasB := ra > d.a.nodes, rb > d.b.nodes
 	var err error
-	if hasA {
-		if c.offA, err = d.a.offset(ra); err != nil {
-			return c, err
-		}
+	if a.Has {
+		c.offA = a.Off
 		if c.printA, err = d.printsA.get(c.offA); err != nil {
 			return c, err
 		}
 	}
-	if hasB {
-		if c.offB, err = d.b.offset(rb); err != nil {
-			return c, err
-		}
+	if b.Has {
+		c.offB = b.Off
 		if c.printB, err = d.printsB.get(c.offB); err != nil {
 			return c, err
 		}
 	}
 	switch {
-	case hasA && hasB && c.printA != c.printB:
+	case a.Has && b.Has && c.printA != c.printB:
 		c.change = changeChanged
-	case hasA && !hasB:
+	case a.Has && !b.Has:
 		c.change = changeRemoved
-	case !hasA && hasB:
+	case !a.Has && b.Has:
 		c.change = changeAdded
 	default:
 		return diffCell{}, nil
 	}
 	return c, nil
-}
-
-// flush outputs the pending networks.
-func (d *differ) flush() error {
-	for _, pc := range d.pending {
-		if err := d.emitOne(pc.p, pc.c); err != nil {
-			return err
-		}
-	}
-	d.pending = d.pending[:0]
-	return nil
-}
-
-// output outputs the pending networks, then p.
-func (d *differ) output(p netip.Prefix, c diffCell) error {
-	if err := d.flush(); err != nil {
-		return err
-	}
-	return d.emitOne(p, c)
 }
 
 // emitOne counts a differing network and emits it.

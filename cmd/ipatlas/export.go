@@ -87,6 +87,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer t.Close()
 	var prog io.Writer
 	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
 		prog = f
@@ -285,7 +286,7 @@ func exportCSV(t *dbTree, mode aliasMode, w io.Writer, prog io.Writer) (exportSt
 		return s, err
 	}
 	// The budget of node visits was spent once on the first pass.
-	t.budget += 64*int(t.nodes) + 1024
+	t.Budget += 64*int(t.Nodes) + 1024
 	cache := newExportCache(64 << 20)
 	cells := make([]string, len(cols))
 	p := newExportProgress(prog, "export "+t.path)

@@ -4,93 +4,28 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
-	"os"
 	"slices"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/mmdbtree"
 )
 
-// dbTree is a .mmdb file read whole, for walks over its search tree
-// (export, diff). It reads any valid MMDB file; a corrupt one gives an
-// error, never a panic or an endless walk. Not safe for concurrent use.
+// dbTree is a .mmdb file mapped for walks over its search tree (export,
+// diff), an mmdbtree.Tree with the names this package's code uses. Not
+// safe for concurrent use.
 type dbTree struct {
-	path  string
-	db    *format.Database
-	dec   format.Decoder
-	nodes uint // node count
-	rs    uint // record size
-	bits  int  // 32 (IPv4 tree) or 128 (IPv6 tree)
-	// ipv4Root is the record that 96 zero bits lead to in an IPv6 tree,
-	// the root of its IPv4 subtree, when that is a node reached at depth
-	// 96; else it is ^0 (no IPv4 subtree, so nothing can alias one).
-	ipv4Root uint
-	// budget is the number of node visits left to walks of this tree,
-	// so that a corrupt tree (cycles, subtrees shared by many paths)
-	// cannot make a walk run for ever.
-	budget int
+	*mmdbtree.Tree
+	path string
+	dec  format.Decoder
 }
 
-// openDBTree reads and parses the .mmdb file at path.
+// openDBTree maps and parses the .mmdb file at path.
 func openDBTree(path string) (*dbTree, error) {
-	b, err := os.ReadFile(path)
+	t, err := mmdbtree.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	db, err := format.Parse(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	md := db.Metadata
-	t := &dbTree{path: path, db: db, dec: db.Decoder(), nodes: uint(md.NodeCount), rs: uint(md.RecordSize), bits: 32, ipv4Root: ^uint(0)}
-	switch md.RecordSize {
-	case 24, 28, 32:
-	default:
-		return nil, fmt.Errorf("%s: unsupported record size %d", path, md.RecordSize)
-	}
-	if uint(len(db.Tree)) < t.nodes*format.NodeBytes(t.rs) {
-		return nil, fmt.Errorf("%s: search tree of %d nodes does not fit in the file", path, t.nodes)
-	}
-	switch md.IPVersion {
-	case 4:
-	case 6:
-		t.bits = 128
-		r, i := uint(0), 0
-		for ; i < 96 && r < t.nodes; i++ {
-			r, _ = t.children(r)
-		}
-		if i == 96 && r < t.nodes {
-			t.ipv4Root = r
-		}
-	default:
-		return nil, fmt.Errorf("%s: unsupported ip_version %d", path, md.IPVersion)
-	}
-	// A valid tree is walked once, plus once per alias of its IPv4
-	// subtree (three in MaxMind's files).
-	t.budget = 64*int(t.nodes) + 1024
-	return t, nil
-}
-
-// children returns the two records of node n (n < t.nodes).
-func (t *dbTree) children(n uint) (left, right uint) {
-	return format.ReadNode(t.db.Tree, t.rs, n)
-}
-
-// visit spends one node visit of the walk budget.
-func (t *dbTree) visit() error {
-	if t.budget--; t.budget < 0 {
-		return fmt.Errorf("%s: invalid search tree: nodes reached too many times (a cycle or a shared subtree)", t.path)
-	}
-	return nil
-}
-
-// offset returns the data-section offset that record r (> t.nodes)
-// points to.
-func (t *dbTree) offset(r uint) (uint, error) {
-	off := r - t.nodes - format.DataSectionSeparatorSize
-	if r < t.nodes+format.DataSectionSeparatorSize || off >= uint(len(t.db.Data)) {
-		return 0, fmt.Errorf("%s: invalid search tree: record %d points outside the data section (%d bytes)", t.path, r, len(t.db.Data))
-	}
-	return off, nil
+	return &dbTree{Tree: t, path: path, dec: t.Dec}, nil
 }
 
 // value decodes the record at data offset off.
@@ -101,30 +36,6 @@ func (t *dbTree) value(off uint) (format.Value, error) {
 	}
 	return v, nil
 }
-
-// isAlias reports whether record r, met at the given depth and path,
-// is an alias of the IPv4 subtree: the subtree's root reached from
-// anywhere but ::/96 (::ffff:0:0/96, 2001::/32 and 2002::/16 in MaxMind's
-// files).
-func (t *dbTree) isAlias(r uint, depth int, path *[16]byte) bool {
-	return r == t.ipv4Root && (depth != 96 || [12]byte(path[:12]) != [12]byte{})
-}
-
-// treePathPrefix turns the first depth bits of path into a prefix of the
-// address space as the tree holds it: IPv4 in an IPv4 tree, IPv6 in an
-// IPv6 tree except inside ::/96 at depth 96 or more, given as IPv4.
-func treePathPrefix(bits int, path [16]byte, depth int) netip.Prefix {
-	if bits == 32 {
-		return netip.PrefixFrom(netip.AddrFrom4([4]byte(path[:4])), depth)
-	}
-	if depth >= 96 && [12]byte(path[:12]) == [12]byte{} {
-		return netip.PrefixFrom(netip.AddrFrom4([4]byte(path[12:])), depth-96)
-	}
-	return netip.PrefixFrom(netip.AddrFrom16(path), depth)
-}
-
-func setPathBit(path *[16]byte, i int)   { path[i/8] |= 0x80 >> (i % 8) }
-func clearPathBit(path *[16]byte, i int) { path[i/8] &^= 0x80 >> (i % 8) }
 
 // inTeredoPath reports whether the first depth bits of path lie in 2001::/32.
 func inTeredoPath(path [16]byte, depth int) bool {
@@ -162,43 +73,7 @@ func (m aliasMode) follows(path [16]byte, depth int) bool {
 // data offset of its record. Aliases of the IPv4 subtree are followed as
 // mode says, their networks given as the IPv6 networks they are.
 func (t *dbTree) walk(mode aliasMode, fn func(p netip.Prefix, off uint) error) error {
-	type frame struct {
-		r     uint
-		depth int
-		path  [16]byte
-	}
-	stack := []frame{{r: 0}}
-	for len(stack) > 0 {
-		f := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		switch {
-		case f.r == t.nodes: // no data
-			continue
-		case f.r > t.nodes:
-			off, err := t.offset(f.r)
-			if err != nil {
-				return err
-			}
-			if err := fn(treePathPrefix(t.bits, f.path, f.depth), off); err != nil {
-				return err
-			}
-			continue
-		}
-		if t.isAlias(f.r, f.depth, &f.path) && !mode.follows(f.path, f.depth) {
-			continue
-		}
-		if f.depth >= t.bits {
-			return fmt.Errorf("%s: invalid search tree: node %d below the last bit at %s", t.path, f.r, treePathPrefix(t.bits, f.path, f.depth))
-		}
-		if err := t.visit(); err != nil {
-			return err
-		}
-		left, right := t.children(f.r)
-		rf := frame{r: right, depth: f.depth + 1, path: f.path}
-		setPathBit(&rf.path, f.depth)
-		stack = append(stack, rf, frame{r: left, depth: f.depth + 1, path: f.path})
-	}
-	return nil
+	return t.Walk(mode.follows, fn)
 }
 
 // maxRecordJSON bounds the JSON form of one record, so that a corrupt

@@ -1,0 +1,234 @@
+// Package mmdbtree walks the search trees of MaxMind DB files: one tree
+// network by network (export), or two trees side by side (diff, compare),
+// over files that are memory-mapped, not read whole.
+//
+// It reads any valid MMDB file and a corrupt one gives an error, never a
+// panic or an endless walk:
+//
+//  1. A walk visits at most Tree.Budget nodes (64 times the node count, a
+//     valid tree needs one visit per node plus one per alias of its IPv4
+//     subtree), so cycles and shared subtrees end with an error.
+//  2. A record that points outside the data section, and a node below the
+//     last bit of the address, are errors naming the file.
+//
+// A Tree is not safe for concurrent use; it holds no global state.
+package mmdbtree
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+
+	"github.com/ipatlas/ipatlas/format"
+)
+
+// Tree is a .mmdb file opened for walks over its search tree.
+type Tree struct {
+	// Path names the file in errors.
+	Path string
+	// DB is the parsed file; Dec decodes its data section.
+	DB  *format.Database
+	Dec format.Decoder
+	// Nodes is the node count, RecordSize the record size in bits.
+	Nodes, RecordSize uint
+	// Bits is 32 for an IPv4 tree, 128 for an IPv6 tree.
+	Bits int
+	// IPv4Root is the record that 96 zero bits lead to in an IPv6 tree,
+	// the root of its IPv4 subtree, when that is a node reached at depth
+	// 96; else it is ^0 (no IPv4 subtree, so nothing can alias one).
+	IPv4Root uint
+	// Budget is the number of node visits left to walks of this tree.
+	Budget int
+
+	file   []byte // the whole file
+	mapped []byte // the file's mapping, if mapped
+}
+
+// Open memory-maps the .mmdb file at path (where the file system cannot
+// map files it is read instead) and parses it. Close releases it.
+func Open(path string) (*Tree, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := int(fi.Size())
+	if int64(size) != fi.Size() {
+		return nil, fmt.Errorf("%s: file too large", path)
+	}
+	if size == 0 {
+		return nil, fmt.Errorf("%s: file is empty", path)
+	}
+	data, err := mmap(f, size)
+	mapped := err == nil
+	if errors.Is(err, errors.ErrUnsupported) {
+		data = make([]byte, size)
+		_, err = io.ReadFull(f, data)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	t, err := FromBytes(path, data)
+	if err != nil {
+		if mapped {
+			_ = munmap(data)
+		}
+		return nil, err
+	}
+	if mapped {
+		t.mapped = data
+	}
+	return t, nil
+}
+
+// Bytes returns the whole file.
+func (t *Tree) Bytes() []byte { return t.file }
+
+// Close unmaps the file of a Tree made by Open; the Tree, and every
+// slice of its file, must not be used afterwards.
+func (t *Tree) Close() error {
+	if t.mapped == nil {
+		return nil
+	}
+	m := t.mapped
+	t.mapped = nil
+	return munmap(m)
+}
+
+// FromBytes parses the .mmdb file held in b, which must not change while
+// the Tree is in use; path names it in errors.
+func FromBytes(path string, b []byte) (*Tree, error) {
+	db, err := format.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	md := db.Metadata
+	t := &Tree{Path: path, file: b, DB: db, Dec: db.Decoder(), Nodes: uint(md.NodeCount), RecordSize: uint(md.RecordSize), Bits: 32, IPv4Root: ^uint(0)}
+	switch md.RecordSize {
+	case 24, 28, 32:
+	default:
+		return nil, fmt.Errorf("%s: unsupported record size %d", path, md.RecordSize)
+	}
+	if uint(len(db.Tree)) < t.Nodes*format.NodeBytes(t.RecordSize) {
+		return nil, fmt.Errorf("%s: search tree of %d nodes does not fit in the file", path, t.Nodes)
+	}
+	switch md.IPVersion {
+	case 4:
+	case 6:
+		t.Bits = 128
+		r, i := uint(0), 0
+		for ; i < 96 && r < t.Nodes; i++ {
+			r, _ = t.Children(r)
+		}
+		if i == 96 && r < t.Nodes {
+			t.IPv4Root = r
+		}
+	default:
+		return nil, fmt.Errorf("%s: unsupported ip_version %d", path, md.IPVersion)
+	}
+	// A valid tree is walked once, plus once per alias of its IPv4
+	// subtree (three in MaxMind's files).
+	t.Budget = 64*int(t.Nodes) + 1024
+	return t, nil
+}
+
+// Children returns the two records of node n (n < t.Nodes).
+func (t *Tree) Children(n uint) (left, right uint) {
+	return format.ReadNode(t.DB.Tree, t.RecordSize, n)
+}
+
+// Visit spends one node visit of the walk budget.
+func (t *Tree) Visit() error {
+	if t.Budget--; t.Budget < 0 {
+		return fmt.Errorf("%s: invalid search tree: nodes reached too many times (a cycle or a shared subtree)", t.Path)
+	}
+	return nil
+}
+
+// Offset returns the data-section offset that record r (> t.Nodes)
+// points to.
+func (t *Tree) Offset(r uint) (uint, error) {
+	off := r - t.Nodes - format.DataSectionSeparatorSize
+	if r < t.Nodes+format.DataSectionSeparatorSize || off >= uint(len(t.DB.Data)) {
+		return 0, fmt.Errorf("%s: invalid search tree: record %d points outside the data section (%d bytes)", t.Path, r, len(t.DB.Data))
+	}
+	return off, nil
+}
+
+// IsAlias reports whether record r, met at the given depth and path,
+// is an alias of the IPv4 subtree: the subtree's root reached from
+// anywhere but ::/96 (::ffff:0:0/96, 2001::/32 and 2002::/16 in MaxMind's
+// files).
+func (t *Tree) IsAlias(r uint, depth int, path *[16]byte) bool {
+	return r == t.IPv4Root && (depth != 96 || [12]byte(path[:12]) != [12]byte{})
+}
+
+// PathPrefix turns the first depth bits of path into a prefix of the
+// address space as a tree of bits (32 or 128) holds it: IPv4 in an IPv4
+// tree, IPv6 in an IPv6 tree except inside ::/96 at depth 96 or more,
+// given as IPv4.
+func PathPrefix(bits int, path [16]byte, depth int) netip.Prefix {
+	if bits == 32 {
+		return netip.PrefixFrom(netip.AddrFrom4([4]byte(path[:4])), depth)
+	}
+	if depth >= 96 && [12]byte(path[:12]) == [12]byte{} {
+		return netip.PrefixFrom(netip.AddrFrom4([4]byte(path[12:])), depth-96)
+	}
+	return netip.PrefixFrom(netip.AddrFrom16(path), depth)
+}
+
+// SetPathBit sets bit i of path; ClearPathBit clears it.
+func SetPathBit(path *[16]byte, i int) { path[i/8] |= 0x80 >> (i % 8) }
+
+// ClearPathBit clears bit i of path.
+func ClearPathBit(path *[16]byte, i int) { path[i/8] &^= 0x80 >> (i % 8) }
+
+// Walk calls fn for every network with data, in address order, with the
+// data offset of its record. An alias of the IPv4 subtree met at a path
+// and depth is entered when follow says so, its networks given as the
+// IPv6 networks they are.
+func (t *Tree) Walk(follow func(path [16]byte, depth int) bool, fn func(p netip.Prefix, off uint) error) error {
+	type frame struct {
+		r     uint
+		depth int
+		path  [16]byte
+	}
+	stack := []frame{{r: 0}}
+	for len(stack) > 0 {
+		f := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		switch {
+		case f.r == t.Nodes: // no data
+			continue
+		case f.r > t.Nodes:
+			off, err := t.Offset(f.r)
+			if err != nil {
+				return err
+			}
+			if err := fn(PathPrefix(t.Bits, f.path, f.depth), off); err != nil {
+				return err
+			}
+			continue
+		}
+		if t.IsAlias(f.r, f.depth, &f.path) && !follow(f.path, f.depth) {
+			continue
+		}
+		if f.depth >= t.Bits {
+			return fmt.Errorf("%s: invalid search tree: node %d below the last bit at %s", t.Path, f.r, PathPrefix(t.Bits, f.path, f.depth))
+		}
+		if err := t.Visit(); err != nil {
+			return err
+		}
+		left, right := t.Children(f.r)
+		rf := frame{r: right, depth: f.depth + 1, path: f.path}
+		SetPathBit(&rf.path, f.depth)
+		stack = append(stack, rf, frame{r: left, depth: f.depth + 1, path: f.path})
+	}
+	return nil
+}
