@@ -43,6 +43,8 @@ func commands() []command {
 		{"verify", "check a .mmdb's structure in full; exit status 1 on failure", runVerify},
 		{"export", "write every network of a .mmdb with its record, as JSONL or CSV", runExport},
 		{"diff", "list the networks whose answers differ between two .mmdb files", runDiff},
+		{"eval", "measure .mmdb files against ground truth: error km, accuracy per level, calibration", runEval},
+		{"compare", "measure how two .mmdb files disagree, weighted by addresses", runCompare},
 		{"serve", "serve lookups over HTTP, reloading the file when it changes", runServe},
 		{"bench", "run the benchmark suite and write a report with plots", runBench},
 	}
