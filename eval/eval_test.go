@@ -21,6 +21,7 @@ import (
 
 // place is one network of a test database, and what it says.
 type place struct {
+	net                               netip.Prefix // the network, when valid; else addr
 	addr                              netip.Addr
 	lat, lon                          float64
 	hasLoc                            bool
@@ -44,8 +45,21 @@ func buildDB(t *testing.T, dir, name string, places []place) string {
 				rad = strconv.Itoa(p.radius)
 			}
 		}
-		fmt.Fprintf(&b, "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", p.addr, p.country, f(p.conf[0]), p.province, f(p.conf[1]),
-			p.city, f(p.conf[2]), p.district, f(p.conf[3]), lat, lon, rad)
+		network := p.addr.String()
+		if p.net.IsValid() {
+			network = p.net.String()
+		}
+		conf := func(name string, c float64) string {
+			if name == "" {
+				return ""
+			}
+			return f(c)
+		}
+		if p.city == "" {
+			p.district = "" // a level needs its parent
+		}
+		fmt.Fprintf(&b, "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", network, p.country, conf(p.country, p.conf[0]), p.province, conf(p.province, p.conf[1]),
+			p.city, conf(p.city, p.conf[2]), p.district, conf(p.district, p.conf[3]), lat, lon, rad)
 	}
 	in := filepath.Join(dir, name+".csv")
 	if err := os.WriteFile(in, []byte(b.String()), 0o644); err != nil {
