@@ -86,13 +86,14 @@ type compareSide struct {
 	db     *reader.Reader
 	layout *Layout
 	memo   map[uint]*answer
+	flat   bool // records read as flat
 }
 
 func (s *compareSide) answer(off uint) (*answer, error) {
 	if a, ok := s.memo[off]; ok {
 		return a, nil
 	}
-	a, err := decodeAnswer(s.db.LookupOffset(uintptr(off)), s.layout, compareLevels)
+	a, err := decodeAnswer(s.db.LookupOffset(uintptr(off)), s.layout, compareLevels, &s.flat)
 	if err != nil {
 		return nil, fmt.Errorf("%s: record at data offset %d: %w", s.t.Path, off, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/ipatlas/ipatlas/builder"
 	"github.com/ipatlas/ipatlas/format"
@@ -134,6 +135,7 @@ type dbEval struct {
 	path   string
 	db     *reader.Reader
 	ipv4   bool // an IPv4-only database
+	flat   bool // records read as flat
 	memo   map[uintptr]*answer
 	levels []levelCount
 	res    Result
@@ -200,7 +202,39 @@ func Evaluate(truth string, databases []string, opts Options) ([]*Result, error)
 		return c, ok
 	}
 	bopts := builder.Options{Format: opts.Format, Compression: opts.Compression}
-	err := builder.ReadTable(truth, bopts, nameCell(len(levels)-1)+1, column, func(line int, cells []string) error {
+	ncells := nameCell(len(levels)-1) + 1
+	// This goroutine parses and checks the truth; another one looks its
+	// rows up: two cores for one file. Rows go over in batches, in order.
+	const batchRows = 1024
+	batches := make(chan []parsedRow, 4)
+	var lookErr error // set by the lookup goroutine before done closes
+	var failed atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for b := range batches {
+			if lookErr != nil {
+				continue
+			}
+			for i := range b {
+				r := &b[i]
+				for _, d := range dbs {
+					if err := d.row(r.addr, r.lat, r.lon, r.country, r.cells, &opts.Layout, levels); err != nil {
+						lookErr = err
+						failed.Store(true)
+						break
+					}
+				}
+			}
+		}
+	}()
+	var batch []parsedRow
+	var arena []string
+	errStop := errors.New("stopped")
+	err := builder.ReadTable(truth, bopts, ncells, column, func(line int, cells []string) error {
+		if failed.Load() {
+			return errStop
+		}
 		rowErr := func(field string, err error) error {
 			return &builder.RowError{File: truth, Line: line, Field: field, Err: err}
 		}
@@ -231,13 +265,28 @@ func Evaluate(truth string, databases []string, opts Options) ([]*Result, error)
 			}
 			cc = i
 		}
-		for _, d := range dbs {
-			if err := d.row(addr, lat, lon, cc, cells, &opts.Layout, levels); err != nil {
-				return err
-			}
+		if len(arena) < ncells {
+			arena = make([]string, ncells*batchRows)
+		}
+		// The strings are immutable; only the slice is ReadTable's.
+		kept := arena[:ncells:ncells]
+		arena = arena[ncells:]
+		copy(kept, cells)
+		batch = append(batch, parsedRow{addr: addr, lat: lat, lon: lon, country: cc, cells: kept})
+		if len(batch) == batchRows {
+			batches <- batch
+			batch = make([]parsedRow, 0, batchRows)
 		}
 		return nil
 	})
+	if err == nil && len(batch) > 0 {
+		batches <- batch
+	}
+	close(batches)
+	<-done
+	if lookErr != nil {
+		return nil, lookErr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -246,6 +295,14 @@ func Evaluate(truth string, databases []string, opts Options) ([]*Result, error)
 		out[i] = d.finish(levels, countries)
 	}
 	return out, nil
+}
+
+// parsedRow is a checked truth row.
+type parsedRow struct {
+	addr     netip.Addr
+	lat, lon float64
+	country  int32 // index in the countries met, -1 for none
+	cells    []string
 }
 
 // Truth columns: ip, latitude, longitude, then a code and a name cell per
@@ -289,7 +346,7 @@ func (d *dbEval) row(addr netip.Addr, lat, lon float64, country int32, cells []s
 			var ok bool
 			if a, ok = d.memo[off]; !ok {
 				var err error
-				if a, err = decodeAnswer(res, layout, levels); err != nil {
+				if a, err = decodeAnswer(res, layout, levels, &d.flat); err != nil {
 					return fmt.Errorf("%s: record of %s: %w", d.path, addr, err)
 				}
 				if len(d.memo) >= memoLimit {

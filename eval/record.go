@@ -8,6 +8,7 @@ import (
 
 	"github.com/ipatlas/ipatlas/internal/recordpath"
 	"github.com/ipatlas/ipatlas/reader"
+	"github.com/ipatlas/ipatlas/reader/geoip2"
 )
 
 // Layout says where a database's records keep the location and the
@@ -21,24 +22,25 @@ type Layout struct {
 	LatPath, LonPath, CountryPath []string
 }
 
-// geoName is a GeoIP2 country, subdivision or city.
+// geoName is a GeoIP2 country, subdivision or city. Names are read in
+// the languages GeoIP2 databases carry (a struct, not a map: no map per
+// record).
 type geoName struct {
-	ISOCode    string            `maxminddb:"iso_code"`
-	GeoNameID  uint64            `maxminddb:"geoname_id"`
-	Names      map[string]string `maxminddb:"names"`
-	Confidence any               `maxminddb:"confidence"`
+	ISOCode    string       `maxminddb:"iso_code"`
+	GeoNameID  uint64       `maxminddb:"geoname_id"`
+	Names      geoip2.Names `maxminddb:"names"`
+	Confidence any          `maxminddb:"confidence"`
 }
 
-// rawRecord is the part of a record eval reads, GeoIP2 and flat alike.
-type rawRecord struct {
+// geoRecord is the part of a GeoIP2 record eval reads.
+type geoRecord struct {
 	Country      geoName   `maxminddb:"country"`
 	Subdivisions []geoName `maxminddb:"subdivisions"`
-	// City is a GeoIP2 map or, in flat layouts, a name.
-	City     any `maxminddb:"city"`
-	Location struct {
-		Latitude       any `maxminddb:"latitude"`
-		Longitude      any `maxminddb:"longitude"`
-		AccuracyRadius any `maxminddb:"accuracy_radius"`
+	City         geoName   `maxminddb:"city"`
+	Location     struct {
+		Latitude       *float64 `maxminddb:"latitude"`
+		Longitude      *float64 `maxminddb:"longitude"`
+		AccuracyRadius *uint16  `maxminddb:"accuracy_radius"`
 	} `maxminddb:"location"`
 	Ipatlas struct {
 		Regions []struct {
@@ -48,9 +50,14 @@ type rawRecord struct {
 			Confidence any    `maxminddb:"confidence"`
 		} `maxminddb:"regions"`
 	} `maxminddb:"ipatlas"`
+}
+
+// flatRecord is a flat record (DB-IP, ip-location-db).
+type flatRecord struct {
 	Latitude    any    `maxminddb:"latitude"`
 	Longitude   any    `maxminddb:"longitude"`
 	CountryCode string `maxminddb:"country_code"`
+	City        string `maxminddb:"city"`
 	State1      string `maxminddb:"state1"`
 }
 
@@ -110,37 +117,53 @@ func regionConf(v any) float64 {
 	return -1
 }
 
-func namesOf(m map[string]string) []string {
-	if len(m) == 0 {
-		return nil
-	}
-	s := make([]string, 0, len(m))
-	for _, n := range m {
-		s = append(s, n)
+func namesOf(n *geoip2.Names) []string {
+	var s []string
+	for _, x := range [...]string{n.English, n.German, n.Spanish, n.French, n.Japanese, n.BrazilianPortuguese, n.Russian, n.SimplifiedChinese} {
+		if x != "" {
+			s = append(s, x)
+		}
 	}
 	return s
 }
 
 // decodeAnswer reads the record of res as layout says, for the levels
-// (levelCountry, levelSubdivision, levelCity, then hierarchy levels).
-func decodeAnswer(res reader.Result, layout *Layout, levels []string) (*answer, error) {
-	var rec rawRecord
-	if err := res.Decode(&rec); err != nil {
-		return nil, err
-	}
+// (levelCountry, levelSubdivision, levelCity, then hierarchy levels): as
+// a GeoIP2 record, or as a flat one when it is not one (a string city, no
+// location map).
+//
+// flat remembers, per database, that its records are flat: once a record
+// read as GeoIP2 fails and as flat succeeds, the next ones are read as
+// flat first.
+func decodeAnswer(res reader.Result, layout *Layout, levels []string, flat *bool) (*answer, error) {
 	a := &answer{radius: -1, levels: make([]levelAnswer, len(levels))}
-	// Location.
-	if lat, ok := number(rec.Location.Latitude); ok {
-		if lon, ok := number(rec.Location.Longitude); ok {
-			a.hasLoc, a.lat, a.lon = true, lat, lon
-		}
-	} else if lat, ok := number(rec.Latitude); ok {
-		if lon, ok := number(rec.Longitude); ok {
-			a.hasLoc, a.lat, a.lon = true, lat, lon
-		}
+	for i := range a.levels {
+		a.levels[i].conf = -1
 	}
-	if r, ok := number(rec.Location.AccuracyRadius); ok && r >= 0 {
-		a.radius = r
+	var rec geoRecord
+	var gerr error
+	if !*flat {
+		gerr = res.Decode(&rec)
+	}
+	if !*flat && gerr == nil && (rec.Location.Latitude != nil || rec.Country.ISOCode != "" || len(rec.Ipatlas.Regions) > 0) {
+		a.fillGeo(&rec, levels)
+	} else {
+		var fr flatRecord
+		err := res.Decode(&fr)
+		switch {
+		case err == nil:
+			*flat = *flat || gerr != nil
+			a.fillFlat(&fr)
+		case gerr != nil:
+			return nil, gerr
+		case !*flat:
+			return nil, err
+		default: // not flat after all
+			if err := res.Decode(&rec); err != nil {
+				return nil, err
+			}
+			a.fillGeo(&rec, levels)
+		}
 	}
 	if layout.LatPath != nil || layout.LonPath != nil {
 		a.hasLoc = false
@@ -159,48 +182,60 @@ func decodeAnswer(res reader.Result, layout *Layout, levels []string) (*answer, 
 	if a.hasLoc && (math.IsNaN(a.lat) || math.IsNaN(a.lon) || math.Abs(a.lat) > 90 || math.Abs(a.lon) > 180) {
 		a.hasLoc = false
 	}
-	// Country.
-	c := &a.levels[levelCountry]
-	c.code, c.names, c.geonameID, c.conf = rec.Country.ISOCode, namesOf(rec.Country.Names), rec.Country.GeoNameID, geoConf(rec.Country.Confidence)
-	if c.code == "" {
-		c.code = rec.CountryCode
-	}
 	if layout.CountryPath != nil {
 		v, err := recordpath.Value(res, layout.CountryPath)
 		if err != nil {
 			return nil, err
 		}
 		s, _ := v.(string)
-		c.code = s
+		a.levels[levelCountry].code = s
 	}
-	// Subdivision: the first (largest) one.
-	s := &a.levels[levelSubdivision]
+	// The level after country (province by default) falls back to the
+	// first subdivision.
+	if len(levels) > levelFirstRegion && levels[levelFirstRegion] == provinceLevel {
+		p := &a.levels[levelFirstRegion]
+		if p.code == "" && len(p.names) == 0 {
+			*p = a.levels[levelSubdivision]
+		}
+	}
+	for i := range a.levels {
+		l := &a.levels[i]
+		l.has = l.code != "" || len(l.names) > 0 || l.geonameID != 0
+	}
+	return a, nil
+}
+
+// fillFlat fills a from a flat record.
+func (a *answer) fillFlat(fr *flatRecord) {
+	lat, ok1 := number(fr.Latitude)
+	lon, ok2 := number(fr.Longitude)
+	a.hasLoc, a.lat, a.lon = ok1 && ok2, lat, lon
+	a.levels[levelCountry].code = fr.CountryCode
+	if fr.State1 != "" {
+		a.levels[levelSubdivision].names = []string{fr.State1}
+	}
+	if fr.City != "" {
+		a.levels[levelCity].names = []string{fr.City}
+	}
+}
+
+// fillGeo fills a from a GeoIP2 record.
+func (a *answer) fillGeo(rec *geoRecord, levels []string) {
+	if rec.Location.Latitude != nil && rec.Location.Longitude != nil {
+		a.hasLoc, a.lat, a.lon = true, *rec.Location.Latitude, *rec.Location.Longitude
+	}
+	if rec.Location.AccuracyRadius != nil {
+		a.radius = float64(*rec.Location.AccuracyRadius)
+	}
+	set := func(l *levelAnswer, g *geoName) {
+		l.code, l.names, l.geonameID, l.conf = g.ISOCode, namesOf(&g.Names), g.GeoNameID, geoConf(g.Confidence)
+	}
+	set(&a.levels[levelCountry], &rec.Country)
 	if len(rec.Subdivisions) > 0 {
-		d := rec.Subdivisions[0]
-		s.code, s.names, s.geonameID, s.conf = d.ISOCode, namesOf(d.Names), d.GeoNameID, geoConf(d.Confidence)
-	} else if rec.State1 != "" {
-		s.names = []string{rec.State1}
+		// The first (largest) subdivision.
+		set(&a.levels[levelSubdivision], &rec.Subdivisions[0])
 	}
-	// City.
-	ct := &a.levels[levelCity]
-	switch x := rec.City.(type) {
-	case string:
-		if x != "" {
-			ct.names = []string{x}
-		}
-	case map[string]any:
-		if id, ok := number(x["geoname_id"]); ok {
-			ct.geonameID = uint64(id)
-		}
-		if m, ok := x["names"].(map[string]any); ok {
-			for _, n := range m {
-				if n, ok := n.(string); ok {
-					ct.names = append(ct.names, n)
-				}
-			}
-		}
-		ct.conf = geoConf(x["confidence"])
-	}
+	set(&a.levels[levelCity], &rec.City)
 	// ipatlas.regions: the deeper levels, and better confidences.
 	for _, r := range rec.Ipatlas.Regions {
 		i := -1
@@ -230,19 +265,6 @@ func decodeAnswer(res reader.Result, layout *Layout, levels []string) (*answer, 
 			l.conf = cf
 		}
 	}
-	// The level after country (province by default) falls back to the
-	// first subdivision.
-	if len(levels) > levelFirstRegion && levels[levelFirstRegion] == provinceLevel {
-		p := &a.levels[levelFirstRegion]
-		if p.code == "" && len(p.names) == 0 {
-			*p = *s
-		}
-	}
-	for i := range a.levels {
-		l := &a.levels[i]
-		l.has = l.code != "" || len(l.names) > 0 || l.geonameID != 0
-	}
-	return a, nil
 }
 
 // provinceLevel is the hierarchy level that GeoIP2's first subdivision
