@@ -85,23 +85,43 @@ type compareSide struct {
 	t      *mmdbtree.Tree
 	db     *reader.Reader
 	layout *Layout
-	memo   map[uint]*answer
+	memo   map[uint]comparePlace
 	flat   bool // records read as flat
 }
 
-func (s *compareSide) answer(off uint) (*answer, error) {
-	if a, ok := s.memo[off]; ok {
-		return a, nil
+// comparePlace is what compare reads of a record, kept small: a
+// database like DB-IP City Lite has millions of distinct records.
+type comparePlace struct {
+	lat, lon float64
+	hasLoc   bool
+	country  string
+	// city is the city's first name (English where there is one) and
+	// cityID its GeoNames id, 0 when none.
+	city   string
+	cityID uint64
+}
+
+// compareMemo bounds the records a compareSide keeps decoded.
+const compareMemo = 1 << 18
+
+func (s *compareSide) place(off uint) (comparePlace, error) {
+	if p, ok := s.memo[off]; ok {
+		return p, nil
 	}
 	a, err := decodeAnswer(s.db.LookupOffset(uintptr(off)), s.layout, compareLevels, &s.flat)
 	if err != nil {
-		return nil, fmt.Errorf("%s: record at data offset %d: %w", s.t.Path, off, err)
+		return comparePlace{}, fmt.Errorf("%s: record at data offset %d: %w", s.t.Path, off, err)
 	}
-	if len(s.memo) >= memoLimit {
+	c := &a.levels[levelCity]
+	p := comparePlace{lat: a.lat, lon: a.lon, hasLoc: a.hasLoc, country: strings.ToUpper(a.levels[levelCountry].code), cityID: c.geonameID}
+	if len(c.names) > 0 {
+		p.city = c.names[0]
+	}
+	if len(s.memo) >= compareMemo {
 		clear(s.memo)
 	}
-	s.memo[off] = a
-	return a, nil
+	s.memo[off] = p
+	return p, nil
 }
 
 var compareLevels = []string{"country", "subdivision", "city"}
@@ -116,7 +136,7 @@ func openSide(path string, layout *Layout) (*compareSide, error) {
 		t.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &compareSide{t: t, db: db, layout: layout, memo: map[uint]*answer{}}, nil
+	return &compareSide{t: t, db: db, layout: layout, memo: map[uint]comparePlace{}}, nil
 }
 
 // Compare walks the search trees of the files a and b once, side by side
@@ -199,20 +219,19 @@ func (s *Space) add(n float64, cell [2]mmdbtree.Leaf, sa, sb *compareSide, byCou
 		return nil
 	}
 	s.AddressesBoth += n
-	a, err := sa.answer(cell[0].Off)
+	a, err := sa.place(cell[0].Off)
 	if err != nil {
 		return err
 	}
-	b, err := sb.answer(cell[1].Off)
+	b, err := sb.place(cell[1].Off)
 	if err != nil {
 		return err
 	}
-	ca, cb := a.levels[levelCountry].code, b.levels[levelCountry].code
-	countryDiffers := !strings.EqualFold(ca, cb)
+	countryDiffers := a.country != b.country
 	if countryDiffers {
 		s.countryDiff += n
 	}
-	if !sameCity(&a.levels[levelCity], &b.levels[levelCity]) {
+	if !sameCity(&a, &b) {
 		s.cityDiff += n
 	}
 	if !a.hasLoc || !b.hasLoc {
@@ -225,7 +244,7 @@ func (s *Space) add(n float64, cell [2]mmdbtree.Leaf, sa, sb *compareSide, byCou
 			s.moved[i] += n
 		}
 	}
-	key := strings.ToUpper(ca)
+	key := a.country
 	if key == "" {
 		key = "-"
 	}
@@ -248,20 +267,12 @@ func (s *Space) add(n float64, cell [2]mmdbtree.Leaf, sa, sb *compareSide, byCou
 }
 
 // sameCity compares two records' cities: by GeoNames id when both have
-// one, else by name (any of their names, ignoring case).
-func sameCity(a, b *levelAnswer) bool {
-	if !a.has || !b.has {
-		return a.has == b.has
+// one, else by name, ignoring case (no city on both sides is the same).
+func sameCity(a, b *comparePlace) bool {
+	if a.cityID != 0 && b.cityID != 0 {
+		return a.cityID == b.cityID
 	}
-	if a.geonameID != 0 && b.geonameID != 0 {
-		return a.geonameID == b.geonameID
-	}
-	for _, n := range a.names {
-		if containsFold(b.names, n) {
-			return true
-		}
-	}
-	return false
+	return strings.EqualFold(a.city, b.city)
 }
 
 func fraction(a, b float64) Num {

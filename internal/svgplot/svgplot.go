@@ -89,7 +89,7 @@ func (c *canvas) legend(i int, name string) {
 	y := float64(top + 10 + i*legendLineSpacing)
 	col := palette[i%len(palette)]
 	c.printf(`<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="%s" stroke-width="3"/>`+"\n", legendX, y, legendX+legendLine, y, col)
-	c.text(float64(legendX+legendLine+5), y+4, "start", shorten(name, 20), "")
+	c.text(float64(legendX+legendLine+5), y+4, "start", shorten(name, 24), "")
 }
 
 func (c *canvas) end(w io.Writer) error {
