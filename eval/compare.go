@@ -35,8 +35,9 @@ type Space struct {
 	AddressesBoth float64 `json:"addresses_both"`
 	// CountryDiffers and CityDiffers are shares of AddressesBoth: the
 	// country codes differ (one file having none counts), the cities
-	// differ (by GeoNames id when both have one, else by name, ignoring
-	// case; one file having none counts, both having none does not).
+	// differ (by GeoNames id when both have one, else by the first name,
+	// English where there is one, ignoring case; one file having none
+	// counts, both having none does not).
 	CountryDiffers Num `json:"country_differs"`
 	CityDiffers    Num `json:"city_differs"`
 	// WithLocationBoth are the addresses where both give coordinates.
@@ -141,7 +142,7 @@ func openSide(path string, layout *Layout) (*compareSide, error) {
 
 // Compare walks the search trees of the files a and b once, side by side
 // (both memory-mapped; memory bounded by the decoded records kept, at
-// most 2^20 a file), and measures how their answers differ, weighted by
+// most 2^18 a file), and measures how their answers differ, weighted by
 // addresses. Aliases of the IPv4 data inside IPv6 (::ffff:0:0/96,
 // 2002::/16, 2001::/32) count as nothing: IPv4 is counted once, as IPv4.
 // An IPv4-only file answers nothing in IPv6.

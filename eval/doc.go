@@ -30,8 +30,8 @@
 //     IPv6 count as nothing).
 //
 // Undefined figures (no rows to measure) are NaN, written to JSON as
-// null. Databases are memory-mapped; Evaluate keeps one float64 per truth
-// row and database, and both keep at most 2^20 decoded records per
-// database. Nothing here is safe for concurrent use, and there is no
-// global mutable state.
+// null. Databases are memory-mapped. Evaluate keeps one float64 per
+// truth row and database and at most 2^16 decoded records per database;
+// Compare keeps at most 2^18 small records per file. Nothing here is safe
+// for concurrent use, and there is no global mutable state.
 package eval

@@ -156,7 +156,7 @@ type levelCount struct {
 }
 
 // memoLimit bounds the decoded records kept per database.
-const memoLimit = 1 << 20
+const memoLimit = 1 << 16
 
 // Evaluate evaluates each database against the truth file and returns
 // one Result per database, in order. A bad truth row is a
