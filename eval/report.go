@@ -128,7 +128,7 @@ func WriteReport(dir, truth string, results []*Result) error {
 	// Calibration.
 	md.WriteString("\n## Confidence calibration\n\nRows bucketed by the confidence the record states at each level: share correct against mean confidence (the dashed line is perfect calibration). Rows without a stated confidence are left out.\n\n")
 	cal := svgplot.Lines{Title: "Calibration", XLabel: "stated confidence", YLabel: "share correct", XMin: 0, XMax: 1, YMin: 0, YMax: 1, Diagonal: true}
-	md.WriteString("| database | level | bucket | rows | correct | mean confidence | share correct |\n|---|---|---|---|---|---|---|\n")
+	var calRows bytes.Buffer
 	for _, r := range results {
 		for _, l := range r.LevelOrder {
 			lv := r.Levels[l]
@@ -139,15 +139,18 @@ func WriteReport(dir, truth string, results []*Result) error {
 				}
 				acc := float64(bk.Correct) / float64(bk.Rows)
 				xs, ys = append(xs, bk.MeanConf), append(ys, acc)
-				fmt.Fprintf(&md, "| %s | %s | [%.1f,%.1f%s | %d | %d | %.3f | %.3f |\n", filepath.Base(r.Database), l, bk.Lo, bk.Hi, map[bool]string{true: "]", false: ")"}[bk.Hi == 1], bk.Rows, bk.Correct, bk.MeanConf, acc)
+				fmt.Fprintf(&calRows, "| %s | %s | [%.1f,%.1f%s | %d | %d | %.3f | %.3f |\n", filepath.Base(r.Database), l, bk.Lo, bk.Hi, map[bool]string{true: "]", false: ")"}[bk.Hi == 1], bk.Rows, bk.Correct, bk.MeanConf, acc)
 			}
 			if len(xs) > 0 {
 				cal.Series = append(cal.Series, svgplot.Series{Name: filepath.Base(r.Database) + " " + l, X: xs, Y: ys, Points: true})
 			}
 		}
 	}
-	if len(cal.Series) == 0 {
-		md.WriteString("\nNo record states a confidence.\n")
+	if calRows.Len() == 0 {
+		md.WriteString("No record states a confidence.\n")
+	} else {
+		md.WriteString("| database | level | bucket | rows | correct | mean confidence | share correct |\n|---|---|---|---|---|---|---|\n")
+		md.Write(calRows.Bytes())
 	}
 	b.Reset()
 	if err := cal.WriteLines(&b); err != nil {
