@@ -134,8 +134,9 @@ func (t *tableReader) csv(br *bufio.Reader, fn func(int, []string) error) error 
 			}
 			return rowErr(t.file, cr.numLine+1, "", err)
 		}
+		all := string(cr.buf) // one allocation for all the cells
 		for i, c := range idx {
-			t.cells[c] = string(cr.field(i))
+			t.cells[c] = all[cr.bounds[2*i]:cr.bounds[2*i+1]]
 		}
 		if err := t.call(fn, cr.startLine); err != nil {
 			return err
