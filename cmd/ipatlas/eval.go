@@ -30,7 +30,8 @@ A bad row is an error naming file:line:field; then nothing is printed or written
 Databases may be GeoIP2-style (location.latitude, country.iso_code, ...) or flat
 (DB-IP style: latitude, longitude, country_code, city, state1 at the top level), read
 as such when the record has no location map; --lat-path, --lon-path and --country-path
-name other places, in the path syntax of 'ipatlas lookup --path'.
+name other places, in the path syntax of 'ipatlas lookup --path'. An IPv4-only
+database answers no IPv6 address (DB-IP and ip-location-db ship IPv4 and IPv6 apart).
 
 --json prints one JSON object per database, one a line, with the keys database, rows,
 found, with_location, error_km {mean, median, p90, max}, within_km {1, 10, 20, 40,
