@@ -13,9 +13,12 @@
 // Invariants: a cached record is never modified after it is stored, so it
 // can be read from any goroutine without locks; records hold copies of
 // the file's strings, never views of the mapped file, so they stay valid
-// after the file is replaced or unmapped. The cache holds at most
-// WithCacheSize records per model (DefaultCacheSize by default), in 64
-// independently locked shards.
+// after the file is replaced or unmapped; a private copy (City, Country,
+// Enterprise, ASN) shares no writable memory with the cached record, so
+// writing through its pointers and slices changes no later answer
+// (TestPrivateCopyIsDeep, TestPrivateCopyRace). The cache holds at most
+// WithCacheSize records per model (DefaultCacheSize by default) in a
+// lock-free set-associative table of atomic pointers.
 //
 // Concurrency: a Reader is safe for concurrent use by any number of
 // goroutines, except Close. Handle replaces the database while lookups run.

@@ -199,12 +199,11 @@ func (r *Reader) City(ip netip.Addr) (*City, error) {
 	if v == nil {
 		return nil, err
 	}
-	c := *v
-	c.Subdivisions = append([]CitySubdivision(nil), v.Subdivisions...)
+	c := v.clone()
 	if err == nil {
 		c.Traits.IPAddress, c.Traits.Network = ip, p
 	}
-	return &c, err
+	return c, err
 }
 
 // CountryShared is CityShared for the Country model.
@@ -222,11 +221,11 @@ func (r *Reader) Country(ip netip.Addr) (*Country, error) {
 	if v == nil {
 		return nil, err
 	}
-	c := *v
+	c := v.clone()
 	if err == nil {
 		c.Traits.IPAddress, c.Traits.Network = ip, p
 	}
-	return &c, err
+	return c, err
 }
 
 // EnterpriseShared is CityShared for the Enterprise model.
@@ -244,12 +243,11 @@ func (r *Reader) Enterprise(ip netip.Addr) (*Enterprise, error) {
 	if v == nil {
 		return nil, err
 	}
-	c := *v
-	c.Subdivisions = append([]EnterpriseSubdivision(nil), v.Subdivisions...)
+	c := v.clone()
 	if err == nil {
 		c.Traits.IPAddress, c.Traits.Network = ip, p
 	}
-	return &c, err
+	return c, err
 }
 
 // ASNShared is CityShared for the ASN model.
@@ -267,11 +265,11 @@ func (r *Reader) ASN(ip netip.Addr) (*ASN, error) {
 	if v == nil {
 		return nil, err
 	}
-	c := *v
+	c := v.clone()
 	if err == nil {
 		c.IPAddress, c.Network = ip, p
 	}
-	return &c, err
+	return c, err
 }
 
 // AtlasShared returns the shared ipatlas record of ip (ipatlas databases
