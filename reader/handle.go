@@ -15,6 +15,9 @@ import (
 // unmaps the file once nothing references the Reader any more; call Close
 // on an old Reader yourself only when you know no goroutine uses it.
 //
+// The zero Handle holds no Reader; until Swap or Reload gives it one, its
+// lookups answer with an error, as after NewHandle(nil) or Swap(nil).
+//
 // All methods are safe for concurrent use.
 type Handle struct {
 	cur atomic.Pointer[Reader]
@@ -36,14 +39,27 @@ func OpenHandle(file string, options ...ReaderOption) (*Handle, error) {
 	return NewHandle(r), nil
 }
 
-// Reader returns the current Reader. Use it for a series of calls that
-// must all see the same file.
-func (h *Handle) Reader() *Reader { return h.cur.Load() }
+// Reader returns the current Reader (nil if the Handle holds none). Use it
+// for a series of calls that must all see the same file. The methods of a
+// nil *Reader return errors.
+func (h *Handle) Reader() *Reader {
+	if h == nil {
+		return nil
+	}
+	return h.cur.Load()
+}
 
-// Lookup looks ip up in the current Reader.
-func (h *Handle) Lookup(ip netip.Addr) Result { return h.cur.Load().Lookup(ip) }
+// Lookup looks ip up in the current Reader. A Handle without one (the
+// zero Handle, NewHandle(nil), after Swap(nil)) answers with an error.
+func (h *Handle) Lookup(ip netip.Addr) Result {
+	if h == nil {
+		return Result{ip: ip, err: errNilReader}
+	}
+	return h.cur.Load().Lookup(ip)
+}
 
-// Swap makes r the current Reader and returns the previous one.
+// Swap makes r the current Reader and returns the previous one. Swap(nil)
+// empties the Handle: lookups then answer with an error.
 func (h *Handle) Swap(r *Reader) *Reader { return h.cur.Swap(r) }
 
 // Reload opens file (typically a new version, written elsewhere and

@@ -92,5 +92,8 @@ func (r *Reader) fillPacked(idx []uint32, node uint, prefix uint, depth, bits ui
 
 // IndexBytes returns the memory the acceleration indexes take, in bytes.
 func (r *Reader) IndexBytes() int {
+	if r == nil {
+		return 0
+	}
 	return 8*(len(r.idx4)+len(r.idx6)) + 4*len(r.idx4p)
 }

@@ -42,7 +42,7 @@ func SkipEmptyValues() NetworksOption {
 // IncludeAliasedNetworks is given. A corrupt tree ends the iteration with
 // a Result carrying the error.
 func (r *Reader) Networks(options ...NetworksOption) iter.Seq[Result] {
-	if r.Metadata.IPVersion == 6 {
+	if r != nil && r.Metadata.IPVersion == 6 {
 		return r.NetworksWithin(netip.PrefixFrom(netip.IPv6Unspecified(), 0), options...)
 	}
 	return r.NetworksWithin(netip.PrefixFrom(netip.IPv4Unspecified(), 0), options...)
@@ -59,6 +59,10 @@ type netNode struct {
 func (r *Reader) NetworksWithin(prefix netip.Prefix, options ...NetworksOption) iter.Seq[Result] {
 	return func(yield func(Result) bool) {
 		defer runtime.KeepAlive(r) // the tree is mapped memory; see Lookup
+		if r == nil {
+			yield(Result{err: errNilReader})
+			return
+		}
 		if !prefix.IsValid() {
 			yield(Result{err: errors.New("invalid prefix")})
 			return
@@ -76,7 +80,11 @@ func (r *Reader) NetworksWithin(prefix netip.Prefix, options ...NetworksOption) 
 			return
 		}
 		var o networkOptions
-		for _, opt := range options {
+		for i, opt := range options {
+			if opt == nil {
+				yield(Result{err: fmt.Errorf("reader: option %d of %d is a nil NetworksOption", i+1, len(options))})
+				return
+			}
 			opt(&o)
 		}
 		ip := prefix.Addr()
@@ -118,6 +126,12 @@ func (r *Reader) NetworksWithin(prefix netip.Prefix, options ...NetworksOption) 
 			n := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 			for {
+				if r.buffer == nil {
+					// Closed by the loop's body (Close must not run
+					// concurrently, but may run between two yields).
+					yield(Result{ip: displayIP(n.ip), prefixLen: uint8(n.bit), err: errClosedDuringIteration})
+					return
+				}
 				if n.pointer == r.nodeCnt {
 					if o.includeEmpty {
 						if !yield(Result{ip: displayIP(n.ip), offset: notFound, prefixLen: uint8(n.bit)}) {
@@ -165,6 +179,10 @@ func (r *Reader) NetworksWithin(prefix netip.Prefix, options ...NetworksOption) 
 		}
 	}
 }
+
+// errClosedDuringIteration ends an iteration whose Reader was closed by
+// the loop's body; maxminddb-golang v2 also ends with an error there.
+var errClosedDuringIteration = errors.New("reader: the database was closed during NetworksWithin")
 
 // inIPv4Subtree reports whether ip lies in ::/96, where an IPv6 tree keeps
 // the IPv4 space.

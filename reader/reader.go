@@ -19,6 +19,10 @@ var metadataStartMarker = []byte("\xAB\xCD\xEFMaxMind.com")
 
 var errInvalidIPAddress = errors.New("invalid IP address")
 
+// errNilReader is what the methods of a nil *Reader return (a zero
+// Handle, NewHandle(nil) or Swap(nil) holds one).
+var errNilReader = errors.New("reader: no database (a nil *Reader)")
+
 // Reader reads one MaxMind DB file. Create it with Open or OpenBytes. All
 // methods except Close are safe for concurrent use by any number of
 // goroutines; Close must not run concurrently with other calls (use Handle
@@ -188,6 +192,9 @@ func mapFile(f *os.File, size int) (data []byte, err error) {
 // Reader return an error. Close must not be called while other goroutines
 // use the Reader.
 func (r *Reader) Close() error {
+	if r == nil {
+		return errNilReader
+	}
 	var err error
 	if r.mapped.CompareAndSwap(true, false) {
 		err = munmap(r.buffer)
@@ -202,7 +209,10 @@ func (r *Reader) Close() error {
 // copying it. The buffer must not change while the Reader is in use.
 func OpenBytes(buffer []byte, options ...ReaderOption) (*Reader, error) {
 	opts := readerOptions{indexBits: DefaultIPv4IndexBits}
-	for _, o := range options {
+	for i, o := range options {
+		if o == nil {
+			return nil, fmt.Errorf("reader: option %d of %d is a nil ReaderOption", i+1, len(options))
+		}
 		o(&opts)
 	}
 	mdStart := bytes.LastIndex(buffer, metadataStartMarker)
@@ -292,6 +302,9 @@ func (r *Reader) hasIPv4Subtree() bool {
 // Lookup finds the record for ip. The Result carries the data offset, the
 // prefix of the network ip is in, and any error. Lookup does not allocate.
 func (r *Reader) Lookup(ip netip.Addr) Result {
+	if r == nil {
+		return Result{ip: ip, err: errNilReader}
+	}
 	if r.buffer == nil {
 		return Result{err: errors.New("cannot call Lookup on a closed database")}
 	}
@@ -312,6 +325,9 @@ func (r *Reader) Lookup(ip netip.Addr) Result {
 // LookupOffset returns a Result for the data at offset, as found in a
 // Result's Offset, for decoding a record again without a lookup.
 func (r *Reader) LookupOffset(offset uintptr) Result {
+	if r == nil {
+		return Result{err: errNilReader}
+	}
 	if r.buffer == nil {
 		return Result{err: errors.New("cannot call LookupOffset on a closed database")}
 	}

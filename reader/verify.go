@@ -17,6 +17,9 @@ import (
 // returns the first problem as an InvalidDatabaseError. It runs in time
 // and memory linear in the file size.
 func (r *Reader) Verify() error {
+	if r == nil {
+		return errNilReader
+	}
 	if r.buffer == nil {
 		return newInvalidDatabaseError("cannot call Verify on a closed database")
 	}

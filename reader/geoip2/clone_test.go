@@ -196,3 +196,42 @@ func TestPrivateCopyRace(t *testing.T) {
 		})
 	}
 }
+
+// TestNoDatabaseErrors: a nil Option and the lookups of a nil *Reader
+// (what a zero Handle holds) are errors, never panics.
+func TestNoDatabaseErrors(t *testing.T) {
+	path := filepath.Join(testData, "GeoIP2-City-Test.mmdb")
+	a := netip.MustParseAddr("81.2.69.142")
+	var h Handle
+	cases := []struct {
+		name string
+		run  func() error
+	}{
+		{"Open with a nil Option", func() error { _, err := Open(path, nil); return err }},
+		{"OpenBytes with a nil Option", func() error { _, err := OpenBytes([]byte("x"), WithCacheSize(64), nil); return err }},
+		{"OpenHandle with a nil Option", func() error { _, err := OpenHandle(path, nil); return err }},
+		{"zero Handle City", func() error { _, err := h.Reader().City(a); return err }},
+		{"zero Handle CityShared", func() error { _, _, err := h.Reader().CityShared(a); return err }},
+		{"zero Handle Country", func() error { _, err := h.Reader().Country(a); return err }},
+		{"zero Handle Enterprise", func() error { _, err := h.Reader().Enterprise(a); return err }},
+		{"zero Handle ASN", func() error { _, err := h.Reader().ASN(a); return err }},
+		{"zero Handle AtlasShared", func() error { _, _, err := h.Reader().AtlasShared(a); return err }},
+		{"zero Handle Close", func() error { return h.Reader().Close() }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var err error
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Fatalf("panic: %v", p)
+					}
+				}()
+				err = c.run()
+			}()
+			if err == nil {
+				t.Fatal("no error")
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package geoip2
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -108,11 +109,26 @@ func WithCacheSize(n int) Option {
 	return func(opts *options) { opts.cacheSize = max(n, 64) }
 }
 
+func parseOptions(opts []Option) (options, error) {
+	o := options{cacheSize: DefaultCacheSize}
+	for i, f := range opts {
+		if f == nil {
+			return o, fmt.Errorf("geoip2: option %d of %d is a nil Option", i+1, len(opts))
+		}
+		f(&o)
+	}
+	return o, nil
+}
+
+// errNilReader is what the lookups of a nil *Reader return (the zero
+// Handle holds one).
+var errNilReader = errors.New("geoip2: no database (a nil *Reader)")
+
 // Open opens a database file (memory-mapped) for typed lookups.
 func Open(file string, opts ...Option) (*Reader, error) {
-	o := options{cacheSize: DefaultCacheSize}
-	for _, f := range opts {
-		f(&o)
+	o, err := parseOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	db, err := reader.Open(file, o.reader...)
 	if err != nil {
@@ -128,9 +144,9 @@ func Open(file string, opts ...Option) (*Reader, error) {
 
 // OpenBytes is Open for a database in memory.
 func OpenBytes(b []byte, opts ...Option) (*Reader, error) {
-	o := options{cacheSize: DefaultCacheSize}
-	for _, f := range opts {
-		f(&o)
+	o, err := parseOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	db, err := reader.OpenBytes(b, o.reader...)
 	if err != nil {
@@ -152,14 +168,29 @@ func newReader(db *reader.Reader, o options) (*Reader, error) {
 }
 
 // Metadata returns the database's metadata.
-func (r *Reader) Metadata() reader.Metadata { return r.db.Metadata }
+func (r *Reader) Metadata() reader.Metadata {
+	if r == nil {
+		return reader.Metadata{}
+	}
+	return r.db.Metadata
+}
 
 // DB returns the underlying reader.
-func (r *Reader) DB() *reader.Reader { return r.db }
+func (r *Reader) DB() *reader.Reader {
+	if r == nil {
+		return nil
+	}
+	return r.db
+}
 
 // Close closes the underlying reader. It must not run concurrently with
 // lookups (see Handle).
-func (r *Reader) Close() error { return r.db.Close() }
+func (r *Reader) Close() error {
+	if r == nil {
+		return errNilReader
+	}
+	return r.db.Close()
+}
 
 // lookupShared finds ip and returns its record from c, decoding and
 // caching it on a miss. A missing record is the shared zero record.
@@ -186,6 +217,9 @@ func lookupShared[T any](r *Reader, c *cache[T], ip netip.Addr) (*T, netip.Prefi
 // in. The record must not be modified; its Traits.IPAddress and
 // Traits.Network are zero. It does not allocate once the record is cached.
 func (r *Reader) CityShared(ip netip.Addr) (*City, netip.Prefix, error) {
+	if r == nil {
+		return nil, netip.Prefix{}, errNilReader
+	}
 	if r.typ&isCity == 0 {
 		return nil, netip.Prefix{}, InvalidMethodError{"City", r.db.Metadata.DatabaseType}
 	}
@@ -208,6 +242,9 @@ func (r *Reader) City(ip netip.Addr) (*City, error) {
 
 // CountryShared is CityShared for the Country model.
 func (r *Reader) CountryShared(ip netip.Addr) (*Country, netip.Prefix, error) {
+	if r == nil {
+		return nil, netip.Prefix{}, errNilReader
+	}
 	if r.typ&isCountry == 0 {
 		return nil, netip.Prefix{}, InvalidMethodError{"Country", r.db.Metadata.DatabaseType}
 	}
@@ -230,6 +267,9 @@ func (r *Reader) Country(ip netip.Addr) (*Country, error) {
 
 // EnterpriseShared is CityShared for the Enterprise model.
 func (r *Reader) EnterpriseShared(ip netip.Addr) (*Enterprise, netip.Prefix, error) {
+	if r == nil {
+		return nil, netip.Prefix{}, errNilReader
+	}
 	if r.typ&isEnterprise == 0 {
 		return nil, netip.Prefix{}, InvalidMethodError{"Enterprise", r.db.Metadata.DatabaseType}
 	}
@@ -252,6 +292,9 @@ func (r *Reader) Enterprise(ip netip.Addr) (*Enterprise, error) {
 
 // ASNShared is CityShared for the ASN model.
 func (r *Reader) ASNShared(ip netip.Addr) (*ASN, netip.Prefix, error) {
+	if r == nil {
+		return nil, netip.Prefix{}, errNilReader
+	}
 	if r.typ&isASN == 0 {
 		return nil, netip.Prefix{}, InvalidMethodError{"ASN", r.db.Metadata.DatabaseType}
 	}
@@ -275,6 +318,9 @@ func (r *Reader) ASN(ip netip.Addr) (*ASN, error) {
 // AtlasShared returns the shared ipatlas record of ip (ipatlas databases
 // only) and the network it is in.
 func (r *Reader) AtlasShared(ip netip.Addr) (*Atlas, netip.Prefix, error) {
+	if r == nil {
+		return nil, netip.Prefix{}, errNilReader
+	}
 	if r.typ&isAtlas == 0 {
 		return nil, netip.Prefix{}, InvalidMethodError{"Atlas", r.db.Metadata.DatabaseType}
 	}
