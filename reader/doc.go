@@ -12,6 +12,9 @@
 //	index:  idx4p[ip>>(32-bits)] -> record reached after <= bits bits of the
 //	        IPv4 subtree, and how many bits that took (32 MiB for 23 bits)
 //	        idx6[first 16 bits]  -> the same for the root of an IPv6 tree
+//	        both reserved by Open, filled one slot (a run of entries
+//	        under a 12-bit prefix; 8-bit for idx6) at a time by the
+//	        first lookup that reads an empty entry of the slot
 //
 // A lookup reads one index entry and walks the remaining bits of the tree
 // (one dependent read per bit), then hands back a Result holding the data
@@ -25,17 +28,25 @@
 //     conformance file and on GeoLite2-City, with the index on and off.
 //  2. The index only skips the first bits of the walk: an entry holds
 //     exactly what the bit-by-bit walk holds after those bits, so indexed
-//     and plain lookups agree (TestIndexMatchesPlainWalk).
+//     and plain lookups agree (TestIndexMatchesPlainWalk, FuzzReader),
+//     also while goroutines fill the same slots at once
+//     (TestIndexConcurrentFill). An entry is 0 until filled, then final.
 //  3. No input makes the reader panic, read out of bounds or run without
 //     bound: every read of the data section is bounds-checked, nesting is
 //     limited to 512, containers larger than the rest of the section and
 //     pointer fan-out beyond a budget proportional to the section are
 //     errors, tree iteration and index building are bounded by the node
-//     count (FuzzReader, TestBadData).
+//     count, filling an index slot by its size (FuzzReader, TestBadData).
 //  4. Decoded strings are copies: nothing handed to the caller points into
 //     the mapped file, so unmapping it cannot corrupt a record.
+//  5. Open reads the metadata and the 96 nodes down to the IPv4 subtree
+//     and nothing else of the tree: a process pays for the parts of the
+//     file and of the index near what it looks up (TestOpenTouchesNoIndex;
+//     TestOpenResidentMemory: Open of a 300 MiB file adds about 1 MiB
+//     resident).
 //
-// Concurrency: a Reader is immutable after Open and safe for concurrent
+// Concurrency: a Reader is immutable after Open (but for index entries
+// going from empty to final, through atomics) and safe for concurrent
 // use by any number of goroutines, except Close, which must not run
 // concurrently with other calls. To replace a database while lookups run,
 // use a Handle: it swaps Readers atomically and leaves old ones to the

@@ -94,5 +94,13 @@ func fuzzOne(t *testing.T, b []byte, addrs []netip.Addr) {
 			}
 		}
 		_ = r.Verify()
+		// Again, now that the slots of these addresses are filled (the
+		// first pass filled them, lookup by lookup), in reverse order.
+		for i := len(addrs) - 1; i >= 0; i-- {
+			x, y := r.Lookup(addrs[i]), plain.Lookup(addrs[i])
+			if x.Found() != y.Found() || x.Offset() != y.Offset() || x.Prefix() != y.Prefix() || (x.Err() == nil) != (y.Err() == nil) {
+				t.Fatalf("lookup %s, filled index: %v %d %v %v, plain %v %d %v %v", addrs[i], x.Found(), x.Offset(), x.Prefix(), x.Err(), y.Found(), y.Offset(), y.Prefix(), y.Err())
+			}
+		}
 	}
 }

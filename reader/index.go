@@ -2,6 +2,7 @@ package reader
 
 import (
 	"math/bits"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -10,44 +11,114 @@ import (
 // hold after those bits: the record value reached (a node, or a record that
 // ended the walk early) and how many bits the walk consumed. A lookup reads
 // the entry and walks on from there, so its answer is the plain walk's,
-// bit for bit (TestIndexMatchesPlainWalk checks this on every test file).
+// bit for bit (TestIndexMatchesPlainWalk and FuzzReader check this).
+//
+// Lazy filling: Open only reserves the tables; they are filled one slot
+// at a time, on the first lookup that reads an empty entry of the slot.
+// A slot is the run of entries under one prefix of slotBits bits (4,096
+// slots of 2,048 entries for the default 23-bit IPv4 index; 256 slots of
+// 256 entries for the IPv6 index), so a lookup pays for the part of the
+// tree near the addresses it looks up, never for the whole IPv4 subtree,
+// and a process that looks up one address touches one slot (8 KiB, or
+// one 2 MiB huge page) of the table and about slotBits + 2^(bits-slotBits+1)
+// tree nodes. Open touches the metadata and the 96 nodes down to the
+// IPv4 subtree, nothing more (TestOpenTouchesNoIndex, TestOpenResidentMemory).
+//
+// INVARIANT: an entry is 0 (empty) or final. A filled entry is never 0: its
+// record is a node or a data pointer reached after at least one bit, or,
+// when no bit was walked, the IPv4 start record, which is then past the
+// node count and so not 0. Entries are read with atomic loads and written
+// with atomic stores, and a fill writes the values any other fill of the
+// same entries writes, so goroutines may fill the same slot at once, with
+// no lock, and every reader sees either 0 (and fills) or the final value.
 //
 // Memory: IPv4: 4<<IPv4IndexBits bytes (32 MiB at the default 23 bits)
 // when every record value fits in 27 bits, else 8 bytes per entry; IPv6:
 // 2^16 entries of 8 bytes, 512 KiB, for IPv6 trees only. IndexBytes
-// reports the total. On Linux the IPv4 table is advised to use transparent
-// huge pages (where THP is "always" or "madvise"): a random lookup reads
-// one entry of a table larger than the caches, and with 2 MiB pages that
-// read seldom misses the TLB as well.
-// Building visits each tree node above the index depth once per path that
-// reaches it, at most 2^(bits+1) visits, so a corrupt tree (cycles, shared
-// subtrees) cannot make it run for ever.
+// reports what is reserved; only the slots filled are resident. On Linux
+// the IPv4 table is advised to use transparent huge pages (where THP is
+// "always" or "madvise"): a random lookup reads one entry of a table
+// larger than the caches, and with 2 MiB pages that read seldom misses the
+// TLB as well. Filling a slot visits each tree node above the index depth
+// at most once per path that reaches it, at most 2^(bits-slotBits+1)
+// visits, so a corrupt tree (cycles, shared subtrees) cannot make it run
+// for ever.
 
 const ipv6IndexBits = 16
 
-// buildIndexes fills idx4 (when the tree has an IPv4 subtree) and idx6
-// (for IPv6 trees). recSize must be valid.
+// maxSlotBits bounds the prefix bits of a slot: at most 4,096 slots.
+const maxSlotBits = 12
+
+// slotBitsFor returns the slot prefix width of an index of bits bits:
+// about half of them, at most maxSlotBits, so that narrow indexes (the
+// fuzzer's) still have slots of several entries.
+func slotBitsFor(bits uint) uint { return min(maxSlotBits, (bits+1)/2) }
+
+// buildIndexes reserves idx4 (when the tree has an IPv4 subtree) and idx6
+// (for IPv6 trees); lookups fill them. recSize must be valid.
 func (r *Reader) buildIndexes(bits4 uint) {
 	// A tree of n nodes rarely goes deeper than log2(n) bits before most
 	// of its paths end, so small trees get a small index.
 	bits4 = min(bits4, max(8, uint(bits.Len(r.nodeCnt))+1))
 	if r.ipv4Start < r.nodeCnt || (r.Metadata.IPVersion == 4 && r.nodeCnt > 0) {
 		r.idx4Bits = bits4
+		r.idx4Shift = 32 - bits4
 		maxRecord := uint64(r.nodeCnt) + dataSectionSeparatorSize + uint64(len(r.data))
 		if maxRecord <= packedRecordMask {
 			r.idx4p = make([]uint32, 1<<bits4)
 			adviseHugePages(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(r.idx4p))), 4*len(r.idx4p)))
-			r.fillPacked(r.idx4p, r.ipv4Start, 0, 0, bits4)
 		} else {
 			r.idx4 = make([]uint64, 1<<bits4)
 			adviseHugePages(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(r.idx4))), 8*len(r.idx4)))
-			r.fillIndex(r.idx4, r.ipv4Start, 0, 0, bits4)
 		}
 	}
 	if r.Metadata.IPVersion == 6 && r.nodeCnt > 0 {
 		r.idx6 = make([]uint64, 1<<ipv6IndexBits)
-		r.fillIndex(r.idx6, 0, 0, 0, ipv6IndexBits)
 	}
+}
+
+// slotStart walks from node along the slotBits-bit prefix of slot s and
+// returns where the walk stopped: the record, the bits walked and the
+// prefix of that many bits.
+func (r *Reader) slotStart(node, s, slotBits uint) (rec, depth, prefix uint) {
+	for depth < slotBits && node < r.nodeCnt {
+		node = r.child(node, s>>(slotBits-1-depth)&1)
+		depth++
+	}
+	return node, depth, s >> (slotBits - depth)
+}
+
+// fill4p fills the slot of entry i of the packed IPv4 index and returns
+// entry i.
+//
+//go:noinline
+func (r *Reader) fill4p(i uint) uint32 {
+	bits := r.idx4Bits
+	sb := slotBitsFor(bits)
+	node, depth, prefix := r.slotStart(r.ipv4Start, i>>(bits-sb), sb)
+	r.fillPacked(r.idx4p, node, prefix, depth, bits)
+	return atomic.LoadUint32(&r.idx4p[i])
+}
+
+// fill4 is fill4p for the unpacked IPv4 index.
+//
+//go:noinline
+func (r *Reader) fill4(i uint) uint64 {
+	bits := r.idx4Bits
+	sb := slotBitsFor(bits)
+	node, depth, prefix := r.slotStart(r.ipv4Start, i>>(bits-sb), sb)
+	r.fillIndex(r.idx4, node, prefix, depth, bits)
+	return atomic.LoadUint64(&r.idx4[i])
+}
+
+// fill6 is fill4 for the IPv6 index, from the root.
+//
+//go:noinline
+func (r *Reader) fill6(i uint) uint64 {
+	sb := slotBitsFor(ipv6IndexBits)
+	node, depth, prefix := r.slotStart(0, i>>(ipv6IndexBits-sb), sb)
+	r.fillIndex(r.idx6, node, prefix, depth, ipv6IndexBits)
+	return atomic.LoadUint64(&r.idx6[i])
 }
 
 // fillIndex fills the entries of idx under the depth-bit prefix prefix,
@@ -58,7 +129,7 @@ func (r *Reader) fillIndex(idx []uint64, node uint, prefix uint, depth, bits uin
 		lo := prefix << (bits - depth)
 		hi := (prefix + 1) << (bits - depth)
 		for i := lo; i < hi; i++ {
-			idx[i] = e
+			atomic.StoreUint64(&idx[i], e)
 		}
 		return
 	}
@@ -82,7 +153,7 @@ func (r *Reader) fillPacked(idx []uint32, node uint, prefix uint, depth, bits ui
 		lo := prefix << (bits - depth)
 		hi := (prefix + 1) << (bits - depth)
 		for i := lo; i < hi; i++ {
-			idx[i] = e
+			atomic.StoreUint32(&idx[i], e)
 		}
 		return
 	}
@@ -90,7 +161,8 @@ func (r *Reader) fillPacked(idx []uint32, node uint, prefix uint, depth, bits ui
 	r.fillPacked(idx, r.child(node, 1), prefix<<1|1, depth+1, bits)
 }
 
-// IndexBytes returns the memory the acceleration indexes take, in bytes.
+// IndexBytes returns the memory reserved for the acceleration indexes, in
+// bytes. Only the slots that lookups have filled are resident.
 func (r *Reader) IndexBytes() int {
 	if r == nil {
 		return 0

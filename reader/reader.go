@@ -44,16 +44,19 @@ type Reader struct {
 	ipv4Start         uint // node (or record) reached by 96 zero bits
 	ipv4StartBitDepth int  // how many bits that walk took (96 in an IPv4 tree)
 
-	// Acceleration indexes, nil when disabled. Entry i of idx4 is the
-	// record reached from ipv4Start by the idx4Bits-bit prefix i of an IPv4
-	// address, in the low 32 bits, and the number of bits walked to reach
-	// it (idx4Bits, or fewer when a record ends the walk early) in the
-	// high bits. idx6 is the same for the first 16 bits from the root of an
-	// IPv6 tree.
-	idx4     []uint64
-	idx4p    []uint32 // packed form of idx4: record | bits walked << 27
-	idx4Bits uint
-	idx6     []uint64
+	// Acceleration indexes, nil when disabled, filled lazily (index.go).
+	// Entry i of idx4 is the record reached from ipv4Start by the
+	// idx4Bits-bit prefix i of an IPv4 address, in the low 32 bits, and
+	// the number of bits walked to reach it (idx4Bits, or fewer when a
+	// record ends the walk early) in the high bits. idx6 is the same for
+	// the first 16 bits from the root of an IPv6 tree.
+	// INVARIANT: an entry is 0 until filled, then final; entries are
+	// accessed only atomically.
+	idx4      []uint64
+	idx4p     []uint32 // packed form of idx4: record | bits walked << 27
+	idx4Bits  uint
+	idx4Shift uint // 32 - idx4Bits
+	idx6      []uint64
 }
 
 // Metadata holds the metadata of a database, with the fields and tags of
@@ -102,7 +105,9 @@ func DisableStringCache() ReaderOption {
 }
 
 // WithoutIndex turns off the acceleration indexes: lookups walk the search
-// tree one bit at a time, as maxminddb-golang does, and Open builds nothing.
+// tree one bit at a time, as maxminddb-golang does, and no index memory is
+// reserved. (With the indexes, Open only reserves them; lookups fill them
+// a slot at a time.)
 func WithoutIndex() ReaderOption {
 	return func(o *readerOptions) { o.noIndex = true }
 }
@@ -372,13 +377,21 @@ func (r *Reader) walk4(a [4]byte) (uint, int) {
 	}
 	bits := binary.BigEndian.Uint32(a[:])
 	j := uint(0)
-	if r.idx4p != nil {
-		e := r.idx4p[bits>>(32-r.idx4Bits)]
+	if idx := r.idx4p; idx != nil {
+		i := uint(bits >> r.idx4Shift)
+		e := atomic.LoadUint32(&idx[i])
+		if e == 0 {
+			e = r.fill4p(i)
+		}
 		node = uint(e & packedRecordMask)
 		j = uint(e >> packedShift)
 		bits <<= j
-	} else if r.idx4 != nil {
-		e := r.idx4[bits>>(32-r.idx4Bits)]
+	} else if idx := r.idx4; idx != nil {
+		i := uint(bits >> r.idx4Shift)
+		e := atomic.LoadUint64(&idx[i])
+		if e == 0 {
+			e = r.fill4(i)
+		}
 		node = uint(uint32(e))
 		j = uint(e >> 32)
 		bits <<= j
@@ -416,8 +429,12 @@ func (r *Reader) walk6(a [16]byte) (uint, int) {
 	node := uint(0)
 	nc := r.nodeCnt
 	i := uint(0)
-	if r.idx6 != nil {
-		e := r.idx6[uint(a[0])<<8|uint(a[1])]
+	if idx := r.idx6; idx != nil {
+		k := uint(a[0])<<8 | uint(a[1])
+		e := atomic.LoadUint64(&idx[k])
+		if e == 0 {
+			e = r.fill6(k)
+		}
 		node = uint(uint32(e))
 		i = uint(e >> 32)
 	}
