@@ -1,0 +1,68 @@
+package reader
+
+import (
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// hotInlined lists the functions of the lookup hot path (lookup, Result
+// accessors, Handle, the decoder's per-value helpers and caches, the
+// typed record cache) that must stay inlinable: a change that pushes one
+// over the compiler's budget adds a call to every lookup or value, and
+// this test names it, as bart's does.
+var hotInlined = map[string][]string{
+	".": {
+		"Result.Found", "Result.Offset", "Result.Err", "Result.ipv4PrefixLen",
+		"(*Reader).hasIPv4Subtree", "(*Reader).resolveDataPointer", "(*Reader).LookupOffset",
+		"(*Handle).Lookup", "(*Handle).Reader",
+		"(*decoder).payload", "(*decoder).checkContainer", "(*decoder).offsetOf", "(*decoder).newState",
+		"(*plan).lookupField", "(*skipCache).get", "(*skipCache).put", "(*mapCache).get",
+	},
+	"./geoip2": {
+		"lookupShared[github.com/ipatlas/ipatlas/reader/geoip2.City]",
+		"(*cache[github.com/ipatlas/ipatlas/reader/geoip2.City]).get",
+		"(*cache[github.com/ipatlas/ipatlas/reader/geoip2.City]).setOf",
+		"(*City).clone", "(*Location).cloneInto",
+	},
+}
+
+// TestHotPathInlines builds the packages with -gcflags=-m and checks that
+// the compiler reports every function of hotInlined as inlinable.
+func TestHotPathInlines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the compiler")
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("no go command in CI: %v", err)
+		}
+		t.Skipf("no go command: %v", err)
+	}
+	canInline := regexp.MustCompile(`: can inline (\S+)`)
+	for pkg, funcs := range hotInlined {
+		out, err := exec.Command(gobin, "build", "-gcflags=-m", "-o", os.DevNull, pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go build -gcflags=-m %s: %v\n%s", pkg, err, out)
+		}
+		inlinable := map[string]bool{}
+		for _, m := range canInline.FindAllStringSubmatch(string(out), -1) {
+			inlinable[m[1]] = true
+		}
+		if len(inlinable) == 0 {
+			t.Fatalf("go build -gcflags=-m %s reported nothing inlinable: is the output format still ': can inline NAME'?\n%s", pkg, out)
+		}
+		var lost []string
+		for _, f := range funcs {
+			if !inlinable[f] {
+				lost = append(lost, f)
+			}
+		}
+		if len(lost) > 0 {
+			t.Errorf("%s: no longer inlinable: %s (see go build -gcflags=-m=2 %s for the cost)", pkg, strings.Join(lost, ", "), pkg)
+		}
+	}
+}
