@@ -2,6 +2,7 @@ package reader
 
 import (
 	"math/bits"
+	"runtime"
 	"sync/atomic"
 	"unsafe"
 )
@@ -32,7 +33,10 @@ import (
 // same entries writes, so goroutines may fill the same slot at once, with
 // no lock, and every reader sees either 0 (and fills) or the final value.
 //
-// Memory: IPv4: 4<<IPv4IndexBits bytes (32 MiB at the default 23 bits)
+// Memory: the tables are anonymous memory mapped outside the Go heap
+// (where a span reused after an earlier Reader's would be zeroed, all of
+// it, at Open), unmapped by Close or, for a Reader dropped without Close,
+// by a cleanup once the Reader is unreachable. IPv4: 4<<IPv4IndexBits bytes (32 MiB at the default 23 bits)
 // when every record value fits in 27 bits, else 8 bytes per entry; IPv6:
 // 2^16 entries of 8 bytes, 512 KiB, for IPv6 trees only. IndexBytes
 // reports what is reserved; only the slots filled are resident. On Linux
@@ -65,16 +69,50 @@ func (r *Reader) buildIndexes(bits4 uint) {
 		r.idx4Shift = 32 - bits4
 		maxRecord := uint64(r.nodeCnt) + dataSectionSeparatorSize + uint64(len(r.data))
 		if maxRecord <= packedRecordMask {
-			r.idx4p = make([]uint32, 1<<bits4)
-			adviseHugePages(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(r.idx4p))), 4*len(r.idx4p)))
+			b := r.indexMemory(4 << bits4)
+			adviseHugePages(b)
+			r.idx4p = unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(b))), 1<<bits4)
 		} else {
-			r.idx4 = make([]uint64, 1<<bits4)
-			adviseHugePages(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(r.idx4))), 8*len(r.idx4)))
+			b := r.indexMemory(8 << bits4)
+			adviseHugePages(b)
+			r.idx4 = unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(b))), 1<<bits4)
 		}
 	}
 	if r.Metadata.IPVersion == 6 && r.nodeCnt > 0 {
-		r.idx6 = make([]uint64, 1<<ipv6IndexBits)
+		b := r.indexMemory(8 << ipv6IndexBits)
+		r.idx6 = unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(b))), 1<<ipv6IndexBits)
 	}
+	if len(r.idxMem.maps) > 0 {
+		r.idxMem.live = &atomic.Bool{}
+		r.idxMem.live.Store(true)
+		runtime.AddCleanup(r, indexMapping.free, r.idxMem)
+	}
+}
+
+// indexMapping is the anonymous memory of a Reader's indexes.
+type indexMapping struct {
+	live *atomic.Bool // set while maps are mapped; Close and the cleanup race to clear it
+	maps [][]byte
+}
+
+// free unmaps m's memory once, whoever calls first.
+func (m indexMapping) free() {
+	if m.live != nil && m.live.CompareAndSwap(true, false) {
+		for _, b := range m.maps {
+			_ = unmapAnon(b)
+		}
+	}
+}
+
+// indexMemory returns size zero bytes, 8-byte aligned, for an index:
+// anonymous memory where the system maps it, else from the Go heap.
+func (r *Reader) indexMemory(size int) []byte {
+	if b, err := mapAnon(size); err == nil {
+		r.idxMem.maps = append(r.idxMem.maps, b)
+		return b
+	}
+	w := make([]uint64, size/8)
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(w))), size)
 }
 
 // slotStart walks from node along the slotBits-bit prefix of slot s and

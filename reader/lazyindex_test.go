@@ -238,7 +238,9 @@ func vmRSS(t *testing.T) int64 {
 }
 
 // TestOpenResidentMemory opens a generated 300 MiB database and checks
-// that Open adds under 64 MiB resident memory (it adds about 1 MiB: the
+// that Open adds under 16 MiB resident memory, a quarter of the issue's
+// 64 MiB bound, also when it reopens the file after Close (it adds about
+// 1 MiB: the
 // metadata's pages and the 96 nodes down to the IPv4 subtree), and that
 // lookups still answer as the file's layout says. Before the
 // index was filled lazily, Open read the top 23 levels of the IPv4
@@ -270,8 +272,10 @@ func TestOpenResidentMemory(t *testing.T) {
 	if st.Size() < 300*mib {
 		t.Fatalf("the generated file is %d bytes, want at least 300 MiB", st.Size())
 	}
-	if d := opened - before; d >= 64*mib {
-		t.Fatalf("Open added %.1f MiB resident, want under 64 MiB", float64(d)/mib)
+	// The acceptance bound is 64 MiB; Open adds about 1 MiB, so a
+	// quarter of that bound leaves room for the runtime's own noise.
+	if d := opened - before; d >= 16*mib {
+		t.Fatalf("Open added %.1f MiB resident, want under 16 MiB", float64(d)/mib)
 	}
 	// A few lookups, checked against the generator's layout: address a
 	// is in /25 number a>>7, whose record is that number mod 2^20.
@@ -300,6 +304,26 @@ func TestOpenResidentMemory(t *testing.T) {
 	// Logged, not checked: that part is the kernel's accounting.
 	looked := vmRSS(t)
 	t.Logf("after 5 lookups: %.1f MiB (+%.2f MiB since Open)", float64(looked)/mib, float64(looked-opened)/mib)
+
+	// Again after Close, as a hot reload opens the next file: a Go heap
+	// span freed by the first Reader's index would be zeroed whole when
+	// reused, so the indexes live outside the heap.
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+	before = vmRSS(t)
+	r2, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	reopened := vmRSS(t)
+	t.Logf("second Open: %.1f MiB before, %.1f after (+%.2f MiB)", float64(before)/mib, float64(reopened)/mib, float64(reopened-before)/mib)
+	if d := reopened - before; d >= 16*mib {
+		t.Fatalf("the second Open added %.1f MiB resident, want under 16 MiB", float64(d)/mib)
+	}
 }
 
 func btoi(b bool) int {

@@ -57,6 +57,7 @@ type Reader struct {
 	idx4Bits  uint
 	idx4Shift uint // 32 - idx4Bits
 	idx6      []uint64
+	idxMem    indexMapping // the indexes' memory when mapped outside the heap
 }
 
 // Metadata holds the metadata of a database, with the fields and tags of
@@ -207,6 +208,7 @@ func (r *Reader) Close() error {
 	r.buffer, r.tree, r.data = nil, nil, nil
 	r.dec = decoder{}
 	r.idx4, r.idx4p, r.idx6 = nil, nil, nil
+	r.idxMem.free()
 	return err
 }
 
