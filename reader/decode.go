@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/big"
 	"reflect"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -557,9 +558,30 @@ func (d *decoder) decodeRoot(off uint, v any) error {
 	}
 	pl := planFor(rv.Type().Elem())
 	st := d.getState()
-	_, err := pl.dec(d, pl, off, rv.UnsafePointer(), 0, st)
+	_, err := pl.dec(d, pl, off, noescape(rv.UnsafePointer()), 0, st)
 	statePool.Put(st)
+	runtime.KeepAlive(v) // the value is reached through p only; see noescape
 	return withOffset(err, off)
+}
+
+// noescape hides p from escape analysis. The decoders reach the value
+// to decode into only through indirect calls (a plan's dec), whose
+// arguments the compiler must assume are kept, so without this every
+// Decode target would be moved to the heap by its caller: one allocation
+// per Decode even when the address has no record. They do not keep it:
+//
+// INVARIANT: the decode functions store p, and pointers derived from it,
+// only in local variables and in reflect.Values that stay local; they
+// write through it, never store it in memory that outlives the call
+// (TestDecodeTargetDoesNotEscape holds Decode to 0 allocations for a
+// target on the caller's stack; FuzzReader and the -race tests run every
+// decode path with targets on the stack).
+//
+// A pointer to the caller's stack held in these frames is updated when
+// the stack grows, as any unsafe.Pointer in a frame is.
+func noescape(p unsafe.Pointer) unsafe.Pointer {
+	x := uintptr(p)
+	return *(*unsafe.Pointer)(unsafe.Pointer(&x))
 }
 
 func isNonNilPointer(x any) bool {
@@ -640,7 +662,8 @@ PATH:
 		return nil
 	}
 	pl := planFor(rv.Type().Elem())
-	_, err := pl.dec(d, pl, off, rv.UnsafePointer(), len(path), &st)
+	_, err := pl.dec(d, pl, off, noescape(rv.UnsafePointer()), len(path), &st)
+	runtime.KeepAlive(v)
 	return withOffset(err, off)
 }
 
@@ -1074,31 +1097,53 @@ func decNumber(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st *
 			return 0, newUnmarshalTypeError(v, t)
 		}
 	case kFloat64, kFloat32:
-		v, _, err := d.scalar(kind, size, payload)
+		// Read in place: d.scalar would box the value (an allocation
+		// per float); only the error paths box it, with its own type.
+		f, err := d.float(kind, size, payload)
 		if err != nil {
 			return 0, err
-		}
-		var f float64
-		if kind == kFloat64 {
-			f = v.(float64)
-		} else {
-			f = float64(v.(float32))
 		}
 		switch t.Kind() {
 		case reflect.Float64:
 			*(*float64)(p) = f
 		case reflect.Float32:
 			if kind == kFloat64 && reflect.Zero(t).OverflowFloat(f) {
-				return 0, newUnmarshalTypeError(v, t)
+				return 0, newUnmarshalTypeError(f, t)
 			}
 			*(*float32)(p) = float32(f)
 		default:
-			return 0, newUnmarshalTypeError(v, t)
+			if kind == kFloat32 {
+				return 0, newUnmarshalTypeError(float32(f), t)
+			}
+			return 0, newUnmarshalTypeError(f, t)
 		}
 	default:
 		return d.mismatch(kind, size, payload, t)
 	}
 	return finish(after, payload+size), nil
+}
+
+// float reads the double (kFloat64) or float (kFloat32) payload at off,
+// with d.scalar's size checks and errors.
+func (d *decoder) float(kind, size, off uint) (float64, error) {
+	if kind == kFloat64 {
+		if size != 8 {
+			return 0, newInvalidDatabaseError("invalid Float64 size: %d", size)
+		}
+		b, err := d.payload(off, 8)
+		if err != nil {
+			return 0, err
+		}
+		return math.Float64frombits(binary.BigEndian.Uint64(b)), nil
+	}
+	if size != 4 {
+		return 0, newInvalidDatabaseError("invalid Float32 size: %d", size)
+	}
+	b, err := d.payload(off, 4)
+	if err != nil {
+		return 0, err
+	}
+	return float64(math.Float32frombits(binary.BigEndian.Uint32(b))), nil
 }
 
 // setUint stores u in the integer at p of kind k if it fits.
