@@ -233,7 +233,7 @@ func (r *Reader) City(ip netip.Addr) (*City, error) {
 	if v == nil {
 		return nil, err
 	}
-	c := v.clone()
+	c := privateCopy(v, r.cities.zero)
 	if err == nil {
 		c.Traits.IPAddress, c.Traits.Network = ip, p
 	}
@@ -258,7 +258,7 @@ func (r *Reader) Country(ip netip.Addr) (*Country, error) {
 	if v == nil {
 		return nil, err
 	}
-	c := v.clone()
+	c := privateCopy(v, r.counts.zero)
 	if err == nil {
 		c.Traits.IPAddress, c.Traits.Network = ip, p
 	}
@@ -283,7 +283,7 @@ func (r *Reader) Enterprise(ip netip.Addr) (*Enterprise, error) {
 	if v == nil {
 		return nil, err
 	}
-	c := v.clone()
+	c := privateCopy(v, r.ents.zero)
 	if err == nil {
 		c.Traits.IPAddress, c.Traits.Network = ip, p
 	}
@@ -308,7 +308,7 @@ func (r *Reader) ASN(ip netip.Addr) (*ASN, error) {
 	if v == nil {
 		return nil, err
 	}
-	c := v.clone()
+	c := privateCopy(v, r.asns.zero)
 	if err == nil {
 		c.IPAddress, c.Network = ip, p
 	}
@@ -325,6 +325,19 @@ func (r *Reader) AtlasShared(ip netip.Addr) (*Atlas, netip.Prefix, error) {
 		return nil, netip.Prefix{}, InvalidMethodError{"Atlas", r.db.Metadata.DatabaseType}
 	}
 	return lookupShared(r, &r.atlas, ip)
+}
+
+// privateCopy returns a deep copy of v for the caller to own; for the
+// shared record of addresses without data, a new zero record (no copy to
+// make).
+func privateCopy[T any, PT interface {
+	*T
+	clone() *T
+}](v, zero *T) *T {
+	if v == zero {
+		return new(T)
+	}
+	return PT(v).clone()
 }
 
 // cacheWays is the associativity of the record cache: a record can sit in
