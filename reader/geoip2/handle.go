@@ -7,8 +7,9 @@ import "sync/atomic"
 // untyped reader: each lookup uses one Reader from start to end, and a
 // Reader swapped out is left to the garbage collector, which unmaps its
 // file once no goroutine and no shared record needs it (records are
-// copied out of the file, so they stay valid regardless). Safe for
-// concurrent use.
+// copied out of the file, so they stay valid regardless). The zero Handle
+// holds no Reader: Reader returns nil, whose lookups answer with an error,
+// until Reload. Safe for concurrent use.
 type Handle struct {
 	cur atomic.Pointer[Reader]
 }
