@@ -33,11 +33,13 @@ import (
 // same entries writes, so goroutines may fill the same slot at once, with
 // no lock, and every reader sees either 0 (and fills) or the final value.
 //
-// Memory: the tables are anonymous memory mapped outside the Go heap
-// (where a span reused after an earlier Reader's would be zeroed, all of
-// it, at Open), unmapped by Close or, for a Reader dropped without Close,
-// by a cleanup once the Reader is unreachable. IPv4: 4<<IPv4IndexBits bytes (32 MiB at the default 23 bits)
-// when every record value fits in 27 bits, else 8 bytes per entry; IPv6:
+// Memory: tables of 4 MiB and more are anonymous memory mapped outside
+// the Go heap (where a span reused after an earlier Reader's would be
+// zeroed, all of it, at Open), unmapped by Close or, for a Reader dropped
+// without Close, by a cleanup once the Reader is unreachable; smaller
+// ones are on the heap. IPv4: 4<<IPv4IndexBits bytes (32 MiB at the
+// default 23 bits) when every record value fits in 27 bits, else 8 bytes
+// per entry; IPv6:
 // 2^16 entries of 8 bytes, 512 KiB, for IPv6 trees only. IndexBytes
 // reports what is reserved; only the slots filled are resident. On Linux
 // the IPv4 table is advised to use transparent huge pages (where THP is
@@ -104,9 +106,21 @@ func (m indexMapping) free() {
 	}
 }
 
+// minMappedIndex is the smallest index given memory of its own: smaller
+// ones (the IPv6 index, 512 KiB; narrow IPv4 indexes) come from the Go
+// heap, where zeroing a reused span is cheap and a program that opens
+// many small databases reuses memory instead of faulting in fresh pages
+// for each (page faults cost several microseconds on a VM).
+const minMappedIndex = 4 << 20
+
 // indexMemory returns size zero bytes, 8-byte aligned, for an index:
-// anonymous memory where the system maps it, else from the Go heap.
+// anonymous memory where the system maps it and the index is large,
+// else from the Go heap.
 func (r *Reader) indexMemory(size int) []byte {
+	if size < minMappedIndex {
+		w := make([]uint64, size/8)
+		return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(w))), size)
+	}
 	if b, err := mapAnon(size); err == nil {
 		r.idxMem.maps = append(r.idxMem.maps, b)
 		return b
