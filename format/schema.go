@@ -43,6 +43,9 @@ type Region struct {
 	// meaningful only when HasConfidence is set.
 	Confidence    float64
 	HasConfidence bool
+	// GeonameID is the GeoNames id of the place, 0 for none (GeoNames
+	// ids start at 1); the gazetteer's labeling sets it.
+	GeonameID uint32
 }
 
 // Inference is one inference result (one row of input, without its
@@ -351,8 +354,12 @@ func putValue(m Map, k string, v Value) {
 //	subdivisions  [{iso_code, names{lang}, confidence}] levels after country and before city
 //	city          {names{lang}, confidence}
 //	location      {latitude, longitude, accuracy_radius} doubles, uint16 km
-//	ipatlas       {regions [{level, code, name, confidence}], confidence,
-//	               source, model_version, names_lang}   confidences as doubles
+//	ipatlas       {regions [{level, code, name, confidence, geoname_id}],
+//	               confidence, source, model_version, names_lang}
+//	                                                    confidences as doubles
+//
+// A region's GeonameID, when not 0, is geoname_id (uint32) in its GeoIP2
+// map (country, subdivision, city) and in its ipatlas.regions entry.
 //
 // Only the levels named "country" and "city", and the levels between
 // them in levels, map to GeoIP2 fields; a hierarchy without "country" or
@@ -395,9 +402,15 @@ func (in *Inference) Record(levels []string) (Map, error) {
 		if r.HasConfidence {
 			reg["confidence"] = Float64(r.Confidence)
 		}
+		if r.GeonameID != 0 {
+			reg["geoname_id"] = Uint32(r.GeonameID)
+		}
 		regions = append(regions, reg)
 
 		geo := Map{}
+		if r.GeonameID != 0 {
+			geo["geoname_id"] = Uint32(r.GeonameID)
+		}
 		putValue(geo, "names", names(lang, r.Name))
 		if r.HasConfidence {
 			geo["confidence"] = percent(r.Confidence)
@@ -462,7 +475,7 @@ func (in *Inference) Record(levels []string) (Map, error) {
 // GeoIP2 fields: country as level "country", the first subdivision as
 // "province" (its code as ISO 3166-2, "CC-" + iso_code; further
 // subdivisions are dropped), city as "city", confidences as percentages
-// divided by 100, names in "en" when present, else in the first language
+// divided by 100, geoname_id, names in "en" when present, else in the first language
 // in byte order, and location. Unknown keys are ignored. A field of the
 // wrong type is a *FieldError naming its path.
 func InferenceFromRecord(m Map) (Inference, error) {
@@ -614,6 +627,11 @@ func readIPAtlas(v Value, in *Inference) error {
 			if r.Confidence, r.HasConfidence, err = getFloat(path, rm, "confidence"); err != nil {
 				return err
 			}
+			id, _, err := getUint(path, rm, "geoname_id", math.MaxUint32)
+			if err != nil {
+				return err
+			}
+			r.GeonameID = uint32(id)
 		}
 	}
 	if in.Confidence, in.HasConfidence, err = getFloat("ipatlas", ipa, "confidence"); err != nil {
@@ -722,6 +740,11 @@ func readGeoIP2(m Map, in *Inference) error {
 			return err
 		}
 		r.Confidence, r.HasConfidence = float64(c)/100, ok
+		id, _, err := getUint(p.path, p.m, "geoname_id", math.MaxUint32)
+		if err != nil {
+			return err
+		}
+		r.GeonameID = uint32(id)
 		if r.Code == "" && r.Name == "" && !r.HasConfidence {
 			continue // e.g. a names map without the chosen language
 		}

@@ -713,6 +713,9 @@ func randomInference(r *rand.Rand, levels []string) Inference {
 		if r.IntN(3) > 0 {
 			reg.Confidence, reg.HasConfidence = r.Float64(), true
 		}
+		if r.IntN(3) == 0 {
+			reg.GeonameID = r.Uint32() | 1
+		}
 		in.Regions = append(in.Regions, reg)
 	}
 	if len(in.Regions) == 0 || r.IntN(2) == 0 {
@@ -778,9 +781,9 @@ func TestInferenceFromGeoIP2Record(t *testing.T) {
 	}{
 		{"GeoIP2-Enterprise-Test.mmdb", "81.2.69.160", Inference{
 			Regions: []Region{
-				{Level: "country", Code: "GB", Name: "United Kingdom", Confidence: 0.99, HasConfidence: true},
-				{Level: "province", Code: "GB-ENG", Name: "England", Confidence: 0.42, HasConfidence: true},
-				{Level: "city", Name: "London", Confidence: 0.42, HasConfidence: true},
+				{Level: "country", Code: "GB", Name: "United Kingdom", Confidence: 0.99, HasConfidence: true, GeonameID: 2635167},
+				{Level: "province", Code: "GB-ENG", Name: "England", Confidence: 0.42, HasConfidence: true, GeonameID: 6269131},
+				{Level: "city", Name: "London", Confidence: 0.42, HasConfidence: true, GeonameID: 2643743},
 			},
 			Latitude: 51.5142, Longitude: -0.0931, HasLocation: true,
 			AccuracyRadiusKm: 100, HasAccuracy: true, NamesLang: "en",
@@ -788,9 +791,9 @@ func TestInferenceFromGeoIP2Record(t *testing.T) {
 		// Two subdivisions (England, West Berkshire): the second is dropped.
 		{"GeoIP2-City-Test.mmdb", "2.125.160.216", Inference{
 			Regions: []Region{
-				{Level: "country", Code: "GB", Name: "United Kingdom"},
-				{Level: "province", Code: "GB-ENG", Name: "England"},
-				{Level: "city", Name: "Boxford"},
+				{Level: "country", Code: "GB", Name: "United Kingdom", GeonameID: 2635167},
+				{Level: "province", Code: "GB-ENG", Name: "England", GeonameID: 6269131},
+				{Level: "city", Name: "Boxford", GeonameID: 2655045},
 			},
 			Latitude: 51.75, Longitude: -1.25, HasLocation: true,
 			AccuracyRadiusKm: 100, HasAccuracy: true, NamesLang: "en",
@@ -1132,5 +1135,41 @@ func BenchmarkInferenceFromRecord(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestRecordGeonameID checks where a region's GeonameID lands: geoname_id
+// as uint32 in the GeoIP2 map of its level and in ipatlas.regions, as
+// GeoIP2-City-Test.json writes it (country.geoname_id 2635167 for GB).
+func TestRecordGeonameID(t *testing.T) {
+	in := Inference{Regions: []Region{
+		{Level: "country", Code: "GB", Name: "United Kingdom", GeonameID: 2635167},
+		{Level: "province", Code: "GB-ENG", Name: "England", GeonameID: 6269131},
+		{Level: "city", Name: "Boxford"},
+	}}
+	rec, err := in.Record(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := schemaEncodeDecode(t, rec).(Map)
+	if v := got["country"].(Map)["geoname_id"]; !Equal(v, Uint32(2635167)) {
+		t.Errorf("country.geoname_id = %s", schemaShow(v))
+	}
+	if v := got["subdivisions"].(Slice)[0].(Map)["geoname_id"]; !Equal(v, Uint32(6269131)) {
+		t.Errorf("subdivisions[0].geoname_id = %s", schemaShow(v))
+	}
+	if _, ok := got["city"].(Map)["geoname_id"]; ok {
+		t.Errorf("city.geoname_id present for a region without one")
+	}
+	regs := got["ipatlas"].(Map)["regions"].(Slice)
+	if v := regs[1].(Map)["geoname_id"]; !Equal(v, Uint32(6269131)) {
+		t.Errorf("ipatlas.regions[1].geoname_id = %s", schemaShow(v))
+	}
+	back, err := InferenceFromRecord(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Regions[0].GeonameID != 2635167 || back.Regions[2].GeonameID != 0 {
+		t.Errorf("read back %+v", back.Regions)
 	}
 }
