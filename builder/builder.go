@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ipatlas/ipatlas/gazetteer"
 	"github.com/ipatlas/ipatlas/kv"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -46,6 +47,10 @@ type Options struct {
 	Progress io.Writer
 	// Source is the source name of rows that do not name one.
 	Source string
+	// Labeler, when not nil, fills the region levels that rows with
+	// coordinates lack (country, subdivision, city) from its gazetteer;
+	// Stats.Label counts what it did. Raw-record rows are not labeled.
+	Labeler *gazetteer.Labeler
 }
 
 // MaxReportedErrors is the most bad rows Stats.Errors lists; Stats.Skipped
@@ -66,6 +71,26 @@ type Stats struct {
 	// Errors are the first MaxReportedErrors bad rows left out, each a
 	// *RowError.
 	Errors []error
+	// Label counts what Options.Labeler did, by good row.
+	Label LabelStats
+}
+
+// LabelStats counts the rows that labeling touched (see
+// gazetteer.Outcome); a row may count in several.
+type LabelStats struct {
+	// Labeled rows got at least one level.
+	Labeled int
+	// CountryDisagreements are rows whose country is not that of the
+	// nearest place; the row's country was kept.
+	CountryDisagreements int
+	// SubdivisionDisagreements are rows whose subdivision is not that of
+	// the nearest place in their country; no city was added.
+	SubdivisionDisagreements int
+	// NoCity are rows left without a city: no place near enough.
+	NoCity int
+	// NoPlace are rows with no place within the region distance (the
+	// open sea): nothing was added.
+	NoPlace int
 }
 
 // resolved are Options with the format and compression picked.
@@ -117,8 +142,12 @@ func resolve(path string, opts Options) (resolved, error) {
 
 // key returns the options that shape the rows, as text for the source ID.
 func (r resolved) key() string {
-	return fmt.Sprintf("ipatlas-builder/1\x00format=%s\x00compression=%s\x00levels=%q\x00extra=%q\x00skip=%t\x00source=%q",
+	k := fmt.Sprintf("ipatlas-builder/1\x00format=%s\x00compression=%s\x00levels=%q\x00extra=%q\x00skip=%t\x00source=%q",
 		r.format, r.compression, r.Levels, r.ExtraColumns, r.SkipBadRows, r.Source)
+	if l := r.Labeler; l != nil {
+		k += fmt.Sprintf("\x00gazetteer=%s\x00city-km=%v\x00region-km=%v", l.G.ID(), l.CityMaxKm, l.RegionMaxKm)
+	}
+	return k
 }
 
 // ReadFile parses the file at path and calls fn for every network of every
@@ -293,6 +322,10 @@ func scan(ctx context.Context, path string, r resolved, fn func(*row) error) (st
 	if err != nil {
 		return stats, fmt.Errorf("%s: %w", path, err)
 	}
+	cols.labeler = r.Labeler
+	// Deferred first, so run last: after the parser goroutine, which
+	// counts, is done.
+	defer func() { stats.Label = cols.label }()
 	f, err := os.Open(path)
 	if err != nil {
 		return stats, err

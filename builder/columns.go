@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/gazetteer"
 )
 
 // The fixed fields of a row, in cell order; level fields and extra columns
@@ -56,14 +57,46 @@ type columns struct {
 	scratch []byte
 	// records numbers the records the memos hold, from 1.
 	records uint32
+	// labeler, when not nil, labels rows with coordinates; label counts
+	// the outcomes by row (memo hits included, see count).
+	labeler *gazetteer.Labeler
+	label   LabelStats
+	outcome gazetteer.Outcome // of the record being built
+	// lastLabel is the outcome of the row build returned last, for the
+	// parsers' own memos.
+	lastLabel gazetteer.Outcome
 }
 
 // memoEntry is a record built once: its canonical encoding, never
 // modified, and its number, which names it within the file (records
 // built again after a memo reset get new numbers).
 type memoEntry struct {
-	rec []byte
-	id  uint32
+	rec   []byte
+	id    uint32
+	label gazetteer.Outcome // what labeling did to the row
+}
+
+// count adds the labeling outcome of a row built as e to c.label.
+func (c *columns) count(e memoEntry) {
+	o := e.label
+	if o == 0 {
+		return
+	}
+	if o&gazetteer.Labeled != 0 {
+		c.label.Labeled++
+	}
+	if o&gazetteer.CountryDisagrees != 0 {
+		c.label.CountryDisagreements++
+	}
+	if o&gazetteer.SubdivisionDisagrees != 0 {
+		c.label.SubdivisionDisagreements++
+	}
+	if o&gazetteer.NoCity != 0 {
+		c.label.NoCity++
+	}
+	if o&gazetteer.NoPlace != 0 {
+		c.label.NoPlace++
+	}
 }
 
 // memoEntries bounds the memo; when full it starts again empty.
@@ -156,9 +189,11 @@ func (c *columns) build(cells []string) (memoEntry, *problem) {
 	}
 	c.memoKey = key
 	if e, ok := c.memo[string(key)]; ok {
+		c.count(e)
+		c.lastLabel = e.label
 		return e, nil
 	}
-	out, prob := c.buildRecord(c.scratch[:0], cells)
+	out, label, prob := c.buildRecord(c.scratch[:0], cells)
 	c.scratch = out[:0]
 	if prob != nil {
 		return memoEntry{}, prob
@@ -167,13 +202,24 @@ func (c *columns) build(cells []string) (memoEntry, *problem) {
 		c.memo = make(map[string]memoEntry)
 	}
 	c.records++
-	e := memoEntry{rec: append([]byte(nil), out...), id: c.records}
+	e := memoEntry{rec: append([]byte(nil), out...), id: c.records, label: label}
 	c.memo[string(key)] = e
+	c.count(e)
+	c.lastLabel = label
 	return e, nil
 }
 
-// buildRecord is build without the memo.
-func (c *columns) buildRecord(buf []byte, cells []string) ([]byte, *problem) {
+// buildRecord is build without the memo; it also returns what labeling
+// did.
+func (c *columns) buildRecord(buf []byte, cells []string) ([]byte, gazetteer.Outcome, *problem) {
+	out, prob := c.buildInference(buf, cells)
+	return out, c.outcome, prob
+}
+
+// buildInference builds the record, labeling it when c.labeler is set
+// (leaving the outcome in c.outcome).
+func (c *columns) buildInference(buf []byte, cells []string) ([]byte, *problem) {
+	c.outcome = 0
 	var in format.Inference
 	for i := range c.levels {
 		at := c.levelCell(i)
@@ -225,6 +271,9 @@ func (c *columns) buildRecord(buf []byte, cells []string) ([]byte, *problem) {
 	}
 	in.ModelVersion = cells[fModelVersion]
 	in.NamesLang = cells[fNamesLang]
+	if c.labeler != nil {
+		c.outcome = c.labeler.Label(&in, c.levels)
+	}
 	rec, err := in.Record(c.levels)
 	if err != nil {
 		var fe *format.FieldError

@@ -201,6 +201,7 @@ func (p *csvParser) next(r *row) error {
 				return rowErr(p.file, r.line, "network", err)
 			}
 			r.rec, r.recID, r.stable = e.rec, e.id, true
+			p.cols.count(e)
 			return nil
 		}
 	}
@@ -216,7 +217,7 @@ func (p *csvParser) next(r *row) error {
 		if p.memo == nil || len(p.memo) >= memoEntries {
 			p.memo = make(map[[2]uint64]memoEntry)
 		}
-		p.memo[key] = memoEntry{rec: r.rec, id: r.recID}
+		p.memo[key] = memoEntry{rec: r.rec, id: r.recID, label: p.cols.lastLabel}
 	}
 	return nil
 }
@@ -393,6 +394,7 @@ func (p *jsonlParser) next(r *row) error {
 			return rowErr(p.file, r.line, "network", err)
 		}
 		r.rec, r.recID, r.stable = e.rec, e.id, true
+		p.cols.count(e)
 		return nil
 	}
 	if err := p.parse(r, b); err != nil {
@@ -401,7 +403,7 @@ func (p *jsonlParser) next(r *row) error {
 	if p.memo == nil || len(p.memo) >= memoEntries {
 		p.memo = make(map[[2]uint64]memoEntry)
 	}
-	p.memo[key] = memoEntry{rec: r.rec, id: r.recID}
+	p.memo[key] = memoEntry{rec: r.rec, id: r.recID, label: p.cols.lastLabel}
 	return nil
 }
 

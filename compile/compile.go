@@ -39,6 +39,9 @@ type Options struct {
 	// Zstd also writes path + ".zst", the database compressed with zstd,
 	// for distribution.
 	Zstd bool
+	// Aggregate is the merging policy; the zero value is exact (see
+	// aggregate.go).
+	Aggregate Aggregation
 }
 
 // Stats says what a compilation did.
@@ -55,6 +58,8 @@ type Stats struct {
 	Records int
 	// Bytes is the size of the written .mmdb.
 	Bytes int64
+	// Aggregate says what a region aggregation did (zero for exact).
+	Aggregate AggregateStats
 }
 
 // CompileNetworks writes networks to a .mmdb at path: the most specific
@@ -94,7 +99,7 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 	// hashed again.
 	var ids recordSlots[format.RecordID] // id+1; 0: not interned yet
 	lastRecord := uint64(0)
-	res := &Resolver{emit: func(p netip.Prefix, value []byte, record uint64) error {
+	write := func(p netip.Prefix, value []byte, record uint64) error {
 		if opts.IPVersion == 4 && !p.Addr().Is4() {
 			st.Skipped++
 			return nil
@@ -127,7 +132,13 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 		id := lastID
 		st.Networks++
 		return w.Insert(p, id)
-	}}
+	}
+	res := &Resolver{emit: write}
+	var agg *aggregator
+	if opts.Aggregate.Level != "" {
+		agg = newAggregator(opts.Aggregate, write)
+		res.emit = agg.add
+	}
 	// Of a run of equal prefixes, keep the best: they come by priority,
 	// and confidence is read only when two of equal priority tie.
 	var best Network
@@ -174,6 +185,11 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 	}
 	if err := res.Flush(); err != nil {
 		return st, fmt.Errorf("compile: %w", err)
+	}
+	if agg != nil {
+		if st.Aggregate, err = agg.finish(); err != nil {
+			return st, fmt.Errorf("compile: %w", err)
+		}
 	}
 	// Close writes the last run of networks, and with it maybe a record
 	// not written before: count the records after it.

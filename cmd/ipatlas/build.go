@@ -19,6 +19,7 @@ import (
 type inputFlags struct {
 	format, compression, levels, extra string
 	skipBad                            bool
+	label                              labelFlags // gazetteer.go
 }
 
 func (f *inputFlags) register(fs interface {
@@ -30,6 +31,7 @@ func (f *inputFlags) register(fs interface {
 	fs.StringVar(&f.levels, "levels", "", "the region hierarchy, outermost first, comma-separated (default country,province,city,district,street,community)")
 	fs.StringVar(&f.extra, "extra", "", "comma-separated CSV/TSV columns to keep as extra attributes (other unknown columns are an error)")
 	fs.BoolVar(&f.skipBad, "skip-bad-rows", false, "land a file without its bad rows (reported) instead of rejecting it whole")
+	f.label.register(fs)
 }
 
 func (f *inputFlags) options(stderr io.Writer) builder.Options {
@@ -51,6 +53,7 @@ type outputFlags struct {
 	out, recordSize, dbType string
 	ipVersion               int
 	zstd, noAliases         bool
+	agg                     aggregateFlags // gazetteer.go
 }
 
 func (f *outputFlags) register(fs interface {
@@ -64,6 +67,7 @@ func (f *outputFlags) register(fs interface {
 	fs.StringVar(&f.dbType, "type", "ipatlas-City", "metadata database_type; e.g. GeoIP2-City for readers that check it")
 	fs.BoolVar(&f.zstd, "zstd", false, "also write OUT.zst, compressed for distribution")
 	fs.BoolVar(&f.noAliases, "no-ipv4-aliases", false, "leave out the IPv4 aliases ::ffff:0:0/96 and 2002::/16")
+	f.agg.register(fs)
 }
 
 func (f *outputFlags) options() (compile.Options, error) {
@@ -81,7 +85,7 @@ func (f *outputFlags) options() (compile.Options, error) {
 		}
 		o.RecordSize = n
 	}
-	return o, nil
+	return o, f.agg.apply(&o)
 }
 
 func runBuild(args []string, stdout, stderr io.Writer) error {
@@ -116,6 +120,9 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 	bopts := in.options(stderr)
+	if bopts.Labeler, err = in.label.labeler(); err != nil {
+		return err
+	}
 	for i, path := range inputs {
 		layer := fmt.Sprintf("%d:%s", i, filepath.Base(path))
 		s, err := builder.IngestFile(context.Background(), st, layer, int32(i), kv.Replace, path, bopts)
@@ -133,6 +140,7 @@ func reportIngest(w io.Writer, path string, s builder.Stats) {
 		fmt.Fprintf(w, ", %d bad rows skipped", s.Skipped)
 	}
 	fmt.Fprintln(w)
+	reportLabel(w, path, s.Label)
 	for _, e := range s.Errors {
 		fmt.Fprintf(w, "  skipped: %v\n", e)
 	}
@@ -150,6 +158,9 @@ func compileStore(st *kv.Store, opts compile.Options, out string, stdout io.Writ
 	}
 	fmt.Fprintf(stdout, "%s: %d networks from %d stored (%d skipped), %d distinct records, %d bytes\n",
 		out, s.Networks, s.Entries, s.Skipped, s.Records, s.Bytes)
+	if opts.Aggregate.Level != "" {
+		fmt.Fprintf(stdout, "%s: %s\n", out, s.Aggregate.Summary(opts.Aggregate))
+	}
 	return nil
 }
 
@@ -186,6 +197,9 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 	}
 	bopts := in.options(stderr)
 	bopts.Source = *source
+	if bopts.Labeler, err = in.label.labeler(); err != nil {
+		return err
+	}
 	for i, path := range inputs {
 		mode := kv.Upsert
 		if *replace && i == 0 {

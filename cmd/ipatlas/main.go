@@ -47,6 +47,7 @@ func commands() []command {
 		{"compare", "measure how two .mmdb files disagree, weighted by addresses", runCompare},
 		{"serve", "serve lookups over HTTP, reloading the file when it changes", runServe},
 		{"bench", "run the benchmark suite and write a report with plots", runBench},
+		{"gazetteer", "build a gazetteer (places for labeling) from GeoNames dumps or an MMDB", runGazetteer},
 	}
 }
 

@@ -36,8 +36,11 @@ var rules = []rule{
 	{pkg: "kv/...", allow: []string{std, "format/...", "github.com/cockroachdb/pebble/..."}},
 	// builder and compile reach Pebble only through kv. klauspost/compress
 	// reads .gz/.zst inputs (builder) and writes .mmdb.zst (compile).
-	{pkg: "builder/...", allow: []string{std, "kv/...", "format/...", "github.com/klauspost/compress/..."}},
-	{pkg: "compile/...", allow: []string{std, "kv/...", "format/...", "github.com/klauspost/compress/..."}},
+	// gazetteer reads MMDBs through reader, never Pebble; builder labels
+	// rows with it; internal/geo is the shared great-circle geometry.
+	{pkg: "gazetteer/...", allow: []string{std, "format/...", "reader/...", "internal/geo"}},
+	{pkg: "builder/...", allow: []string{std, "kv/...", "format/...", "gazetteer/...", "internal/geo", "github.com/klauspost/compress/..."}},
+	{pkg: "compile/...", allow: []string{std, "kv/...", "format/...", "internal/geo", "github.com/klauspost/compress/..."}},
 	{pkg: "bench/...", allow: []string{anything}},
 	{pkg: "cmd/ipatlas/...", allow: []string{anything}},
 	// mmdbtree maps the files it walks.
