@@ -233,6 +233,9 @@ func (d *fileDecoder) str(field string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if n > uint64(len(d.p)-d.off) { // the varint's own bytes are read now
+		return "", d.fail(field, errShort)
+	}
 	s := d.p[d.off : d.off+int(n)]
 	if !utf8.ValidString(s) {
 		return "", d.fail(field, errors.New("invalid UTF-8"))
@@ -254,6 +257,9 @@ func (d *fileDecoder) names(field string, langs []string, pool *[]Name) ([]Name,
 	n, err := d.count(field+" names", 2)
 	if err != nil || n == 0 {
 		return nil, err
+	}
+	if len(langs) == 0 {
+		return nil, d.fail(field+" names", errors.New("names without languages"))
 	}
 	if cap(*pool)-len(*pool) < n {
 		// A new chunk; the slices taken from the old one stay valid.

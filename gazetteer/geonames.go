@@ -197,7 +197,7 @@ func ReadAdmin1JSON(r io.Reader, file string) ([]Admin1, error) {
 	if err != nil {
 		return nil, &InputError{File: file, Line: 1, Err: err}
 	}
-	lineAt := func(off int64) int { return 1 + bytes.Count(data[:min(off, int64(len(data)))], []byte{'\n'}) }
+	lineAt := func(off int64) int { return jsonLine(data, off) }
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
 		return nil, lineErr(file, lineAt(dec.InputOffset()), "", "want a JSON array of {\"code\", \"name\"} objects")
@@ -232,6 +232,16 @@ func ReadAdmin1JSON(r io.Reader, file string) ([]Admin1, error) {
 		return nil, lineErr(file, lineAt(dec.InputOffset()), "", "%v", err)
 	}
 	return out, nil
+}
+
+// jsonLine returns the line of the first token at or after off in data:
+// the decoder's offset sits before the separator of the next element.
+func jsonLine(data []byte, off int64) int {
+	off = min(max(off, 0), int64(len(data)))
+	for off < int64(len(data)) && strings.IndexByte(" \t\r\n,", data[off]) >= 0 {
+		off++
+	}
+	return 1 + bytes.Count(data[:off], []byte{'\n'})
 }
 
 // ReadCountryInfo reads countryInfo.txt: ISO, ISO3, ISO-Numeric, fips,
@@ -430,7 +440,7 @@ func ReadCitiesJSON(r io.Reader, file string) ([]GeoNamesPlace, error) {
 	if err != nil {
 		return nil, &InputError{File: file, Line: 1, Err: err}
 	}
-	lineAt := func(off int64) int { return 1 + bytes.Count(data[:min(off, int64(len(data)))], []byte{'\n'}) }
+	lineAt := func(off int64) int { return jsonLine(data, off) }
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
 		return nil, lineErr(file, lineAt(dec.InputOffset()), "", "want a JSON array of places")
