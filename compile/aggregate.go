@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -110,6 +111,7 @@ type aggregator struct {
 	lo, hi   netip.Addr // the group's span, in tree space
 	v4       bool
 	path     []format.Region
+	levels   []string
 	lang     string
 	source   string
 	model    string
@@ -288,6 +290,14 @@ func (a *aggregator) open(p netip.Prefix, value []byte, record uint64, in *forma
 	a.first.value = a.firstBuf
 	a.lo, a.hi, a.v4 = lo, hi, p.Addr().Is4()
 	a.path = append(a.path[:0], in.Regions[:depth]...)
+	// The levels of the record: the first member's, also those below the
+	// path, so that Record maps the path's levels to GeoIP2 fields as it
+	// did for the members (subdivisions are the levels between country
+	// and city).
+	a.levels = a.levels[:0]
+	for _, r := range in.Regions {
+		a.levels = append(a.levels, r.Level)
+	}
 	a.lang, a.source, a.model = in.NamesLang, in.Source, in.ModelVersion
 	a.mixed.source, a.mixed.model = false, false
 	a.centroid = geo.Centroid{}
@@ -353,14 +363,17 @@ func (a *aggregator) close() error {
 	if !a.mixed.model {
 		in.ModelVersion = a.model
 	}
-	levels := make([]string, len(a.path))
+	levels := a.levels
+	if !slices.Contains(levels, "city") {
+		levels = append(slices.Clip(levels), "city") // a path ending above city keeps its subdivisions
+	}
 	in.Regions = make([]format.Region, len(a.path))
 	for i, r := range a.path {
 		r.Confidence, r.HasConfidence = 0, false
 		if a.confW[i] > 0 {
 			r.Confidence, r.HasConfidence = clamp01(a.confSum[i]/a.confW[i]), true
 		}
-		in.Regions[i], levels[i] = r, r.Level
+		in.Regions[i] = r
 	}
 	if a.overW > 0 {
 		in.Confidence, in.HasConfidence = clamp01(a.overall/a.overW), true
