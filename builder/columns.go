@@ -62,6 +62,9 @@ type columns struct {
 	labeler *gazetteer.Labeler
 	label   LabelStats
 	outcome gazetteer.Outcome // of the record being built
+	// parts caches the encoded region parts of labeled records (see
+	// labelfast.go).
+	parts map[labelKey]labelParts
 	// lastLabel is the outcome of the row build returned last, for the
 	// parsers' own memos.
 	lastLabel gazetteer.Outcome
@@ -272,7 +275,14 @@ func (c *columns) buildInference(buf []byte, cells []string) ([]byte, *problem) 
 	in.ModelVersion = cells[fModelVersion]
 	in.NamesLang = cells[fNamesLang]
 	if c.labeler != nil {
-		c.outcome = c.labeler.Label(&in, c.levels)
+		stated := len(in.Regions)
+		var place int
+		c.outcome, place = c.labeler.LabelPlace(&in, c.levels)
+		if stated == 0 && place >= 0 {
+			if out, ok := c.fastRecord(buf, &in, place); ok {
+				return out, nil
+			}
+		}
 	}
 	rec, err := in.Record(c.levels)
 	if err != nil {

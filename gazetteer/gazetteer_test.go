@@ -136,9 +136,9 @@ func TestLabel(t *testing.T) {
 			in:   format.Inference{Regions: []format.Region{{Level: "country", Code: "DE"}}},
 			want: []format.Region{{Level: "country", Code: "DE"}}},
 		{name: "custom levels without a subdivision level",
-			levels: []string{"country", "city"},
-			in:     format.Inference{Latitude: 21.3, Longitude: -157.85, HasLocation: true},
-			want:   []format.Region{region("country", "US", "United States", 6252001), region("city", "", "Honolulu", 5856195)},
+			levels:  []string{"country", "city"},
+			in:      format.Inference{Latitude: 21.3, Longitude: -157.85, HasLocation: true},
+			want:    []format.Region{region("country", "US", "United States", 6252001), region("city", "", "Honolulu", 5856195)},
 			outcome: Labeled},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

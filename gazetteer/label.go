@@ -65,16 +65,24 @@ type Labeler struct {
 // when the row states one the gazetteer knows; the city is that place
 // when it is within CityMaxKm.
 func (l *Labeler) Label(in *format.Inference, levels []string) Outcome {
+	o, _ := l.LabelPlace(in, levels)
+	return o
+}
+
+// LabelPlace is Label that also returns the index in G.Places of the
+// place the labels come from, -1 when none: the same place and language
+// give the same labels.
+func (l *Labeler) LabelPlace(in *format.Inference, levels []string) (Outcome, int) {
 	if levels == nil {
 		levels = format.DefaultLevels
 	}
 	if !in.HasLocation || !(in.Latitude >= -90 && in.Latitude <= 90 && in.Longitude >= -180 && in.Longitude <= 180) {
-		return 0
+		return 0, -1
 	}
 	country := slices.Index(levels, "country")
 	city := slices.Index(levels, "city")
 	if country < 0 || city >= 0 && city < country {
-		return 0
+		return 0, -1
 	}
 	sub := -1
 	if city > country+1 {
@@ -89,7 +97,7 @@ func (l *Labeler) Label(in *format.Inference, levels []string) Outcome {
 	}
 	depth := len(in.Regions)
 	if depth < country || depth > last {
-		return 0
+		return 0, -1
 	}
 	cityMax, regionMax := l.CityMaxKm, l.RegionMaxKm
 	if cityMax == 0 {
@@ -117,7 +125,7 @@ func (l *Labeler) Label(in *format.Inference, levels []string) Outcome {
 		if city >= 0 {
 			out |= NoCity
 		}
-		return out
+		return out, -1
 	}
 	p := &g.Places[pi]
 	lang := in.NamesLang
@@ -142,25 +150,25 @@ func (l *Labeler) Label(in *format.Inference, levels []string) Outcome {
 			if city >= 0 {
 				out |= NoCity
 			}
-			return out
+			return out, pi
 		case depth == sub:
 			in.Regions = append(in.Regions, format.Region{Level: levels[sub], Code: s.Code,
 				Name: NameIn(s.Names, lang, s.Name), GeonameID: s.GeonameID})
 			out |= Labeled
 			depth++
 		case depth > sub && depth == city && !sameSubdivision(in.Regions[sub], s):
-			return out | SubdivisionDisagrees
+			return out | SubdivisionDisagrees, pi
 		}
 	}
 	if city >= 0 && depth == city {
 		name := NameIn(p.Names, lang, p.Name)
 		if km > cityMax || name == "" {
-			return out | NoCity
+			return out | NoCity, pi
 		}
 		in.Regions = append(in.Regions, format.Region{Level: levels[city], Name: name, GeonameID: p.GeonameID})
 		out |= Labeled
 	}
-	return out
+	return out, pi
 }
 
 // sameSubdivision reports whether a row's subdivision r is s: by code

@@ -1,0 +1,158 @@
+package builder
+
+import (
+	"slices"
+
+	"github.com/ipatlas/ipatlas/format"
+)
+
+// This file holds the fast path of labeled records: a row that states no
+// region and gets country, subdivision and city from one place (the
+// per-address, coordinates-only case) has a record whose region parts
+// (city, continent, country, subdivisions, ipatlas.regions) depend only
+// on the place and the language. They are encoded once per place and
+// language, and each row's record is assembled around them with its own
+// location, confidence, source and model version.
+// TestLabelFastMatchesRecord holds it to format.Record + AppendValue,
+// byte for byte.
+
+// labelParts are the encoded constant parts of a labeled record: each
+// nil when the record has no such key.
+type labelParts struct {
+	city, continent, country, subdivisions, regions []byte
+}
+
+type labelKey struct {
+	place int
+	lang  string
+}
+
+// maxLabelParts bounds the cache; when full it starts again empty.
+const maxLabelParts = 1 << 16
+
+// fastLevels reports whether the hierarchy starts country, province,
+// city: the shape the fast path assembles.
+func fastLevels(levels []string) bool {
+	return len(levels) >= 3 && levels[0] == "country" && levels[2] == "city"
+}
+
+// fastRecord appends the encoding of the labeled in (normalized, three
+// regions all from place) to buf, as format.Record would give it; false
+// when in is not of that shape or not valid (the slow path then reports
+// the problem).
+func (c *columns) fastRecord(buf []byte, in *format.Inference, place int) ([]byte, bool) {
+	if len(c.extras) > 0 || len(in.Regions) != 3 || !fastLevels(c.levels) || in.Validate(c.levels) != nil {
+		return buf, false
+	}
+	lang := in.NamesLang
+	if lang == "" {
+		lang = format.DefaultNamesLang
+	}
+	parts, ok := c.parts[labelKey{place, lang}]
+	if !ok {
+		var err error
+		if parts, err = makeLabelParts(in, c.levels, lang); err != nil {
+			return buf, false
+		}
+		if c.parts == nil || len(c.parts) >= maxLabelParts {
+			c.parts = map[labelKey]labelParts{}
+		}
+		c.parts[labelKey{place, lang}] = parts
+	}
+	n := 2 // ipatlas, location
+	for _, p := range [][]byte{parts.city, parts.continent, parts.country, parts.subdivisions} {
+		if p != nil {
+			n++
+		}
+	}
+	out := appendMapHeader(buf, n)
+	out = appendPart(out, "city", parts.city)
+	out = appendPart(out, "continent", parts.continent)
+	out = appendPart(out, "country", parts.country)
+
+	// ipatlas: confidence, model_version, names_lang, regions, source.
+	hasConf := in.HasConfidence
+	m := 1
+	for _, b := range []bool{hasConf, in.ModelVersion != "", lang != format.DefaultNamesLang, in.Source != ""} {
+		if b {
+			m++
+		}
+	}
+	out = appendKey(out, "ipatlas")
+	out = appendMapHeader(out, m)
+	if hasConf {
+		out = appendKey(out, "confidence")
+		out, _ = format.AppendValue(out, format.Float64(in.Confidence))
+	}
+	if in.ModelVersion != "" {
+		out = appendKey(out, "model_version")
+		out, _ = format.AppendValue(out, format.String(in.ModelVersion))
+	}
+	if lang != format.DefaultNamesLang {
+		out = appendKey(out, "names_lang")
+		out, _ = format.AppendValue(out, format.String(lang))
+	}
+	out = appendPart(out, "regions", parts.regions)
+	if in.Source != "" {
+		out = appendKey(out, "source")
+		out, _ = format.AppendValue(out, format.String(in.Source))
+	}
+
+	// location: accuracy_radius, latitude, longitude.
+	out = appendKey(out, "location")
+	if in.HasAccuracy {
+		out = appendMapHeader(out, 3)
+		out = appendKey(out, "accuracy_radius")
+		out, _ = format.AppendValue(out, format.Uint16(in.AccuracyRadiusKm))
+	} else {
+		out = appendMapHeader(out, 2)
+	}
+	out = appendKey(out, "latitude")
+	out, _ = format.AppendValue(out, format.Float64(in.Latitude))
+	out = appendKey(out, "longitude")
+	out, _ = format.AppendValue(out, format.Float64(in.Longitude))
+	out = appendPart(out, "subdivisions", parts.subdivisions)
+	return out, true
+}
+
+// makeLabelParts encodes the region parts of in's record, built by
+// format.Record itself.
+func makeLabelParts(in *format.Inference, levels []string, lang string) (labelParts, error) {
+	t := format.Inference{Regions: slices.Clone(in.Regions), NamesLang: lang, HasLocation: true}
+	rec, err := t.Record(levels)
+	if err != nil {
+		return labelParts{}, err
+	}
+	enc := func(v format.Value) []byte {
+		if v == nil {
+			return nil
+		}
+		b, err2 := format.AppendValue(nil, v)
+		if err2 != nil {
+			err = err2
+		}
+		return b
+	}
+	ipa, _ := rec["ipatlas"].(format.Map)
+	p := labelParts{city: enc(rec["city"]), continent: enc(rec["continent"]), country: enc(rec["country"]),
+		subdivisions: enc(rec["subdivisions"]), regions: enc(ipa["regions"])}
+	return p, err
+}
+
+// appendMapHeader appends the control byte of a map of n < 29 entries
+// (MMDB type 7 in the top three bits, the size in the low five).
+func appendMapHeader(b []byte, n int) []byte { return append(b, 7<<5|byte(n)) }
+
+// appendKey appends a map key (an MMDB string).
+func appendKey(b []byte, k string) []byte {
+	b, _ = format.AppendValue(b, format.String(k))
+	return b
+}
+
+// appendPart appends key and its encoded value, unless value is nil.
+func appendPart(b []byte, key string, value []byte) []byte {
+	if value == nil {
+		return b
+	}
+	return append(appendKey(b, key), value...)
+}
