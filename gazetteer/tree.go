@@ -48,8 +48,14 @@ func (t *tree) build(lo, hi int) {
 	}
 	for _, p := range t.pts[lo:hi] {
 		for k := range 3 {
-			min[k] = math.Min(min[k], p[k])
-			max[k] = math.Max(max[k], p[k])
+			// Plain comparisons: no NaN here (unit vectors), and
+			// math.Min/Max cost twice as much.
+			if p[k] < min[k] {
+				min[k] = p[k]
+			}
+			if p[k] > max[k] {
+				max[k] = p[k]
+			}
 		}
 	}
 	d := 0
