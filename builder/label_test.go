@@ -15,6 +15,7 @@ import (
 
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/gazetteer"
+	"github.com/ipatlas/ipatlas/internal/cputime"
 	"github.com/ipatlas/ipatlas/kv"
 )
 
@@ -163,6 +164,7 @@ func BenchmarkIngestLabel(b *testing.B) {
 			defer st.Close()
 			b.ReportAllocs()
 			i := 0
+			cpu := cputime.Process()
 			for b.Loop() {
 				i++
 				if _, err := IngestFile(context.Background(), st, fmt.Sprint("l", i), 0, kv.Replace, path, Options{Labeler: c.l}); err != nil {
@@ -170,6 +172,9 @@ func BenchmarkIngestLabel(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
+			if d := cputime.Process() - cpu; d > 0 {
+				b.ReportMetric(float64(n*b.N)/d.Seconds(), "rows/cpu-s")
+			}
 		})
 	}
 }

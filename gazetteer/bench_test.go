@@ -4,8 +4,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/cputime"
 )
 
 // BenchmarkNearest measures one nearest-place query on one core: over
@@ -22,21 +24,25 @@ func BenchmarkNearest(b *testing.B) {
 		}
 		b.ReportAllocs()
 		i := 0
+		cpu := cputime.Process()
 		for b.Loop() {
 			q := qs[i&(len(qs)-1)]
 			g.Nearest(q[0], q[1], DefaultRegionMaxKm)
 			i++
 		}
+		reportCPU(b, cpu)
 	})
 	b.Run("geonames-geolite2-points", func(b *testing.B) {
 		loadReal(b)
 		b.ReportAllocs()
 		i := 0
+		cpu := cputime.Process()
 		for b.Loop() {
 			tp := &truth[i%len(truth)]
 			geoNamesG.Nearest(tp.lat, tp.lon, DefaultRegionMaxKm)
 			i++
 		}
+		reportCPU(b, cpu)
 	})
 	b.Run("label-geonames-geolite2-points", func(b *testing.B) {
 		loadReal(b)
@@ -51,6 +57,15 @@ func BenchmarkNearest(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// reportCPU reports queries per CPU-second of the process since cpu (run
+// with -cpu 1: then that is one core's rate, whatever else the machine
+// runs).
+func reportCPU(b *testing.B, cpu time.Duration) {
+	if d := cputime.Process() - cpu; d > 0 {
+		b.ReportMetric(float64(b.N)/d.Seconds(), "queries/cpu-s")
+	}
 }
 
 // BenchmarkParse measures reading a gazetteer file of the GeoNames data.
