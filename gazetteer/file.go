@@ -177,7 +177,7 @@ func Parse(data []byte, name string) (*Gazetteer, error) {
 	if sum := sha256.Sum256(data[headerLen:]); !bytes.Equal(sum[:], data[off:off+32]) {
 		return nil, bad(off, "sha256", "checksum mismatch: the file is corrupt")
 	}
-	d := &fileDecoder{p: string(data[headerLen:]), base: headerLen, name: name}
+	d := &fileDecoder{p: string(data[headerLen:]), base: headerLen, name: name, sum: [32]byte(data[off : off+32])}
 	g, err := d.gazetteer()
 	if err != nil {
 		return nil, err
@@ -187,6 +187,7 @@ func Parse(data []byte, name string) (*Gazetteer, error) {
 
 // fileDecoder reads a payload; base is the payload's offset in the file.
 type fileDecoder struct {
+	sum  [32]byte // the payload's SHA-256, checked
 	p    string
 	off  int
 	base int
@@ -395,6 +396,7 @@ func (d *fileDecoder) gazetteer() (*Gazetteer, error) {
 	if err != nil {
 		return nil, &InputError{File: d.name, Offset: int64(d.base), Err: err}
 	}
+	g.id = fmt.Sprintf("sha256:%x", d.sum)
 	return g, nil
 }
 
@@ -406,7 +408,13 @@ func (g *Gazetteer) Write(w io.Writer) error {
 
 // ID returns "sha256:" and the hex SHA-256 of g's file payload: equal
 // gazetteers have equal IDs (the builder keys its ingests by it).
+// It is computed once (encoding the whole gazetteer) and kept.
 func (g *Gazetteer) ID() string {
-	b := g.Append(nil)
-	return fmt.Sprintf("sha256:%x", b[len(fileMagic)+2+8:headerLen])
+	g.idOnce.Do(func() {
+		if g.id == "" {
+			b := g.Append(nil)
+			g.id = fmt.Sprintf("sha256:%x", b[len(fileMagic)+2+8:headerLen])
+		}
+	})
+	return g.id
 }

@@ -3,6 +3,7 @@ package gazetteer
 import (
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/ipatlas/ipatlas/internal/geo"
 )
@@ -92,6 +93,9 @@ type Gazetteer struct {
 
 	all       tree   // every place
 	byCountry []tree // the places of each country, by country index
+
+	idOnce sync.Once
+	id     string // see ID
 }
 
 // New checks the references between the tables, sorts names, and builds

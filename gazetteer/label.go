@@ -128,6 +128,9 @@ func (l *Labeler) LabelPlace(in *format.Inference, levels []string) (Outcome, in
 		return out, -1
 	}
 	p := &g.Places[pi]
+	if need := last + 1 - depth; cap(in.Regions)-len(in.Regions) < need {
+		in.Regions = append(make([]format.Region, 0, len(in.Regions)+need), in.Regions...)
+	}
 	lang := in.NamesLang
 	if lang == "" {
 		lang = format.DefaultNamesLang
