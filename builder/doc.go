@@ -36,6 +36,16 @@
 // fewest CIDRs (SplitRange). CIDRs with host bits set, IPv4-mapped IPv6
 // and IPv6 inside ::/96 are errors.
 //
+// # Labeling
+//
+// With Options.Labeler, a row with coordinates gets the country,
+// subdivision and city it lacks from the nearest place of a gazetteer
+// (gazetteer.Labeler: levels the row states are kept); Stats.Label counts
+// what happened by row. Coordinates-only rows labeled from one place
+// have their record assembled around the place's encoded parts
+// (labelfast.go, held to format.Record by TestLabelFastMatchesRecord).
+// The gazetteer's ID is part of the ingest's source ID.
+//
 // # Errors
 //
 // A bad row is a *RowError naming file, line and field

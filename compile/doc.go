@@ -8,18 +8,29 @@
 //	Resolver                     most specific prefix wins; the rest of a
 //	        |                    covering network as the fewest CIDRs
 //	        v
+//	aggregator (optional)        Options.Aggregate region[:LEVEL]: runs of
+//	        |                    adjacent networks with the same region path
+//	        |                    merged into one record (aggregate.go)
+//	        v
 //	format.Writer                merges equal siblings, stores each record
 //	                             once, writes temp file, fsync, rename
 //
 // Invariants:
 //
-//  1. The output answers every address as the most specific stored network
-//     holding it does; equal prefixes are decided by layer priority, then
-//     by overall confidence, then by layer order.
+//  1. With the exact policy (the default), the output answers every
+//     address as the most specific stored network holding it does; equal
+//     prefixes are decided by layer priority, then by overall confidence,
+//     then by layer order.
 //  2. Memory is bounded by the distinct records and the nesting depth of
-//     the networks, never by their number.
+//     the networks, never by their number; the aggregator holds one open
+//     group of at most maxMembers networks and a fixed histogram.
 //  3. The output path holds the old file or the whole new one, never a
 //     part.
+//  4. With Options.Aggregate, every address of a stored network with a
+//     location is answered with the same region path down to the level,
+//     at a location within the answer's accuracy_radius of its own (and
+//     within MaxMergeKm); Stats.Aggregate.MaxKm bounds that distance
+//     (TestAggregatePerAddress, TestAggregateProperty).
 //
 // Networks inside the IPv4 aliases (::ffff:0:0/96, 2002::/16) of an IPv6
 // database, and IPv6 networks of an IPv4 database, are left out and

@@ -131,3 +131,39 @@ func TestGazetteerExample(t *testing.T) {
 		}
 	}
 }
+
+// TestGazetteerErrors: bad gazetteer input and bad aggregation flags give
+// clear errors with the right exit status, and nothing is written.
+func TestGazetteerErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "cities.txt")
+	os.WriteFile(bad, []byte("1\tA\tA\t\t10\t20\tP\tPPL\tFR\t\t11\t\t\t\t100\t\t1\tEurope/Paris\t2020-01-01\n2\tB\tB\t\t95\t20\tP\tPPL\tFR\t\t11\t\t\t\t100\t\t1\tEurope/Paris\t2020-01-01\n"), 0o644)
+	gz := filepath.Join(dir, "g.gaz")
+	_, stderr, code := runCLI(t, "gazetteer", "build", "--out", gz, "--geonames", bad)
+	if code != 1 || !strings.Contains(stderr, bad+`:2: latitude: "95" is not a number in [-90, 90]`) {
+		t.Errorf("bad dump: exit %d, %s", code, stderr)
+	}
+	if _, err := os.Stat(gz); err == nil {
+		t.Error("a gazetteer was written from a bad dump")
+	}
+	corrupt := filepath.Join(dir, "corrupt.gaz")
+	os.WriteFile(corrupt, []byte("ipatlas-gazetteer\n\x02\x00"+strings.Repeat("\x00", 40)), 0o644)
+	out := filepath.Join(dir, "o.mmdb")
+	_, stderr, code = runCLI(t, "build", "--out", out, "--gazetteer", corrupt, perAddressFixture)
+	if code != 1 || !strings.Contains(stderr, corrupt+": offset 18: version: 2, this build reads version 1") {
+		t.Errorf("corrupt gazetteer: exit %d, %s", code, stderr)
+	}
+	for _, args := range [][]string{
+		{"build", "--out", out, "--aggregate", "regions", perAddressFixture},
+		{"build", "--out", out, "--max-merge-km", "5", perAddressFixture},
+		{"gazetteer", "build", "--out", gz},
+		{"gazetteer", "rebuild"},
+	} {
+		if _, stderr, code := runCLI(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (usage): %s", args, code, stderr)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("an .mmdb was written despite the errors")
+	}
+}
