@@ -3,6 +3,7 @@ package eval
 import (
 	"cmp"
 	"fmt"
+	"github.com/ipatlas/ipatlas/internal/geo"
 	"math"
 	"net/netip"
 	"slices"
@@ -239,7 +240,7 @@ func (s *Space) add(n float64, cell [2]mmdbtree.Leaf, sa, sb *compareSide, byCou
 		return nil
 	}
 	s.WithLocationBoth += n
-	d := DistanceKm(a.lat, a.lon, b.lat, b.lon)
+	d := geo.Distance(a.lat, a.lon, b.lat, b.lon)
 	for i, k := range MovedKm {
 		if d > k {
 			s.moved[i] += n

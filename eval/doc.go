@@ -14,8 +14,8 @@
 // Definitions (each held by a test against a brute-force reference in
 // eval_test.go):
 //
-//  1. Distances are great-circle, on a sphere of radius EarthRadiusKm
-//     (DistanceKm).
+//  1. Distances are great-circle, on a sphere of radius 6371.0088 km
+//     (internal/geo.Distance).
 //  2. error_km and within_km are over the rows whose record has a
 //     location; within is "at most". The median of an even count is the
 //     mean of the middle two; p90 is the nearest rank.

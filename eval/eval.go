@@ -3,6 +3,7 @@ package eval
 import (
 	"errors"
 	"fmt"
+	"github.com/ipatlas/ipatlas/internal/geo"
 	"math"
 	"net/netip"
 	"slices"
@@ -359,7 +360,7 @@ func (d *dbEval) row(addr netip.Addr, lat, lon float64, country int32, cells []s
 	if a != nil {
 		d.res.Found++
 		if a.hasLoc {
-			e := DistanceKm(lat, lon, a.lat, a.lon)
+			e := geo.Distance(lat, lon, a.lat, a.lon)
 			d.res.WithLocation++
 			d.res.Errors = append(d.res.Errors, e)
 			d.errCountry = append(d.errCountry, country)

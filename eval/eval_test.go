@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/ipatlas/ipatlas/internal/geo"
 	"math"
 	"math/rand/v2"
 	"net/netip"
@@ -481,15 +482,15 @@ func TestDistanceKm(t *testing.T) {
 		if rng.IntN(4) == 0 {
 			lat2, lon2 = lat1+rng.NormFloat64()*1e-4, lon1+rng.NormFloat64()*1e-4
 		}
-		if got, want := DistanceKm(lat1, lon1, lat2, lon2), refDistance(lat1, lon1, lat2, lon2); math.Abs(got-want) > 1e-9 {
-			t.Fatalf("DistanceKm(%g,%g,%g,%g) = %.15g, Vincenty %.15g", lat1, lon1, lat2, lon2, got, want)
+		if got, want := geo.Distance(lat1, lon1, lat2, lon2), refDistance(lat1, lon1, lat2, lon2); math.Abs(got-want) > 1e-9 {
+			t.Fatalf("geo.Distance(%g,%g,%g,%g) = %.15g, Vincenty %.15g", lat1, lon1, lat2, lon2, got, want)
 		}
 	}
 	// A quarter of the equator, and antipodes.
-	if got, want := DistanceKm(0, 0, 0, 90), math.Pi/2*EarthRadiusKm; math.Abs(got-want) > 1e-9 {
+	if got, want := geo.Distance(0, 0, 0, 90), math.Pi/2*geo.EarthRadiusKm; math.Abs(got-want) > 1e-9 {
 		t.Errorf("quarter equator %.12g, want %.12g", got, want)
 	}
-	if got, want := DistanceKm(10, 20, -10, -160), math.Pi*EarthRadiusKm; math.Abs(got-want) > 1e-9 {
+	if got, want := geo.Distance(10, 20, -10, -160), math.Pi*geo.EarthRadiusKm; math.Abs(got-want) > 1e-9 {
 		t.Errorf("antipodes %.12g, want %.12g", got, want)
 	}
 }

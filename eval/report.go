@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"github.com/ipatlas/ipatlas/internal/geo"
 	"math"
 	"os"
 	"path/filepath"
@@ -105,7 +106,7 @@ func WriteReport(dir, truth string, results []*Result) error {
 	}
 	files := map[string][]byte{}
 	var md bytes.Buffer
-	fmt.Fprintf(&md, "# ipatlas eval\n\nTruth: `%s`. Errors are great-circle distances (sphere of radius %.4f km) between the truth's point and the record's location; accuracy counts a truth row naming the level as correct when the database answers its address with the same code (ISO 3166-2 prefixes ignored) or name (any language, case ignored; a city may be a GeoNames id).\n\n", truth, EarthRadiusKm)
+	fmt.Fprintf(&md, "# ipatlas eval\n\nTruth: `%s`. Errors are great-circle distances (sphere of radius %.4f km) between the truth's point and the record's location; accuracy counts a truth row naming the level as correct when the database answers its address with the same code (ISO 3166-2 prefixes ignored) or name (any language, case ignored; a city may be a GeoNames id).\n\n", truth, geo.EarthRadiusKm)
 	t := Table(results)
 	md.WriteString("| " + strings.Join(t[0], " | ") + " |\n|" + strings.Repeat("---|", len(t[0])) + "\n")
 	for _, row := range t[1:] {
