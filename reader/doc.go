@@ -52,6 +52,23 @@
 // use a Handle: it swaps Readers atomically and leaves old ones to the
 // garbage collector, which unmaps them once unreferenced.
 //
+// Replacing the file: a Reader made by Open maps the file, so the file
+// must not change while the Reader is in use. Replace a database by
+// writing the new version to a temporary name in the same directory and
+// renaming it over the old one (as ipatlas build and compile do): the
+// Reader keeps the old inode, whole, until it is closed. Never write in
+// place (cp over it, truncate, an editor's save): a Reader over a file
+// rewritten in place returns records of the new file mixed with the old,
+// errors, or wrong answers, and a read of a page past a truncated end
+// raises SIGBUS, which kills the process. Open refuses anything but a
+// regular file (ErrNotRegular) without blocking on a FIFO. To survive
+// writers that break the rule, either read the file into memory
+// (OpenBytes over os.ReadFile: a private copy nothing can change) or call
+// the Reader inside Guard, which turns the fault into a *FaultError in
+// the calling goroutine (TestGuardTurnsFaultIntoError); then close that
+// Reader and open the file again once it is whole. ipatlas serve does
+// the latter and watches inode, size and mtime to notice the change.
+//
 // Not supported from maxminddb-golang v2: custom unmarshalers
 // (mmdbdata.Unmarshaler and its cursor form) need that module's mmdbdata
 // types, which this package cannot import; values of such types decode by

@@ -11,3 +11,6 @@ func munmap(b []byte) error { return nil }
 
 // adviseHugePages is a no-op here.
 func adviseHugePages(b []byte) {}
+
+// openNonblock is not needed where files are not FIFOs.
+const openNonblock = 0

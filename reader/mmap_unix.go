@@ -48,3 +48,6 @@ func adviseHugePages(b []byte) {
 	}
 	_ = unix.Madvise(b[lo-start:hi-start], unix.MADV_HUGEPAGE)
 }
+
+// openNonblock keeps opening a FIFO from blocking (OpenRegular).
+const openNonblock = unix.O_NONBLOCK

@@ -132,8 +132,14 @@ func IPv4IndexBits(bits int) ReaderOption {
 
 // Open memory-maps the file and returns a Reader over it. Where the file
 // system cannot map files, the file is read into memory instead.
+//
+// The file must be a regular file: a FIFO, device or directory is
+// refused with an error wrapping ErrNotRegular, without blocking (the
+// file is opened non-blocking and checked before anything is read).
+// The mapped file must not change while the Reader is in use: see the
+// package documentation ("Replacing the file") and Guard.
 func Open(file string, options ...ReaderOption) (*Reader, error) {
-	f, err := os.Open(file)
+	f, err := OpenRegular(file)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,93 @@
+//go:build unix
+
+package reader
+
+import (
+	"errors"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestOpenRefusesNonRegular: a FIFO (with no writer, so that opening it
+// for reading blocks), a directory and a device are refused at once with
+// ErrNotRegular, never blocking.
+func TestOpenRefusesNonRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "served.mmdb")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	for _, path := range []string{fifo, dir, "/dev/null"} {
+		done := make(chan error, 1)
+		go func() {
+			r, err := Open(path)
+			if err == nil {
+				r.Close()
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			var pe *fs.PathError
+			if !errors.Is(err, ErrNotRegular) || !errors.As(err, &pe) || pe.Path != path {
+				t.Errorf("Open(%s): %v; want a PathError naming it, wrapping ErrNotRegular", path, err)
+			}
+		case <-time.After(10 * time.Second):
+			// Unblock the open so that the test binary can end.
+			if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+				w.Close()
+			}
+			t.Fatalf("Open(%s) still blocked after 10s", path)
+		}
+	}
+}
+
+// TestGuardTurnsFaultIntoError truncates a mapped database under a Reader:
+// a lookup's decode then reads pages past the end of the file, which raises
+// SIGBUS. Inside Guard that is a *FaultError; the process lives on.
+func TestGuardTurnsFaultIntoError(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(conformance, "test-data", "GeoIP2-City-Test.mmdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "city.mmdb")
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	a := netip.MustParseAddr("81.2.69.160")
+	decode := func() error {
+		var v any
+		return r.Lookup(a).Decode(&v)
+	}
+	if err := Guard(decode); err != nil {
+		t.Fatalf("before truncation: %v", err)
+	}
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	err = Guard(decode)
+	var fe *FaultError
+	if !errors.As(err, &fe) || fe.Addr == 0 {
+		t.Fatalf("after truncation: %v; want a *FaultError", err)
+	}
+	t.Logf("after truncation: %v", err)
+	// Guard restores the goroutine's setting and passes other panics on.
+	func() {
+		defer func() {
+			if p := recover(); p != "not a fault" {
+				t.Errorf("recovered %v; want the panic passed on", p)
+			}
+		}()
+		_ = Guard(func() error { panic("not a fault") })
+	}()
+}
