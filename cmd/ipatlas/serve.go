@@ -5,44 +5,89 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
-	"sync"
 	"syscall"
 	"time"
 )
 
+// serveConfig is what the flags of serve set.
+type serveConfig struct {
+	addr, check, logFormat                   string
+	poll, grace, reloadTimeout, queueWait    time.Duration
+	readHeaderTimeout, readTimeout           time.Duration
+	writeTimeout, idleTimeout                time.Duration
+	maxInFlight, maxBatches                  int
+	useMmap, exposePaths, accessLog, perItem bool
+	gzip                                     bool
+}
+
 func runServe(args []string, stdout, stderr io.Writer) error {
+	var c serveConfig
 	fs := newFlags("serve", "FILE.mmdb [--addr HOST:PORT] [flags]",
 		"Serves lookups in FILE.mmdb (any MaxMind DB file) over HTTP:\n\n"+
 			"  GET  /v1/lookup/{ip}   {\"ip\":..., \"network\":..., \"found\":bool, \"record\":{...}}\n"+
 			"                         (record absent when found is false)\n"+
 			"  POST /v1/lookup        body: a JSON array of up to 1000 addresses; answers: an array\n"+
 			"                         of the same objects in the same order, all from one version of the file\n"+
-			"  GET  /healthz          what is served, reload count and the last reload error\n"+
+			"  GET  /healthz          200 while the process runs: status ok or degraded, what is served,\n"+
+			"                         reload count and what is wrong with the file on disk, if anything\n"+
+			"  GET  /readyz           200 {\"status\":\"ready\"} while a valid file is served (\"degraded\" when\n"+
+			"                         the file on disk is missing or bad and the loaded one serves);\n"+
+			"                         503 while no valid file is served\n"+
 			"  GET  /metrics          Prometheus text format: requests by endpoint and status,\n"+
-			"                         latency histogram, database build epoch, reloads, reload failures\n\n"+
-			"A bad address, malformed JSON or a batch over 1000 gets 400 with {\"error\": \"...\"}; a wrong\n"+
-			"method 405. The file is reloaded when its inode, size or mtime changes (checked every --poll)\n"+
+			"                         latency histogram, database build time, reloads, reload failures\n\n"+
+			"A bad address, malformed JSON or a batch over 1000 gets 400 with {\"error\": \"...\"} (with\n"+
+			"--batch-item-errors a bad address in a batch gets {\"ip\":...,\"error\":...} in its place and the\n"+
+			"rest are answered); a wrong method 405; more requests than the limits below 503 with\n"+
+			"Retry-After. Answers are gzipped when the client accepts gzip (--gzip=false: never).\n\n"+
+			"The file is reloaded when its inode, size or mtime changes (checked every --poll)\n"+
 			"and on SIGHUP: the new file is opened and checked (--check) while the old one keeps serving,\n"+
 			"then swapped in atomically; the old one is closed when its last request finishes. A file\n"+
-			"that fails is logged and the old one keeps serving. Replace the file by renaming a new\n"+
-			"one over it (as build and compile do); overwriting a memory-mapped file in place can\n"+
-			"crash the process (use --mmap=false if something must). SIGTERM or SIGINT stops accepting\n"+
-			"connections, finishes the requests in flight (up to --shutdown-timeout) and exits 0.\n"+
+			"that fails is logged and the old one keeps serving (health degraded). A load that takes\n"+
+			"longer than --reload-timeout (a hung mount) is reported and abandoned; FIFOs, devices and\n"+
+			"directories are refused.\n\n"+
+			"Replace the file by renaming a new one over it (as build and compile do). A file\n"+
+			"overwritten in place (cp over it, truncate) does not crash the server: with --mmap (the\n"+
+			"default) the mapped file is damaged, so lookups answer 503 and /readyz 503 until the\n"+
+			"new file is whole and passes the check (seconds at most); with --mmap=false the server\n"+
+			"serves its private copy meanwhile and never fails a lookup (it costs the file's size in\n"+
+			"memory per version).\n\n"+
+			"Every flag can also be set by the environment variable IPATLAS_<FLAG> (upper case, - as _:\n"+
+			"IPATLAS_ADDR, IPATLAS_MAX_IN_FLIGHT, ...); a flag on the command line wins.\n"+
+			"SIGTERM or SIGINT stops accepting connections, finishes the requests in flight (up to\n"+
+			"--shutdown-timeout) and exits 0; a second signal closes connections at once, and the\n"+
+			"process exits within --shutdown-timeout + 5s whatever is still running.\n"+
 			"The bound address is logged as \"listening on HOST:PORT\" (use --addr 127.0.0.1:0 for any free port).", stderr)
-	addr := fs.String("addr", "127.0.0.1:8080", "`HOST:PORT` to listen on")
-	poll := fs.Duration("poll", time.Second, "how often to check the file for a new version; 0: only on SIGHUP")
-	check := fs.String("check", checkModeSample, "what a new file must pass before it is served: sample (open, look up 8,192 spread-out\n"+
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "`HOST:PORT` to listen on")
+	fs.DurationVar(&c.poll, "poll", time.Second, "how often to check the file for a new version; 0: only on SIGHUP")
+	fs.StringVar(&c.check, "check", checkModeSample, "what a new file must pass before it is served: sample (open, look up 8,192 spread-out\n"+
 		"addresses and walk the first networks of 49 regions, decoding every record reached: about\n"+
 		"0.1 s on GeoLite2-City) or full (Reader.Verify, every node and record: 13-16 s on\n"+
 		"GeoLite2-City on a shared 2-core machine; old answers are served meanwhile)")
-	useMmap := fs.Bool("mmap", true, "memory-map the file; false reads it into memory (no crash if the file is overwritten in place)")
-	grace := fs.Duration("shutdown-timeout", 10*time.Second, "how long to wait for requests in flight on SIGTERM/SIGINT")
+	fs.BoolVar(&c.useMmap, "mmap", true, "memory-map the file; false reads each version into memory, a private copy that a\nwrite in place cannot damage")
+	fs.DurationVar(&c.reloadTimeout, "reload-timeout", time.Minute, "longest a load (open + check) may take before it is reported as failed; at startup, exit")
+	fs.DurationVar(&c.grace, "shutdown-timeout", 10*time.Second, "how long to wait for requests in flight on SIGTERM/SIGINT")
+	fs.IntVar(&c.maxInFlight, "max-in-flight", 256, "lookup requests answered at once; more wait up to --queue-wait, then get 503")
+	fs.IntVar(&c.maxBatches, "max-batches", max(8, 4*runtime.GOMAXPROCS(0)), "POST /v1/lookup requests answered at once (each holds up to ~1 MB); more wait up to\n--queue-wait, then get 503")
+	fs.DurationVar(&c.queueWait, "queue-wait", 500*time.Millisecond, "how long a request over --max-in-flight or --max-batches waits for its turn")
+	fs.DurationVar(&c.readHeaderTimeout, "read-header-timeout", 5*time.Second, "time to read a request's headers")
+	fs.DurationVar(&c.readTimeout, "read-timeout", 10*time.Second, "time to read a whole request, body included")
+	fs.DurationVar(&c.writeTimeout, "write-timeout", 10*time.Second, "time from the end of reading a request to the end of writing its answer; a client\nthat does not read is cut off after it")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", time.Minute, "how long a keep-alive connection may wait for its next request")
+	fs.BoolVar(&c.exposePaths, "expose-paths", false, "show the file's full path and full reload errors in /healthz, /readyz and /metrics\n(default: its base name and a short error class)")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format on stderr: text or json (log/slog)")
+	fs.BoolVar(&c.accessLog, "access-log", false, "log every request (method, path, status, bytes, duration, client)")
+	fs.BoolVar(&c.perItem, "batch-item-errors", false, "answer a bad address in a batch with {\"ip\":...,\"error\":...} in its place instead of\nfailing the whole batch with 400")
+	fs.BoolVar(&c.gzip, "gzip", true, "gzip answers of 1 KiB or more when the request accepts gzip")
+	if err := flagsFromEnv(fs, "IPATLAS_"); err != nil {
+		return err
+	}
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -52,87 +97,106 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return usagef("no FILE.mmdb")
 	case len(rest) > 1:
 		return usagef("serve takes one FILE.mmdb, got %d arguments", len(rest))
-	case *poll < 0:
-		return usagef("--poll must be 0 or more, got %s", *poll)
-	case *check != checkModeSample && *check != checkModeFull:
-		return usagef("--check must be sample or full, got %q", *check)
-	case *grace <= 0:
-		return usagef("--shutdown-timeout must be positive, got %s", *grace)
+	case c.poll < 0:
+		return usagef("--poll must be 0 or more, got %s", c.poll)
+	case c.check != checkModeSample && c.check != checkModeFull:
+		return usagef("--check must be sample or full, got %q", c.check)
+	case c.grace <= 0:
+		return usagef("--shutdown-timeout must be positive, got %s", c.grace)
+	case c.reloadTimeout <= 0:
+		return usagef("--reload-timeout must be positive, got %s", c.reloadTimeout)
+	case c.maxInFlight < 1 || c.maxBatches < 1:
+		return usagef("--max-in-flight and --max-batches must be at least 1, got %d and %d", c.maxInFlight, c.maxBatches)
+	case c.queueWait < 0:
+		return usagef("--queue-wait must be 0 or more, got %s", c.queueWait)
+	case c.readHeaderTimeout <= 0 || c.readTimeout <= 0 || c.writeTimeout <= 0 || c.idleTimeout <= 0:
+		return usagef("--read-header-timeout, --read-timeout, --write-timeout and --idle-timeout must be positive")
+	case c.logFormat != "text" && c.logFormat != "json":
+		return usagef("--log-format must be text or json, got %q", c.logFormat)
 	}
-	if _, _, err := net.SplitHostPort(*addr); err != nil {
-		return usagef("--addr %q: %v", *addr, err)
+	if _, _, err := net.SplitHostPort(c.addr); err != nil {
+		return usagef("--addr %q: %v", c.addr, err)
 	}
+	return serve(rest[0], c, stdout, stderr)
+}
 
+func serve(path string, c serveConfig, stdout, stderr io.Writer) error {
 	if os.Getenv("GOGC") == "" {
 		// main raises GOGC for the batch jobs; a long-running server that
 		// swaps in a new 32 MiB lookup index per reload keeps its memory
 		// closer to the live heap with the default.
 		debug.SetGCPercent(100)
 	}
-	logger := log.New(stderr, "ipatlas serve: ", log.LstdFlags|log.Lmsgprefix)
-	metrics := &serveMetrics{}
-	holder := &dbHolder{}
-	ld := &dbLoader{path: rest[0], check: *check, mmap: *useMmap, holder: holder, metrics: metrics, log: logger}
-	start := time.Now()
-	if err := ld.initial(); err != nil {
-		return err
+	var h slog.Handler = slog.NewTextHandler(stderr, nil)
+	if c.logFormat == "json" {
+		h = slog.NewJSONHandler(stderr, nil)
 	}
-	defer holder.shutdown()
-	cur := holder.acquire()
-	m := cur.r.Metadata
-	logger.Printf("loaded %s: %s, built %s, %d nodes, IPv%d; open+check (%s) took %s", ld.path, m.DatabaseType,
-		time.Unix(int64(m.BuildEpoch), 0).UTC().Format(time.RFC3339), m.NodeCount, m.IPVersion, *check,
-		time.Since(start).Round(time.Millisecond))
-	cur.release()
-
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listening: %w", err)
-	}
-	srv := &http.Server{
-		Handler:           (&lookupServer{holder: holder, loader: ld, metrics: metrics}).handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          logger,
-	}
+	logger := slog.New(h).With("cmd", "serve")
 
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
-	// The watcher reloads on a changed stat and on SIGHUP, one load at a
-	// time, until stop is closed.
-	hup := make(chan struct{}, 1)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var tick <-chan time.Time
-		if *poll > 0 {
-			t := time.NewTicker(*poll)
-			defer t.Stop()
-			tick = t.C
-		}
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick:
-				ld.reload(false, "file changed")
-			case <-hup:
-				ld.reload(true, "SIGHUP")
+	metrics := &serveMetrics{}
+	holder := &dbHolder{}
+	ld := &dbLoader{path: path, check: c.check, mmap: c.useMmap, holder: holder, metrics: metrics, log: logger}
+	start := time.Now()
+	// The first load runs on its own goroutine too, so that a blocked
+	// file system or a signal cannot keep the process from exiting.
+	loaded := make(chan error, 1)
+	go func() { loaded <- ld.initial() }()
+	timeout := time.NewTimer(c.reloadTimeout)
+	defer timeout.Stop()
+wait:
+	for {
+		select {
+		case err := <-loaded:
+			if err != nil {
+				return err
+			}
+			break wait
+		case <-timeout.C:
+			return fmt.Errorf("%s: loading took more than --reload-timeout %s (a blocked file system?)", path, c.reloadTimeout)
+		case sig := <-sigs:
+			if sig != syscall.SIGHUP {
+				return fmt.Errorf("%s while loading %s", sig, path)
 			}
 		}
-	}()
-	defer func() { close(stop); wg.Wait() }()
+	}
+	defer holder.shutdown()
+	cur := holder.acquire()
+	m := cur.r.Metadata
+	logger.Info("loaded", "file", path, "database_type", m.DatabaseType,
+		"built", time.Unix(int64(m.BuildEpoch), 0).UTC().Format(time.RFC3339), "nodes", m.NodeCount,
+		"ip_version", m.IPVersion, "check", c.check, "took", time.Since(start).Round(time.Millisecond).String())
+	cur.release()
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("listening: %w", err)
+	}
+	wake := make(chan struct{}, 1)
+	ls := newLookupServer(holder, ld, metrics, c, logger, wake)
+	srv := &http.Server{
+		Handler:           ls.handler(),
+		ReadHeaderTimeout: c.readHeaderTimeout,
+		ReadTimeout:       c.readTimeout,
+		WriteTimeout:      c.writeTimeout,
+		IdleTimeout:       c.idleTimeout,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(h, slog.LevelWarn),
+	}
+
+	// The watcher reloads on a changed stat, on SIGHUP and on a fault,
+	// one load at a time, until stop is closed; it never waits on I/O.
+	hup := make(chan struct{}, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go ld.watch(c.poll, c.reloadTimeout, hup, wake, stop)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	logger.Printf("listening on %s", ln.Addr())
+	logger.Info("listening on "+ln.Addr().String(), "addr", ln.Addr().String())
 	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
 
 	for {
@@ -148,15 +212,21 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 				continue
 			}
 			ld.closing.Store(true) // no reload from here on
-			return shutdownServer(srv, sigs, *grace, sig, logger)
+			// Whatever blocks from here on (a handler stuck in a faulting
+			// read, a hung file system), the process ends.
+			time.AfterFunc(c.grace+5*time.Second, func() {
+				logger.Error("still running 5s after --shutdown-timeout: exiting now")
+				os.Exit(1)
+			})
+			return shutdownServer(srv, sigs, c.grace, sig, logger)
 		}
 	}
 }
 
 // shutdownServer stops srv gracefully: no new connections, requests in flight
 // finish within grace. A second SIGTERM/SIGINT cuts the wait short.
-func shutdownServer(srv *http.Server, sigs <-chan os.Signal, grace time.Duration, sig os.Signal, logger *log.Logger) error {
-	logger.Printf("%s: shutting down; finishing requests in flight (up to %s)", sig, grace)
+func shutdownServer(srv *http.Server, sigs <-chan os.Signal, grace time.Duration, sig os.Signal, logger *slog.Logger) error {
+	logger.Info("shutting down; finishing requests in flight", "signal", sig.String(), "grace", grace.String())
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	go func() {
@@ -166,7 +236,7 @@ func shutdownServer(srv *http.Server, sigs <-chan os.Signal, grace time.Duration
 				return
 			case s := <-sigs:
 				if s != syscall.SIGHUP {
-					logger.Printf("%s again: closing connections now", s)
+					logger.Warn("signal again: closing connections now", "signal", s.String())
 					cancel()
 					return
 				}
@@ -180,6 +250,6 @@ func shutdownServer(srv *http.Server, sigs <-chan os.Signal, grace time.Duration
 		}
 		return fmt.Errorf("requests still running at the second signal; connections closed")
 	}
-	logger.Printf("shut down cleanly")
+	logger.Info("shut down cleanly")
 	return nil
 }

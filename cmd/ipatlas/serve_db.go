@@ -3,11 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"log"
+	"io"
+	"io/fs"
+	"log/slog"
 	"math/rand/v2"
 	"net/netip"
 	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,15 +29,38 @@ type servedDB struct {
 	records *serveRecordCache // encoded records of this file by data offset
 	info    os.FileInfo       // the path's stat taken before it was opened
 	loaded  time.Time
+	mapped  bool         // r maps the file (else it reads a private copy)
+	damaged atomic.Int32 // a damage* value: the mapped file changed in place or faulted
 	refs    atomic.Int64 // INVARIANT: > 0 until closed; never rises from 0
 	closed  func()       // called once after Close (counts open generations)
+}
+
+// Why a generation no longer answers: its mapped file was rewritten in
+// place (seen by stat), or a read of it faulted (seen by a request).
+const (
+	damageNone int32 = iota
+	damageChangedInPlace
+	damageFault
+)
+
+// damage returns what is wrong with d's file, "" when nothing is.
+func (d *servedDB) damage() string {
+	switch d.damaged.Load() {
+	case damageChangedInPlace:
+		return problemChangedInPlace
+	case damageFault:
+		return problemFault
+	}
+	return ""
 }
 
 // release drops one reference and closes the Reader on the last one.
 func (d *servedDB) release() {
 	switch n := d.refs.Add(-1); {
 	case n == 0:
-		_ = d.r.Close() // read-only mapping: nothing to flush
+		// Close unmaps a mapped file; a fault is impossible here (munmap
+		// reads nothing), and a private copy is left to the collector.
+		_ = d.r.Close()
 		if d.closed != nil {
 			d.closed()
 		}
@@ -93,73 +117,155 @@ const (
 	checkModeFull   = "full"   // open + Reader.Verify, the full structural check
 )
 
-// dbLoader opens the served file, checks it and installs it. Loads are
-// serialized; a file that fails is logged and counted, and the current
-// generation keeps serving.
-type dbLoader struct {
-	path    string
-	check   string // checkSample or checkFull
-	mmap    bool   // false: read the file into memory
-	holder  *dbHolder
-	metrics *serveMetrics
-	log     *log.Logger
+// Short classes of what is wrong with the file on disk or the served
+// generation: what /healthz, /readyz and /metrics show unless
+// --expose-paths asks for the full error.
+const (
+	problemMissing        = "file missing"
+	problemUnreadable     = "file unreadable"
+	problemNotRegular     = "not a regular file"
+	problemInvalid        = "not a valid MaxMind DB file"
+	problemCheckFailed    = "file failed the check"
+	problemChanging       = "file changed while loading"
+	problemTimedOut       = "reload timed out"
+	problemChangedInPlace = "served file changed in place"
+	problemFault          = "memory fault reading the served file"
+)
 
-	mu          sync.Mutex
-	lastSeen    os.FileInfo // stat of the last file tried, good or bad
-	statFailing bool        // the last stat failed (logged once)
-	closing     atomic.Bool // shutting down: a load that finishes now is discarded
-	lastErr     atomic.Pointer[string]
-}
-
-// open opens and checks the file at l.path and returns a new generation
-// holding one reference (for the holder).
-func (l *dbLoader) open() (*servedDB, error) {
-	info, err := os.Stat(l.path)
-	if err != nil {
-		return nil, err
-	}
-	var r *reader.Reader
-	if l.mmap {
-		r, err = reader.Open(l.path)
-	} else {
-		var b []byte
-		b, err = os.ReadFile(l.path)
-		if err == nil {
-			r, err = reader.OpenBytes(b)
-		}
-	}
-	if err != nil {
-		return nil, &dbLoadError{info, fmt.Errorf("%s: %w", l.path, err)}
-	}
-	switch l.check {
-	case checkModeFull:
-		err = r.Verify()
-	default:
-		err = sampleCheck(r)
-	}
-	if err != nil {
-		_ = r.Close()
-		return nil, &dbLoadError{info, fmt.Errorf("%s: %w", l.path, err)}
-	}
-	d := &servedDB{r: r, records: new(serveRecordCache), info: info, loaded: time.Now()}
-	d.refs.Store(1)
-	return d, nil
-}
-
-// dbLoadError is a file that was found but failed to open or check; info
-// identifies it so that it is not tried again until it changes.
+// dbLoadError is a file that could not be loaded: class is one of the
+// problem* strings; info, when set, identifies the version tried so that
+// it is not tried again until it changes.
 type dbLoadError struct {
-	info os.FileInfo
-	err  error
+	class string
+	info  os.FileInfo
+	err   error
 }
 
 func (e *dbLoadError) Error() string { return e.err.Error() }
 func (e *dbLoadError) Unwrap() error { return e.err }
 
+// loadProblem is the state of the file on disk when it is not the one
+// served: set after a failed load, cleared by a successful one.
+type loadProblem struct {
+	class  string // a problem* string
+	detail string // the full error, with paths
+	since  time.Time
+}
+
+// dbLoader opens the served file, checks it and installs it.
+//
+// Concurrency: loads run one at a time on a goroutine of their own
+// (attempt), which does every piece of file I/O, so that a load blocked
+// in the kernel (a hung mount) blocks nothing else; the watcher goroutine
+// alone owns lastSeen and applies results (apply). No lock is held across
+// I/O. What requests read (problem, counters) is atomic.
+type dbLoader struct {
+	path    string
+	check   string // checkModeSample or checkModeFull
+	mmap    bool   // false: read the file into memory
+	holder  *dbHolder
+	metrics *serveMetrics
+	log     *slog.Logger
+
+	lastSeen    os.FileInfo // stat of the last file tried, good or bad (owned by the watcher)
+	statFailing bool        // the last stat failed (logged once)
+
+	closing atomic.Bool // shutting down: a load that finishes now is discarded
+	problem atomic.Pointer[loadProblem] // nil while the file on disk is the one served
+}
+
+// open opens and checks the file at l.path and returns a new generation
+// holding one reference (for the holder). It refuses a file whose stat
+// changes while it is loaded (a copy still being written).
+func (l *dbLoader) open() (d *servedDB, err error) {
+	info, err := os.Stat(l.path)
+	if err != nil {
+		return nil, statError(err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, &dbLoadError{problemNotRegular, info, fmt.Errorf("%s: %w", l.path, reader.ErrNotRegular)}
+	}
+	var r *reader.Reader
+	class := problemInvalid
+	// A file truncated or rewritten while it is read faults; Guard turns
+	// that into an error like any other bad file.
+	err = reader.Guard(func() error {
+		var err error
+		if l.mmap {
+			r, err = reader.Open(l.path)
+		} else {
+			r, err = openCopy(l.path)
+		}
+		if err != nil {
+			if errors.Is(err, reader.ErrNotRegular) {
+				class = problemNotRegular
+			}
+			return err
+		}
+		class = problemCheckFailed
+		switch l.check {
+		case checkModeFull:
+			return r.Verify()
+		default:
+			return sampleCheck(r)
+		}
+	})
+	if err == nil {
+		// The version checked must be the version served: a file still
+		// being copied in place has moved on since the stat above.
+		after, serr := os.Stat(l.path)
+		if serr != nil || !sameFileVersion(info, after) {
+			class, err = problemChanging, errors.New("the file changed while it was loaded; trying again when it settles")
+			if serr == nil {
+				info = after
+			}
+		}
+	}
+	if err != nil {
+		if r != nil {
+			_ = r.Close()
+		}
+		var fe *reader.FaultError
+		if errors.As(err, &fe) {
+			class = problemChanging
+		}
+		return nil, &dbLoadError{class, info, fmt.Errorf("%s: %w", l.path, err)}
+	}
+	d = &servedDB{r: r, records: new(serveRecordCache), info: info, loaded: time.Now(), mapped: l.mmap}
+	d.refs.Store(1)
+	return d, nil
+}
+
+// openCopy reads the regular file at path into memory (a private copy
+// that nothing done to the file can change) and opens it.
+func openCopy(path string) (*reader.Reader, error) {
+	f, err := reader.OpenRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close() //nolint:errcheck // read-only
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, fmt.Errorf("reading: %w", err)
+	}
+	return reader.OpenBytes(b)
+}
+
+// statError classifies a failed stat of the served path.
+func statError(err error) *dbLoadError {
+	class := problemUnreadable
+	if errors.Is(err, fs.ErrNotExist) {
+		class = problemMissing
+	}
+	return &dbLoadError{class: class, err: err}
+}
+
 // initial loads the file at startup.
 func (l *dbLoader) initial() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	d, err := l.open()
 	if err != nil {
 		return err
@@ -169,65 +275,165 @@ func (l *dbLoader) initial() error {
 	return nil
 }
 
-// reload loads the file again if its stat (inode, size, mtime) differs
-// from the last file tried, or always when force is set (SIGHUP). It
-// reports whether a new generation was installed.
-func (l *dbLoader) reload(force bool, why string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !force {
-		info, err := os.Stat(l.path)
-		if err != nil {
-			// Removed or unreadable: keep serving; say so once.
+// attemptResult is what one load attempt found.
+type attemptResult struct {
+	why       string
+	start     time.Time
+	unchanged bool      // the stat matches the last file tried: nothing loaded
+	d         *servedDB // the new generation, or nil
+	err       error
+}
+
+// attempt looks at the file and loads it if its stat (inode, size, mtime)
+// differs from last, or always when force is set (SIGHUP, a fault). It
+// does all the file I/O of a reload and may block as long as the file
+// system does; it touches no watcher state. When the served generation
+// maps the file and the file has changed in place (same inode, another
+// size or mtime), that generation is marked damaged at once: its answers
+// can no longer be trusted.
+func (l *dbLoader) attempt(force bool, why string, last os.FileInfo) attemptResult {
+	res := attemptResult{why: why, start: time.Now()}
+	info, err := os.Stat(l.path)
+	if err != nil {
+		res.err = statError(err)
+		return res
+	}
+	if cur := l.holder.cur.Load(); cur != nil && cur.mapped && os.SameFile(info, cur.info) && !sameFileVersion(info, cur.info) {
+		if cur.damaged.CompareAndSwap(damageNone, damageChangedInPlace) {
+			l.metrics.damaged.Add(1)
+			l.log.Error("the served file was changed in place (same inode, new size or mtime): answering 503 until a whole file loads; replace files by renaming a new one over them",
+				"file", l.path, "size", info.Size(), "mtime", info.ModTime())
+		}
+	}
+	if !force && sameFileVersion(info, last) {
+		res.unchanged = true
+		return res
+	}
+	res.d, res.err = l.open()
+	if res.err == nil && l.closing.Load() {
+		_ = res.d.r.Close()
+		res.d, res.err = nil, errors.New("shutting down: discarded the file loaded meanwhile")
+	}
+	return res
+}
+
+// apply records the result of an attempt and installs its generation. It
+// reports whether a new generation was installed. Only the watcher (or a
+// test standing in for it) calls it.
+func (l *dbLoader) apply(res attemptResult) bool {
+	if res.err != nil {
+		var le *dbLoadError
+		if !errors.As(res.err, &le) {
+			le = &dbLoadError{class: problemUnreadable, err: res.err}
+		}
+		if le.info == nil {
+			// No file to remember (missing, unreadable): say so once, and
+			// load whatever appears next, even the same file again.
+			l.lastSeen = nil
 			if !l.statFailing {
-				l.log.Printf("cannot stat the file, still serving the loaded one: %v", err)
 				l.statFailing = true
+				l.setProblem(le)
+				l.log.Warn("cannot read the file; still serving the loaded one", "why", res.why, "problem", le.class, "err", res.err)
 			}
 			return false
 		}
 		l.statFailing = false
-		if sameFileVersion(info, l.lastSeen) {
-			return false
-		}
-	}
-	start := time.Now()
-	d, err := l.open()
-	if err != nil {
-		var le *dbLoadError
-		if errors.As(err, &le) {
-			l.lastSeen = le.info
-		}
-		msg := err.Error()
-		l.lastErr.Store(&msg)
+		l.lastSeen = le.info
+		l.setProblem(le)
 		l.metrics.reloadFailures.Add(1)
-		l.log.Printf("rejected new file (%s), still serving the loaded one: %v", why, err)
+		l.log.Warn("rejected new file; still serving the loaded one", "why", res.why, "problem", le.class, "err", res.err)
 		return false
 	}
-	if l.closing.Load() {
-		_ = d.r.Close()
-		l.log.Printf("shutting down: discarded the file loaded meanwhile (%s)", why)
+	l.statFailing = false
+	if res.unchanged {
 		return false
 	}
+	d := res.d
 	l.lastSeen = d.info
-	l.lastErr.Store(nil)
+	l.problem.Store(nil)
 	// Count the reload before installing, so that a request answered
 	// from the new file never sees a reload count that lacks it.
 	l.metrics.reloads.Add(1)
 	l.holder.install(d)
 	m := d.r.Metadata
-	l.log.Printf("reloaded %s (%s): %s, built %s, %d nodes; open+check took %s",
-		l.path, why, m.DatabaseType, time.Unix(int64(m.BuildEpoch), 0).UTC().Format(time.RFC3339),
-		m.NodeCount, time.Since(start).Round(time.Millisecond))
+	l.log.Info("reloaded", "file", l.path, "why", res.why, "database_type", m.DatabaseType,
+		"built", time.Unix(int64(m.BuildEpoch), 0).UTC().Format(time.RFC3339), "nodes", m.NodeCount,
+		"took", time.Since(res.start).Round(time.Millisecond).String())
 	return true
 }
 
-// lastError returns the error of the last failed load, or "" after a
-// successful one.
-func (l *dbLoader) lastError() string {
-	if p := l.lastErr.Load(); p != nil {
-		return *p
+func (l *dbLoader) setProblem(le *dbLoadError) {
+	l.problem.Store(&loadProblem{class: le.class, detail: le.Error(), since: time.Now()})
+}
+
+// reload runs one attempt and applies it, in the calling goroutine.
+func (l *dbLoader) reload(force bool, why string) bool {
+	return l.apply(l.attempt(force, why, l.lastSeen))
+}
+
+// watch reloads on a changed stat (every poll), on hup and on wake (a
+// request saw a fault), one attempt at a time, until stop is closed. An
+// attempt runs on its own goroutine: one that takes longer than timeout
+// is reported (degraded health, a reload failure) and left to finish on
+// its own; no new attempt starts meanwhile, and stop does not wait for it.
+func (l *dbLoader) watch(poll, timeout time.Duration, hup, wake <-chan struct{}, stop <-chan struct{}) {
+	var tick <-chan time.Time
+	if poll > 0 {
+		t := time.NewTicker(poll)
+		defer t.Stop()
+		tick = t.C
 	}
-	return ""
+	// Checks for an attempt that overran even when polling is off.
+	overrun := time.NewTicker(max(timeout/4, 10*time.Millisecond))
+	defer overrun.Stop()
+
+	results := make(chan attemptResult, 1) // at most one attempt in flight: never blocks
+	var (
+		running  bool
+		started  time.Time
+		reported bool   // the running attempt's overrun was reported
+		pending  string // a forced reload asked for while one ran
+	)
+	begin := func(force bool, why string) {
+		if running {
+			if force {
+				pending = why
+			}
+			return
+		}
+		running, started, reported = true, time.Now(), false
+		last := l.lastSeen
+		go func() { results <- l.attempt(force, why, last) }()
+	}
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick:
+			begin(false, "file changed")
+		case <-hup:
+			begin(true, "SIGHUP")
+		case <-wake:
+			begin(true, "memory fault")
+		case <-overrun.C:
+			if running && !reported && time.Since(started) > timeout {
+				reported = true
+				le := &dbLoadError{class: problemTimedOut,
+					err: fmt.Errorf("%s: loading has taken more than --reload-timeout %s (a blocked file system?); still serving the loaded one", l.path, timeout)}
+				l.setProblem(le)
+				l.metrics.reloadFailures.Add(1)
+				l.log.Error("reload timed out; no new attempt until it returns", "file", l.path, "timeout", timeout.String())
+			}
+		case res := <-results:
+			running = false
+			l.apply(res)
+			if pending != "" {
+				why := pending
+				pending = ""
+				begin(true, why)
+			}
+		}
+	}
 }
 
 // sameFileVersion reports whether a and b describe the same version of a file:

@@ -17,6 +17,7 @@ const (
 	epLookup  serveEndpoint = iota // GET /v1/lookup/{ip}
 	epBatch                        // POST /v1/lookup
 	epHealthz                      // GET /healthz
+	epReadyz                       // GET /readyz
 	epMetrics                      // GET /metrics
 	epOther                        // anything else (404)
 	numEndpoints
@@ -30,6 +31,8 @@ func (e serveEndpoint) String() string {
 		return "batch"
 	case epHealthz:
 		return "healthz"
+	case epReadyz:
+		return "readyz"
 	case epMetrics:
 		return "metrics"
 	}
@@ -75,6 +78,9 @@ type serveMetrics struct {
 
 	reloads        atomic.Uint64
 	reloadFailures atomic.Uint64
+	overload       atomic.Uint64 // requests answered 503 for want of a slot
+	faults         atomic.Uint64 // requests that faulted reading the mapped file
+	damaged        atomic.Uint64 // generations found damaged (changed in place or faulted)
 }
 
 func (m *serveMetrics) observe(e serveEndpoint, code int, d time.Duration) {
@@ -92,6 +98,7 @@ type dbGauges struct {
 	loaded      time.Time
 	generations int64 // opened and not yet closed
 	path, typ   string
+	state       string // ok, degraded or unavailable (lookupServer.state)
 }
 
 // write writes the metrics in the Prometheus text exposition format
@@ -141,8 +148,8 @@ func (m *serveMetrics) write(w io.Writer, db dbGauges) error {
 	family("ipatlas_database_reload_failures_total", "counter", "New versions of the file rejected (the loaded one kept serving).")
 	fmt.Fprintf(bw, "ipatlas_database_reload_failures_total %d\n", m.reloadFailures.Load())
 
-	family("ipatlas_database_build_epoch_seconds", "gauge", "build_epoch from the served database's metadata.")
-	fmt.Fprintf(bw, "ipatlas_database_build_epoch_seconds %d\n", db.buildEpoch)
+	family("ipatlas_database_build_timestamp_seconds", "gauge", "build_epoch from the served database's metadata: when it was built, in seconds since the Unix epoch.")
+	fmt.Fprintf(bw, "ipatlas_database_build_timestamp_seconds %d\n", db.buildEpoch)
 	family("ipatlas_database_loaded_timestamp_seconds", "gauge", "When the served database was loaded, in seconds since the Unix epoch.")
 	fmt.Fprintf(bw, "ipatlas_database_loaded_timestamp_seconds %s\n",
 		strconv.FormatFloat(float64(db.loaded.UnixMilli())/1e3, 'f', 3, 64))
@@ -150,7 +157,21 @@ func (m *serveMetrics) write(w io.Writer, db dbGauges) error {
 	fmt.Fprintf(bw, "ipatlas_database_node_count %d\n", db.nodeCount)
 	family("ipatlas_database_open_generations", "gauge", "Versions of the file still open: 1, plus replaced ones whose last requests are running.")
 	fmt.Fprintf(bw, "ipatlas_database_open_generations %d\n", db.generations)
-	family("ipatlas_database_info", "gauge", "The served database: path and database_type, value 1.")
+	family("ipatlas_http_requests_overload_total", "counter", "Lookup requests answered 503 because --max-in-flight or --max-batches were reached for --queue-wait.")
+	fmt.Fprintf(bw, "ipatlas_http_requests_overload_total %d\n", m.overload.Load())
+	family("ipatlas_database_faults_total", "counter", "Requests that hit a memory fault reading the mapped file (truncated or changed in place) and answered 503.")
+	fmt.Fprintf(bw, "ipatlas_database_faults_total %d\n", m.faults.Load())
+	family("ipatlas_database_damaged_total", "counter", "Served versions found damaged: their mapped file changed in place or faulted.")
+	fmt.Fprintf(bw, "ipatlas_database_damaged_total %d\n", m.damaged.Load())
+	family("ipatlas_database_state", "gauge", "1 for the service's state: ok (serving the file on disk), degraded (serving a good file; the one on disk is missing or bad) or unavailable (the served file is damaged; lookups answer 503).")
+	for _, st := range []string{"ok", "degraded", "unavailable"} {
+		v := 0
+		if st == db.state {
+			v = 1
+		}
+		fmt.Fprintf(bw, "ipatlas_database_state{state=%q} %d\n", st, v)
+	}
+	family("ipatlas_database_info", "gauge", "The served database: file (base name unless --expose-paths) and database_type, value 1.")
 	fmt.Fprintf(bw, "ipatlas_database_info{path=\"%s\",type=\"%s\"} 1\n", promEscapeLabel(db.path), promEscapeLabel(db.typ))
 	return bw.Flush()
 }

@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -654,11 +654,11 @@ func TestServeMetrics(t *testing.T) {
 		{"ipatlas_lookup_addresses_total", []string{"found", "false"}, 1 + 1},
 		{"ipatlas_database_reloads_total", nil, 0},
 		{"ipatlas_database_reload_failures_total", nil, 0},
-		{"ipatlas_database_build_epoch_seconds", nil, float64(peer.Metadata.BuildEpoch)},
+		{"ipatlas_database_build_timestamp_seconds", nil, float64(peer.Metadata.BuildEpoch)},
 		{"ipatlas_database_node_count", nil, float64(peer.Metadata.NodeCount)},
 		{"ipatlas_database_open_generations", nil, 1},
 		{"ipatlas_http_requests_in_flight", nil, 1}, // the scrape itself
-		{"ipatlas_database_info", []string{"path", db, "type", peer.Metadata.DatabaseType}, 1},
+		{"ipatlas_database_info", []string{"path", filepath.Base(db), "type", peer.Metadata.DatabaseType}, 1},
 	}
 	for _, g := range gauges {
 		if got := serveMetricValue(fams, g.name, g.labels...); got != g.want {
@@ -792,12 +792,12 @@ func TestServeReload(t *testing.T) {
 	if err := os.Remove(served); err != nil {
 		t.Fatal(err)
 	}
-	serveWaitFor(t, "the missing file to be logged", func() bool { return strings.Contains(p.stderr.String(), "cannot stat") })
+	serveWaitFor(t, "the missing file to be logged", func() bool { return strings.Contains(p.stderr.String(), "cannot read the file") })
 	time.Sleep(100 * time.Millisecond) // a few more polls
 	if got := p.country(t, "1.2.3.4"); got != "JP" {
 		t.Errorf("with the file removed, 1.2.3.4 in %q, want JP", got)
 	}
-	if n := strings.Count(p.stderr.String(), "cannot stat"); n != 1 {
+	if n := strings.Count(p.stderr.String(), "cannot read the file"); n != 1 {
 		t.Errorf("the missing file was logged %d times, want once:\n%s", n, p.stderr)
 	}
 	serveRenameOver(t, served, a)
@@ -894,7 +894,7 @@ func TestServeSIGHUP(t *testing.T) {
 	if got := p.country(t, "1.2.3.4"); got != "US" {
 		t.Errorf("1.2.3.4 in %q, want US", got)
 	}
-	if n := strings.Count(p.stderr.String(), "(SIGHUP)"); n != 2 {
+	if n := strings.Count(p.stderr.String(), "why=SIGHUP"); n != 2 {
 		t.Errorf("%d reloads on SIGHUP logged, want 2:\n%s", n, p.stderr)
 	}
 	if p.signal(t, syscall.SIGTERM); p.wait(t) != 0 {
@@ -1064,11 +1064,11 @@ func TestServeGenerations(t *testing.T) {
 	serveRenameOver(t, served, a)
 	metrics := &serveMetrics{}
 	holder := &dbHolder{}
-	ld := &dbLoader{path: served, check: checkModeSample, mmap: true, holder: holder, metrics: metrics, log: log.New(io.Discard, "", 0)}
+	ld := &dbLoader{path: served, check: checkModeSample, mmap: true, holder: holder, metrics: metrics, log: slog.New(slog.DiscardHandler)}
 	if err := ld.initial(); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer((&lookupServer{holder: holder, loader: ld, metrics: metrics}).handler())
+	srv := httptest.NewServer(newLookupServer(holder, ld, metrics, serveConfig{maxInFlight: 256, maxBatches: 8, queueWait: time.Second}, ld.log, nil).handler())
 	defer srv.Close()
 
 	var stop atomic.Bool
