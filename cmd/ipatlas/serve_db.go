@@ -170,7 +170,7 @@ type dbLoader struct {
 	lastSeen    os.FileInfo // stat of the last file tried, good or bad (owned by the watcher)
 	statFailing bool        // the last stat failed (logged once)
 
-	closing atomic.Bool // shutting down: a load that finishes now is discarded
+	closing atomic.Bool                 // shutting down: a load that finishes now is discarded
 	problem atomic.Pointer[loadProblem] // nil while the file on disk is the one served
 }
 
