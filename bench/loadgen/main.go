@@ -4,7 +4,11 @@
 // batches with --batch), optionally replacing the served file every
 // --reload-every with one of two valid files (hard-linked or copied to a
 // temporary name in the same directory, then renamed over it: atomic; a
-// hard link gets a new mtime, so the two files' mtimes change).
+// hard link gets a new mtime, so the two files' mtimes change), or with
+// --swap-mode copy rewriting it in place as cp does (truncate, then write
+// in chunks: what a deploy script that breaks the rename rule does). With
+// --slow N it also opens N connections that each post a batch and never
+// read the answer (slow readers), held open for the run.
 //
 // It prints requests/s, latency percentiles and failures: any transport
 // error, any status but 200 and any body that is not JSON count as a
@@ -14,6 +18,7 @@
 //	loadgen --url http://127.0.0.1:8080 -c 16 -d 10s
 //	loadgen --url http://127.0.0.1:8080 -c 16 -d 10s \
 //	    --reload-file served.mmdb --reload-with a.mmdb,b.mmdb --reload-every 1s
+//	loadgen --url http://127.0.0.1:8080 -c 4 -d 10s --slow 1000
 package main
 
 import (
@@ -50,6 +55,11 @@ type config struct {
 	reloadEvery time.Duration
 	jsonOut     bool
 	wait        time.Duration
+	swapMode    string        // rename (atomic) or copy (in place, as cp does)
+	copyChunk   int           // --swap-mode copy: bytes per write
+	copyPause   time.Duration // --swap-mode copy: pause between writes
+	slow        int           // connections that post a batch and never read
+	slowBatch   int           // addresses in each slow connection's batch
 }
 
 // report is what a run measured; --json prints it as one JSON object.
@@ -69,6 +79,8 @@ type report struct {
 	SwapErrors    int                `json:"swap_errors"`
 	ServerReloads *float64           `json:"server_reloads,omitempty"` // delta of ipatlas_database_reloads_total
 	ServerRejects *float64           `json:"server_rejects,omitempty"` // delta of ipatlas_database_reload_failures_total
+	SlowConns     int                `json:"slow_conns,omitempty"`     // slow connections that sent their batch
+	SlowErrors    int                `json:"slow_errors,omitempty"`    // slow connections that failed to connect or send
 }
 
 func main() {
@@ -124,6 +136,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.reloadEvery, "reload-every", time.Second, "interval between replacements")
 	fs.BoolVar(&cfg.jsonOut, "json", false, "print the report as one JSON object")
 	fs.DurationVar(&cfg.wait, "wait", 10*time.Second, "how long to wait for /healthz to answer 200 before starting")
+	fs.StringVar(&cfg.swapMode, "swap-mode", "rename", "how --reload-file is replaced: rename (a new file renamed over it, atomic) or copy\n(truncated and rewritten in place, as cp does: what a server must survive)")
+	fs.IntVar(&cfg.copyChunk, "copy-chunk", 64<<10, "--swap-mode copy: bytes per write")
+	fs.DurationVar(&cfg.copyPause, "copy-pause", 0, "--swap-mode copy: pause between writes (a slow copy)")
+	fs.IntVar(&cfg.slow, "slow", 0, "also open N connections that each POST a batch of --slow-batch addresses and never\nread the answer, held open for the run (slow readers)")
+	fs.IntVar(&cfg.slowBatch, "slow-batch", 1000, "addresses in each slow connection's batch")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -140,6 +157,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, fmt.Errorf("--v6 must be in [0,1], got %g", cfg.v6Share)
 	case cfg.reloadEvery <= 0:
 		return cfg, fmt.Errorf("--reload-every must be positive, got %s", cfg.reloadEvery)
+	case cfg.swapMode != "rename" && cfg.swapMode != "copy":
+		return cfg, fmt.Errorf("--swap-mode must be rename or copy, got %q", cfg.swapMode)
+	case cfg.copyChunk < 1:
+		return cfg, fmt.Errorf("--copy-chunk must be positive, got %d", cfg.copyChunk)
+	case cfg.slow < 0 || cfg.slowBatch < 1 || cfg.slowBatch > 1000:
+		return cfg, fmt.Errorf("--slow must be 0 or more and --slow-batch 1 to 1000, got %d and %d", cfg.slow, cfg.slowBatch)
 	}
 	if *with != "" {
 		cfg.reloadWith = strings.Split(*with, ",")
@@ -212,6 +235,15 @@ func load(cfg config, stderr io.Writer) (*report, error) {
 		}()
 	}
 
+	var slowConns, slowErrs int
+	if cfg.slow > 0 {
+		swapWG.Add(1)
+		go func() {
+			defer swapWG.Done()
+			slowConns, slowErrs = slowReaders(ctx, cfg)
+		}()
+	}
+
 	results := make([]result, cfg.conns)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -227,7 +259,7 @@ func load(cfg config, stderr io.Writer) (*report, error) {
 	swapWG.Wait()
 
 	rep := &report{URL: cfg.url, Conns: cfg.conns, Batch: cfg.batch, Seconds: elapsed.Seconds(),
-		FileSwaps: swaps, SwapErrors: swapErrs, FailureKinds: map[string]int{}}
+		FileSwaps: swaps, SwapErrors: swapErrs, FailureKinds: map[string]int{}, SlowConns: slowConns, SlowErrors: slowErrs}
 	var all []time.Duration
 	for _, r := range results {
 		all = append(all, r.latencies...)
@@ -343,7 +375,11 @@ func swapLoop(ctx context.Context, cfg config, stderr io.Writer) (swaps, errs in
 			return swaps, errs
 		case <-t.C:
 		}
-		if err := replace(cfg.reloadFile, cfg.reloadWith[i%2]); err != nil {
+		replaceFn := replace
+		if cfg.swapMode == "copy" {
+			replaceFn = func(dst, src string) error { return overwrite(ctx, dst, src, cfg.copyChunk, cfg.copyPause) }
+		}
+		if err := replaceFn(cfg.reloadFile, cfg.reloadWith[i%2]); err != nil {
 			fmt.Fprintf(stderr, "loadgen: replacing %s: %v\n", cfg.reloadFile, err)
 			errs++
 			continue
@@ -374,6 +410,82 @@ func replace(dst, src string) error {
 		return err
 	}
 	return nil
+}
+
+// overwrite rewrites dst in place with src's content, as cp does:
+// truncate, then write chunk bytes at a time with pause between writes.
+// A server that maps dst sees it shrink to nothing and grow again under
+// its mapping.
+func overwrite(ctx context.Context, dst, src string, chunk int, pause time.Duration) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	for len(b) > 0 {
+		n := min(chunk, len(b))
+		if _, err := f.Write(b[:n]); err != nil {
+			f.Close()
+			return err
+		}
+		b = b[n:]
+		if pause > 0 && len(b) > 0 {
+			select {
+			case <-ctx.Done(): // finish the copy quickly, never leave it half-written
+				pause = 0
+			case <-time.After(pause):
+			}
+		}
+	}
+	return f.Close()
+}
+
+// slowReaders opens cfg.slow connections, each sending one POST /v1/lookup
+// of cfg.slowBatch random addresses and then reading nothing, and holds
+// them open until ctx ends. It returns how many sent their request and how
+// many failed to connect or send.
+func slowReaders(ctx context.Context, cfg config) (sent, failed int) {
+	host := strings.TrimPrefix(strings.TrimPrefix(cfg.url, "http://"), "https://")
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	rng := rand.New(rand.NewPCG(cfg.seed, 1<<32))
+	d := net.Dialer{Timeout: 5 * time.Second, Control: smallReceiveBuffer}
+	for range cfg.slow {
+		if ctx.Err() != nil {
+			break
+		}
+		var body bytes.Buffer
+		body.WriteByte('[')
+		for i := range cfg.slowBatch {
+			if i > 0 {
+				body.WriteByte(',')
+			}
+			body.WriteString(strconv.Quote(randomAddr(rng, cfg.v6Share).String()))
+		}
+		body.WriteByte(']')
+		c, err := d.DialContext(ctx, "tcp", host)
+		if err != nil {
+			failed++
+			continue
+		}
+		conns = append(conns, c)
+		req := fmt.Sprintf("POST /v1/lookup HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", host, body.Len())
+		_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(c, req+body.String()); err != nil {
+			failed++
+			continue
+		}
+		sent++
+	}
+	<-ctx.Done()
+	return sent, failed
 }
 
 func copyFile(dst, src string) error {
@@ -462,6 +574,9 @@ func printReport(w io.Writer, r *report) {
 		fmt.Fprintf(w, " (%s)", strings.Join(kinds, ", "))
 	}
 	fmt.Fprintln(w)
+	if r.SlowConns > 0 || r.SlowErrors > 0 {
+		fmt.Fprintf(w, "slow readers: %d connections sent a batch and read nothing (%d failed to)\n", r.SlowConns, r.SlowErrors)
+	}
 	if r.FileSwaps > 0 || r.SwapErrors > 0 {
 		fmt.Fprintf(w, "file swaps: %d (%d failed)", r.FileSwaps, r.SwapErrors)
 		if r.ServerReloads != nil && r.ServerRejects != nil {

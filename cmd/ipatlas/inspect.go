@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/big"
 	"net/netip"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -76,7 +75,7 @@ type mmdbFile struct {
 
 // loadMMDB reads path and opens it with the drop-in reader.
 func loadMMDB(path string) (*mmdbFile, error) {
-	buf, err := os.ReadFile(path)
+	buf, err := readRegularFile(path)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,7 @@ type servedDB struct {
 	info    os.FileInfo       // the path's stat taken before it was opened
 	loaded  time.Time
 	mapped  bool         // r maps the file (else it reads a private copy)
+	file    *os.File     // mapped: the file r maps, kept open to fstat it (changedInPlace)
 	damaged atomic.Int32 // a damage* value: the mapped file changed in place or faulted
 	refs    atomic.Int64 // INVARIANT: > 0 until closed; never rises from 0
 	closed  func()       // called once after Close (counts open generations)
@@ -42,6 +43,21 @@ const (
 	damageChangedInPlace
 	damageFault
 )
+
+// changedInPlace reports whether the file d maps has changed since it was
+// loaded: its size or mtime (from fstat of the open file, whatever is at
+// the path now) differ from the stat it was checked with. A request that
+// computed its answer from a mapped file and then finds it unchanged
+// knows the answer came from the file that was checked: a write in place
+// changes the mtime (and, with cp's truncation, the size) before any byte
+// of the mapping changes. It costs one fstat (about a microsecond).
+func (d *servedDB) changedInPlace() bool {
+	if d.file == nil {
+		return false
+	}
+	st, err := d.file.Stat()
+	return err != nil || st.Size() != d.info.Size() || !st.ModTime().Equal(d.info.ModTime())
+}
 
 // damage returns what is wrong with d's file, "" when nothing is.
 func (d *servedDB) damage() string {
@@ -61,6 +77,9 @@ func (d *servedDB) release() {
 		// Close unmaps a mapped file; a fault is impossible here (munmap
 		// reads nothing), and a private copy is left to the collector.
 		_ = d.r.Close()
+		if d.file != nil {
+			_ = d.file.Close()
+		}
 		if d.closed != nil {
 			d.closed()
 		}
@@ -167,6 +186,8 @@ type dbLoader struct {
 	metrics *serveMetrics
 	log     *slog.Logger
 
+	openHook func() // tests: called at the start of every open (to make one block)
+
 	lastSeen    os.FileInfo // stat of the last file tried, good or bad (owned by the watcher)
 	statFailing bool        // the last stat failed (logged once)
 
@@ -178,12 +199,30 @@ type dbLoader struct {
 // holding one reference (for the holder). It refuses a file whose stat
 // changes while it is loaded (a copy still being written).
 func (l *dbLoader) open() (d *servedDB, err error) {
+	if l.openHook != nil {
+		l.openHook()
+	}
 	info, err := os.Stat(l.path)
 	if err != nil {
 		return nil, statError(err)
 	}
 	if !info.Mode().IsRegular() {
 		return nil, &dbLoadError{problemNotRegular, info, fmt.Errorf("%s: %w", l.path, reader.ErrNotRegular)}
+	}
+	var file *os.File
+	if l.mmap {
+		// Kept open to watch the version mapped (servedDB.changedInPlace);
+		// its stat is the one the after-load comparison below holds the
+		// path to, so the mapped file and this one are the same version.
+		if file, err = reader.OpenRegular(l.path); err == nil {
+			info, err = file.Stat()
+		}
+		if err != nil {
+			if file != nil {
+				_ = file.Close()
+			}
+			return nil, &dbLoadError{problemUnreadable, info, fmt.Errorf("%s: %w", l.path, err)}
+		}
 	}
 	var r *reader.Reader
 	class := problemInvalid
@@ -225,13 +264,16 @@ func (l *dbLoader) open() (d *servedDB, err error) {
 		if r != nil {
 			_ = r.Close()
 		}
+		if file != nil {
+			_ = file.Close()
+		}
 		var fe *reader.FaultError
 		if errors.As(err, &fe) {
 			class = problemChanging
 		}
 		return nil, &dbLoadError{class, info, fmt.Errorf("%s: %w", l.path, err)}
 	}
-	d = &servedDB{r: r, records: new(serveRecordCache), info: info, loaded: time.Now(), mapped: l.mmap}
+	d = &servedDB{r: r, records: new(serveRecordCache), info: info, loaded: time.Now(), mapped: l.mmap, file: file}
 	d.refs.Store(1)
 	return d, nil
 }
@@ -311,7 +353,7 @@ func (l *dbLoader) attempt(force bool, why string, last os.FileInfo) attemptResu
 	}
 	res.d, res.err = l.open()
 	if res.err == nil && l.closing.Load() {
-		_ = res.d.r.Close()
+		res.d.release()
 		res.d, res.err = nil, errors.New("shutting down: discarded the file loaded meanwhile")
 	}
 	return res

@@ -134,17 +134,25 @@ func (s *lookupServer) admit(w http.ResponseWriter, r *http.Request, sem chan st
 // guard runs f with faults on the mapped file turned into an error (see
 // reader.Guard). A fault marks d damaged, wakes the watcher to load the
 // file again and answers 503.
+//
+// A mapped file that changed in place since it was loaded may have given
+// a wrong answer without a fault: after f, d's file is checked
+// (servedDB.changedInPlace) and a changed one is marked damaged and
+// answered 503 the same way.
 func (s *lookupServer) guard(w http.ResponseWriter, r *http.Request, d *servedDB, f func() error) bool {
 	err := reader.Guard(f)
-	if err == nil {
+	if err == nil && !d.changedInPlace() {
 		return true
 	}
-	if d.damaged.CompareAndSwap(damageNone, damageFault) {
-		s.metrics.damaged.Add(1)
-		s.log.Error("memory fault reading the served file: it was truncated or changed in place; answering 503 until a whole file loads",
-			"file", s.loader.path, "err", err)
+	kind, msg := damageChangedInPlace, "the served file was changed in place (same inode, new size or mtime): answering 503 until a whole file loads; replace files by renaming a new one over them"
+	if err != nil {
+		kind, msg = damageFault, "memory fault reading the served file: it was truncated or changed in place; answering 503 until a whole file loads"
+		s.metrics.faults.Add(1)
 	}
-	s.metrics.faults.Add(1)
+	if d.damaged.CompareAndSwap(damageNone, kind) {
+		s.metrics.damaged.Add(1)
+		s.log.Error(msg, "file", s.loader.path, "err", err)
+	}
 	if s.wake != nil {
 		select {
 		case s.wake <- struct{}{}:

@@ -120,9 +120,19 @@ type serveProc struct {
 // for it to print the address it listens on.
 func startServe(t *testing.T, args ...string) *serveProc {
 	t.Helper()
+	return startServeEnv(t, nil, args...)
+}
+
+// startServeEnv is startServe with env (NAME=value) added to the
+// process's environment.
+func startServeEnv(t *testing.T, env []string, args ...string) *serveProc {
+	t.Helper()
 	p := &serveProc{stderr: &serveLockedBuffer{}, done: make(chan struct{})}
 	stdout := &serveLockedBuffer{}
 	p.cmd = exec.Command(ipatlasBin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
