@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -186,7 +187,8 @@ type dbLoader struct {
 	metrics *serveMetrics
 	log     *slog.Logger
 
-	openHook func() // tests: called at the start of every open (to make one block)
+	openHook func()         // tests: called at the start of every open (to make one block)
+	attempts sync.WaitGroup // attempt goroutines of watch still running (tests wait for them)
 
 	lastSeen    os.FileInfo // stat of the last file tried, good or bad (owned by the watcher)
 	statFailing bool        // the last stat failed (logged once)
@@ -445,7 +447,11 @@ func (l *dbLoader) watch(poll, timeout time.Duration, hup, wake <-chan struct{},
 		}
 		running, started, reported = true, time.Now(), false
 		last := l.lastSeen
-		go func() { results <- l.attempt(force, why, last) }()
+		l.attempts.Add(1)
+		go func() {
+			defer l.attempts.Done()
+			results <- l.attempt(force, why, last)
+		}()
 	}
 	for {
 		select {

@@ -372,15 +372,12 @@ func TestServeReloadTimeout(t *testing.T) {
 	}
 	defer holder.shutdown()
 	block := make(chan struct{})
-	var opens sync.WaitGroup
 	var n int32
 	var nmu sync.Mutex
 	ld.openHook = func() {
 		nmu.Lock()
 		n++
 		nmu.Unlock()
-		opens.Add(1)
-		defer opens.Done()
 		<-block
 	}
 	stop, watched := make(chan struct{}), make(chan struct{})
@@ -406,7 +403,7 @@ func TestServeReloadTimeout(t *testing.T) {
 		t.Fatal("the watcher did not stop while a load was blocked")
 	}
 	close(block)
-	opens.Wait()
+	ld.attempts.Wait()
 }
 
 // TestServeSlowReaders is issue 14 point 3: 1,000 connections that each
