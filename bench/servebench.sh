@@ -18,6 +18,8 @@
 # the machine's load average before it, loadgen's figures, the server's
 # CPU seconds and RSS after it; then the medians per scenario. Raw
 # loadgen reports go to $OUT (default: a temporary directory).
+# IPATLAS=path/to/ipatlas measures that binary instead of building the
+# checkout's (an older commit side by side); SERVE_FLAGS adds flags.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,13 +35,15 @@ db="data/GeoLite2-City.mmdb"
 work="$(mktemp -d)"
 out="${OUT:-$work}"
 mkdir -p "$out"
-go build -o "$work/ipatlas" ./cmd/ipatlas
+bin="${IPATLAS:-$work/ipatlas}"
+[[ -n "${IPATLAS:-}" ]] || go build -o "$bin" ./cmd/ipatlas
 go build -o "$work/loadgen" ./bench/loadgen
 cp "$db" "$work/a.mmdb"
 cp "$db" "$work/b.mmdb"
 cp "$db" "$work/served.mmdb"
 
-"$work/ipatlas" serve "$work/served.mmdb" --addr 127.0.0.1:0 --poll 250ms >"$work/addr" 2>"$out/serve.log" &
+# shellcheck disable=SC2086 # SERVE_FLAGS is a list of flags
+"$bin" serve "$work/served.mmdb" --addr 127.0.0.1:0 --poll 250ms ${SERVE_FLAGS:-} >"$work/addr" 2>"$out/serve.log" &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do

@@ -331,15 +331,32 @@ func (s *lookupServer) lookup(d *servedDB, a netip.Addr) (lookupAnswer, *serveLo
 	if err := res.Decode(&v); err != nil {
 		return lookupAnswer{}, &serveLookupError{http.StatusInternalServerError, fmt.Errorf("decoding the record of %s: %w", ans.prefix, err)}
 	}
+	b, err := encodeRecordJSON(v)
+	if err != nil {
+		return lookupAnswer{}, &serveLookupError{http.StatusInternalServerError, fmt.Errorf("encoding the record of %s: %w", ans.prefix, err)}
+	}
+	ans.record = b
+	d.records.put(off, ans.record)
+	return ans, nil
+}
+
+// encodeRecordJSON encodes a decoded record as ipatlas lookup prints it: no
+// HTML escaping, and NaN and infinities (which JSON has no number for) as
+// the strings "NaN", "+Inf" and "-Inf" (jsonSafe, lookup's rule).
+func encodeRecordJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return lookupAnswer{}, &serveLookupError{http.StatusInternalServerError, fmt.Errorf("encoding the record of %s: %w", ans.prefix, err)}
+	err := enc.Encode(v)
+	var uv *json.UnsupportedValueError
+	if errors.As(err, &uv) {
+		buf.Reset()
+		err = enc.Encode(jsonSafe(v))
 	}
-	ans.record = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	d.records.put(off, ans.record)
-	return ans, nil
+	if err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // recordCacheBits sets the size of a generation's record cache: 2^14

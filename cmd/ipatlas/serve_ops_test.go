@@ -574,3 +574,20 @@ func TestServeOperatorConventions(t *testing.T) {
 		t.Errorf("IPATLAS_MAX_IN_FLIGHT=many: %v\n%s\nwant exit 2 naming the variable", err, out)
 	}
 }
+
+// TestServeNaNLikeLookup (issue 13): a record holding NaN and -Inf is
+// answered 200 with the record ipatlas lookup prints, byte for byte; at
+// e9db24f serve answered 500.
+func TestServeNaNLikeLookup(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "nan.mmdb")
+	writePathDB(t, db)
+	p := startServe(t, db)
+	code, body, _ := p.do(t, "GET", "/v1/lookup/1.2.5.1", "")
+	want, stderr, exit := runCLI(t, "lookup", db, "1.2.5.1")
+	if exit != 0 {
+		t.Fatalf("ipatlas lookup: exit %d: %s", exit, stderr)
+	}
+	if code != 200 || string(body) != want {
+		t.Errorf("serve: %d %s\nlookup: %s", code, body, want)
+	}
+}
