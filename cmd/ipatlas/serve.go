@@ -84,7 +84,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format on stderr: text or json (log/slog)")
 	fs.BoolVar(&c.accessLog, "access-log", false, "log every request (method, path, status, bytes, duration, client)")
 	fs.BoolVar(&c.perItem, "batch-item-errors", false, "answer a bad address in a batch with {\"ip\":...,\"error\":...} in its place instead of\nfailing the whole batch with 400")
-	fs.BoolVar(&c.gzip, "gzip", true, "gzip answers of 1 KiB or more when the request accepts gzip")
+	fs.BoolVar(&c.gzip, "gzip", true, "gzip answers of 4 KiB or more when the request accepts gzip")
 	if err := flagsFromEnv(fs, "IPATLAS_"); err != nil {
 		return err
 	}

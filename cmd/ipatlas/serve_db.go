@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -30,11 +31,16 @@ type servedDB struct {
 	records *serveRecordCache // encoded records of this file by data offset
 	info    os.FileInfo       // the path's stat taken before it was opened
 	loaded  time.Time
-	mapped  bool         // r maps the file (else it reads a private copy)
-	file    *os.File     // mapped: the file r maps, kept open to fstat it (changedInPlace)
-	damaged atomic.Int32 // a damage* value: the mapped file changed in place or faulted
-	refs    atomic.Int64 // INVARIANT: > 0 until closed; never rises from 0
-	closed  func()       // called once after Close (counts open generations)
+	mapped  bool     // r maps the file (else it reads a private copy)
+	file    *os.File // mapped: the file r maps, kept open to fstat it (changedInPlace)
+	sum     uint32   // mapped: CRC-32C of the file's content when it was checked
+	// mtime is the modification time accepted for this version: its
+	// stat's, or a later one after a touch left the content as it was.
+	mtime    atomic.Pointer[time.Time]
+	verifyMu sync.Mutex   // one content check at a time (changedInPlace)
+	damaged  atomic.Int32 // a damage* value: the mapped file changed in place or faulted
+	refs     atomic.Int64 // INVARIANT: > 0 until closed; never rises from 0
+	closed   func()       // called once after Close (counts open generations)
 }
 
 // Why a generation no longer answers: its mapped file was rewritten in
@@ -46,18 +52,53 @@ const (
 )
 
 // changedInPlace reports whether the file d maps has changed since it was
-// loaded: its size or mtime (from fstat of the open file, whatever is at
-// the path now) differ from the stat it was checked with. A request that
-// computed its answer from a mapped file and then finds it unchanged
-// knows the answer came from the file that was checked: a write in place
-// changes the mtime (and, with cp's truncation, the size) before any byte
-// of the mapping changes. It costs one fstat (about a microsecond).
+// loaded, from fstat of the open file (whatever is at the path now). A
+// request that computed its answer from a mapped file and then finds it
+// unchanged knows the answer came from the file that was checked: a write
+// in place changes the mtime (and, with cp's truncation, the size) before
+// any byte of the mapping changes. It costs one fstat (about a
+// microsecond).
+//
+// Another size is a change. A new mtime with the same size may be a
+// write without truncation or only a touch: the content is read again
+// and compared with its CRC-32C at load (tens of milliseconds for a
+// 60 MB file, once per new mtime; requests meanwhile wait); a touch
+// changes nothing.
 func (d *servedDB) changedInPlace() bool {
 	if d.file == nil {
 		return false
 	}
 	st, err := d.file.Stat()
-	return err != nil || st.Size() != d.info.Size() || !st.ModTime().Equal(d.info.ModTime())
+	if err != nil || st.Size() != d.info.Size() {
+		return true
+	}
+	if st.ModTime().Equal(*d.mtime.Load()) {
+		return false
+	}
+	d.verifyMu.Lock()
+	defer d.verifyMu.Unlock()
+	if st.ModTime().Equal(*d.mtime.Load()) {
+		return false // checked by a request that held the lock before this one
+	}
+	sum, err := fileCRC(d.file)
+	if err != nil || sum != d.sum {
+		return true
+	}
+	// The content is as loaded; keep the newest mtime seen (fstat again:
+	// a write after the read above changes it and is checked next time).
+	mt := st.ModTime()
+	d.mtime.Store(&mt)
+	return false
+}
+
+// fileCRC returns the CRC-32C (Castagnoli) of the content of f, read with
+// pread (never through a mapping, so a truncation cannot fault it).
+func fileCRC(f *os.File) (uint32, error) {
+	h := crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, 1<<62)); err != nil {
+		return 0, err
+	}
+	return h.Sum32(), nil
 }
 
 // damage returns what is wrong with d's file, "" when nothing is.
@@ -251,6 +292,11 @@ func (l *dbLoader) open() (d *servedDB, err error) {
 			return sampleCheck(r)
 		}
 	})
+	var sum uint32
+	if err == nil && file != nil {
+		// What a touch is told apart from a write by (changedInPlace).
+		sum, err = fileCRC(file)
+	}
 	if err == nil {
 		// The version checked must be the version served: a file still
 		// being copied in place has moved on since the stat above.
@@ -275,7 +321,9 @@ func (l *dbLoader) open() (d *servedDB, err error) {
 		}
 		return nil, &dbLoadError{class, info, fmt.Errorf("%s: %w", l.path, err)}
 	}
-	d = &servedDB{r: r, records: new(serveRecordCache), info: info, loaded: time.Now(), mapped: l.mmap, file: file}
+	d = &servedDB{r: r, records: new(serveRecordCache), info: info, loaded: time.Now(), mapped: l.mmap, file: file, sum: sum}
+	mt := info.ModTime()
+	d.mtime.Store(&mt)
 	d.refs.Store(1)
 	return d, nil
 }
@@ -333,8 +381,9 @@ type attemptResult struct {
 // does all the file I/O of a reload and may block as long as the file
 // system does; it touches no watcher state. When the served generation
 // maps the file and the file has changed in place (same inode, another
-// size or mtime), that generation is marked damaged at once: its answers
-// can no longer be trusted.
+// size, or a new mtime and other content: servedDB.changedInPlace), that
+// generation is marked damaged at once: its answers can no longer be
+// trusted. A touch only reloads.
 func (l *dbLoader) attempt(force bool, why string, last os.FileInfo) attemptResult {
 	res := attemptResult{why: why, start: time.Now()}
 	info, err := os.Stat(l.path)
@@ -342,10 +391,10 @@ func (l *dbLoader) attempt(force bool, why string, last os.FileInfo) attemptResu
 		res.err = statError(err)
 		return res
 	}
-	if cur := l.holder.cur.Load(); cur != nil && cur.mapped && os.SameFile(info, cur.info) && !sameFileVersion(info, cur.info) {
+	if cur := l.holder.cur.Load(); cur != nil && cur.mapped && os.SameFile(info, cur.info) && cur.damage() == "" && cur.changedInPlace() {
 		if cur.damaged.CompareAndSwap(damageNone, damageChangedInPlace) {
 			l.metrics.damaged.Add(1)
-			l.log.Error("the served file was changed in place (same inode, new size or mtime): answering 503 until a whole file loads; replace files by renaming a new one over them",
+			l.log.Error("the served file was changed in place (same inode, new size or content): answering 503 until a whole file loads; replace files by renaming a new one over them",
 				"file", l.path, "size", info.Size(), "mtime", info.ModTime())
 		}
 	}

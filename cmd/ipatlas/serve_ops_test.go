@@ -521,8 +521,9 @@ func TestServeOperatorConventions(t *testing.T) {
 		t.Errorf("batch with --batch-item-errors: %d %s", code, body)
 	}
 	// gzip when asked, the same JSON once unzipped.
-	plainCode, plain, _ := p.do(t, "POST", "/v1/lookup", `["1.2.3.4","5.6.7.8","2001:db8::1","1.2.3.4","5.6.7.8","2001:db8::1","1.2.3.4","5.6.7.8"]`)
-	req, _ := http.NewRequest("POST", p.base+"/v1/lookup", strings.NewReader(`["1.2.3.4","5.6.7.8","2001:db8::1","1.2.3.4","5.6.7.8","2001:db8::1","1.2.3.4","5.6.7.8"]`))
+	batch := "[" + strings.Repeat(`"1.2.3.4","5.6.7.8","2001:db8::1",`, 20) + `"1.2.3.4"]`
+	plainCode, plain, _ := p.do(t, "POST", "/v1/lookup", batch)
+	req, _ := http.NewRequest("POST", p.base+"/v1/lookup", strings.NewReader(batch))
 	req.Header.Set("Accept-Encoding", "gzip")
 	resp, err := serveClient.Do(req)
 	if err != nil {
@@ -530,12 +531,20 @@ func TestServeOperatorConventions(t *testing.T) {
 	}
 	zipped, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.Header.Get("Content-Encoding") != "gzip" || len(zipped) >= len(plain) || plainCode != 200 {
+	if resp.Header.Get("Content-Encoding") != "gzip" || len(zipped) >= len(plain) || plainCode != 200 || len(plain) < gzipMin {
 		t.Errorf("Accept-Encoding gzip: Content-Encoding %q, %d bytes against %d plain", resp.Header.Get("Content-Encoding"), len(zipped), len(plain))
 	} else if zr, err := gzip.NewReader(bytes.NewReader(zipped)); err != nil {
 		t.Errorf("gzip answer: %v", err)
 	} else if unz, err := io.ReadAll(zr); err != nil || !bytes.Equal(unz, plain) {
 		t.Errorf("gzip answer unzipped (%v) differs from the plain one:\n%s\n%s", err, unz, plain)
+	}
+	// A single small answer is not worth compressing.
+	req, _ = http.NewRequest("GET", p.base+"/v1/lookup/1.2.3.4", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	if resp, err := serveClient.Do(req); err != nil {
+		t.Error(err)
+	} else if resp.Body.Close(); resp.Header.Get("Content-Encoding") != "" || resp.StatusCode != 200 {
+		t.Errorf("a small answer: status %d, Content-Encoding %q; want 200 and no gzip", resp.StatusCode, resp.Header.Get("Content-Encoding"))
 	}
 	fams := p.metrics(t)
 	if got := serveMetricValue(fams, "ipatlas_database_build_timestamp_seconds"); got < 1.7e9 {
@@ -590,4 +599,48 @@ func TestServeNaNLikeLookup(t *testing.T) {
 	if code != 200 || string(body) != want {
 		t.Errorf("serve: %d %s\nlookup: %s", code, body, want)
 	}
+}
+
+// TestServeTouchAndSameSizeWrite: a touch of the mapped file (new mtime,
+// same content) fails no request and reloads it; a write in place of a
+// file of the same size without truncation (new mtime, other content) is
+// answered 503 until it is loaded whole, never from the old tree over the
+// new bytes.
+func TestServeTouchAndSameSizeWrite(t *testing.T) {
+	dir := t.TempDir()
+	a := serveReadFile(t, serveBuildDB(t, dir, "a.mmdb", serveCSVC))
+	// The same networks with another country of the same length: the
+	// same size, other bytes.
+	b := serveReadFile(t, serveBuildDB(t, dir, "b.mmdb", strings.Replace(serveCSVC, "Japan,JP", "China,CN", 1)))
+	if len(a) != len(b) || bytes.Equal(a, b) {
+		t.Fatalf("want two files of the same size and other content: %d and %d bytes", len(a), len(b))
+	}
+	served := filepath.Join(dir, "served.mmdb")
+	serveRenameOver(t, served, a)
+	p := startServe(t, served, "--poll", "1h") // only requests and SIGHUP look at the file
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(served, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.country(t, "1.2.3.4"); got != "JP" {
+		t.Errorf("after a touch: %q, want JP", got)
+	}
+	// Overwrite without truncation: the size never changes.
+	f, err := os.OpenFile(served, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(b, 0); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	code, body, _ := p.do(t, "GET", "/v1/lookup/1.2.3.4", "")
+	if code != 503 {
+		t.Errorf("after a same-size write in place: %d %s; want 503", code, body)
+	}
+	p.signal(t, syscall.SIGHUP)
+	serveWaitFor(t, "the rewritten file to be served", func() bool {
+		code, body, _ := p.do(t, "GET", "/v1/lookup/1.2.3.4", "")
+		return code == 200 && bytes.Contains(body, []byte(`"CN"`))
+	})
 }
