@@ -95,7 +95,7 @@ func (d *servedDB) changedInPlace() bool {
 // pread (never through a mapping, so a truncation cannot fault it).
 func fileCRC(f *os.File) (uint32, error) {
 	h := crc32.New(crc32.MakeTable(crc32.Castagnoli))
-	if _, err := io.Copy(h, io.NewSectionReader(f, 0, 1<<62)); err != nil {
+	if _, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, 1<<62), make([]byte, 1<<20)); err != nil {
 		return 0, err
 	}
 	return h.Sum32(), nil
