@@ -116,6 +116,59 @@ func (p *serveProc) status(t *testing.T, path string) (int, map[string]any) {
 	return code, v
 }
 
+// serveTally asks for 1.2.3.4 over and over until stop, counting the
+// statuses and the countries of the 200 answers.
+type serveTally struct {
+	halt      chan struct{}
+	done      chan struct{}
+	statuses  map[int]int
+	countries map[string]int
+}
+
+func startServeTally(t *testing.T, base string) *serveTally {
+	tl := &serveTally{halt: make(chan struct{}), done: make(chan struct{}), statuses: map[int]int{}, countries: map[string]int{}}
+	go func() {
+		defer close(tl.done)
+		for {
+			select {
+			case <-tl.halt:
+				return
+			default:
+			}
+			resp, err := serveClient.Get(base + "/v1/lookup/1.2.3.4")
+			if err != nil {
+				t.Errorf("asking for 1.2.3.4: %v", err)
+				return
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			tl.statuses[resp.StatusCode]++
+			if resp.StatusCode != 200 {
+				continue
+			}
+			var ans serveAnswer
+			if err == nil {
+				err = json.Unmarshal(body, &ans)
+			}
+			if err != nil {
+				t.Errorf("answer for 1.2.3.4 (%v): %s", err, body)
+				return
+			}
+			c, _ := ans.Record["country"].(map[string]any)
+			iso, _ := c["iso_code"].(string)
+			tl.countries[iso]++
+		}
+	}()
+	return tl
+}
+
+// stop ends the tally and returns its counts.
+func (tl *serveTally) stop() (statuses map[int]int, countries map[string]int) {
+	close(tl.halt)
+	<-tl.done
+	return tl.statuses, tl.countries
+}
+
 // overwriteInPlace rewrites path with content the way cp does: the same
 // inode, truncated, then written.
 func overwriteInPlace(t *testing.T, path string, content []byte) {
@@ -157,44 +210,12 @@ func TestServeInPlaceWriteUnderLoad(t *testing.T) {
 			p := startServe(t, served, "--poll", "10ms", "--mmap="+strconv.FormatBool(mode.mmap))
 			rss0 := serveRSS(t, p.cmd.Process.Pid)
 
-			var mu sync.Mutex
-			statuses, countries := map[int]int{}, map[string]int{}
-			stop := make(chan struct{})
-			var checker sync.WaitGroup
-			checker.Add(1)
-			go func() {
-				defer checker.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					resp, err := serveClient.Get(p.base + "/v1/lookup/1.2.3.4")
-					if err != nil {
-						t.Errorf("during in-place writes: %v", err)
-						return
-					}
-					body, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					mu.Lock()
-					statuses[resp.StatusCode]++
-					if resp.StatusCode == 200 {
-						var ans serveAnswer
-						_ = json.Unmarshal(body, &ans)
-						c, _ := ans.Record["country"].(map[string]any)
-						iso, _ := c["iso_code"].(string)
-						countries[iso]++
-					}
-					mu.Unlock()
-				}
-			}()
+			tally := startServeTally(t, p.base)
 			lg := startLoadgen(t, loadgen, "--url", p.base, "-c", "4", "-d", "3s", "--v6", "0.2",
 				"--reload-file", served, "--reload-with", a+","+b, "--reload-every", "100ms",
 				"--swap-mode", "copy", "--copy-chunk", "256", "--copy-pause", "2ms")
 			rep := lg.wait(t)
-			close(stop)
-			checker.Wait()
+			statuses, countries := tally.stop()
 			p.alive(t)
 			t.Logf("answers for 1.2.3.4: statuses %v, countries %v; RSS %d MiB before, %d MiB after",
 				statuses, countries, rss0, serveRSS(t, p.cmd.Process.Pid))
@@ -353,23 +374,32 @@ func TestServeFIFOUnderLoad(t *testing.T) {
 	}
 }
 
+// serveTestLoader returns a loader of dir/served.mmdb holding a (built
+// from serveCSVA), and the bytes of a and b (serveCSVB), for tests that
+// run the service in this process.
+func serveTestLoader(t *testing.T) (ld *dbLoader, served string, a, b []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	a = serveReadFile(t, serveBuildDB(t, dir, "a.mmdb", serveCSVA))
+	b = serveReadFile(t, serveBuildDB(t, dir, "b.mmdb", serveCSVB))
+	served = filepath.Join(dir, "served.mmdb")
+	serveRenameOver(t, served, a)
+	ld = &dbLoader{path: served, check: checkModeSample, mmap: true, holder: &dbHolder{},
+		metrics: &serveMetrics{}, log: slog.New(slog.DiscardHandler)}
+	if err := ld.initial(); err != nil {
+		t.Fatal(err)
+	}
+	return ld, served, a, b
+}
+
 // TestServeReloadTimeout: a load that blocks (as open() does on a hung
 // network mount) is reported after the reload timeout as degraded health
 // and a reload failure, no second load starts meanwhile, and stopping the
 // watcher does not wait for it. At e9db24f the loader held its lock across
 // the open, so nothing else could proceed.
 func TestServeReloadTimeout(t *testing.T) {
-	dir := t.TempDir()
-	a := serveReadFile(t, serveBuildDB(t, dir, "a.mmdb", serveCSVA))
-	b := serveReadFile(t, serveBuildDB(t, dir, "b.mmdb", serveCSVB))
-	served := filepath.Join(dir, "served.mmdb")
-	serveRenameOver(t, served, a)
-	metrics := &serveMetrics{}
-	holder := &dbHolder{}
-	ld := &dbLoader{path: served, check: checkModeSample, mmap: true, holder: holder, metrics: metrics, log: slog.New(slog.DiscardHandler)}
-	if err := ld.initial(); err != nil {
-		t.Fatal(err)
-	}
+	ld, served, _, b := serveTestLoader(t)
+	metrics, holder := ld.metrics, ld.holder
 	defer holder.shutdown()
 	block := make(chan struct{})
 	var n int32

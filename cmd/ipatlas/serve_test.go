@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -1001,46 +1000,13 @@ func TestServeReloadUnderLoad(t *testing.T) {
 	serveRenameOver(t, served, serveReadFile(t, a))
 	p := startServe(t, served, "--poll", "10ms")
 
-	stop := make(chan struct{})
-	seen := map[string]int{}
-	var checker sync.WaitGroup
-	checker.Add(1)
-	go func() {
-		defer checker.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			resp, err := serveClient.Get(p.base + "/v1/lookup/1.2.3.4")
-			if err != nil {
-				t.Errorf("during reloads: %v", err)
-				return
-			}
-			body, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			var ans serveAnswer
-			if err == nil {
-				err = json.Unmarshal(body, &ans)
-			}
-			if resp.StatusCode != 200 || err != nil {
-				t.Errorf("during reloads: status %d (%v): %s", resp.StatusCode, err, body)
-				return
-			}
-			c, _ := ans.Record["country"].(map[string]any)
-			iso, _ := c["iso_code"].(string)
-			seen[iso]++
-		}
-	}()
-
+	tally := startServeTally(t, p.base)
 	cmd := exec.Command(loadgen, "--url", p.base, "-c", "4", "-d", "3s", "--v6", "0.2", "--json",
 		"--reload-file", served, "--reload-with", a+","+b, "--reload-every", "100ms")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	close(stop)
-	checker.Wait()
+	statuses, seen := tally.stop()
 	if err != nil {
 		t.Errorf("loadgen: %v\n%s\n%s", err, stdout.String(), stderr.String())
 	}
@@ -1054,8 +1020,8 @@ func TestServeReloadUnderLoad(t *testing.T) {
 		t.Errorf("%d file swaps, server reloads %v, rejects %v: want at least 10 swaps, most reloaded, none rejected",
 			rep.FileSwaps, rep.ServerReloads, rep.ServerRejects)
 	}
-	if seen["CN"] == 0 || seen["US"] == 0 || len(seen) != 2 {
-		t.Errorf("answers for 1.2.3.4 during the reloads: %v; want both CN and US, nothing else", seen)
+	if seen["CN"] == 0 || seen["US"] == 0 || len(seen) != 2 || len(statuses) != 1 {
+		t.Errorf("answers for 1.2.3.4 during the reloads: %v, statuses %v; want both CN and US, nothing else, all 200", seen, statuses)
 	}
 	if p.signal(t, syscall.SIGTERM); p.wait(t) != 0 {
 		t.Errorf("exit status %d after SIGTERM:\n%s", p.code, p.stderr)
@@ -1067,17 +1033,8 @@ func TestServeReloadUnderLoad(t *testing.T) {
 // load: every request gets an answer from one whole file, and every
 // replaced file is closed exactly once, after its last request.
 func TestServeGenerations(t *testing.T) {
-	dir := t.TempDir()
-	a := serveReadFile(t, serveBuildDB(t, dir, "a.mmdb", serveCSVA))
-	b := serveReadFile(t, serveBuildDB(t, dir, "b.mmdb", serveCSVB))
-	served := filepath.Join(dir, "served.mmdb")
-	serveRenameOver(t, served, a)
-	metrics := &serveMetrics{}
-	holder := &dbHolder{}
-	ld := &dbLoader{path: served, check: checkModeSample, mmap: true, holder: holder, metrics: metrics, log: slog.New(slog.DiscardHandler)}
-	if err := ld.initial(); err != nil {
-		t.Fatal(err)
-	}
+	ld, served, a, b := serveTestLoader(t)
+	metrics, holder := ld.metrics, ld.holder
 	srv := httptest.NewServer(newLookupServer(holder, ld, metrics, serveConfig{maxInFlight: 256, maxBatches: 8, queueWait: time.Second}, ld.log, nil).handler())
 	defer srv.Close()
 
