@@ -155,6 +155,20 @@ func (h *dbHolder) acquire() *servedDB {
 	}
 }
 
+// tryAcquire is acquire that returns nil when no generation is held
+// (before the first load, after shutdown).
+func (h *dbHolder) tryAcquire() *servedDB {
+	for {
+		d := h.cur.Load()
+		if d == nil {
+			return nil
+		}
+		if n := d.refs.Load(); n > 0 && d.refs.CompareAndSwap(n, n+1) {
+			return d
+		}
+	}
+}
+
 // install makes d the current generation (holding the reference d was
 // made with) and releases the previous one, if any.
 func (h *dbHolder) install(d *servedDB) {
@@ -391,12 +405,14 @@ func (l *dbLoader) attempt(force bool, why string, last os.FileInfo) attemptResu
 		res.err = statError(err)
 		return res
 	}
-	if cur := l.holder.cur.Load(); cur != nil && cur.mapped && os.SameFile(info, cur.info) && cur.damage() == "" && cur.changedInPlace() {
-		if cur.damaged.CompareAndSwap(damageNone, damageChangedInPlace) {
+	if cur := l.holder.tryAcquire(); cur != nil {
+		if cur.mapped && os.SameFile(info, cur.info) && cur.damage() == "" && cur.changedInPlace() &&
+			cur.damaged.CompareAndSwap(damageNone, damageChangedInPlace) {
 			l.metrics.damaged.Add(1)
 			l.log.Error("the served file was changed in place (same inode, new size or content): answering 503 until a whole file loads; replace files by renaming a new one over them",
 				"file", l.path, "size", info.Size(), "mtime", info.ModTime())
 		}
+		cur.release()
 	}
 	if !force && sameFileVersion(info, last) {
 		res.unchanged = true
