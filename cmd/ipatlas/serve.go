@@ -41,7 +41,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 			"                         the file on disk is missing or bad and the loaded one serves);\n"+
 			"                         503 while no valid file is served\n"+
 			"  GET  /metrics          Prometheus text format: requests by endpoint and status,\n"+
-			"                         latency histogram, database build time, reloads, reload failures\n\n"+
+			"                         latency histogram, database build time, reloads, reload failures,\n"+
+			"                         state, faults, overload; go_*, process_*, go_build_info (client_golang)\n"+
+			"                         and ipatlas_build_info\n\n"+
 			"A bad address, malformed JSON or a batch over 1000 gets 400 with {\"error\": \"...\"} (with\n"+
 			"--batch-item-errors a bad address in a batch gets {\"ip\":...,\"error\":...} in its place and the\n"+
 			"rest are answered); a wrong method 405; more requests than the limits below 503 with\n"+

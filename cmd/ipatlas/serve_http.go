@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ipatlas/ipatlas/reader"
+	"github.com/prometheus/client_golang/prometheus"
 	// klauspost's gzip (already linked for .gz inputs) compresses at
 	// BestSpeed several times faster than compress/gzip, same format.
 	"github.com/klauspost/compress/gzip"
@@ -44,13 +45,15 @@ type lookupServer struct {
 	// request ends.
 	inFlight chan struct{}
 	batches  chan struct{}
+	runtime  *prometheus.Registry // go_*, process_*, go_build_info for /metrics
 }
 
 // newLookupServer returns the service for cfg's limits and options. wake,
 // if not nil, is signalled (without blocking) when a request faults.
 func newLookupServer(holder *dbHolder, ld *dbLoader, metrics *serveMetrics, cfg serveConfig, logger *slog.Logger, wake chan<- struct{}) *lookupServer {
 	return &lookupServer{holder: holder, loader: ld, metrics: metrics, cfg: cfg, log: logger, wake: wake,
-		inFlight: make(chan struct{}, max(cfg.maxInFlight, 1)), batches: make(chan struct{}, max(cfg.maxBatches, 1))}
+		inFlight: make(chan struct{}, max(cfg.maxInFlight, 1)), batches: make(chan struct{}, max(cfg.maxBatches, 1)),
+		runtime: newRuntimeRegistry()}
 }
 
 // handler routes the endpoints. Each request is counted and timed under
@@ -693,6 +696,9 @@ func (s *lookupServer) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	d.release()
 	var buf bytes.Buffer
 	_ = s.metrics.write(&buf, g) // a bytes.Buffer does not fail
+	if err := writeRuntimeMetrics(&buf, s.runtime); err != nil {
+		s.log.Warn("gathering the runtime metrics", "err", err)
+	}
 	s.writeBody(w, r, http.StatusOK, "text/plain; version=0.0.4; charset=utf-8", buf.Bytes())
 }
 

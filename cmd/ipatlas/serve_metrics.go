@@ -4,11 +4,55 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/common/expfmt"
 )
+
+// newRuntimeRegistry returns a registry of the standard collectors of
+// client_golang: go_* (runtime and memory), process_* (CPU, RSS, open
+// files) and go_build_info. /metrics appends what it gathers to the
+// service's own families, which stay hand-written (atomics on the
+// request path, no locks).
+func newRuntimeRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewBuildInfoCollector())
+	return reg
+}
+
+// writeRuntimeMetrics writes what reg gathers, in the text format.
+func writeRuntimeMetrics(w io.Writer, reg *prometheus.Registry) error {
+	mfs, err := reg.Gather()
+	for _, mf := range mfs {
+		if _, werr := expfmt.MetricFamilyToText(w, mf); werr != nil {
+			return werr
+		}
+	}
+	return err
+}
+
+// ipatlasBuild returns the module version and VCS revision the binary was
+// built from ("(devel)" and "unknown" when not recorded).
+func ipatlasBuild() (version, revision string) {
+	version, revision = "(devel)", "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		version = bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				revision = s.Value
+			}
+		}
+	}
+	return version, revision
+}
 
 // serveEndpoint is what a request asked for, the label of its metrics.
 type serveEndpoint int
@@ -171,6 +215,10 @@ func (m *serveMetrics) write(w io.Writer, db dbGauges) error {
 		}
 		fmt.Fprintf(bw, "ipatlas_database_state{state=%q} %d\n", st, v)
 	}
+	family("ipatlas_build_info", "gauge", "The ipatlas binary: module version, VCS revision and Go version, value 1.")
+	version, revision := ipatlasBuild()
+	fmt.Fprintf(bw, "ipatlas_build_info{version=\"%s\",revision=\"%s\",goversion=\"%s\"} 1\n",
+		promEscapeLabel(version), promEscapeLabel(revision), promEscapeLabel(runtime.Version()))
 	family("ipatlas_database_info", "gauge", "The served database: file (base name unless --expose-paths) and database_type, value 1.")
 	fmt.Fprintf(bw, "ipatlas_database_info{path=\"%s\",type=\"%s\"} 1\n", promEscapeLabel(db.path), promEscapeLabel(db.typ))
 	return bw.Flush()

@@ -580,6 +580,17 @@ func TestServeOperatorConventions(t *testing.T) {
 	if got := serveMetricValue(fams, "ipatlas_database_build_timestamp_seconds"); got < 1.7e9 {
 		t.Errorf("ipatlas_database_build_timestamp_seconds = %g", got)
 	}
+	// client_golang's collectors (issue 13) and the build.
+	for _, name := range []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "process_resident_memory_bytes", "go_build_info", "ipatlas_build_info"} {
+		if got := serveMetricValue(fams, name); got <= 0 {
+			t.Errorf("%s = %g, want a positive value", name, got)
+		}
+	}
+	if rss := serveMetricValue(fams, "process_resident_memory_bytes"); rss > 0 {
+		if proc := float64(serveRSS(t, p.cmd.Process.Pid)) * (1 << 20); rss < proc/2 || rss > proc*2 {
+			t.Errorf("process_resident_memory_bytes %g, /proc says %g", rss, proc)
+		}
+	}
 	if p.signal(t, syscall.SIGTERM); p.wait(t) != 0 {
 		t.Errorf("exit status %d after SIGTERM:\n%s", p.code, p.stderr)
 	}
