@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"math"
 	"slices"
 	"unicode/utf8"
@@ -192,6 +193,13 @@ type Encoder struct {
 	top    map[valueKey]uint32 // top-level values already written
 	shared map[valueKey]uint32 // sub-values already written
 	seeds  [2]maphash.Seed
+
+	// For the Writer: out receives the data section as it grows, base
+	// bytes of it so far (buf holds what follows); shared is cleared when
+	// it holds maxShared values (0: never).
+	out       io.Writer
+	base      uint64
+	maxShared int
 }
 
 // NewEncoder returns an empty Encoder.
@@ -208,7 +216,43 @@ func NewEncoder() *Encoder {
 func (e *Encoder) Bytes() []byte { return e.buf }
 
 // Len returns the size of the data section written so far.
-func (e *Encoder) Len() int { return len(e.buf) }
+func (e *Encoder) Len() int { return int(e.base) + len(e.buf) }
+
+// appendRecord writes the canonical value c as a top-level value without
+// looking for an equal one written before (the Writer has found them),
+// sharing its sub-values, and returns its offset. With out set it writes
+// the data section to out as it grows.
+func (e *Encoder) appendRecord(c []byte) (uint32, error) {
+	off := e.base + uint64(len(e.buf))
+	if off > math.MaxUint32 {
+		return 0, fmt.Errorf("mmdb encode: data section exceeds 4 GiB")
+	}
+	if e.maxShared > 0 && len(e.shared) >= e.maxShared {
+		clear(e.shared)
+	}
+	if err := e.writeShared(c, e.key(c)); err != nil {
+		return 0, err
+	}
+	if e.out != nil && len(e.buf) >= 1<<20 {
+		if err := e.flush(); err != nil {
+			return 0, err
+		}
+	}
+	return uint32(off), nil
+}
+
+// flush writes buf to out.
+func (e *Encoder) flush() error {
+	if e.out == nil || len(e.buf) == 0 {
+		return nil
+	}
+	if _, err := e.out.Write(e.buf); err != nil {
+		return fmt.Errorf("mmdb writer: data section: %w", err)
+	}
+	e.base += uint64(len(e.buf))
+	e.buf = e.buf[:0]
+	return nil
+}
 
 // Encode writes v as a top-level value, unless an equal one was written
 // before, and returns its offset in the data section.
@@ -231,7 +275,7 @@ func (e *Encoder) EncodeCanonical(c []byte) (uint32, error) {
 	if off, ok := e.top[k]; ok {
 		return off, nil
 	}
-	off := uint(len(e.buf))
+	off := uint(e.Len())
 	if off > math.MaxUint32 {
 		return 0, fmt.Errorf("mmdb encode: data section exceeds 4 GiB")
 	}
@@ -249,7 +293,7 @@ func (e *Encoder) writeShared(c []byte, k valueKey) error {
 		e.buf = appendPointer(e.buf, uint(off))
 		return nil
 	}
-	start := uint(len(e.buf))
+	start := uint(e.base) + uint(len(e.buf))
 	d := Decoder{buf: c, section: "canonical value"}
 	kind, size, payload, err := d.Control(0)
 	if err != nil {

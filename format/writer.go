@@ -1,12 +1,16 @@
 package format
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -34,17 +38,50 @@ type WriterOptions struct {
 	// network that covers an alias is stored around it and a network
 	// inside one is an error.
 	DisableIPv4Aliases bool
+
+	// Memory. The Writer's memory does not grow with the networks nor
+	// with the distinct records: records, their keys and their offsets
+	// go to temporary files beside the output. These bound what it keeps
+	// in memory; 0 means the default.
+
+	// CacheRecords is how many distinct records the Writer remembers
+	// (default 524,288, about 12 MiB), so that an equal record met again
+	// soon gets the same id without further work. A record it forgot
+	// costs time at Close, which stores it once all the same.
+	CacheRecords int
+	// SortRunEntries is the number of entries (24 bytes each) of the
+	// external sort that finds equal records, held in memory at once
+	// (default 1,048,576).
+	SortRunEntries int
+	// SharedValues is the number of sub-values remembered for sharing
+	// through pointers (default 1,048,576, about 40 MiB); when full the
+	// Writer starts again, so a repeated sub-value may be stored more
+	// than once (readers see no difference).
+	SharedValues int
 }
+
+// Defaults of the memory bounds of WriterOptions.
+const (
+	defaultCacheRecords   = 1 << 19
+	defaultSortRunEntries = 1 << 20
+	defaultSharedValues   = 1 << 20
+)
 
 // RecordID names a record interned in a Writer.
 type RecordID uint32
 
+// maxRecordIDs is the number of ids a Writer can hand out.
+const maxRecordIDs = 1<<32 - 1
+
 // Writer streams networks into a .mmdb file. Networks come in address
 // order (IPv4 before IPv6 in an IPv6 database: IPv4 lives at ::/96), do
-// not overlap, and each carries a record interned once with Intern.
-// Adjacent sibling networks with the same record are merged. Memory is
-// proportional to the number of distinct records, not of networks: the
-// search tree goes to the output's temporary file as it is built.
+// not overlap, and each carries a record interned with Intern. Adjacent
+// sibling networks with the same record are merged, and equal records
+// are stored once. Memory is bounded (see WriterOptions): it grows
+// neither with the networks nor with the distinct records. The search
+// tree goes to the output's temporary file as it is built; records go to
+// temporary files beside it at their first use, and Close finds the
+// equal ones with an external sort before it writes the data section.
 //
 // The output appears at its path only when Close succeeds (temporary file,
 // fsync, rename); Abort, or an error from Close, leaves the path as it
@@ -56,11 +93,23 @@ type Writer struct {
 	bits int // 32 or 128
 
 	enc     *Encoder
-	ids     map[valueKey]RecordID
-	canon   [][]byte // canonical encoding of each record; nil once written
-	offsets []uint32 // data offset of each record, or unwritten
 	scratch []byte
 	written int // records written to the data section
+
+	// Records. An id is handed out by intern for a record the cache does
+	// not know; the record waits in last or pending until its first
+	// Insert, which appends it to recs and its key to keys.
+	// INVARIANT: every id below nextID is pending or was spilled, once.
+	cache       *recordCache
+	nextID      RecordID
+	last        pendingRecord // the record of the newest id, if lastPending
+	lastPending bool
+	pending     map[RecordID]pendingRecord // older ids not yet used
+	recs        *os.File                   // id(4) | len(uvarint) | canonical bytes, by first use
+	recsW       *bufio.Writer
+	keys        sorter // (key, seq<<32 | id) of each spilled record
+	spilled     uint64 // records in recs
+	offsets     pagedOffsets
 
 	next    u128 // first address not yet covered by input
 	full    bool // input reached the last address
@@ -82,10 +131,12 @@ type Writer struct {
 	err error // sticky I/O error
 }
 
-// unwritten marks a record not yet in the data section. No record can be
-// at that offset: the data section and node count together stay below
-// 2^32.
-const unwritten = ^uint32(0)
+// pendingRecord is an interned record not yet used by a network.
+type pendingRecord struct {
+	id RecordID
+	k  valueKey
+	c  []byte
+}
 
 // leafValue is a RecordID, or aliasValue for an IPv4 alias.
 type leafValue uint64
@@ -135,18 +186,30 @@ func Create(path string, opts WriterOptions) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mmdb writer: %w", err)
 	}
+	if opts.CacheRecords <= 0 {
+		opts.CacheRecords = defaultCacheRecords
+	}
+	if opts.SortRunEntries <= 0 {
+		opts.SortRunEntries = defaultSortRunEntries
+	}
+	if opts.SharedValues <= 0 {
+		opts.SharedValues = defaultSharedValues
+	}
 	w := &Writer{
 		path:    path,
 		opts:    opts,
 		f:       f,
 		bits:    128,
 		enc:     NewEncoder(),
-		ids:     make(map[valueKey]RecordID),
+		cache:   newRecordCache(opts.CacheRecords),
+		keys:    sorter{path: path, what: "keys", runLen: opts.SortRunEntries},
+		offsets: pagedOffsets{path: path},
 		frames:  []treeFrame{{num: 0, left: tagEmpty, right: tagEmpty}},
 		nodes:   1,
 		ipv4Ref: tagEmpty,
 		store:   nodeStore{f: f, window: make([]byte, 1<<18*tmpNode)},
 	}
+	w.enc.maxShared = opts.SharedValues
 	if opts.IPVersion == 4 {
 		w.bits = 32
 	} else if !opts.DisableIPv4Aliases {
@@ -158,15 +221,18 @@ func Create(path string, opts WriterOptions) (*Writer, error) {
 	return w, nil
 }
 
-// Intern registers a record and returns its id. Equal values get the same
-// id; a record is written to the data section only if a network uses it.
+// Intern registers a record and returns its id. Equal values met close
+// together get the same id (see WriterOptions.CacheRecords); equal
+// values are stored once whatever their ids. A record is written to the
+// data section only if a network uses it; until then it is held in
+// memory.
 func (w *Writer) Intern(v Value) (RecordID, error) {
 	c, err := AppendValue(w.scratch[:0], v)
 	w.scratch = c[:0]
 	if err != nil {
 		return 0, fmt.Errorf("mmdb writer: %w", err)
 	}
-	return w.intern(c, w.enc.key(c)), nil
+	return w.intern(c, w.enc.key(c))
 }
 
 // InternBytes is Intern for a value already encoded in the MMDB data
@@ -175,7 +241,7 @@ func (w *Writer) Intern(v Value) (RecordID, error) {
 // were ordered.
 func (w *Writer) InternBytes(b []byte) (RecordID, error) {
 	k := w.enc.key(b)
-	if id, ok := w.ids[k]; ok {
+	if id, ok := w.cache.get(k); ok {
 		return id, nil
 	}
 	c, err := CanonicalRecord(w.scratch[:0], b)
@@ -183,9 +249,15 @@ func (w *Writer) InternBytes(b []byte) (RecordID, error) {
 	if err != nil {
 		return 0, err
 	}
-	id := w.intern(c, w.enc.key(c))
-	w.ids[k] = id
-	return id, nil
+	kc := k
+	if string(c) != string(b) {
+		kc = w.enc.key(c)
+	}
+	id, err := w.intern(c, kc)
+	if err == nil && kc != k {
+		w.cache.put(k, id)
+	}
+	return id, err
 }
 
 // CanonicalRecord checks b, a value in the MMDB data encoding without
@@ -296,7 +368,7 @@ func canonicalAt(b []byte, off uint, depth int) (uint, bool) {
 
 // InternCanonical is Intern for a record CanonicalRecord returned (c is
 // copied); it is not checked again.
-func (w *Writer) InternCanonical(c []byte) RecordID {
+func (w *Writer) InternCanonical(c []byte) (RecordID, error) {
 	return w.intern(c, w.enc.key(c))
 }
 
@@ -321,15 +393,68 @@ func hasPointer(d Decoder, off uint) bool {
 	return false
 }
 
-func (w *Writer) intern(c []byte, k valueKey) RecordID {
-	if id, ok := w.ids[k]; ok {
-		return id
+func (w *Writer) intern(c []byte, k valueKey) (RecordID, error) {
+	if id, ok := w.cache.get(k); ok {
+		return id, nil
 	}
-	id := RecordID(len(w.offsets))
-	w.canon = append(w.canon, append([]byte(nil), c...))
-	w.offsets = append(w.offsets, unwritten)
-	w.ids[k] = id
-	return id
+	if w.err != nil {
+		return 0, w.err
+	}
+	if w.nextID == maxRecordIDs {
+		return 0, fmt.Errorf("mmdb writer: more than %d distinct records", maxRecordIDs)
+	}
+	id := w.nextID
+	w.nextID++
+	w.cache.put(k, id)
+	if w.lastPending {
+		if w.pending == nil {
+			w.pending = make(map[RecordID]pendingRecord)
+		}
+		w.last.c = bytes.Clone(w.last.c)
+		w.pending[w.last.id] = w.last
+		w.last.c = nil
+	}
+	w.last = pendingRecord{id: id, k: k, c: append(w.last.c[:0], c...)}
+	w.lastPending = true
+	return id, nil
+}
+
+// use spills record id at its first use by a network.
+func (w *Writer) use(id RecordID) error {
+	var r pendingRecord
+	switch {
+	case w.lastPending && id == w.last.id:
+		r, w.lastPending = w.last, false
+	case len(w.pending) > 0:
+		var ok bool
+		if r, ok = w.pending[id]; !ok {
+			return nil
+		}
+		delete(w.pending, id)
+	default:
+		return nil
+	}
+	if w.recs == nil {
+		f, err := tempFile(w.path, "records")
+		if err != nil {
+			return err
+		}
+		w.recs, w.recsW = f, bufio.NewWriterSize(f, 1<<20)
+	}
+	var hdr [4 + binary.MaxVarintLen64]byte
+	binary.LittleEndian.PutUint32(hdr[:], uint32(r.id))
+	n := binary.PutUvarint(hdr[4:], uint64(len(r.c)))
+	if _, err := w.recsW.Write(hdr[:4+n]); err != nil {
+		return fmt.Errorf("mmdb writer: records: %w", err)
+	}
+	if _, err := w.recsW.Write(r.c); err != nil {
+		return fmt.Errorf("mmdb writer: records: %w", err)
+	}
+	if err := w.keys.add(sortEntry{r.k[0], r.k[1], w.spilled<<32 | uint64(r.id)}); err != nil {
+		return err
+	}
+	w.spilled++
+	return nil
 }
 
 // Insert adds network p with the record id. Networks come in address
@@ -341,7 +466,7 @@ func (w *Writer) Insert(p netip.Prefix, id RecordID) error {
 	if w.err != nil {
 		return w.err
 	}
-	if uint64(id) >= uint64(len(w.offsets)) {
+	if id >= w.nextID {
 		return fmt.Errorf("mmdb writer: network %s: unknown record id %d", p, id)
 	}
 	start, l, err := w.key(p)
@@ -358,14 +483,18 @@ func (w *Writer) Insert(p netip.Prefix, id RecordID) error {
 		}
 	}
 	w.next, w.full = end.inc()
+	if err := w.use(id); err != nil {
+		w.err = err
+		return err
+	}
 	if err := w.insertKey(start, l, leafValue(id)); err != nil {
 		w.err = err
 	}
 	return w.err
 }
 
-// Records returns the number of distinct records written so far: those
-// that a network has used.
+// Records returns the number of distinct records in the data section:
+// those that a network has used. It is known after Close.
 func (w *Writer) Records() int { return w.written }
 
 // InsertValue interns v and inserts p with it.
@@ -521,22 +650,13 @@ func (w *Writer) setRecord(depth int, side uint, rec uint64) {
 	}
 }
 
-// record returns the tagged record of a leaf value, writing the record to
-// the data section on its first use.
+// record returns the tagged record of a leaf value: for a record, its
+// id, which finish replaces by its offset in the data section.
 func (w *Writer) record(v leafValue) (uint64, error) {
 	if v == aliasValue {
 		return w.ipv4Ref, nil
 	}
-	off := w.offsets[v]
-	if off == unwritten {
-		var err error
-		if off, err = w.enc.EncodeCanonical(w.canon[v]); err != nil {
-			return 0, err
-		}
-		w.offsets[v], w.canon[v] = off, nil
-		w.written++
-	}
-	return tagData | uint64(off), nil
+	return tagData | uint64(v), nil
 }
 
 func (w *Writer) closeFrame() error {
@@ -573,7 +693,12 @@ func (w *Writer) Close() (err error) {
 	if err := w.store.flush(w.nodes); err != nil {
 		return err
 	}
-	size, err := w.finish()
+	data, err := w.writeData()
+	defer closeTemp(data)
+	if err != nil {
+		return err
+	}
+	size, err := w.finish(data)
 	if err != nil {
 		return err
 	}
@@ -593,6 +718,7 @@ func (w *Writer) Close() (err error) {
 		return fmt.Errorf("mmdb writer: %w", err)
 	}
 	w.f = nil
+	w.release()
 	w.err = errors.New("mmdb writer: closed") // later calls fail, never touch the path
 	if d, err := os.Open(filepath.Dir(w.path)); err == nil {
 		_ = d.Sync() // make the rename durable where the platform allows
@@ -608,36 +734,161 @@ func (w *Writer) Abort() {
 		_ = os.Remove(w.f.Name())
 		w.f = nil
 	}
+	w.release()
 	if w.err == nil {
 		w.err = errors.New("mmdb writer: closed")
 	}
 }
 
+// release drops the temporary files and what is held in memory.
+func (w *Writer) release() {
+	closeTemp(w.recs)
+	w.recs, w.recsW = nil, nil
+	w.keys.close()
+	w.offsets.close()
+	w.pending, w.last = nil, pendingRecord{}
+}
+
+// writeData finds the equal records among those used (sorting their
+// keys), writes each distinct one to the data section, in order of first
+// use, in a temporary file it returns, and the offset of every id to
+// w.offsets.
+func (w *Writer) writeData() (*os.File, error) {
+	data, err := tempFile(w.path, "data")
+	if err != nil {
+		return nil, err
+	}
+	if w.spilled == 0 {
+		return data, nil
+	}
+	// Equal keys: the first use is kept, the others are duplicates.
+	dups := sorter{path: w.path, what: "dups", runLen: w.opts.SortRunEntries}
+	defer dups.close()
+	var first sortEntry
+	have := false
+	err = w.keys.each(func(e sortEntry) error {
+		if have && e.a == first.a && e.b == first.b {
+			return dups.add(sortEntry{a: e.c >> 32, c: (e.c&0xffffffff)<<32 | first.c&0xffffffff})
+		}
+		first, have = e, true
+		return nil
+	})
+	w.keys.close()
+	if err != nil {
+		return data, err
+	}
+	if err := w.recsW.Flush(); err != nil {
+		return data, fmt.Errorf("mmdb writer: records: %w", err)
+	}
+	size, err := w.recs.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return data, fmt.Errorf("mmdb writer: records: %w", err)
+	}
+	r := bufio.NewReaderSize(io.NewSectionReader(w.recs, 0, size), 1<<20)
+	dw := bufio.NewWriterSize(data, 1<<20)
+	w.enc.out = dw
+	var rec []byte
+	var hdr [4]byte
+	seq := uint64(0)
+	err = dups.each(func(d sortEntry) error {
+		for ; seq <= d.a; seq++ {
+			id, c, err := readRecord(r, hdr[:], rec[:0])
+			if err != nil {
+				return err
+			}
+			rec = c[:0]
+			if seq == d.a {
+				kept := RecordID(d.c & 0xffffffff)
+				off, err := w.offsets.get(kept)
+				if err == nil {
+					err = w.offsets.set(id, off)
+				}
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			if err := w.writeRecord(id, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for ; err == nil && seq < w.spilled; seq++ {
+		var id RecordID
+		var c []byte
+		if id, c, err = readRecord(r, hdr[:], rec[:0]); err == nil {
+			rec = c[:0]
+			err = w.writeRecord(id, c)
+		}
+	}
+	if err == nil {
+		err = w.enc.flush()
+	}
+	if err == nil {
+		if err = dw.Flush(); err != nil {
+			err = fmt.Errorf("mmdb writer: data section: %w", err)
+		}
+	}
+	return data, err
+}
+
+// readRecord reads the next record of the records file into buf.
+func readRecord(r *bufio.Reader, hdr, buf []byte) (RecordID, []byte, error) {
+	if _, err := io.ReadFull(r, hdr[:4]); err != nil {
+		return 0, buf, fmt.Errorf("mmdb writer: records: %w", err)
+	}
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return 0, buf, fmt.Errorf("mmdb writer: records: %w", err)
+	}
+	buf = slices.Grow(buf[:0], int(n))[:n]
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return 0, buf, fmt.Errorf("mmdb writer: records: %w", err)
+	}
+	return RecordID(binary.LittleEndian.Uint32(hdr)), buf, nil
+}
+
+// writeRecord writes a distinct record to the data section.
+func (w *Writer) writeRecord(id RecordID, c []byte) error {
+	off, err := w.enc.appendRecord(c)
+	if err != nil {
+		return err
+	}
+	w.written++
+	return w.offsets.set(id, off)
+}
+
 // finish rewrites the temporary tree in place with the final record
-// size, then appends the separator, data section and metadata. It
-// returns the file's size.
-func (w *Writer) finish() (int64, error) {
-	nodes, data := w.nodes, w.enc.Bytes()
-	maxRecord := nodes + DataSectionSeparatorSize + uint64(len(data))
+// size, then appends the separator, the data section (from data) and the
+// metadata. It returns the file's size.
+func (w *Writer) finish(data *os.File) (int64, error) {
+	nodes, dataLen := w.nodes, uint64(w.enc.Len())
+	maxRecord := nodes + DataSectionSeparatorSize + dataLen
 	rs := uint(w.opts.RecordSize)
 	if rs == 0 {
 		for rs = 24; rs < 32 && maxRecord >= 1<<rs; rs += 4 {
 		}
 	}
 	if maxRecord >= 1<<rs {
-		return 0, fmt.Errorf("mmdb writer: %d nodes and %d bytes of data need records larger than %d bits", nodes, len(data), rs)
+		return 0, fmt.Errorf("mmdb writer: %d nodes and %d bytes of data need records larger than %d bits", nodes, dataLen, rs)
 	}
 	nb := uint64(NodeBytes(rs))
 	const chunk = 1 << 16
 	in := make([]byte, chunk*tmpNode)
 	out := make([]byte, 0, chunk*nb)
+	var rerr error
 	resolve := func(b []byte) uint {
 		r := uint64(b[0])<<32 | uint64(binary.BigEndian.Uint32(b[1:]))
 		switch r & tagMask {
 		case tagNode:
 			return uint(r)
 		case tagData:
-			return uint(nodes + DataSectionSeparatorSize + r&^tagMask)
+			off, err := w.offsets.get(RecordID(r &^ tagMask))
+			if err != nil && rerr == nil {
+				rerr = err
+			}
+			return uint(nodes + DataSectionSeparatorSize + uint64(off))
 		}
 		return uint(nodes)
 	}
@@ -650,6 +901,9 @@ func (w *Writer) finish() (int64, error) {
 		for j := uint64(0); j < n; j++ {
 			b := in[j*tmpNode:]
 			out = AppendNode(out, rs, resolve(b[:5]), resolve(b[5:10]))
+		}
+		if rerr != nil {
+			return 0, rerr
 		}
 		if _, err := w.f.WriteAt(out, int64(i*nb)); err != nil {
 			return 0, fmt.Errorf("mmdb writer: %w", err)
@@ -675,14 +929,26 @@ func (w *Writer) finish() (int64, error) {
 		bt = time.Now()
 	}
 	md.BuildEpoch = uint(bt.Unix())
-	tail := make([]byte, DataSectionSeparatorSize, DataSectionSeparatorSize+len(MetadataMarker)+512)
-	tail = append(tail, data...)
-	tail = append(tail, MetadataMarker...)
+	at := int64(nodes * nb)
+	if _, err := w.f.WriteAt(make([]byte, DataSectionSeparatorSize), at); err != nil {
+		return 0, fmt.Errorf("mmdb writer: %w", err)
+	}
+	at += DataSectionSeparatorSize
+	if _, err := w.f.Seek(at, io.SeekStart); err != nil {
+		return 0, fmt.Errorf("mmdb writer: %w", err)
+	}
+	if _, err := data.Seek(0, io.SeekStart); err != nil {
+		return 0, fmt.Errorf("mmdb writer: data section: %w", err)
+	}
+	if n, err := io.CopyN(w.f, data, int64(dataLen)); err != nil || n != int64(dataLen) {
+		return 0, fmt.Errorf("mmdb writer: copying the data section (%d of %d bytes): %v", n, dataLen, err)
+	}
+	at += int64(dataLen)
+	tail := append([]byte(nil), MetadataMarker...)
 	tail, err := AppendValue(tail, md.Value())
 	if err != nil {
 		return 0, fmt.Errorf("mmdb writer: metadata: %w", err)
 	}
-	at := int64(nodes * nb)
 	if _, err := w.f.WriteAt(tail, at); err != nil {
 		return 0, fmt.Errorf("mmdb writer: %w", err)
 	}

@@ -1,0 +1,371 @@
+package format
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// This file holds what lets the Writer keep its memory bounded however
+// many distinct records it writes: a bounded cache from record to id,
+// temporary files that hold the records, their keys and their offsets,
+// and an external sort of fixed-size entries.
+//
+//	Insert (first use of an id)      records file: id | len | canonical bytes, in first-use order
+//	                                 key sorter:   (key, seq<<32 | id), sorted runs on disk
+//	Close: merge the key runs        equal keys: the first seq is kept, the others are duplicates
+//	       dup sorter                (seq, dupID<<32 | keptID), sorted by seq
+//	       records file, in order    each kept record encoded into the data file, its
+//	                                 offset stored at id in the offsets file; a duplicate
+//	                                 takes the offset of the record it repeats
+//	       tree rewrite              a leaf's id replaced by its offset
+
+// recordCache maps the keys of records seen lately to their ids: a
+// set-associative table of fixed size (4 ways, least recently used out).
+// A record it forgets gets a new id when it comes again, which costs a
+// duplicate that Close finds; it never costs a wrong answer.
+type recordCache struct {
+	slots []cacheSlot
+	mask  uint64 // sets - 1
+	tick  uint32
+}
+
+type cacheSlot struct {
+	k     valueKey
+	id    RecordID
+	stamp uint32 // 0: empty; else the tick of the last use
+}
+
+const cacheWays = 4
+
+// newRecordCache returns a cache of about n records (at least 4).
+func newRecordCache(n int) *recordCache {
+	sets := 1
+	for sets*cacheWays < n {
+		sets *= 2
+	}
+	return &recordCache{slots: make([]cacheSlot, sets*cacheWays), mask: uint64(sets - 1)}
+}
+
+func (c *recordCache) set(k valueKey) []cacheSlot {
+	i := (k[0] & c.mask) * cacheWays
+	return c.slots[i : i+cacheWays : i+cacheWays]
+}
+
+func (c *recordCache) get(k valueKey) (RecordID, bool) {
+	set := c.set(k)
+	for i := range set {
+		if set[i].stamp != 0 && set[i].k == k {
+			set[i].stamp = c.next()
+			return set[i].id, true
+		}
+	}
+	return 0, false
+}
+
+func (c *recordCache) next() uint32 {
+	c.tick++
+	if c.tick == 0 {
+		c.tick = 1
+	}
+	return c.tick
+}
+
+func (c *recordCache) put(k valueKey, id RecordID) {
+	set := c.set(k)
+	old := -1
+	for i := range set {
+		if set[i].stamp != 0 && set[i].k == k {
+			old = i
+			break
+		}
+	}
+	if old < 0 {
+		old = 0
+		for i := range set {
+			if set[i].stamp < set[old].stamp {
+				old = i
+			}
+		}
+	}
+	set[old] = cacheSlot{k: k, id: id, stamp: c.next()}
+}
+
+// tempFile creates a temporary file beside path, unlinked at once where
+// the platform allows it, so a crash leaves nothing behind.
+func tempFile(path, what string) (*os.File, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"."+what+"-*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("mmdb writer: %w", err)
+	}
+	if os.Remove(f.Name()) == nil {
+		return f, nil
+	}
+	return f, nil // removed in closeTemp
+}
+
+// closeTemp closes and removes a file of tempFile.
+func closeTemp(f *os.File) {
+	if f != nil {
+		name := f.Name()
+		_ = f.Close()
+		_ = os.Remove(name)
+	}
+}
+
+// sortEntry is an entry of an external sort, ordered by a, then b, then c.
+type sortEntry struct{ a, b, c uint64 }
+
+func compareEntries(x, y sortEntry) int {
+	if c := cmp.Compare(x.a, y.a); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(x.b, y.b); c != 0 {
+		return c
+	}
+	return cmp.Compare(x.c, y.c)
+}
+
+const sortEntryBytes = 24
+
+// sorter sorts entries in runs of at most runLen in memory; full runs go
+// sorted to a temporary file, and Each merges them. Memory: one run, and
+// a read buffer per run while merging.
+type sorter struct {
+	path   string // the output's path: temporary files go beside it
+	what   string
+	runLen int
+	buf    []sortEntry
+	f      *os.File
+	bw     *bufio.Writer
+	runs   []int64 // end offset of each run in f
+	size   int64
+}
+
+func (s *sorter) add(e sortEntry) error {
+	if s.buf == nil {
+		s.buf = make([]sortEntry, 0, min(s.runLen, 1<<12))
+	}
+	s.buf = append(s.buf, e)
+	if len(s.buf) >= s.runLen {
+		return s.flushRun()
+	}
+	return nil
+}
+
+func (s *sorter) flushRun() error {
+	if len(s.buf) == 0 {
+		return nil
+	}
+	slices.SortFunc(s.buf, compareEntries)
+	if s.f == nil {
+		f, err := tempFile(s.path, s.what)
+		if err != nil {
+			return err
+		}
+		s.f, s.bw = f, bufio.NewWriterSize(f, 1<<20)
+	}
+	var b [sortEntryBytes]byte
+	for _, e := range s.buf {
+		binary.LittleEndian.PutUint64(b[0:], e.a)
+		binary.LittleEndian.PutUint64(b[8:], e.b)
+		binary.LittleEndian.PutUint64(b[16:], e.c)
+		if _, err := s.bw.Write(b[:]); err != nil {
+			return fmt.Errorf("mmdb writer: %s: %w", s.what, err)
+		}
+	}
+	s.size += int64(len(s.buf)) * sortEntryBytes
+	s.runs = append(s.runs, s.size)
+	s.buf = s.buf[:0]
+	return nil
+}
+
+// each calls fn for every entry in order, and stops at fn's first error.
+func (s *sorter) each(fn func(sortEntry) error) error {
+	if s.f == nil {
+		slices.SortFunc(s.buf, compareEntries)
+		for _, e := range s.buf {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := s.flushRun(); err != nil {
+		return err
+	}
+	if err := s.bw.Flush(); err != nil {
+		return fmt.Errorf("mmdb writer: %s: %w", s.what, err)
+	}
+	s.buf = nil // free the run's memory while merging
+	type cursor struct {
+		r   *bufio.Reader
+		e   sortEntry
+		end bool
+	}
+	var b [sortEntryBytes]byte
+	next := func(c *cursor) error {
+		if _, err := io.ReadFull(c.r, b[:]); err != nil {
+			if errors.Is(err, io.EOF) {
+				c.end = true
+				return nil
+			}
+			return fmt.Errorf("mmdb writer: %s: %w", s.what, err)
+		}
+		c.e = sortEntry{binary.LittleEndian.Uint64(b[0:]), binary.LittleEndian.Uint64(b[8:]), binary.LittleEndian.Uint64(b[16:])}
+		return nil
+	}
+	h := make([]*cursor, 0, len(s.runs))
+	start := int64(0)
+	for _, end := range s.runs {
+		c := &cursor{r: bufio.NewReaderSize(io.NewSectionReader(s.f, start, end-start), 32<<10)}
+		if err := next(c); err != nil {
+			return err
+		}
+		if !c.end {
+			h = append(h, c)
+		}
+		start = end
+	}
+	less := func(i, j int) bool { return compareEntries(h[i].e, h[j].e) < 0 }
+	down := func(i int) {
+		for {
+			l := 2*i + 1
+			if l >= len(h) {
+				return
+			}
+			j := l
+			if r := l + 1; r < len(h) && less(r, l) {
+				j = r
+			}
+			if !less(j, i) {
+				return
+			}
+			h[i], h[j] = h[j], h[i]
+			i = j
+		}
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for len(h) > 0 {
+		if err := fn(h[0].e); err != nil {
+			return err
+		}
+		if err := next(h[0]); err != nil {
+			return err
+		}
+		if h[0].end {
+			h[0] = h[len(h)-1]
+			h = h[:len(h)-1]
+		}
+		down(0)
+	}
+	return nil
+}
+
+func (s *sorter) close() {
+	closeTemp(s.f)
+	s.f, s.buf = nil, nil
+}
+
+// pagedOffsets is an array of uint32 indexed by record id, kept in a
+// temporary file and read and written through a small cache of pages.
+// Ids come mostly in increasing order, so a page is read about once.
+type pagedOffsets struct {
+	path  string
+	f     *os.File
+	pages []offsetPage
+	mask  uint64
+}
+
+const (
+	offsetPageBits = 12 // 4096 offsets, 16 KiB, a page
+	offsetPages    = 256
+)
+
+type offsetPage struct {
+	num   uint64 // page number + 1; 0: empty
+	dirty bool
+	v     []uint32
+}
+
+func (p *pagedOffsets) page(id RecordID) (*offsetPage, error) {
+	num := uint64(id) >> offsetPageBits
+	if p.pages == nil {
+		p.pages = make([]offsetPage, offsetPages)
+		p.mask = offsetPages - 1
+	}
+	pg := &p.pages[num&p.mask]
+	if pg.num == num+1 {
+		return pg, nil
+	}
+	if err := p.writeBack(pg); err != nil {
+		return nil, err
+	}
+	if pg.v == nil {
+		pg.v = make([]uint32, 1<<offsetPageBits)
+	}
+	clear(pg.v)
+	if p.f == nil {
+		f, err := tempFile(p.path, "offsets")
+		if err != nil {
+			return nil, err
+		}
+		p.f = f
+	}
+	b := make([]byte, 4<<offsetPageBits)
+	n, err := p.f.ReadAt(b, int64(num)*int64(len(b)))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("mmdb writer: offsets: %w", err)
+	}
+	for i := 0; i+4 <= n; i += 4 {
+		pg.v[i/4] = binary.LittleEndian.Uint32(b[i:])
+	}
+	pg.num, pg.dirty = num+1, false
+	return pg, nil
+}
+
+func (p *pagedOffsets) writeBack(pg *offsetPage) error {
+	if !pg.dirty {
+		return nil
+	}
+	b := make([]byte, 4<<offsetPageBits)
+	for i, v := range pg.v {
+		binary.LittleEndian.PutUint32(b[4*i:], v)
+	}
+	if _, err := p.f.WriteAt(b, int64(pg.num-1)*int64(len(b))); err != nil {
+		return fmt.Errorf("mmdb writer: offsets: %w", err)
+	}
+	pg.dirty = false
+	return nil
+}
+
+func (p *pagedOffsets) get(id RecordID) (uint32, error) {
+	pg, err := p.page(id)
+	if err != nil {
+		return 0, err
+	}
+	return pg.v[uint64(id)&(1<<offsetPageBits-1)], nil
+}
+
+func (p *pagedOffsets) set(id RecordID, off uint32) error {
+	pg, err := p.page(id)
+	if err != nil {
+		return err
+	}
+	pg.v[uint64(id)&(1<<offsetPageBits-1)] = off
+	pg.dirty = true
+	return nil
+}
+
+func (p *pagedOffsets) close() {
+	closeTemp(p.f)
+	p.f, p.pages = nil, nil
+}
