@@ -95,9 +95,9 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 	var lastValue []byte // the previous network's record, and its id
 	var lastID format.RecordID
 	haveLast := false
-	// ids maps Network.Record to the writer's id: a known record is not
-	// hashed again.
-	var ids recordSlots[format.RecordID] // id+1; 0: not interned yet
+	// ids maps Network.Record to the writer's id, for the records met
+	// lately: a known record is not hashed again.
+	ids := newRecordIDs()
 	lastRecord := uint64(0)
 	write := func(p netip.Prefix, value []byte, record uint64) error {
 		if opts.IPVersion == 4 && !p.Addr().Is4() {
@@ -113,15 +113,15 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 		switch {
 		case record != 0 && record == lastRecord:
 		case record != 0:
-			slot := ids.slot(record)
-			if *slot == 0 {
-				id, err := w.InternBytes(value)
-				if err != nil {
+			id, ok := ids.get(record)
+			if !ok {
+				var err error
+				if id, err = w.InternBytes(value); err != nil {
 					return fmt.Errorf("network %s: %w", p, err)
 				}
-				*slot = id + 1
+				ids.put(record, id)
 			}
-			lastID, lastRecord, haveLast = *slot-1, record, false
+			lastID, lastRecord, haveLast = id, record, false
 		case !haveLast || !bytes.Equal(value, lastValue):
 			id, err := w.InternBytes(value)
 			if err != nil {
@@ -157,11 +157,6 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 			return st, fmt.Errorf("compile: reading the store: %w", err)
 		}
 		st.Entries++
-		if n.canon != nil {
-			if slot := ids.slot(n.Record); *slot == 0 {
-				*slot = w.InternCanonical(n.canon) + 1
-			}
-		}
 		if have && n.Prefix == best.Prefix {
 			if n.Priority == best.Priority {
 				if math.IsNaN(bestConf) {
@@ -211,14 +206,38 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 	return st, nil
 }
 
-// keep returns n.Value as it may be held past the iteration's next step:
-// as is if n.Record says it stays valid, else copied into *buf.
+// keep returns n.Value copied into *buf, as it may be held past the
+// iteration's next step.
 func keep(buf *[]byte, n Network) []byte {
-	if n.Record != 0 {
-		return n.Value
-	}
 	*buf = append((*buf)[:0], n.Value...)
 	return *buf
+}
+
+// recordIDs maps Network.Record to the writer's id for the records met
+// lately: a table indexed by the record's low bits (its number in its
+// dictionary: dense, so the records of one dictionary rarely collide).
+// Its size is fixed; a record it lost is interned again, which the
+// writer resolves.
+type recordIDs struct {
+	slots []recordIDSlot
+}
+
+type recordIDSlot struct {
+	record uint64 // 0: empty
+	id     format.RecordID
+}
+
+const recordIDSlots = 1 << 18
+
+func newRecordIDs() *recordIDs { return &recordIDs{slots: make([]recordIDSlot, recordIDSlots)} }
+
+func (r *recordIDs) get(record uint64) (format.RecordID, bool) {
+	s := &r.slots[record&(recordIDSlots-1)]
+	return s.id, s.record == record
+}
+
+func (r *recordIDs) put(record uint64, id format.RecordID) {
+	r.slots[record&(recordIDSlots-1)] = recordIDSlot{record, id}
 }
 
 // confidence reads ipatlas.confidence from an encoded record, or -1.

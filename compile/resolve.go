@@ -17,13 +17,8 @@ type Network struct {
 	// Value is the record in the MMDB data encoding, without pointers.
 	Value []byte
 	// Record, when not zero, names Value: networks with the same Record
-	// have equal Values, and such a Value stays valid until the
-	// iteration ends. Zero says nothing. (The store's Entry.Record.)
+	// have equal Values. Zero says nothing. (The store's Entry.Record.)
 	Record uint64
-	// canon, when set, is Value's canonical encoding (CanonicalRecord),
-	// made ahead on the reading goroutine for the first network of a
-	// Record.
-	canon []byte
 }
 
 // treePrefix is a network in the IPv6 tree's space: IPv4 a.b.c.d/n is
@@ -81,7 +76,7 @@ type open struct {
 	done   bool // cursor ran past the end
 	value  []byte
 	record uint64 // see Network.Record
-	buf    []byte // value's copy when record is 0, kept for reuse
+	buf    []byte // value's copy, kept for reuse
 }
 
 // NewResolver returns a Resolver that hands each resolved network to
@@ -96,8 +91,7 @@ func (r *Resolver) Add(p netip.Prefix, value []byte) error {
 	return r.add(p, value, 0)
 }
 
-// add is Add with the value's Network.Record: when not zero, value is
-// kept without a copy and emitted with it.
+// add is Add with the value's Network.Record, emitted with it.
 func (r *Resolver) add(p netip.Prefix, value []byte, record uint64) error {
 	t := toTree(p.Masked())
 	if r.any {
@@ -137,11 +131,8 @@ func (r *Resolver) add(p netip.Prefix, value []byte, record uint64) error {
 		r.stack = append(r.stack, open{})
 	}
 	top := &r.stack[n]
-	*top = open{p: t, cursor: t.Addr(), value: value, record: record, buf: top.buf}
-	if record == 0 {
-		top.buf = append(top.buf[:0], value...)
-		top.value = top.buf
-	}
+	*top = open{p: t, cursor: t.Addr(), record: record, buf: append(top.buf[:0], value...)}
+	top.value = top.buf
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"iter"
 
-	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/kv"
 )
 
@@ -56,9 +55,6 @@ func readAhead(seq iter.Seq2[kv.Entry, error]) iter.Seq2[Network, error] {
 				return true
 			}
 			var last []byte // the value of the last network of the batch
-			// The records met so far: the first network of each carries
-			// its canonical encoding, made here rather than by the writer.
-			var seen recordSlots[bool]
 			lastRecord := uint64(0)
 			for e, err := range seq {
 				if err != nil {
@@ -68,8 +64,7 @@ func readAhead(seq iter.Seq2[kv.Entry, error]) iter.Seq2[Network, error] {
 				}
 				v := last
 				switch {
-				case e.Record != 0:
-					v = e.Value // valid until the scan ends
+				case len(b.nets) > 0 && e.Record != 0 && e.Record == lastRecord:
 				case len(b.nets) == 0 || !bytes.Equal(e.Value, last):
 					n := len(b.vals)
 					b.vals = append(b.vals, e.Value...)
@@ -77,11 +72,6 @@ func readAhead(seq iter.Seq2[kv.Entry, error]) iter.Seq2[Network, error] {
 				}
 				last = v
 				n := Network{Prefix: e.Prefix, Priority: e.Layer.Priority, Layer: e.Layer.ID, Value: v, Record: e.Record}
-				if e.Record != 0 && e.Record != lastRecord && !*seen.slot(e.Record) {
-					*seen.slot(e.Record) = true
-					// A bad record gets no canon: the writer reports it.
-					n.canon, _ = format.CanonicalRecord(nil, e.Value)
-				}
 				lastRecord = e.Record
 				b.nets = append(b.nets, n)
 				if len(b.nets) == scanBatchSize {
@@ -115,29 +105,4 @@ func readAhead(seq iter.Seq2[kv.Entry, error]) iter.Seq2[Network, error] {
 			}
 		}
 	}
-}
-
-// recordSlots holds a T for each Network.Record met, in slices indexed
-// by the record's number in its dictionary (kv.Entry.Record): no hashing.
-type recordSlots[T any] struct {
-	dicts map[uint64][]T
-	dict  uint64 // the high half of the last record looked up
-	cur   []T    // its slice
-	any   bool
-}
-
-// slot returns the T of record r (not zero), the zero T if never set.
-func (s *recordSlots[T]) slot(r uint64) *T {
-	hi, lo := r>>32, r&0xffffffff
-	if !s.any || hi != s.dict {
-		if s.dicts == nil {
-			s.dicts = map[uint64][]T{}
-		}
-		s.cur, s.dict, s.any = s.dicts[hi], hi, true
-	}
-	if lo >= uint64(len(s.cur)) {
-		s.cur = append(s.cur, make([]T, lo+1-uint64(len(s.cur))+uint64(len(s.cur)/2))...)
-		s.dicts[hi] = s.cur
-	}
-	return &s.cur[lo]
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/ipatlas/ipatlas/format"
 	"iter"
 	"net/netip"
 	"os"
@@ -188,22 +189,28 @@ func TestCompileRecordsMatchBytes(t *testing.T) {
 	}
 }
 
-// TestRecordSlots checks recordSlots against a map: records of several
-// dictionaries, numbers in any order, each with its own slot.
-func TestRecordSlots(t *testing.T) {
-	var s recordSlots[int]
-	want := map[uint64]int{}
-	for i := range 5000 {
+// TestRecordIDs checks recordIDs against a map: a record found gives the
+// id last put for it, never another record's; records of several
+// dictionaries that collide push each other out.
+func TestRecordIDs(t *testing.T) {
+	ids := newRecordIDs()
+	want := map[uint64]format.RecordID{}
+	found := 0
+	for i := range 20000 {
 		r := uint64(1+i%3)<<32 | uint64((i*7919)%1700)
-		*s.slot(r) += i
-		want[r] += i
-	}
-	for r, w := range want {
-		if got := *s.slot(r); got != w {
-			t.Fatalf("slot(%x) = %d, want %d", r, got, w)
+		if id, ok := ids.get(r); ok {
+			found++
+			if id != want[r] {
+				t.Fatalf("get(%x) = %d, want %d", r, id, want[r])
+			}
 		}
+		ids.put(r, format.RecordID(i))
+		want[r] = format.RecordID(i)
 	}
-	if got := *s.slot(9<<32 | 5); got != 0 {
-		t.Fatalf("a slot never set holds %d", got)
+	if found == 0 {
+		t.Fatal("no record found again: the test does not test what it says")
+	}
+	if _, ok := ids.get(9<<32 | 5); ok {
+		t.Fatal("a record never put was found")
 	}
 }
