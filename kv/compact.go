@@ -44,7 +44,18 @@ func (s *Store) CompactLayer(name string) error {
 	appendGenPrefix(in.key[:0], in.layer.ID, in.gen)
 	for e, err := range sn.merge(li) {
 		if err == nil {
-			err = in.Put(e.Prefix, e.Value)
+			// A record that was in a dictionary stays in one.
+			id, ok := uint32(0), false
+			if e.Record != 0 {
+				id, ok, err = in.Record(e.Value)
+			}
+			switch {
+			case err != nil:
+			case ok:
+				err = in.PutRecord(e.Prefix, id)
+			default:
+				err = in.Put(e.Prefix, e.Value)
+			}
 		}
 		if err != nil {
 			return errors.Join(fmt.Errorf("kv: compact layer %q: %w", name, err), in.Abort())

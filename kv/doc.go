@@ -32,13 +32,20 @@
 //	+-----+----------+------------+----------------------------------+-----------+
 //	value: record bytes
 //
-//	An ingest stores each distinct record longer than 8 bytes once, in
-//	its generation's dictionary (written at Commit, numbered from 0 in
-//	order of first use), and its rows refer to it, until the records it
-//	holds reach 512 MiB; later new records go in their rows. Inference
-//	results repeat a few hundred thousand records over millions of
-//	networks: the rows shrink to a few bytes of value, and a scan reads
-//	each record once. A scan loads a generation's dictionary into memory.
+//	A record longer than 8 bytes that an ingest meets a second time while
+//	its record cache (Options.RecordCache, a fixed-size table of 128-bit
+//	keys) remembers it goes into its generation's dictionary, numbered
+//	from 0 in order, and its later rows refer to it; its first row holds
+//	it. Inference results repeat a few hundred thousand records over
+//	millions of networks: the rows shrink to a few bytes of value, and a
+//	scan reads each record once. Per-address results, whose records are
+//	all distinct, stay in their rows and cost nothing more. The
+//	dictionary is written as the ingest goes, in tables of its own (its
+//	keys ascend with the numbers); a scan reads it in blocks of 256
+//	records through a cache of Options.DictionaryCache bytes, so memory
+//	grows with neither the records nor the networks.
+//
+//	format version:   'v'                    -> uvarint FormatVersion (2); see version.go
 //
 //	bits is the prefix length in the IPv6 tree's space: IPv6 /n is n,
 //	IPv4 /n is 96+n. So 10.0.0.0/8 is ::a00:0/104:
@@ -105,6 +112,14 @@
 // change the layer: Upsert of the newest generation's source, Replace of the
 // only generation's source (unless that generation was merged from several
 // by CompactLayer: it keeps the newest source it merged, and is flagged).
+//
+// # Memory
+//
+// Bounded whatever the input: an Ingest holds its record cache, one
+// table being written for data and one for the dictionary (flushed at
+// 128 MiB) or a batch (Options.BatchSize); a scan holds one iterator per
+// generation and its dictionary cache. Open refuses a store of another
+// format version (VersionError); Migrate upgrades a format-1 store.
 //
 // # Invariants
 //

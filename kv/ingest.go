@@ -75,25 +75,27 @@ type Ingest struct {
 	batch *pebble.Batch
 	done  bool
 
-	// The dictionary: each distinct record longer than minDictValue is
-	// stored once, at Commit, and rows refer to it by number (kindRef),
-	// until the records held reach maxDictBytes. Inference results repeat
-	// a few hundred thousand records over millions of networks, so this
-	// saves most of the bytes to compress, write and read back.
-	// INVARIANT: dictVals[dict[v]] == v; a kindRef row written by this
-	// ingest names an entry of dictVals.
-	// (Store.maxDict is maxDictBytes but in tests.)
-	dict      map[string]uint32
-	dictVals  []string // the map's keys, by number: held once
-	dictBytes int
-	ref       []byte // scratch for a kindRef value
+	// The dictionary: a record longer than minDictValue that comes again
+	// while the cache still knows it is stored once, in the dictionary,
+	// and its later rows refer to it by number (kindRef); its first row
+	// holds it. Inference results repeat a few hundred thousand records
+	// over millions of networks, so this saves most of the bytes to
+	// compress, write and read back; per-address results, where each
+	// record is new, pay nothing. The dictionary's rows go to a table of
+	// their own as they come (numbers ascend, so do their keys).
+	// INVARIANT: a kindRef row written by this ingest names a number below
+	// dictN; numbers below dictIngested are in Pebble, the others in dict.
+	cache        *recordCache
+	dictN        uint32
+	dict         *sstable.Writer
+	dictPath     string
+	dictBytes    int
+	dictIngested uint32
+	ref          []byte // scratch for a kindRef value
 }
 
-// Bounds of the dictionary of one ingest.
-const (
-	minDictValue = 8         // shorter records are stored in their rows
-	maxDictBytes = 512 << 20 // records held; later new ones go in their rows
-)
+// minDictValue: shorter records are stored in their rows.
+const minDictValue = 8
 
 // BeginIngest starts one file's worth of writes into the existing layer
 // called layer, invisible to readers and snapshots until Commit.
@@ -153,42 +155,102 @@ func (in *Ingest) Delete(p netip.Prefix) error {
 }
 
 // Record returns the number of value in the ingest's dictionary, adding
-// it (a copy) if missing, for PutRecord: a record written for many
-// networks is then looked up once, not at every write. It returns false
-// when value stays out of the dictionary (short, or the dictionary is
-// full): write it with Put.
-func (in *Ingest) Record(value []byte) (uint32, bool) {
-	return in.intern(value)
+// it if the cache does not know it there, for PutRecord: a record the
+// caller knows it will write for many networks is then looked up once,
+// not at every write. It returns false when value stays out of the
+// dictionary (short, or the dictionary is full): write it with Put.
+func (in *Ingest) Record(value []byte) (uint32, bool, error) {
+	if len(value) <= minDictValue {
+		return 0, false, nil
+	}
+	k := in.recordCache().key(value)
+	if st, ok := in.cache.get(k); ok && st != seenOnce {
+		return st, true, nil
+	}
+	return in.addDict(k, value)
 }
 
 // PutRecord is Put with record number id of the ingest's dictionary, as
 // Record returned it.
 func (in *Ingest) PutRecord(p netip.Prefix, id uint32) error {
-	if uint64(id) >= uint64(len(in.dictVals)) {
+	if id >= in.dictN {
 		return fmt.Errorf("kv: write %v into %q: record number %d not in the dictionary", p, in.layer.Name, id)
 	}
 	in.ref = binary.AppendUvarint(in.ref[:0], uint64(id))
 	return in.write(p, kindRef, in.ref, false)
 }
 
-// intern returns the dictionary number of value, adding it if there is
-// room; false if the value stays out of the dictionary.
-func (in *Ingest) intern(value []byte) (uint32, bool) {
+func (in *Ingest) recordCache() *recordCache {
+	if in.cache == nil {
+		in.cache = newRecordCache(in.s.recordCache)
+	}
+	return in.cache
+}
+
+// intern returns the dictionary number of value if it is, or now goes,
+// in the dictionary: at its second sight while the cache knows it.
+func (in *Ingest) intern(value []byte) (uint32, bool, error) {
 	if len(value) <= minDictValue {
-		return 0, false
+		return 0, false, nil
 	}
-	id, ok := in.dict[string(value)]
-	if !ok && in.dictBytes+len(value) <= in.s.maxDict {
-		if in.dict == nil {
-			in.dict = make(map[string]uint32)
+	k := in.recordCache().key(value)
+	st, ok := in.cache.get(k)
+	switch {
+	case !ok:
+		in.cache.put(k, seenOnce)
+		return 0, false, nil
+	case st != seenOnce:
+		return st, true, nil
+	}
+	return in.addDict(k, value)
+}
+
+// addDict adds value, whose cache key is k, to the dictionary.
+func (in *Ingest) addDict(k [2]uint64, value []byte) (uint32, bool, error) {
+	if in.dictN == seenOnce {
+		return 0, false, nil // full
+	}
+	if in.dict == nil {
+		in.tables++
+		in.dictPath = in.s.fs.PathJoin(in.s.tmpDir, fmt.Sprintf("%08x-%08x-%d.sst", in.layer.ID, in.gen, in.tables))
+		f, err := in.s.fs.Create(in.dictPath, vfs.WriteCategoryUnspecified)
+		if err != nil {
+			return 0, false, fmt.Errorf("kv: ingest into %q: %w", in.layer.Name, err)
 		}
-		id, ok = uint32(len(in.dictVals)), true
-		v := string(value)
-		in.dictVals = append(in.dictVals, v)
-		in.dict[v] = id
-		in.dictBytes += len(v)
+		in.dict = sstable.NewWriter(objstorageprovider.NewFileWritable(f), in.s.po.MakeWriterOptions(0, in.s.db.TableFormat()))
+		in.dictBytes = 0
 	}
-	return id, ok
+	id := in.dictN
+	var key [dictKeyLen]byte
+	if err := in.dict.Set(appendDictKey(key[:0], in.layer.ID, in.gen, id), value); err != nil {
+		return 0, false, fmt.Errorf("kv: ingest into %q: write table %s: %w", in.layer.Name, in.dictPath, err)
+	}
+	in.dictN++
+	in.cache.put(k, id)
+	in.dictBytes += dictKeyLen + len(value)
+	if in.dictBytes >= in.s.maxTable {
+		if err := in.ingestDict(); err != nil {
+			return 0, false, err
+		}
+	}
+	return id, true, nil
+}
+
+// ingestDict finishes the dictionary's table and ingests it.
+func (in *Ingest) ingestDict() error {
+	if in.dict == nil {
+		return nil
+	}
+	t, path := in.dict, in.dictPath
+	in.dict = nil
+	if err := t.Close(); err != nil {
+		return errors.Join(fmt.Errorf("kv: ingest into %q: finish table %s: %w", in.layer.Name, path, err), in.s.fs.Remove(path))
+	}
+	if err := in.s.db.Ingest(context.Background(), []string{path}); err != nil {
+		return errors.Join(fmt.Errorf("kv: ingest into %q: ingest table %s: %w", in.layer.Name, path, err), in.s.fs.Remove(path))
+	}
+	in.dictIngested = in.dictN
+	return nil
 }
 
 // write writes a data row; a kindPut value goes through the dictionary if
@@ -205,7 +267,11 @@ func (in *Ingest) write(p netip.Prefix, kind byte, value []byte, lookup bool) er
 		in.max, in.wrote = in.key, true
 	}
 	if kind == kindPut && lookup {
-		if id, ok := in.intern(value); ok {
+		id, ok, err := in.intern(value)
+		if err != nil {
+			return err
+		}
+		if ok {
 			in.ref = binary.AppendUvarint(in.ref[:0], uint64(id))
 			kind, value = kindRef, in.ref
 		}
@@ -312,27 +378,14 @@ func (in *Ingest) flushBatch() error {
 	return nil
 }
 
-// writeDict writes the dictionary rows, after every data row (their keys
-// sort after the generation's data keys), as one more table.
+// writeDict ingests the dictionary's last table.
 func (in *Ingest) writeDict() error {
-	if len(in.dictVals) == 0 {
-		return nil
-	}
-	if err := in.newTable(); err != nil {
-		return err
-	}
-	key := make([]byte, 0, dictKeyLen)
-	for id, v := range in.dictVals {
-		key = appendDictKey(key[:0], in.layer.ID, in.gen, uint32(id))
-		if err := in.table.Set(key, []byte(v)); err != nil {
-			return fmt.Errorf("kv: ingest into %q: write table %s: %w", in.layer.Name, in.tablePath, err)
-		}
-	}
-	return in.ingestTable()
+	return in.ingestDict()
 }
 
 // resolve returns a copy of the record of a stored data value of this
-// ingest, and whether it is a put.
+// ingest, and whether it is a put. A reference is read from the store
+// (its table ingested first if need be).
 func (in *Ingest) resolve(v []byte) ([]byte, bool, error) {
 	if len(v) < valueKindLen {
 		return nil, false, fmt.Errorf("kv: ingest into %q: empty value", in.layer.Name)
@@ -342,10 +395,21 @@ func (in *Ingest) resolve(v []byte) ([]byte, bool, error) {
 		return bytes.Clone(v[valueKindLen:]), true, nil
 	case kindRef:
 		id, n := binary.Uvarint(v[valueKindLen:])
-		if n <= 0 || id >= uint64(len(in.dictVals)) {
+		if n <= 0 || id >= uint64(in.dictN) {
 			return nil, false, fmt.Errorf("kv: ingest into %q: bad record reference %x", in.layer.Name, v)
 		}
-		return []byte(in.dictVals[id]), true, nil
+		if uint32(id) >= in.dictIngested {
+			if err := in.ingestDict(); err != nil {
+				return nil, false, err
+			}
+		}
+		var key [dictKeyLen]byte
+		rec, closer, err := in.s.db.Get(appendDictKey(key[:0], in.layer.ID, in.gen, uint32(id)))
+		if err != nil {
+			return nil, false, fmt.Errorf("kv: ingest into %q: record %d: %w", in.layer.Name, id, err)
+		}
+		defer closer.Close()
+		return bytes.Clone(rec), true, nil
 	}
 	return nil, false, nil
 }
@@ -357,6 +421,10 @@ func (in *Ingest) release() error {
 		// Closing finishes the file; it is removed unread.
 		err = errors.Join(in.table.Close(), in.s.fs.Remove(in.tablePath))
 		in.table = nil
+	}
+	if in.dict != nil {
+		err = errors.Join(err, in.dict.Close(), in.s.fs.Remove(in.dictPath))
+		in.dict = nil
 	}
 	if in.batch != nil {
 		in.batch.Close()

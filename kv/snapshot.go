@@ -57,14 +57,13 @@ type Entry struct {
 	Prefix netip.Prefix
 	Layer  Layer
 	// Value is the record. It is valid until the iteration takes its next
-	// step, unless Record is not zero; copy it to keep it.
+	// step; copy it to keep it.
 	Value []byte
 	// Record, when not zero, names Value within the iteration: entries
-	// with the same Record have equal Values, and such a Value stays valid
-	// until the iteration ends. (Records stored once per ingest and
-	// referred to by number have one; zero says nothing.) Its high 32
-	// bits name a dictionary and its low 32 bits a number in it, numbers
-	// dense from 0: a caller can index slices with them.
+	// with the same Record have equal Values. (Records stored once per
+	// ingest and referred to by number have one; zero says nothing.) Its
+	// high 32 bits name a dictionary and its low 32 bits a number in it,
+	// numbers dense from 0.
 	Record uint64
 }
 
@@ -76,8 +75,10 @@ type source struct {
 	rank  int
 	layer int // index into Snapshot.layers
 	net   []byte
-	// dict is the generation's dictionary of records, by number.
-	dict [][]byte
+	gen   uint32
+	// dict reads the generation's dictionary, opened at the first
+	// reference.
+	dict *pebble.Iterator
 }
 
 // before reports whether a sorts before b in the merged order.
@@ -105,9 +106,16 @@ func (sn *Snapshot) All() iter.Seq2[Entry, error] {
 func (sn *Snapshot) merge(only int) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
 		h, err := sn.openSources(only)
+		dc := newDictCache(sn.s.dictCache, sn.s.dictBlock)
+		all := slices.Clone(h)
 		defer func() {
 			for _, src := range h {
 				src.it.Close()
+			}
+			for _, src := range all {
+				if src.dict != nil {
+					src.dict.Close()
+				}
 			}
 		}()
 		if err != nil {
@@ -141,11 +149,18 @@ func (sn *Snapshot) merge(only int) iter.Seq2[Entry, error] {
 					e := Entry{Prefix: p, Layer: sn.layers[src.layer].Layer, Value: v[valueKindLen:]}
 					if v[0] == kindRef {
 						id, n := binary.Uvarint(v[valueKindLen:])
-						if n <= 0 || id >= uint64(len(src.dict)) {
-							yield(Entry{}, fmt.Errorf("kv: scan layer %q: bad record reference %x at %x", sn.layers[src.layer].Name, v, src.it.Key()))
+						var rec []byte
+						if n > 0 && id < 1<<32 {
+							rec, err = dc.get(sn, src, uint32(id))
+						}
+						if rec == nil || err != nil {
+							if err == nil {
+								err = fmt.Errorf("bad record reference %x at %x", v, src.it.Key())
+							}
+							yield(Entry{}, fmt.Errorf("kv: scan layer %q: %w", sn.layers[src.layer].Name, err))
 							return
 						}
-						e.Value, e.Record = src.dict[id], uint64(src.rank+1)<<32|id
+						e.Value, e.Record = rec, uint64(src.rank+1)<<32|id
 					}
 					if !yield(e, nil) {
 						return
@@ -180,10 +195,6 @@ func (sn *Snapshot) openSources(only int) ([]*source, error) {
 		}
 		for gi := len(m.gens) - 1; gi >= 0; gi-- {
 			lo, _ := genBounds(m.ID, m.gens[gi].gen)
-			dict, err := sn.readDict(m, m.gens[gi].gen)
-			if err != nil {
-				return h, err
-			}
 			it, err := sn.snap.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: dictStart(m.ID, m.gens[gi].gen)})
 			if err != nil {
 				return h, fmt.Errorf("kv: scan layer %q: %w", m.Name, err)
@@ -201,43 +212,110 @@ func (sn *Snapshot) openSources(only int) ([]*source, error) {
 				it.Close()
 				return h, fmt.Errorf("kv: scan layer %q: malformed key %x", m.Name, k)
 			}
-			h = append(h, &source{it: it, rank: rank, layer: li, net: k[genPrefixLen:], dict: dict})
+			h = append(h, &source{it: it, rank: rank, layer: li, net: k[genPrefixLen:], gen: m.gens[gi].gen})
 			rank++
 		}
 	}
 	return h, nil
 }
 
-// readDict reads the dictionary of generation gen of layer m: its records
-// by number, in chunks of at least 1 MiB (no buffer grown by copying).
-func (sn *Snapshot) readDict(m *layerMeta, gen uint32) ([][]byte, error) {
-	_, hi := genBounds(m.ID, gen)
-	it, err := sn.snap.NewIter(&pebble.IterOptions{LowerBound: dictStart(m.ID, gen), UpperBound: hi})
-	if err != nil {
-		return nil, fmt.Errorf("kv: scan layer %q: %w", m.Name, err)
+// Bounds of the dictionary records a scan keeps in memory.
+const (
+	defaultDictCache = 64 << 20 // bytes
+	dictBlockRecords = 256      // records read at a time
+)
+
+// dictCache holds blocks of consecutive dictionary records that a scan
+// read lately, up to a number of bytes (the oldest block out first).
+// Numbers are given in order of first use, so the rows of a generation
+// refer mostly to blocks read lately.
+type dictCache struct {
+	blocks map[uint64]*dictBlock // by source rank << 32 | first number
+	fifo   []uint64
+	bytes  int
+	limit  int
+	block  int // records a block
+}
+
+type dictBlock struct {
+	recs [][]byte
+	size int
+}
+
+func newDictCache(limit, block int) *dictCache {
+	return &dictCache{blocks: map[uint64]*dictBlock{}, limit: limit, block: block}
+}
+
+// get returns record id of src's dictionary, or nil if it has none; it
+// is valid until the next call.
+func (dc *dictCache) get(sn *Snapshot, src *source, id uint32) ([]byte, error) {
+	first := id - id%uint32(dc.block)
+	key := uint64(src.rank)<<32 | uint64(first)
+	b := dc.blocks[key]
+	if b == nil {
+		var err error
+		if b, err = dc.load(sn, src, first); err != nil {
+			return nil, err
+		}
+		for dc.bytes+b.size > dc.limit && len(dc.fifo) > 0 {
+			old := dc.fifo[0]
+			dc.fifo = dc.fifo[1:]
+			dc.bytes -= dc.blocks[old].size
+			delete(dc.blocks, old)
+		}
+		dc.blocks[key] = b
+		dc.fifo = append(dc.fifo, key)
+		dc.bytes += b.size
 	}
-	var dict [][]byte
-	var chunk []byte
-	for ok := it.First(); ok; ok = it.Next() {
+	if i := id - first; int(i) < len(b.recs) {
+		return b.recs[i], nil
+	}
+	return nil, nil
+}
+
+// load reads the records first, first+1, ... of src's dictionary, up to
+// a block's worth.
+func (dc *dictCache) load(sn *Snapshot, src *source, first uint32) (*dictBlock, error) {
+	m := sn.layers[src.layer]
+	if src.dict == nil {
+		_, hi := genBounds(m.ID, src.gen)
+		it, err := sn.snap.NewIter(&pebble.IterOptions{LowerBound: dictStart(m.ID, src.gen), UpperBound: hi})
+		if err != nil {
+			return nil, err
+		}
+		src.dict = it
+	}
+	var key [dictKeyLen]byte
+	b := &dictBlock{}
+	var buf []byte
+	it := src.dict
+	for ok := it.SeekGE(appendDictKey(key[:0], m.ID, src.gen, first)); ok && len(b.recs) < dc.block; ok = it.Next() {
 		k := it.Key()
-		if len(k) != dictKeyLen || binary.BigEndian.Uint32(k[dictKeyLen-4:]) != uint32(len(dict)) {
-			return nil, errors.Join(fmt.Errorf("kv: scan layer %q: malformed dictionary key %x", m.Name, k), it.Close())
+		if len(k) != dictKeyLen {
+			return nil, fmt.Errorf("malformed dictionary key %x", k)
+		}
+		if binary.BigEndian.Uint32(k[dictKeyLen-4:]) != first+uint32(len(b.recs)) {
+			break
 		}
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return nil, errors.Join(fmt.Errorf("kv: scan layer %q: %w", m.Name, err), it.Close())
+			return nil, err
 		}
-		if len(chunk)+len(v) > cap(chunk) {
-			chunk = make([]byte, 0, max(1<<20, len(v)))
+		if buf == nil {
+			buf = make([]byte, 0, 64*len(v)+4096)
 		}
-		n := len(chunk)
-		chunk = append(chunk, v...)
-		dict = append(dict, chunk[n:len(chunk):len(chunk)])
+		if len(buf)+len(v) > cap(buf) {
+			buf = make([]byte, 0, max(2*cap(buf), len(v)))
+		}
+		n := len(buf)
+		buf = append(buf, v...)
+		b.recs = append(b.recs, buf[n:len(buf):len(buf)])
+		b.size += len(v) + 24
 	}
-	if err := it.Close(); err != nil {
-		return nil, fmt.Errorf("kv: scan layer %q: %w", m.Name, err)
+	if err := it.Error(); err != nil {
+		return nil, err
 	}
-	return dict, nil
+	return b, nil
 }
 
 // heapInit orders h as a binary min-heap by source.before.

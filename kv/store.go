@@ -55,6 +55,14 @@ type Options struct {
 	// Logf receives Pebble's error messages; nil means log.Printf.
 	// Pebble's informational messages are dropped.
 	Logf func(format string, args ...any)
+	// RecordCache is the number of records an Ingest remembers to store
+	// a repeated record once (in the dictionary); 0 means 1,048,576
+	// (24 MiB). A record it forgot is stored in its row again.
+	RecordCache int
+	// DictionaryCache is the bytes of dictionary records a scan (All)
+	// keeps in memory; 0 means 64 MiB. Records not held are read again
+	// from the store.
+	DictionaryCache int
 
 	// fs replaces the real file system (tests use a crashable in-memory
 	// one to simulate power loss).
@@ -63,8 +71,11 @@ type Options struct {
 	// (tests make them small to exercise table rotation and fallback).
 	minRun   int
 	maxTable int
-	// maxDict overrides maxDictBytes (tests make it small).
-	maxDict int
+	// dictBlock overrides dictBlockRecords (tests make it small).
+	dictBlock int
+	// allowVersion lets Open accept a store of that format version
+	// (Migrate opens an older store with it).
+	allowVersion int
 }
 
 // Store is an ipatlas store: layers of prefix-keyed records in one Pebble
@@ -77,7 +88,11 @@ type Store struct {
 	batchSize int
 	minRun    int
 	maxTable  int
-	maxDict   int
+	// recordCache, dictCache and dictBlock: Options.RecordCache,
+	// Options.DictionaryCache and the records of a dictionary block.
+	recordCache int
+	dictCache   int
+	dictBlock   int
 
 	// mu serialises changes of layer metadata (EnsureLayer, DropLayer, the
 	// publishing step of Commit) and guards the fields below.
@@ -163,7 +178,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("kv: open %s: %w", dir, err)
 	}
 	s := &Store{db: db, po: po, fs: po.FS, tmpDir: po.FS.PathJoin(dir, tmpDirName),
-		batchSize: opts.BatchSize, minRun: opts.minRun, maxTable: opts.maxTable, maxDict: opts.maxDict, layers: map[string]*layerMeta{}}
+		batchSize: opts.BatchSize, minRun: opts.minRun, maxTable: opts.maxTable,
+		recordCache: opts.RecordCache, dictCache: opts.DictionaryCache, dictBlock: opts.dictBlock, layers: map[string]*layerMeta{}}
 	if s.batchSize <= 0 {
 		s.batchSize = defaultBatchSize
 	}
@@ -173,8 +189,17 @@ func Open(dir string, opts Options) (*Store, error) {
 	if s.maxTable <= 0 {
 		s.maxTable = defaultMaxTable
 	}
-	if s.maxDict <= 0 {
-		s.maxDict = maxDictBytes
+	if s.recordCache <= 0 {
+		s.recordCache = defaultRecordCache
+	}
+	if s.dictCache <= 0 {
+		s.dictCache = defaultDictCache
+	}
+	if s.dictBlock <= 0 {
+		s.dictBlock = dictBlockRecords
+	}
+	if err := checkVersion(db, dir, opts.allowVersion); err != nil {
+		return nil, errors.Join(err, db.Close())
 	}
 	// Tables of ingests that were in flight when a process died.
 	if err := errors.Join(s.fs.RemoveAll(s.tmpDir), s.fs.MkdirAll(s.tmpDir, 0o755)); err != nil {
