@@ -219,11 +219,13 @@ func IngestFile(ctx context.Context, st *kv.Store, layer string, priority int32,
 	// after it is new without asking the Bloom filter (sorted input).
 	var last treeKey
 	wrote := false
-	// records holds 1 + the store's dictionary number of each numbered
-	// record (row.recID) met so far, 0 if not met, notInDict if the
-	// dictionary did not take it: a repeated record is not looked up again.
-	var records []uint32
-	const notInDict = ^uint32(0)
+	// records remembers, for the numbered records (row.recID) met lately,
+	// 1 + the store's dictionary number, or that the record was met once
+	// (written in its row; at its second sight it goes into the
+	// dictionary), or that the dictionary did not take it: a repeated
+	// record is not looked up again. Fixed size: memory does not grow
+	// with the records.
+	records := newRecordNums()
 	stats, err := scan(ctx, path, r, func(row *row) error {
 		// Check every network of the row before writing any, so that a
 		// bad row leaves nothing behind.
@@ -250,17 +252,24 @@ func IngestFile(ctx context.Context, st *kv.Store, layer string, priority int32,
 		}
 		dictID := uint32(0)
 		if row.recID != 0 {
-			if int(row.recID) >= len(records) {
-				records = append(records, make([]uint32, int(row.recID)+1-len(records))...)
-			}
-			if records[row.recID] == 0 {
-				records[row.recID] = notInDict
-				if id, ok := in.Record(row.rec); ok {
-					records[row.recID] = id + 1
+			switch st, ok := records.get(row.recID); {
+			case !ok:
+				records.put(row.recID, metOnce)
+			case st == metOnce:
+				id, inDict, err := in.Record(row.rec)
+				if err != nil {
+					return err
 				}
-			}
-			if dictID = records[row.recID]; dictID == notInDict {
-				dictID = 0
+				st = notInDict
+				if inDict {
+					st = id + 1
+				}
+				records.put(row.recID, st)
+				fallthrough
+			default:
+				if st != notInDict {
+					dictID = st
+				}
 			}
 		}
 		for i, p := range row.nets {
@@ -684,4 +693,33 @@ func (p *progress) finish(st *Stats) {
 		return
 	}
 	fmt.Fprint(p.w, "\r"+p.line(st.Rows, p.now())+", done\x1b[K\n")
+}
+
+// recordNums maps the numbers of the records a file's rows were built
+// into (row.recID, dense from 1) to what the ingest did with them, for
+// the records met lately: a table indexed by the number's low bits.
+type recordNums struct {
+	slots []recordNum
+}
+
+type recordNum struct {
+	recID uint32 // 0: empty
+	v     uint32 // 1 + dictionary number, metOnce or notInDict
+}
+
+const (
+	recordNumSlots = 1 << 18
+	metOnce        = ^uint32(0)
+	notInDict      = ^uint32(0) - 1
+)
+
+func newRecordNums() *recordNums { return &recordNums{slots: make([]recordNum, recordNumSlots)} }
+
+func (r *recordNums) get(recID uint32) (uint32, bool) {
+	s := r.slots[recID&(recordNumSlots-1)]
+	return s.v, s.recID == recID
+}
+
+func (r *recordNums) put(recID, v uint32) {
+	r.slots[recID&(recordNumSlots-1)] = recordNum{recID, v}
 }

@@ -70,11 +70,12 @@
 //     seen and checked exactly against the ingest's own rows
 //     (kv.Ingest.Get); the same network with the same record is written
 //     once.
-//  4. Memory does not grow with the file: rows are read and written one
-//     at a time (kv batches are bounded); the one structure that grows is
-//     the Bloom filter, about 1.3 bytes per network, capped at 64 MiB
-//     (past the cap, false positives grow and cost exact checks, never a
-//     wrong answer).
+//  4. Memory does not grow with the file nor with its distinct records:
+//     rows are read and written one at a time (kv batches are bounded);
+//     the memos of built records and the table of record numbers have
+//     fixed sizes; the one structure that grows is the Bloom filter,
+//     about 1.3 bytes per network, capped at 64 MiB (past the cap, false
+//     positives grow and cost exact checks, never a wrong answer).
 //
 // # Concurrency
 //
