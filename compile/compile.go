@@ -42,6 +42,8 @@ type Options struct {
 	// Aggregate is the merging policy; the zero value is exact (see
 	// aggregate.go).
 	Aggregate Aggregation
+	// Memory bounds what the writer keeps in memory (zero: defaults).
+	Memory format.MemoryOptions
 }
 
 // Stats says what a compilation did.
@@ -78,6 +80,7 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 		Description:        opts.Description,
 		BuildTime:          opts.BuildTime,
 		DisableIPv4Aliases: opts.DisableIPv4Aliases,
+		Memory:             opts.Memory,
 	})
 	if err != nil {
 		return st, fmt.Errorf("compile: %w", err)

@@ -47,11 +47,11 @@ func TestWriterBoundedCaches(t *testing.T) {
 		used[n.rec] = true
 	}
 	for _, opts := range []WriterOptions{
-		{DisableIPv4Aliases: true, CacheRecords: 4, SortRunEntries: 16, SharedValues: 8},
-		{DisableIPv4Aliases: true, CacheRecords: 1, SortRunEntries: 1, SharedValues: 1},
+		{DisableIPv4Aliases: true, Memory: MemoryOptions{CacheRecords: 4, SortRunEntries: 16, SharedValues: 8}},
+		{DisableIPv4Aliases: true, Memory: MemoryOptions{CacheRecords: 1, SortRunEntries: 1, SharedValues: 1}},
 		{DisableIPv4Aliases: true}, // the defaults: everything in memory
 	} {
-		t.Run(fmt.Sprintf("cache%d-run%d", opts.CacheRecords, opts.SortRunEntries), func(t *testing.T) {
+		t.Run(fmt.Sprintf("cache%d-run%d", opts.Memory.CacheRecords, opts.Memory.SortRunEntries), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "x.mmdb")
 			w, err := Create(path, opts)
 			if err != nil {

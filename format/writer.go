@@ -39,11 +39,15 @@ type WriterOptions struct {
 	// inside one is an error.
 	DisableIPv4Aliases bool
 
-	// Memory. The Writer's memory does not grow with the networks nor
-	// with the distinct records: records, their keys and their offsets
-	// go to temporary files beside the output. These bound what it keeps
-	// in memory; 0 means the default.
+	// Memory bounds what the Writer keeps in memory.
+	Memory MemoryOptions
+}
 
+// MemoryOptions bound a Writer's memory, which grows neither with the
+// networks nor with the distinct records: records, their keys and their
+// offsets go to temporary files beside the output. Zero values mean the
+// defaults.
+type MemoryOptions struct {
 	// CacheRecords is how many distinct records the Writer remembers
 	// (default 524,288, about 12 MiB), so that an equal record met again
 	// soon gets the same id without further work. A record it forgot
@@ -60,7 +64,7 @@ type WriterOptions struct {
 	SharedValues int
 }
 
-// Defaults of the memory bounds of WriterOptions.
+// Defaults of MemoryOptions.
 const (
 	defaultCacheRecords   = 1 << 19
 	defaultSortRunEntries = 1 << 20
@@ -77,7 +81,7 @@ const maxRecordIDs = 1<<32 - 1
 // order (IPv4 before IPv6 in an IPv6 database: IPv4 lives at ::/96), do
 // not overlap, and each carries a record interned with Intern. Adjacent
 // sibling networks with the same record are merged, and equal records
-// are stored once. Memory is bounded (see WriterOptions): it grows
+// are stored once. Memory is bounded (see MemoryOptions): it grows
 // neither with the networks nor with the distinct records. The search
 // tree goes to the output's temporary file as it is built; records go to
 // temporary files beside it at their first use, and Close finds the
@@ -186,14 +190,15 @@ func Create(path string, opts WriterOptions) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mmdb writer: %w", err)
 	}
-	if opts.CacheRecords <= 0 {
-		opts.CacheRecords = defaultCacheRecords
+	m := &opts.Memory
+	if m.CacheRecords <= 0 {
+		m.CacheRecords = defaultCacheRecords
 	}
-	if opts.SortRunEntries <= 0 {
-		opts.SortRunEntries = defaultSortRunEntries
+	if m.SortRunEntries <= 0 {
+		m.SortRunEntries = defaultSortRunEntries
 	}
-	if opts.SharedValues <= 0 {
-		opts.SharedValues = defaultSharedValues
+	if m.SharedValues <= 0 {
+		m.SharedValues = defaultSharedValues
 	}
 	w := &Writer{
 		path:    path,
@@ -201,15 +206,15 @@ func Create(path string, opts WriterOptions) (*Writer, error) {
 		f:       f,
 		bits:    128,
 		enc:     NewEncoder(),
-		cache:   newRecordCache(opts.CacheRecords),
-		keys:    sorter{path: path, what: "keys", runLen: opts.SortRunEntries},
+		cache:   newRecordCache(opts.Memory.CacheRecords),
+		keys:    sorter{path: path, what: "keys", runLen: opts.Memory.SortRunEntries},
 		offsets: pagedOffsets{path: path},
 		frames:  []treeFrame{{num: 0, left: tagEmpty, right: tagEmpty}},
 		nodes:   1,
 		ipv4Ref: tagEmpty,
 		store:   nodeStore{f: f, window: make([]byte, 1<<18*tmpNode)},
 	}
-	w.enc.maxShared = opts.SharedValues
+	w.enc.maxShared = opts.Memory.SharedValues
 	if opts.IPVersion == 4 {
 		w.bits = 32
 	} else if !opts.DisableIPv4Aliases {
@@ -222,7 +227,7 @@ func Create(path string, opts WriterOptions) (*Writer, error) {
 }
 
 // Intern registers a record and returns its id. Equal values met close
-// together get the same id (see WriterOptions.CacheRecords); equal
+// together get the same id (see MemoryOptions.CacheRecords); equal
 // values are stored once whatever their ids. A record is written to the
 // data section only if a network uses it; until then it is held in
 // memory.
@@ -762,7 +767,7 @@ func (w *Writer) writeData() (*os.File, error) {
 		return data, nil
 	}
 	// Equal keys: the first use is kept, the others are duplicates.
-	dups := sorter{path: w.path, what: "dups", runLen: w.opts.SortRunEntries}
+	dups := sorter{path: w.path, what: "dups", runLen: w.opts.Memory.SortRunEntries}
 	defer dups.close()
 	var first sortEntry
 	have := false

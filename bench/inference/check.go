@@ -61,7 +61,11 @@ func RunCheck(c Config, path string, samples int, stdout io.Writer) error {
 	if v := db.Metadata.IPVersion; v != 6 {
 		return fmt.Errorf("check: %s: ip_version %d, want 6", path, v)
 	}
-	res, err := checkLookups(c, db, samples)
+	check := checkLookups
+	if c.PerAddress {
+		check = checkAddressLookups
+	}
+	res, err := check(c, db, samples)
 	if err != nil {
 		return fmt.Errorf("check: %s: %w", path, err)
 	}
@@ -72,7 +76,7 @@ func RunCheck(c Config, path string, samples int, stdout io.Writer) error {
 		}
 		networks++
 	}
-	fmt.Fprintf(stdout, "check ok: Verify passed; %d lookups (%d IPv4, %d IPv6 answered their generated rows, %d IPv6 gaps not found); networks_in_file=%d node_count=%d record_size=%d\n",
+	fmt.Fprintf(stdout, "check ok: Verify passed; %d lookups (%d IPv4, %d IPv6 answered their generated rows, %d gaps not found); networks_in_file=%d node_count=%d record_size=%d\n",
 		res.lookups, res.ipv4, res.ipv6, res.misses, networks, db.Metadata.NodeCount, db.Metadata.RecordSize)
 	return nil
 }

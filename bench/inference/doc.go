@@ -13,6 +13,14 @@
 // confidence decreases with depth. One aligned run of 16 /24s in ten
 // shares a combination, so compile has networks to merge.
 //
+// With Config.PerAddress the rows are per-address instead (what BertGeo-
+// style models emit): Config.IPv4Count IPv4 /32s (64 in each /24, /24s
+// consecutive from 1.0.0.0), then Config.IPv6 IPv6 /64s (16 in each /48,
+// /48s consecutive from 2400::), with realistic locality (the /24s of a
+// /21 share a city, each /24 its confidences) and coordinates jittered
+// per address around the city at six decimals: almost every record is
+// distinct (see peraddress.go).
+//
 // Generate writes gzip CSV and JSONL, streaming (memory bounded by
 // Config.Combos, not by the rows). RunCheck opens a .mmdb with
 // maxminddb-golang v2 (an independent reader), runs Verify and checks

@@ -131,6 +131,8 @@ type city struct {
 type pool struct {
 	provinces []province
 	cities    []city
+	// districts memoizes the district names of per-address rows.
+	districts map[uint64]string
 }
 
 // newPool builds the places of seed: 8 to 27 provinces per country, 5 to
@@ -257,7 +259,10 @@ const csvHeader = "network,country,country_code,country_confidence,province,prov
 
 // appendCSV appends the cells of c after the network (with the leading
 // comma) and the end of line.
-func (c *combo) appendCSV(b []byte) []byte {
+func (c *combo) appendCSV(b []byte) []byte { return c.appendCSVPrec(b, 4) }
+
+// appendCSVPrec is appendCSV with coordinates at prec decimals.
+func (c *combo) appendCSVPrec(b []byte, prec int) []byte {
 	conf := func(b []byte, i int) []byte {
 		if i >= c.depth {
 			return b
@@ -291,9 +296,9 @@ func (c *combo) appendCSV(b []byte) []byte {
 	b = append(b, ',')
 	b = conf(b, 3)
 	b = append(b, ',')
-	b = strconv.AppendFloat(b, c.lat, 'f', 4, 64)
+	b = strconv.AppendFloat(b, c.lat, 'f', prec, 64)
 	b = append(b, ',')
-	b = strconv.AppendFloat(b, c.lon, 'f', 4, 64)
+	b = strconv.AppendFloat(b, c.lon, 'f', prec, 64)
 	b = append(b, ',')
 	b = strconv.AppendInt(b, int64(c.accuracy), 10)
 	b = append(b, ',')
@@ -323,7 +328,10 @@ func appendCSVField(b []byte, s string) []byte {
 // appendJSON appends the members of c's JSON object after the network
 // (with the leading comma), the closing brace and the end of line, in
 // SPEC.md's "regions" form.
-func (c *combo) appendJSON(b []byte) []byte {
+func (c *combo) appendJSON(b []byte) []byte { return c.appendJSONPrec(b, 4) }
+
+// appendJSONPrec is appendJSON with coordinates at prec decimals.
+func (c *combo) appendJSONPrec(b []byte, prec int) []byte {
 	region := func(b []byte, i int, level, code, name string) []byte {
 		if i > 0 {
 			b = append(b, ',')
@@ -353,9 +361,9 @@ func (c *combo) appendJSON(b []byte) []byte {
 		b = region(b, 3, "district", "", c.district)
 	}
 	b = append(b, `],"latitude":`...)
-	b = strconv.AppendFloat(b, c.lat, 'f', 4, 64)
+	b = strconv.AppendFloat(b, c.lat, 'f', prec, 64)
 	b = append(b, `,"longitude":`...)
-	b = strconv.AppendFloat(b, c.lon, 'f', 4, 64)
+	b = strconv.AppendFloat(b, c.lon, 'f', prec, 64)
 	b = append(b, `,"accuracy_radius_km":`...)
 	b = strconv.AppendInt(b, int64(c.accuracy), 10)
 	b = append(b, `,"confidence":`...)
@@ -398,11 +406,24 @@ type Config struct {
 	IPv4Count int    // rows for the first IPv4Count /24s (at most AllIPv4)
 	IPv6      int    // /48 rows after them
 	Combos    int    // distinct combinations of regions, coordinates and confidences
+	// PerAddress generates per-address rows instead (see
+	// addressPrefix): IPv4Count /32s, then IPv6 /64s, almost every
+	// record distinct; Combos is not used.
+	PerAddress bool
 }
 
 // Validate checks the generator settings; the error names the flag of
 // buildbench that sets the wrong one.
 func (c Config) Validate() error {
+	if c.PerAddress {
+		switch {
+		case c.IPv4Count < 0 || c.IPv4Count > MaxPerAddressIPv4:
+			return fmt.Errorf("-ipv4-count %d: want 0 to %d per-address rows", c.IPv4Count, MaxPerAddressIPv4)
+		case c.IPv6 < 0 || c.IPv6 > 1<<30:
+			return fmt.Errorf("-ipv6 %d: want 0 to %d", c.IPv6, 1<<30)
+		}
+		return nil
+	}
 	switch {
 	case c.Combos < 1 || c.Combos > 1_000_000:
 		return fmt.Errorf("-combos %d: want 1 to 1000000", c.Combos)
@@ -413,6 +434,10 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// MaxPerAddressIPv4 is the most per-address IPv4 rows (64 of each /24
+// from 1.0.0.0 up to 64.0.0.0).
+const MaxPerAddressIPv4 = 63 << 24 / 4
 
 // Rows is the number of rows of the input.
 func (c Config) Rows() int { return c.IPv4Count + c.IPv6 }
@@ -495,6 +520,9 @@ func newTexts(c Config) *texts {
 // writeCSV writes the CSV input, header and rows, to w. It streams: it
 // allocates nothing per row.
 func (c Config) writeCSV(w io.Writer, t *texts) error {
+	if c.PerAddress {
+		return c.writeAddressRows(w, false)
+	}
 	if _, err := io.WriteString(w, csvHeader); err != nil {
 		return err
 	}
@@ -510,6 +538,9 @@ func (c Config) writeCSV(w io.Writer, t *texts) error {
 // writeJSONL writes the JSONL input to w. It streams: it allocates
 // nothing per row.
 func (c Config) writeJSONL(w io.Writer, t *texts) error {
+	if c.PerAddress {
+		return c.writeAddressRows(w, true)
+	}
 	line := make([]byte, 0, 1024)
 	return c.eachRow(func(p netip.Prefix, k int) error {
 		line = append(line[:0], `{"network":"`...)
@@ -535,7 +566,10 @@ func Generate(c Config, csvPath, jsonPath string, level int) (GenResult, error) 
 	if err := c.Validate(); err != nil {
 		return GenResult{}, err
 	}
-	t := newTexts(c)
+	var t *texts
+	if !c.PerAddress {
+		t = newTexts(c)
+	}
 	res := GenResult{Rows: c.Rows()}
 	type done struct {
 		n   int64

@@ -86,12 +86,20 @@ func TestGenerateStreams(t *testing.T) {
 		"csv":   Config.writeCSV,
 		"jsonl": Config.writeJSONL,
 	} {
-		few := c
-		few.IPv4Count, few.IPv6 = 1000, 100
-		many := c
-		many.IPv4Count, many.IPv6 = 10000, 1000
-		if a, b := allocs(few, write), allocs(many, write); b > a {
-			t.Errorf("%s: %v allocations for %d rows, %v for %d: memory grows with the rows", name, a, few.Rows(), b, many.Rows())
+		for _, per := range []bool{false, true} {
+			few := c
+			few.IPv4Count, few.IPv6, few.PerAddress = 1000, 100, per
+			many := few
+			many.IPv4Count, many.IPv6 = 10000, 1000
+			// Per-address rows memoize district names (at most 8 a
+			// city): a few more names, far fewer than one per row.
+			slack := 0.0
+			if per {
+				slack = float64(many.Rows()-few.Rows()) / 20
+			}
+			if a, b := allocs(few, write), allocs(many, write); b > a+slack {
+				t.Errorf("%s (per-address %v): %v allocations for %d rows, %v for %d: memory grows with the rows", name, per, a, few.Rows(), b, many.Rows())
+			}
 		}
 	}
 }
@@ -157,5 +165,42 @@ func TestCheckCatchesWrongRows(t *testing.T) {
 	wrong.Seed = 8
 	if _, err := checkLookups(wrong, db, 1000); err == nil {
 		t.Fatal("check passed with the wrong seed")
+	}
+}
+
+// TestAddressRowsInOrder checks the per-address rows: strictly in address
+// order, IPv4 /32s then IPv6 /64s, each /24 holding 64 rows, neighbours
+// mostly in the same city, and the records distinct.
+func TestAddressRowsInOrder(t *testing.T) {
+	c := Config{Seed: 3, IPv4Count: 64 * 300, IPv6: 5000, PerAddress: true}
+	p := newPool(c.Seed)
+	var last netip.Prefix
+	sameCity, distinct := 0, map[string]bool{}
+	var lastCity *city
+	for i := range c.Rows() {
+		pre := c.addressPrefix(i)
+		if want := 32; pre.Addr().Is6() {
+			if want = 64; pre.Bits() != want {
+				t.Fatalf("row %d: %s, want a /%d", i, pre, want)
+			}
+		} else if pre.Bits() != want {
+			t.Fatalf("row %d: %s, want a /%d", i, pre, want)
+		}
+		if i > 0 && !(last.Addr().Is4() && pre.Addr().Is6()) && !last.Addr().Less(pre.Addr()) {
+			t.Fatalf("row %d: %s after %s", i, pre, last)
+		}
+		cb := p.addressCombo(c, i)
+		if cb.city != nil && cb.city == lastCity {
+			sameCity++
+		}
+		lastCity = cb.city
+		distinct[string(cb.appendCSVPrec(nil, 6))] = true
+		last = pre
+	}
+	if sameCity < c.Rows()/2 {
+		t.Errorf("%d of %d rows in the city of the row before: no locality", sameCity, c.Rows())
+	}
+	if len(distinct) < c.Rows()*999/1000 {
+		t.Errorf("%d distinct records of %d rows", len(distinct), c.Rows())
 	}
 }
