@@ -98,8 +98,12 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 	var out outputFlags
 	in.register(fs)
 	out.register(fs)
+	memory := memoryFlag(fs)
 	inputs, err := parseInterleaved(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := memory(); err != nil {
 		return err
 	}
 	copts, err := out.options()
@@ -175,8 +179,12 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 	source := fs.String("source", "", "the layer (source) name (required)")
 	priority := fs.Int("priority", 0, "the layer's priority: on equal networks the higher wins")
 	replace := fs.Bool("replace", false, "replace the layer whole instead of upserting")
+	memory := memoryFlag(fs)
 	inputs, err := parseInterleaved(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := memory(); err != nil {
 		return err
 	}
 	switch {
@@ -226,8 +234,12 @@ func runCompile(args []string, stdout, stderr io.Writer) error {
 	var out outputFlags
 	out.register(fs)
 	db := fs.String("db", "", "the store directory (required)")
+	memory := memoryFlag(fs)
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := memory(); err != nil {
 		return err
 	}
 	if len(rest) > 0 {

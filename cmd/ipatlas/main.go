@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"strings"
 )
 
@@ -48,16 +47,12 @@ func commands() []command {
 		{"serve", "serve lookups over HTTP, reloading the file when it changes", runServe},
 		{"bench", "run the benchmark suite and write a report with plots", runBench},
 		{"gazetteer", "build a gazetteer (places for labeling) from GeoNames dumps or an MMDB", runGazetteer},
+		{"store", "store maintenance: `store migrate --db DIR` upgrades a store written by an older ipatlas", runStore},
 	}
 }
 
 func main() {
-	if os.Getenv("GOGC") == "" {
-		// Ingest and compile keep small live heaps (records, not networks)
-		// and allocate fast; collecting at 5x the live heap instead of 2x
-		// saves most GC cycles and stays far below the memory budget.
-		debug.SetGCPercent(400)
-	}
+	setRuntime = true
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -101,6 +96,8 @@ func printHelp(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'ipatlas COMMAND --help' for a command's flags.")
+	fmt.Fprintln(w, "\nMemory: build, ingest and compile keep the Go heap under --memory-limit (default 1GiB, or $GOMEMLIMIT);\n"+
+		"their memory does not grow with the rows or the distinct records.")
 }
 
 // newFlags returns a flag set whose usage text starts with synopsis and
