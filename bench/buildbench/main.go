@@ -62,6 +62,7 @@ func genFlags(fs *flag.FlagSet) *inference.Config {
 	fs.IntVar(&c.IPv4Count, "ipv4-count", inference.AllIPv4, "rows for the first N IPv4 /24s (all of them by default)")
 	fs.IntVar(&c.IPv6, "ipv6", 4_000_000, "IPv6 /48 rows after the IPv4 ones")
 	fs.IntVar(&c.Combos, "combos", 200_000, "distinct combinations of regions, coordinates and confidences")
+	fs.BoolVar(&c.PerAddress, "per-address", false, "per-address rows instead: -ipv4-count /32s and -ipv6 /64s, almost every record distinct (-combos unused)")
 	return c
 }
 
@@ -76,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "gen":
 		c := genFlags(fs)
 		csvPath := fs.String("csv", "", "gzip CSV output (required)")
-		jsonPath := fs.String("jsonl", "", "gzip JSONL output (required)")
+		jsonPath := fs.String("jsonl", "", "gzip JSONL output (optional)")
 		level := fs.Int("level", 5, "gzip level (klauspost/compress: 1 fastest to 9 smallest)")
 		if err := fs.Parse(args); err != nil {
 			return err
@@ -84,8 +85,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err := c.Validate(); err != nil {
 			return err
 		}
-		if *csvPath == "" || *jsonPath == "" || fs.NArg() > 0 {
-			return errors.New("gen: want -csv FILE and -jsonl FILE and no arguments")
+		if *csvPath == "" || fs.NArg() > 0 {
+			return errors.New("gen: want -csv FILE (and -jsonl FILE) and no arguments")
 		}
 		t0 := time.Now()
 		res, err := inference.Generate(*c, *csvPath, *jsonPath, *level)

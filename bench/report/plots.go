@@ -174,7 +174,11 @@ func buildPlots(b *suite.BuildResult, dir string) ([]string, error) {
 		{"build-time.svg", "Build wall time by scale", "seconds (log scale)", timeS},
 		{"build-memory.svg", "Build peak resident memory by scale", "peak RSS, MiB (log scale)", memS},
 	} {
-		p := newPlot(pl.title, "rows (millions, log scale; IPv4 /24s + IPv6 /48s)", pl.y)
+		xl := "rows (millions, log scale; IPv4 /24s + IPv6 /48s)"
+		if b.Options.PerAddress {
+			xl = "rows (millions, log scale; IPv4 /32s + IPv6 /64s, distinct records)"
+		}
+		p := newPlot(pl.title, xl, pl.y)
 		p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
 		p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
 		p.Legend.Left = true

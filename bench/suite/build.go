@@ -63,11 +63,41 @@ func ParseScale(s string) (Scale, error) {
 	return sc, nil
 }
 
+// FullPerAddress is the largest per-address scale of the benchmark (its
+// fraction 1): 50 million rows.
+const FullPerAddress = 50_000_000
+
+// ParseAddressScale parses a per-address scale: a row count such as
+// 5000000, 5M or 2.5M, three quarters IPv4 /32s and one quarter IPv6
+// /64s (the seeds' 3.7 billion IPv4 to 1.2 billion IPv6 addresses).
+func ParseAddressScale(s string) (Scale, error) {
+	s = strings.TrimSpace(s)
+	mult := 1.0
+	num := s
+	switch {
+	case strings.HasSuffix(s, "M"), strings.HasSuffix(s, "m"):
+		mult, num = 1e6, s[:len(s)-1]
+	case strings.HasSuffix(s, "k"), strings.HasSuffix(s, "K"):
+		mult, num = 1e3, s[:len(s)-1]
+	}
+	v, err := strconv.ParseFloat(num, 64)
+	rows := int(v*mult + 0.5)
+	if err != nil || rows < 4 || rows > 4*inference.MaxPerAddressIPv4/3 {
+		return Scale{}, fmt.Errorf("per-address scale %q: want a row count from 4 to %d, such as 5M or 500k", s, 4*inference.MaxPerAddressIPv4/3)
+	}
+	v4 := rows * 3 / 4
+	return Scale{Label: s, Fraction: float64(rows) / FullPerAddress, IPv4: v4, IPv6: rows - v4}, nil
+}
+
 // BuildOptions configures RunBuild.
 type BuildOptions struct {
 	Scales []Scale
 	Seed   uint64
-	Combos int    // distinct records of the generated input
+	// PerAddress generates per-address rows (IPv4 /32s and IPv6 /64s,
+	// almost every record distinct; see bench/inference) instead of a
+	// row per /24 and /48 sharing Combos records.
+	PerAddress bool
+	Combos     int    // distinct records of the generated input
 	Work   string // where inputs, stores and outputs go (removed after each scale unless Keep)
 	Keep   bool
 	// Timeouts of each child process; 0 is no limit.
@@ -187,9 +217,12 @@ func RunBuild(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 // for the readers' measurement) or "" when there is none.
 func (o *BuildOptions) runScale(ctx context.Context, sc Scale) (ScaleResult, string, error) {
 	r := ScaleResult{Scale: sc}
-	cfg := inference.Config{Seed: o.Seed, IPv4Count: sc.IPv4, IPv6: sc.IPv6, Combos: o.Combos}
+	cfg := inference.Config{Seed: o.Seed, IPv4Count: sc.IPv4, IPv6: sc.IPv6, Combos: o.Combos, PerAddress: o.PerAddress}
 	r.Rows = cfg.Rows()
 	tag := fmt.Sprintf("s%d-v4_%d-v6_%d-c%d", o.Seed, sc.IPv4, sc.IPv6, o.Combos)
+	if o.PerAddress {
+		tag = fmt.Sprintf("s%d-v4_%d-v6_%d-per-address", o.Seed, sc.IPv4, sc.IPv6)
+	}
 	in := filepath.Join(o.Work, "rows-"+tag+".csv.gz")
 	o.progressf("bench build: scale %s: generating %d rows", sc.Label, r.Rows)
 	t0 := time.Now()

@@ -91,6 +91,8 @@ func benchCommand(sub string, args []string, stdout, stderr io.Writer) error {
 	writerTimeout := fs.Duration("mmdbwriter-timeout", 15*time.Minute, "build: stop an mmdbwriter run after this long and report that it did not finish")
 	ipatlasTimeout := fs.Duration("timeout", time.Hour, "build: stop an ipatlas ingest or compile after this long")
 	combos := fs.Int("combos", 200_000, "build: distinct records in the generated input")
+	workload := fs.String("workload", "shared", "build: 'shared' (a row per IPv4 /24 and IPv6 /48, sharing --combos records; --scale in fractions of full scale) or "+
+		"'per-address' (IPv4 /32 and IPv6 /64 rows, almost every record distinct; --scale in rows such as 5M, default 1M,5M,20M,50M; mmdbwriter up to --mmdbwriter-max, default 1M)")
 	samples := fs.Int("samples", 0, "build: seeded addresses checked in every output (default 100000; 2000 with --short)")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -151,11 +153,25 @@ func benchCommand(sub string, args []string, stdout, stderr io.Writer) error {
 		}
 		ro.MinTime = *minTime
 	}
-	bo := suite.BuildOptions{Seed: *seed, Combos: *combos, Keep: *keep, IPAtlasTimeout: *ipatlasTimeout, MMDBWriterTimeout: *writerTimeout,
+	if *workload != "shared" && *workload != "per-address" {
+		return usagef("--workload %q: want shared or per-address", *workload)
+	}
+	perAddress := *workload == "per-address"
+	parseScale := suite.ParseScale
+	if perAddress {
+		parseScale = suite.ParseAddressScale
+	}
+	bo := suite.BuildOptions{Seed: *seed, Combos: *combos, PerAddress: perAddress, Keep: *keep, IPAtlasTimeout: *ipatlasTimeout, MMDBWriterTimeout: *writerTimeout,
 		MMDBWriter: !*noWriter, Samples: 100_000, OpenRuns: 3, OpenLookups: 1 << 20, Child: child, Command: command, Progress: stderr}
 	scaleList := "1/64,1/16,1/4,1"
+	if perAddress {
+		scaleList = "1M,5M,20M,50M"
+	}
 	if *short {
 		scaleList, bo.Samples, bo.OpenRuns, bo.OpenLookups = "4096", 2000, 1, 1<<12
+		if perAddress {
+			scaleList = "20k"
+		}
 		if !set["combos"] {
 			bo.Combos = 1000
 		}
@@ -164,13 +180,16 @@ func benchCommand(sub string, args []string, stdout, stderr io.Writer) error {
 		scaleList = *scales
 	}
 	for _, s := range strings.Split(scaleList, ",") {
-		sc, err := suite.ParseScale(s)
+		sc, err := parseScale(s)
 		if err != nil {
 			return usagef("--scale: %v", err)
 		}
 		bo.Scales = append(bo.Scales, sc)
 	}
-	if mx, err := suite.ParseScale(*writerMax); err != nil {
+	if perAddress && !set["mmdbwriter-max"] {
+		*writerMax = "1M"
+	}
+	if mx, err := parseScale(*writerMax); err != nil {
 		return usagef("--mmdbwriter-max: %v", err)
 	} else {
 		bo.MMDBWriterMax = mx.Fraction
