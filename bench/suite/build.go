@@ -98,8 +98,8 @@ type BuildOptions struct {
 	// row per /24 and /48 sharing Combos records.
 	PerAddress bool
 	Combos     int    // distinct records of the generated input
-	Work   string // where inputs, stores and outputs go (removed after each scale unless Keep)
-	Keep   bool
+	Work       string // where inputs, stores and outputs go (removed after each scale unless Keep)
+	Keep       bool
 	// Timeouts of each child process; 0 is no limit.
 	IPAtlasTimeout, MMDBWriterTimeout time.Duration
 	// MMDBWriter runs mmdbwriter too, at the scales up to MMDBWriterMax
