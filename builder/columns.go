@@ -284,6 +284,18 @@ func (c *columns) buildInference(buf []byte, cells []string) ([]byte, *problem) 
 			}
 		}
 	}
+	if len(c.extras) == 0 {
+		// The record's bytes straight from the Inference, without maps.
+		out, err := in.AppendRecord(buf, c.levels)
+		if err != nil {
+			var fe *format.FieldError
+			if errors.As(err, &fe) {
+				return buf, &problem{fe.Field, fe}
+			}
+			return buf, &problem{"", err}
+		}
+		return out, nil
+	}
 	rec, err := in.Record(c.levels)
 	if err != nil {
 		var fe *format.FieldError
