@@ -68,11 +68,13 @@ type columns struct {
 	// lastLabel is the outcome of the row build returned last, for the
 	// parsers' own memos.
 	lastLabel gazetteer.Outcome
+	gate    memoGate
 }
 
 // memoEntry is a record built once: its canonical encoding, never
 // modified, and its number, which names it within the file (records
-// built again after a memo reset get new numbers).
+// built again after a memo reset get new numbers; 0 for a record not
+// memoized).
 type memoEntry struct {
 	rec   []byte
 	id    uint32
@@ -104,6 +106,36 @@ func (c *columns) count(e memoEntry) {
 
 // memoEntries bounds the memo; when full it starts again empty.
 const memoEntries = 1 << 18
+
+// memoGate decides whether a memo takes a new entry. Per-address input,
+// where every record is new, would fill a memo with records never met
+// again, at the cost of a map insertion each: when fewer than 1 in 16
+// lookups of the last 65,536 hit, the memo goes cold and takes only 1
+// miss in 16 (enough to notice records repeating again).
+type memoGate struct {
+	lookups, hits, misses uint32
+	cold                  bool
+}
+
+// hit counts a lookup that found its entry.
+func (g *memoGate) hit() {
+	g.hits++
+	g.tick()
+}
+
+// miss counts a lookup that did not, and reports whether to add it.
+func (g *memoGate) miss() bool {
+	g.misses++
+	g.tick()
+	return !g.cold || g.misses%16 == 0
+}
+
+func (g *memoGate) tick() {
+	if g.lookups++; g.lookups == 1<<16 {
+		g.cold = g.hits < 1<<12
+		g.lookups, g.hits = 0, 0
+	}
+}
 
 func newColumns(levels, extras []string, source string) (*columns, error) {
 	if levels == nil {
@@ -194,12 +226,19 @@ func (c *columns) build(cells []string) (memoEntry, *problem) {
 	if e, ok := c.memo[string(key)]; ok {
 		c.count(e)
 		c.lastLabel = e.label
+		c.gate.hit()
 		return e, nil
 	}
 	out, label, prob := c.buildRecord(c.scratch[:0], cells)
 	c.scratch = out[:0]
 	if prob != nil {
 		return memoEntry{}, prob
+	}
+	if !c.gate.miss() {
+		e := memoEntry{rec: append([]byte(nil), out...), label: label} // not numbered: not memoized
+		c.count(e)
+		c.lastLabel = label
+		return e, nil
 	}
 	if c.memo == nil || len(c.memo) >= memoEntries {
 		c.memo = make(map[string]memoEntry)

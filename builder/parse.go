@@ -213,7 +213,7 @@ func (p *csvParser) next(r *row) error {
 	if err := p.finish(r); err != nil {
 		return err
 	}
-	if p.r.plain {
+	if p.r.plain && r.recID != 0 {
 		if p.memo == nil || len(p.memo) >= memoEntries {
 			p.memo = make(map[[2]uint64]memoEntry)
 		}
@@ -399,6 +399,9 @@ func (p *jsonlParser) next(r *row) error {
 	}
 	if err := p.parse(r, b); err != nil {
 		return err
+	}
+	if r.recID == 0 {
+		return nil // the record was not memoized (see memoGate)
 	}
 	if p.memo == nil || len(p.memo) >= memoEntries {
 		p.memo = make(map[[2]uint64]memoEntry)
