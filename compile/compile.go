@@ -71,6 +71,12 @@ type Stats struct {
 // not at all. Networks come in store order: by address (IPv4 first, as
 // ::a.b.c.d), then prefix length ascending, then priority descending.
 func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Options) (Stats, error) {
+	return compileNetworks(networks, path, opts, false)
+}
+
+// compileNetworks is CompileNetworks; with fromReadAhead, a Record with
+// canonBit says its Value is canonical (readAhead checked it).
+func compileNetworks(networks iter.Seq2[Network, error], path string, opts Options, fromReadAhead bool) (Stats, error) {
 	var st Stats
 	w, err := format.Create(path, format.WriterOptions{
 		IPVersion:          opts.IPVersion,
@@ -119,7 +125,12 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 			id, ok := ids.get(record)
 			if !ok {
 				var err error
-				if id, err = w.InternBytes(value); err != nil {
+				if fromReadAhead && record&canonBit != 0 {
+					id, err = w.InternCanonical(value)
+				} else {
+					id, err = w.InternBytes(value)
+				}
+				if err != nil {
 					return fmt.Errorf("network %s: %w", p, err)
 				}
 				ids.put(record, id)

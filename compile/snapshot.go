@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"iter"
 
+	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/kv"
 )
 
@@ -15,8 +16,17 @@ import (
 //
 // The snapshot is read on a second goroutine, ahead of the writer.
 func Compile(snap *kv.Snapshot, path string, opts Options) (Stats, error) {
-	return CompileNetworks(readAhead(snap.All()), path, opts)
+	return compileNetworks(readAhead(snap.All()), path, opts, true)
 }
+
+// Bits of the Records readAhead gives: a Record with canonBit names a
+// Value in canonical form (format.CanonicalRecord); one with synthBit was
+// made by readAhead for a value the store did not name (a number that
+// grows with each new value). Store Records use the low 33 bits only.
+const (
+	canonBit = 1 << 62
+	synthBit = 1 << 63
+)
 
 // scanBatchSize is the number of networks readAhead sends at a time.
 const scanBatchSize = 1024
@@ -30,10 +40,12 @@ type scanBatch struct {
 }
 
 // readAhead runs seq on another goroutine, in batches: the store's scan
-// (block reads, decompression, the merge of layers) overlaps the
-// compilation. Each Network's Value is valid until the iteration takes
-// its next step, as with seq. A value equal to the one before it in the
-// batch shares its bytes.
+// (block reads, decompression, the merge of layers) and the check that
+// makes each record canonical overlap the compilation. Each Network's
+// Value is valid until the iteration takes its next step, as with seq.
+// A value equal to the one before it in the batch shares its bytes.
+// Every Network has a Record: the store's, or one made here, with
+// canonBit when Value is canonical.
 func readAhead(seq iter.Seq2[kv.Entry, error]) iter.Seq2[Network, error] {
 	return func(yield func(Network, error) bool) {
 		out, free, stop := make(chan *scanBatch, 4), make(chan *scanBatch, 6), make(chan struct{})
@@ -54,26 +66,40 @@ func readAhead(seq iter.Seq2[kv.Entry, error]) iter.Seq2[Network, error] {
 				}
 				return true
 			}
-			var last []byte // the value of the last network of the batch
-			lastRecord := uint64(0)
+			var last []byte    // the value of the last network of the batch
+			var lastRaw []byte // as the store gave it
+			lastRecord, lastName, synth := uint64(0), uint64(0), uint64(0)
 			for e, err := range seq {
 				if err != nil {
 					b.err = err
 					send()
 					return
 				}
-				v := last
+				v, name := last, lastName
 				switch {
 				case len(b.nets) > 0 && e.Record != 0 && e.Record == lastRecord:
-				case len(b.nets) == 0 || !bytes.Equal(e.Value, last):
+				case len(b.nets) > 0 && e.Record == 0 && lastRecord == 0 && bytes.Equal(e.Value, lastRaw):
+				default:
 					n := len(b.vals)
-					b.vals = append(b.vals, e.Value...)
+					c, err := format.CanonicalRecord(b.vals, e.Value)
+					if err != nil {
+						c = append(b.vals[:n], e.Value...) // the writer reports it
+					}
+					b.vals = c
 					v = b.vals[n:len(b.vals):len(b.vals)]
+					if name = e.Record; name == 0 {
+						synth++
+						name = synthBit | synth
+					}
+					if err == nil {
+						name |= canonBit
+					}
+					if e.Record == 0 {
+						lastRaw = append(lastRaw[:0], e.Value...)
+					}
 				}
-				last = v
-				n := Network{Prefix: e.Prefix, Priority: e.Layer.Priority, Layer: e.Layer.ID, Value: v, Record: e.Record}
-				lastRecord = e.Record
-				b.nets = append(b.nets, n)
+				last, lastName, lastRecord = v, name, e.Record
+				b.nets = append(b.nets, Network{Prefix: e.Prefix, Priority: e.Layer.Priority, Layer: e.Layer.ID, Value: v, Record: name})
 				if len(b.nets) == scanBatchSize {
 					if !send() {
 						return
