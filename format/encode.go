@@ -311,7 +311,13 @@ func (e *Encoder) writeShared(c []byte, k valueKey) error {
 				return err
 			}
 			sub := c[next:end]
-			if err := e.writeShared(sub, e.key(sub)); err != nil {
+			// Values no pointer can shorten (a pointer takes 2 to 5
+			// bytes), and doubles (per-address coordinates are all
+			// distinct: remembering them would only push out the values
+			// that do repeat), are written as they are.
+			if len(sub) <= 2 || len(sub) == 9 && sub[0] == byte(KindFloat64)<<5|8 {
+				e.buf = append(e.buf, sub...)
+			} else if err := e.writeShared(sub, e.key(sub)); err != nil {
 				return err
 			}
 			next = end
