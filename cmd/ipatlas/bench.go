@@ -93,6 +93,7 @@ func benchCommand(sub string, args []string, stdout, stderr io.Writer) error {
 	combos := fs.Int("combos", 200_000, "build: distinct records in the generated input")
 	workload := fs.String("workload", "shared", "build: 'shared' (a row per IPv4 /24 and IPv6 /48, sharing --combos records; --scale in fractions of full scale) or "+
 		"'per-address' (IPv4 /32 and IPv6 /64 rows, almost every record distinct; --scale in rows such as 5M, default 1M,5M,20M,50M; mmdbwriter up to --mmdbwriter-max, default 1M)")
+	openRuns := fs.Int("open-runs", 3, "build: runs of the readers' open-time measurement on the largest output (0 leaves it out)")
 	samples := fs.Int("samples", 0, "build: seeded addresses checked in every output (default 100000; 2000 with --short)")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -193,6 +194,12 @@ func benchCommand(sub string, args []string, stdout, stderr io.Writer) error {
 		return usagef("--mmdbwriter-max: %v", err)
 	} else {
 		bo.MMDBWriterMax = mx.Fraction
+	}
+	if set["open-runs"] {
+		if *openRuns < 0 {
+			return usagef("--open-runs %d: want 0 or more", *openRuns)
+		}
+		bo.OpenRuns = *openRuns
 	}
 	if set["samples"] {
 		if *samples < 0 {
