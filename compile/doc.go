@@ -21,9 +21,12 @@
 //     address as the most specific stored network holding it does; equal
 //     prefixes are decided by layer priority, then by overall confidence,
 //     then by layer order.
-//  2. Memory is bounded by the distinct records and the nesting depth of
-//     the networks, never by their number; the aggregator holds one open
-//     group of at most maxMembers networks and a fixed histogram.
+//  2. Memory is bounded by the nesting depth of the networks and fixed
+//     caches (format.MemoryOptions, the store's dictionary cache), never
+//     by the number of networks or of distinct records: the writer
+//     spills records to temporary files and finds equal ones with an
+//     external sort; the aggregator holds one open group of at most
+//     maxMembers networks and a fixed histogram.
 //  3. The output path holds the old file or the whole new one, never a
 //     part.
 //  4. With Options.Aggregate, every address of a stored network with a
