@@ -13,8 +13,9 @@ import (
 // compile and store migrate set unless told otherwise. Their memory does
 // not grow with the input (rows, networks, distinct records): the live
 // heap stays at a few hundred MiB, so the limit only says how much room
-// the garbage collector gets; off-heap memory (Pebble's caches and
-// memtables, about 200 MiB) comes on top.
+// the garbage collector gets; Pebble's block cache and memtables (up to
+// about 200 MiB, allocated off the Go heap where cgo is available) may
+// come on top.
 const defaultMemoryLimit = 1 << 30
 
 // setRuntime says whether the memory flags change the Go runtime's
@@ -25,7 +26,7 @@ var setRuntime = false
 // memoryHelp is the text of --memory-limit in the heavy commands' --help.
 const memoryHelp = "soft limit of the Go heap, e.g. 512MiB, 2GiB, 4G; the garbage collector runs only when the heap nears it. " +
 	"Default 1GiB, or $GOMEMLIMIT if set; 'off' for Go's default collector (GOGC). Memory does not grow with the input; " +
-	"Pebble's off-heap caches (about 200 MiB) come on top"
+	"Pebble's block cache and memtables (up to about 200 MiB) may come on top"
 
 // memoryFlag registers --memory-limit on fs and returns a function that
 // applies it once the flags are parsed.
