@@ -115,6 +115,9 @@ type BuildOptions struct {
 	Child                 ChildRunner `json:"-"`
 	Command               string
 	Progress              io.Writer `json:"-"`
+	// Checkpoint, when not nil, receives the results so far after each
+	// scale (to save them: a long run stopped later keeps its figures).
+	Checkpoint func(*BuildResult) error `json:"-"`
 }
 
 // BuildResult is what RunBuild measured.
@@ -187,6 +190,13 @@ func RunBuild(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 			return nil, err
 		}
 		res.Scales = append(res.Scales, r)
+		if o.Checkpoint != nil {
+			res.Machine.LoadAfter = loadAvg()
+			res.Duration = time.Since(t0)
+			if err := o.Checkpoint(res); err != nil {
+				return nil, err
+			}
+		}
 		if out != "" && sc.Fraction > largestFrac {
 			if largest != "" && !o.Keep {
 				os.Remove(largest)

@@ -242,6 +242,7 @@ func benchCommand(sub string, args []string, stdout, stderr io.Writer) error {
 		} else {
 			bo.Work = *work
 		}
+		bo.Checkpoint = func(r *suite.BuildResult) error { return report.Save(*out, report.BuildJSON, r) }
 		br, err = suite.RunBuild(ctx, bo)
 		if err != nil {
 			return err
