@@ -3,6 +3,7 @@ package inference
 import (
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 
 	"github.com/oschwald/maxminddb-golang/v2"
@@ -66,16 +67,13 @@ func (p *pool) addressCombo(c Config, i int) combo {
 		blk = 1<<40 | uint64((i-c.IPv4Count)/perV6Block)
 		run = 1<<40 | (blk&(1<<40-1))/perV6Run
 	}
-	hr := func(j uint64) uint64 { return hash(c.Seed, streamAddrRun, run<<8|j) }
-	hb := func(j uint64) uint64 { return hash(c.Seed, streamAddrBlock, blk<<8|j) }
-	hi := func(j uint64) uint64 { return hash(c.Seed, streamAddrRow, uint64(i)<<8|j) }
-	u := unit(hr(1))
+	u := unit(hash(c.Seed, streamAddrRun, run<<8|1))
 	cityIdx := int(u * u * float64(len(p.cities)))
 	ci := &p.cities[cityIdx]
 	pr := &p.provinces[ci.province]
 	co := &countries[pr.country]
-	cb := combo{depth: 4, country: co, source: sources[hr(2)%uint64(len(sources))]}
-	switch d := hr(3) % 100; {
+	cb := combo{depth: 4, country: co, source: sources[hash(c.Seed, streamAddrRun, run<<8|2)%uint64(len(sources))]}
+	switch d := hash(c.Seed, streamAddrRun, run<<8|3) % 100; {
 	case d < 5:
 		cb.depth = 1
 	case d < 15:
@@ -83,10 +81,10 @@ func (p *pool) addressCombo(c Config, i int) combo {
 	case d < 75:
 		cb.depth = 3
 	}
-	x := 0.80 + 0.2*unit(hb(4))
+	x := 0.80 + 0.2*unit(hash(c.Seed, streamAddrBlock, blk<<8|4))
 	for l := range cb.depth {
-		cb.conf[l] = fixed(x, 2)
-		x *= 0.75 + 0.25*unit(hb(5+uint64(l)))
+		cb.conf[l] = roundTo(x, 1e2)
+		x *= 0.75 + 0.25*unit(hash(c.Seed, streamAddrBlock, blk<<8|5+uint64(l)))
 	}
 	lat, lon := co.lat, co.lon
 	if cb.depth >= 2 {
@@ -98,7 +96,7 @@ func (p *pool) addressCombo(c Config, i int) combo {
 		lat, lon = ci.lat, ci.lon
 	}
 	if cb.depth >= 4 {
-		d := hb(10) % 8
+		d := hash(c.Seed, streamAddrBlock, blk<<8|10) % 8
 		key := uint64(cityIdx)<<3 | d
 		if cb.district = p.districts[key]; cb.district == "" {
 			if p.districts == nil {
@@ -108,10 +106,9 @@ func (p *pool) addressCombo(c Config, i int) combo {
 			p.districts[key] = cb.district
 		}
 	}
-	jitter := func(h uint64) float64 { return float64(int64(h%(2*perJitterMax+1))-perJitterMax) / perJitterDiv }
-	cb.lat = fixed(clamp(lat+jitter(hi(1)), -90, 90), 6)
-	cb.lon = fixed(wrapLon(lon+jitter(hi(2))), 6)
-	cb.accuracy = accuracyKm[min(len(accuracyKm)-1, int(hi(3)%3))]
+	cb.lat = roundTo(clamp(lat+jitter(hash(c.Seed, streamAddrRow, uint64(i)<<8|1)), -90, 90), 1e6)
+	cb.lon = roundTo(wrapLon(lon+jitter(hash(c.Seed, streamAddrRow, uint64(i)<<8|2))), 1e6)
+	cb.accuracy = accuracyKm[min(len(accuracyKm)-1, int(hash(c.Seed, streamAddrRow, uint64(i)<<8|3)%3))]
 	return cb
 }
 
@@ -209,3 +206,13 @@ func checkAddressLookups(c Config, db *maxminddb.Reader, samples int) (checkResu
 	}
 	return res, nil
 }
+
+// jitter maps h to an offset in degrees, at most perJitterMax/perJitterDiv.
+func jitter(h uint64) float64 {
+	return float64(int64(h%(2*perJitterMax+1))-perJitterMax) / perJitterDiv
+}
+
+// roundTo rounds x to a multiple of 1/scale: the double nearest to a
+// decimal of log10(scale) places, which the input file writes exactly
+// (fixed does the same through a string, which allocates).
+func roundTo(x, scale float64) float64 { return math.Round(x*scale) / scale }
