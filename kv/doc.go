@@ -41,7 +41,7 @@
 //	scan reads each record once. Per-address results, whose records are
 //	all distinct, stay in their rows and cost nothing more. The
 //	dictionary is written as the ingest goes, in tables of its own (its
-//	keys ascend with the numbers); a scan reads it in blocks of 256
+//	keys ascend with the numbers); a scan reads it in blocks of 64
 //	records through a cache of Options.DictionaryCache bytes, so memory
 //	grows with neither the records nor the networks.
 //

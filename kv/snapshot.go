@@ -221,8 +221,8 @@ func (sn *Snapshot) openSources(only int) ([]*source, error) {
 
 // Bounds of the dictionary records a scan keeps in memory.
 const (
-	defaultDictCache = 64 << 20 // bytes
-	dictBlockRecords = 256      // records read at a time
+	defaultDictCache = 256 << 20 // bytes
+	dictBlockRecords = 64       // records read at a time
 )
 
 // dictCache holds blocks of consecutive dictionary records that a scan

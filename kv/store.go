@@ -60,7 +60,7 @@ type Options struct {
 	// (24 MiB). A record it forgot is stored in its row again.
 	RecordCache int
 	// DictionaryCache is the bytes of dictionary records a scan (All)
-	// keeps in memory; 0 means 64 MiB. Records not held are read again
+	// keeps in memory; 0 means 256 MiB. Records not held are read again
 	// from the store.
 	DictionaryCache int
 
