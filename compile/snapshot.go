@@ -19,6 +19,10 @@ func Compile(snap *kv.Snapshot, path string, opts Options) (Stats, error) {
 	return compileNetworks(readAhead(snap.All()), path, opts, true)
 }
 
+// canonicalSlots is the size of readAhead's table of Records known to
+// name canonical values.
+const canonicalSlots = 1 << 18
+
 // Bits of the Records readAhead gives: a Record with canonBit names a
 // Value in canonical form (format.CanonicalRecord); one with synthBit was
 // made by readAhead for a value the store did not name (a number that
@@ -69,6 +73,9 @@ func readAhead(seq iter.Seq2[kv.Entry, error]) iter.Seq2[Network, error] {
 			var last []byte    // the value of the last network of the batch
 			var lastRaw []byte // as the store gave it
 			lastRecord, lastName, synth := uint64(0), uint64(0), uint64(0)
+			// canonical remembers store Records met lately whose values
+			// were found canonical: not checked again.
+			canonical := make([]uint64, canonicalSlots)
 			for e, err := range seq {
 				if err != nil {
 					b.err = err
@@ -81,9 +88,15 @@ func readAhead(seq iter.Seq2[kv.Entry, error]) iter.Seq2[Network, error] {
 				case len(b.nets) > 0 && e.Record == 0 && lastRecord == 0 && bytes.Equal(e.Value, lastRaw):
 				default:
 					n := len(b.vals)
-					c, err := format.CanonicalRecord(b.vals, e.Value)
-					if err != nil {
+					var c []byte
+					var err error
+					if slot := &canonical[e.Record&(canonicalSlots-1)]; e.Record != 0 && *slot == e.Record {
+						// Checked before: a Record names equal bytes.
+						c = append(b.vals, e.Value...)
+					} else if c, err = format.CanonicalRecord(b.vals, e.Value); err != nil {
 						c = append(b.vals[:n], e.Value...) // the writer reports it
+					} else if e.Record != 0 {
+						*slot = e.Record
 					}
 					b.vals = c
 					v = b.vals[n:len(b.vals):len(b.vals)]
