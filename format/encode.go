@@ -191,7 +191,7 @@ type valueKey [2]uint64
 type Encoder struct {
 	buf    []byte
 	top    map[valueKey]uint32 // top-level values already written
-	shared offsetTable // sub-values already written
+	shared offsetTable         // sub-values already written
 	seeds  [2]maphash.Seed
 
 	// For the Writer: out receives the data section as it grows, base
@@ -205,8 +205,8 @@ type Encoder struct {
 // NewEncoder returns an empty Encoder.
 func NewEncoder() *Encoder {
 	return &Encoder{
-		top:    make(map[valueKey]uint32),
-		seeds:  [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		top:   make(map[valueKey]uint32),
+		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 	}
 }
 

@@ -222,7 +222,7 @@ func (sn *Snapshot) openSources(only int) ([]*source, error) {
 // Bounds of the dictionary records a scan keeps in memory.
 const (
 	defaultDictCache = 256 << 20 // bytes
-	dictBlockRecords = 64       // records read at a time
+	dictBlockRecords = 64        // records read at a time
 )
 
 // dictCache holds blocks of consecutive dictionary records that a scan
