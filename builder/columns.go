@@ -68,7 +68,7 @@ type columns struct {
 	// lastLabel is the outcome of the row build returned last, for the
 	// parsers' own memos.
 	lastLabel gazetteer.Outcome
-	gate    memoGate
+	gate      memoGate
 }
 
 // memoEntry is a record built once: its canonical encoding, never
