@@ -342,6 +342,9 @@ func scan(ctx context.Context, path string, r resolved, fn func(*row) error) (st
 		return stats, err
 	}
 	defer closeInput()
+	if r.format == "jsonl" && r.Options.Format == "" && sniffRaw(br) {
+		r.format = "raw" // a .jsonl of raw records, such as 'ipatlas export' writes
+	}
 	var p parser
 	switch r.format {
 	case "csv":

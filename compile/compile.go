@@ -28,7 +28,8 @@ type Options struct {
 	// empty). geoip2-golang opens only the types on its allow-list, such
 	// as "GeoIP2-City"; pick one of those to keep using it.
 	DatabaseType string
-	// Languages lists the locales of the names in the records.
+	// Languages lists the locales of the names in the records; empty
+	// means the locales the records' names maps carry.
 	Languages []string
 	// Description is the metadata's description by language.
 	Description map[string]string
@@ -98,6 +99,8 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 	// ids maps Network.Record to the writer's id: a known record is not
 	// hashed again.
 	var ids recordSlots[format.RecordID] // id+1; 0: not interned yet
+	var langs nameLanguages              // when opts.Languages is empty
+	collect := len(opts.Languages) == 0
 	lastRecord := uint64(0)
 	write := func(p netip.Prefix, value []byte, record uint64) error {
 		if opts.IPVersion == 4 && !p.Addr().Is4() {
@@ -119,6 +122,9 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 				if err != nil {
 					return fmt.Errorf("network %s: %w", p, err)
 				}
+				if collect {
+					langs.add(id, value)
+				}
 				*slot = id + 1
 			}
 			lastID, lastRecord, haveLast = *slot-1, record, false
@@ -126,6 +132,9 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 			id, err := w.InternBytes(value)
 			if err != nil {
 				return fmt.Errorf("network %s: %w", p, err)
+			}
+			if collect {
+				langs.add(id, value)
 			}
 			lastValue, lastID, haveLast, lastRecord = append(lastValue[:0], value...), id, true, 0
 		}
@@ -159,7 +168,11 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 		st.Entries++
 		if n.canon != nil {
 			if slot := ids.slot(n.Record); *slot == 0 {
-				*slot = w.InternCanonical(n.canon) + 1
+				id := w.InternCanonical(n.canon)
+				if collect {
+					langs.add(id, n.canon)
+				}
+				*slot = id + 1
 			}
 		}
 		if have && n.Prefix == best.Prefix {
@@ -190,6 +203,9 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 		if st.Aggregate, err = agg.finish(); err != nil {
 			return st, fmt.Errorf("compile: %w", err)
 		}
+	}
+	if collect {
+		w.SetLanguages(langs.list())
 	}
 	// Close writes the last run of networks, and with it maybe a record
 	// not written before: count the records after it.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -54,13 +55,40 @@ type outputFlags struct {
 	ipVersion               int
 	zstd, noAliases         bool
 	agg                     aggregateFlags // gazetteer.go
+	description             map[string]string
+	languages               []string
+	set                     map[string]bool // the flags given
 }
 
 func (f *outputFlags) register(fs interface {
 	StringVar(*string, string, string, string)
 	BoolVar(*bool, string, bool, string)
 	IntVar(*int, string, int, string)
+	Func(string, string, func(string) error)
 }) {
+	fs.Func("description", "metadata description, `[LANG=]TEXT` (LANG default en); repeat for more languages (default: an input's exported metadata, else \"ipatlas database\")", func(v string) error {
+		lang, text := "en", v
+		if l, t, ok := strings.Cut(v, "="); ok && isLocale(l) {
+			lang, text = l, t
+		}
+		if text == "" {
+			return fmt.Errorf("empty description")
+		}
+		if f.description == nil {
+			f.description = map[string]string{}
+		}
+		f.description[lang] = text
+		return nil
+	})
+	fs.Func("languages", "metadata languages, comma-separated `LOCALES` such as en,zh-CN (default: the locales of the names the records carry)", func(v string) error {
+		for _, l := range strings.Split(v, ",") {
+			if !isLocale(l) {
+				return fmt.Errorf("%q is not a locale such as en or zh-CN", l)
+			}
+			f.languages = append(f.languages, l)
+		}
+		return nil
+	})
 	fs.StringVar(&f.out, "out", "", "the .mmdb file to write (required); written to a temporary file, then renamed")
 	fs.IntVar(&f.ipVersion, "ip-version", 6, "4 (IPv4 only) or 6 (IPv6 with IPv4 at ::/96)")
 	fs.StringVar(&f.recordSize, "record-size", "auto", "search-tree record size: auto, 24, 28 or 32")
@@ -71,7 +99,8 @@ func (f *outputFlags) register(fs interface {
 }
 
 func (f *outputFlags) options() (compile.Options, error) {
-	o := compile.Options{IPVersion: f.ipVersion, DatabaseType: f.dbType, Zstd: f.zstd, DisableIPv4Aliases: f.noAliases}
+	o := compile.Options{IPVersion: f.ipVersion, DatabaseType: f.dbType, Zstd: f.zstd, DisableIPv4Aliases: f.noAliases,
+		Description: f.description, Languages: f.languages}
 	if f.out == "" {
 		return o, usagef("--out is required")
 	}
@@ -109,6 +138,8 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 	if len(inputs) == 0 {
 		return usagef("no INPUT files")
 	}
+	out.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { out.set[f.Name] = true })
 	dir, err := os.MkdirTemp(filepath.Dir(out.out), ".ipatlas-build-*")
 	if err != nil {
 		return err
@@ -130,8 +161,47 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%s: rejected, nothing written to %s: %w", path, out.out, err)
 		}
 		reportIngest(stderr, path, s)
+		if err := carryMetadata(&copts, &out, path, bopts); err != nil {
+			return err
+		}
 	}
 	return compileStore(st, copts, out.out, stdout)
+}
+
+// carryMetadata takes the database type, description and languages of
+// an exported database (the metadata line of raw-record JSONL) into
+// opts, where no flag set them and no earlier input did.
+func carryMetadata(opts *compile.Options, f *outputFlags, path string, bopts builder.Options) error {
+	md, ok, err := builder.ReadRawMetadata(path, bopts)
+	if err != nil || !ok {
+		return err
+	}
+	if !f.set["type"] && !f.set["carried-type"] && md.DatabaseType != "" {
+		opts.DatabaseType, f.set["carried-type"] = md.DatabaseType, true
+	}
+	if !f.set["description"] && opts.Description == nil && len(md.Description) > 0 {
+		opts.Description = md.Description
+	}
+	if !f.set["languages"] && len(opts.Languages) == 0 && len(md.Languages) > 0 {
+		opts.Languages = md.Languages
+	}
+	return nil
+}
+
+// isLocale reports whether s looks like a locale: en, zh-CN, pt-BR.
+func isLocale(s string) bool {
+	if len(s) < 2 || len(s) > 16 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case c == '-' && i > 0, c == '_' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func reportIngest(w io.Writer, path string, s builder.Stats) {

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipatlas/ipatlas/builder"
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -25,12 +26,13 @@ const exportHelp = `Writes every network of FILE.mmdb that has data, with its re
 Any MaxMind DB file works.
 
 Formats (--format, default by the --out name once .gz/.zst is removed):
-  jsonl (.jsonl, .ndjson, .raw.jsonl)  one {"network":"1.2.3.0/24","record":R} per line, R in
+  jsonl (.jsonl, .ndjson, .raw.jsonl)  a first line {"metadata":{"database_type":...,
+        "description":{...},"languages":[...]}} (build carries them into the rebuild), then
+        one {"network":"1.2.3.0/24","record":R} per line, R in
         ipatlas's lossless JSON form: plain JSON where that gives the MMDB type back, else
         {"$type":"uint16","value":5} and the like, so every MMDB type survives. This is the
-        raw-record input of 'ipatlas build': name the file *.raw.jsonl (or pass build
-        --format raw) and build gives back a database that answers every lookup with the
-        same record (prefixes may differ where build merges adjacent equal networks;
+        raw-record input of 'ipatlas build', which recognises it by itself; build gives back
+        a database that answers every lookup with the same record (prefixes may differ where build merges adjacent equal networks;
         build takes only records that are maps, as GeoIP2-style records are).
   csv   (.csv)  a header row, then one row per network. The first column is network; the
         others are the union of the records' leaf paths, dotted (country.iso_code,
@@ -217,7 +219,12 @@ func exportJSONL(t *dbTree, mode aliasMode, w io.Writer, prog io.Writer) (export
 	rj := newRecordJSON(t)
 	seen := map[uint]struct{}{}
 	p := newExportProgress(prog, "export "+t.path)
-	line := make([]byte, 0, 4096)
+	md := t.DB.Metadata
+	line := builder.AppendRawMetadataLine(make([]byte, 0, 4096), builder.RawMetadata{
+		DatabaseType: md.DatabaseType, Description: md.Description, Languages: md.Languages})
+	if _, err := w.Write(line); err != nil {
+		return s, err
+	}
 	var scratch []byte
 	err := t.walk(mode, func(pfx netip.Prefix, off uint) error {
 		rec, ok := cache.get(off)

@@ -87,7 +87,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			for _, line := range strings.Split(err.Error(), "\n") {
 				fmt.Fprintf(stderr, "ipatlas %s: %s\n", c.name, line)
 			}
-			return exitData
+			return exitCode(err, exitData)
 		}
 	}
 	fmt.Fprintf(stderr, "ipatlas: unknown command %q\nRun 'ipatlas help' for the commands.\n", args[0])
