@@ -122,7 +122,7 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 		"Ingests each INPUT (inference results: CSV, TSV, JSONL or raw-record JSONL, plain, .gz or .zst)\n"+
 			"as its own layer of a temporary store, later files winning over earlier ones on equal\n"+
 			"networks, then compiles the store into FILE.mmdb. If any input is rejected, nothing is\n"+
-			"written at FILE.mmdb.", stderr)
+			"written at FILE.mmdb.\n\n"+inputSchemaHelp, stderr)
 	var in inputFlags
 	var out outputFlags
 	in.register(fs)
@@ -158,7 +158,7 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 		layer := fmt.Sprintf("%d:%s", i, filepath.Base(path))
 		s, err := builder.IngestFile(context.Background(), st, layer, int32(i), kv.Replace, path, bopts)
 		if err != nil {
-			return fmt.Errorf("%s: rejected, nothing written to %s: %w", path, out.out, err)
+			return rejected(err, fmt.Sprintf("%s: rejected, nothing written to %s", path, out.out), bopts.Levels)
 		}
 		reportIngest(stderr, path, s)
 		if err := carryMetadata(&copts, &out, path, bopts); err != nil {
@@ -238,7 +238,7 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("ingest", "--db DIR --source NAME [--priority N] [--replace] [flags] INPUT...",
 		"Ingests each INPUT into the layer NAME of the store at DIR (created if missing). Each file\n"+
 			"lands whole or not at all; re-ingesting the same file changes nothing. With --replace the\n"+
-			"layer is replaced by this run's files; otherwise their rows are upserted.", stderr)
+			"layer is replaced by this run's files; otherwise their rows are upserted.\n\n"+inputSchemaHelp, stderr)
 	var in inputFlags
 	in.register(fs)
 	db := fs.String("db", "", "the store directory (required)")
@@ -281,7 +281,7 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("%s: rejected, the store is unchanged: %w", path, err)
+			return rejected(err, fmt.Sprintf("%s: rejected, the store is unchanged", path), bopts.Levels)
 		}
 		reportIngest(stdout, path, s)
 	}
