@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/ipatlas/ipatlas/format"
@@ -261,7 +260,7 @@ func compressFile(src, dst string) (err error) {
 		return fmt.Errorf("compile: zstd: %w", err)
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".zst-*.tmp")
+	tmp, err := format.CreateTemp(dst) // mode 0644, as the .mmdb
 	if err != nil {
 		return fmt.Errorf("compile: zstd: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ipatlas/ipatlas/builder"
 	"github.com/ipatlas/ipatlas/compile"
+	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/kv"
 )
 
@@ -140,11 +141,25 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 	}
 	out.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { out.set[f.Name] = true })
-	dir, err := os.MkdirTemp(filepath.Dir(out.out), ".ipatlas-build-*")
+	// The temporary store is named for this process: a build killed
+	// before it could remove it leaves it to the next one's sweep.
+	outDir := filepath.Dir(out.out)
+	format.SweepStale(outDir, buildDirPrefix, "")
+	dir, err := os.MkdirTemp(outDir, format.OwnedPattern(buildDirPrefix, ""))
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	return interruptible(func(ctx context.Context) error {
+		return buildInto(ctx, dir, inputs, &in, &out, copts, stdout, stderr)
+	}, func() {
+		os.RemoveAll(dir)
+		removeOwnTemps(out.out, out.out+".zst")
+	})
+}
+
+// buildInto is build's work in the temporary store dir.
+func buildInto(ctx context.Context, dir string, inputs []string, in *inputFlags, out *outputFlags, copts compile.Options, stdout, stderr io.Writer) error {
 	st, err := kv.Open(dir, kv.Options{})
 	if err != nil {
 		return err
@@ -156,12 +171,12 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 	}
 	for i, path := range inputs {
 		layer := fmt.Sprintf("%d:%s", i, filepath.Base(path))
-		s, err := builder.IngestFile(context.Background(), st, layer, int32(i), kv.Replace, path, bopts)
+		s, err := builder.IngestFile(ctx, st, layer, int32(i), kv.Replace, path, bopts)
 		if err != nil {
 			return rejected(err, fmt.Sprintf("%s: rejected, nothing written to %s", path, out.out), bopts.Levels)
 		}
 		reportIngest(stderr, path, s)
-		if err := carryMetadata(&copts, &out, path, bopts); err != nil {
+		if err := carryMetadata(&copts, out, path, bopts); err != nil {
 			return err
 		}
 	}
@@ -318,5 +333,7 @@ func runCompile(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	return compileStore(st, copts, out.out, stdout)
+	return interruptible(func(context.Context) error {
+		return compileStore(st, copts, out.out, stdout)
+	}, func() { removeOwnTemps(out.out, out.out+".zst") })
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/base64"
 	"encoding/csv"
 	"fmt"
@@ -95,7 +96,14 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 		prog = f
 	}
 	start := time.Now()
-	w, err := createExportOutput(*out, compression, stdout)
+	return interruptible(func(context.Context) error {
+		return exportTo(t, rest[0], *out, kind, compression, mode, start, prog, stdout, stderr)
+	}, func() { removeOwnTemps(*out) })
+}
+
+// exportTo is export's work: t written to out.
+func exportTo(t *dbTree, src, out, kind, compression string, mode aliasMode, start time.Time, prog, stdout, stderr io.Writer) error {
+	w, err := createExportOutput(out, compression, stdout)
 	if err != nil {
 		return err
 	}
@@ -107,21 +115,21 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		w.abort()
-		if *out == "-" {
+		if out == "-" {
 			return fmt.Errorf("%w; the output is incomplete", err)
 		}
-		return fmt.Errorf("%w; nothing written to %s", err, *out)
+		return fmt.Errorf("%w; nothing written to %s", err, out)
 	}
 	n, err := w.commit()
 	if err != nil {
 		return err
 	}
 	summary := stdout
-	if *out == "-" {
+	if out == "-" {
 		summary = stderr
 	}
 	fmt.Fprintf(summary, "%s: %d networks, %d distinct records, %s written to %s (%d bytes) in %s\n",
-		rest[0], s.networks, s.records, kind, *out, n, time.Since(start).Round(time.Millisecond))
+		src, s.networks, s.records, kind, out, n, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -477,7 +485,7 @@ func createExportOutput(path, compression string, stdout io.Writer) (*exportOutp
 		o.w = o.bw
 		return o, nil
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := format.CreateTemp(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot write %s: %w", path, err)
 	}
