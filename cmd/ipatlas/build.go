@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ipatlas/ipatlas/builder"
 	"github.com/ipatlas/ipatlas/compile"
@@ -253,12 +254,15 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("ingest", "--db DIR --source NAME [--priority N] [--replace] [flags] INPUT...",
 		"Ingests each INPUT into the layer NAME of the store at DIR (created if missing). Each file\n"+
 			"lands whole or not at all; re-ingesting the same file changes nothing. With --replace the\n"+
-			"layer is replaced by this run's files; otherwise their rows are upserted.\n\n"+inputSchemaHelp, stderr)
+			"layer is replaced by this run's files; otherwise their rows are upserted.\n\n"+
+			"The store keeps each source's settings: a later ingest of NAME without --priority,\n"+
+			"--levels or --extra keeps those it had, and one with them says what it changed.\n"+
+			"'ipatlas sources --db DIR' lists the sources.\n\n"+inputSchemaHelp, stderr)
 	var in inputFlags
 	in.register(fs)
 	db := fs.String("db", "", "the store directory (required)")
 	source := fs.String("source", "", "the layer (source) name (required)")
-	priority := fs.Int("priority", 0, "the layer's priority: on equal networks the higher wins")
+	priority := fs.Int("priority", 0, "the layer's priority: on equal networks the higher wins (default: the source's, else 0)")
 	replace := fs.Bool("replace", false, "replace the layer whole instead of upserting")
 	inputs, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -272,13 +276,67 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 	case len(inputs) == 0:
 		return usagef("no INPUT files")
 	}
-	st, err := kv.Open(*db, kv.Options{})
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	st, err := openStore(*db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if _, err := st.EnsureLayer(*source, int32(*priority)); err != nil {
+	infos, err := readSources(*db)
+	if err != nil {
 		return err
+	}
+	info := infos[*source]
+	if info == nil {
+		info = &sourceInfo{}
+	}
+	// Settings: the flags given, else the source's.
+	var changes []string
+	cur, exists, err := layerPriority(st, *source)
+	if err != nil {
+		return err
+	}
+	prio := int32(*priority)
+	switch {
+	case !set["priority"]:
+		prio = cur
+	case exists && cur != prio:
+		changes = append(changes, fmt.Sprintf("priority %d -> %d", cur, prio))
+	}
+	for _, c := range []struct {
+		flag   string
+		value  *string
+		stored *[]string
+	}{{"levels", &in.levels, &info.Levels}, {"extra", &in.extra, &info.Extra}} {
+		if !set[c.flag] {
+			*c.value = strings.Join(*c.stored, ",")
+			continue
+		}
+		var v []string
+		if *c.value != "" {
+			v = strings.Split(*c.value, ",")
+		}
+		if exists && !sameStrings(v, *c.stored) {
+			old := strings.Join(*c.stored, ",")
+			if old == "" {
+				old = "(default)"
+			}
+			changes = append(changes, fmt.Sprintf("%s %s -> %s", c.flag, old, *c.value))
+		}
+		*c.stored = v
+	}
+	if _, err := st.EnsureLayer(*source, prio); err != nil {
+		return err
+	}
+	if len(changes) > 0 {
+		fmt.Fprintf(stdout, "source %s: %s\n", *source, strings.Join(changes, ", "))
+	}
+	infos[*source] = info
+	if !exists || len(changes) > 0 {
+		if err := writeSources(*db, infos); err != nil {
+			return err
+		}
 	}
 	bopts := in.options(stderr)
 	bopts.Source = *source
@@ -290,15 +348,19 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 		if *replace && i == 0 {
 			mode = kv.Replace
 		}
-		s, err := builder.IngestFile(context.Background(), st, *source, int32(*priority), mode, path, bopts)
+		s, err := builder.IngestFile(context.Background(), st, *source, prio, mode, path, bopts)
 		if errors.Is(err, kv.ErrAlreadyIngested) {
-			fmt.Fprintf(stdout, "%s: already ingested into %s, nothing to do\n", path, *source)
+			fmt.Fprintf(stdout, "%s: already ingested into %s, its rows are unchanged\n", path, *source)
 			continue
 		}
 		if err != nil {
 			return rejected(err, fmt.Sprintf("%s: rejected, the store is unchanged", path), bopts.Levels)
 		}
 		reportIngest(stdout, path, s)
+		info.LastIngest, info.LastFile, info.Rows, info.Networks = time.Now().UTC(), path, s.Rows, s.Networks
+		if err := writeSources(*db, infos); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -306,8 +368,8 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 func runCompile(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("compile", "--db DIR --out FILE.mmdb [flags]",
 		"Compiles a snapshot of the store at DIR into FILE.mmdb: the most specific network wins, then\n"+
-			"the layer with the higher priority, then the higher overall confidence. Ingests may go on\n"+
-			"meanwhile.", stderr)
+			"the layer with the higher priority, then the higher overall confidence. The store is locked\n"+
+			"while compile runs: an ingest (another process) fails with \"in use\" until it ends.", stderr)
 	var out outputFlags
 	out.register(fs)
 	db := fs.String("db", "", "the store directory (required)")
@@ -328,7 +390,7 @@ func runCompile(args []string, stdout, stderr io.Writer) error {
 	if _, err := os.Stat(*db); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	st, err := kv.Open(*db, kv.Options{})
+	st, err := openStore(*db)
 	if err != nil {
 		return err
 	}

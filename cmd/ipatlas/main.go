@@ -38,6 +38,7 @@ func commands() []command {
 		{"build", "ingest inference results into a temporary store and compile a .mmdb: the one-shot main job", runBuild},
 		{"ingest", "ingest inference results into a store, one layer per source", runIngest},
 		{"compile", "compile a store into a .mmdb", runCompile},
+		{"sources", "list a store's sources (priority, levels, networks, last ingest) or remove one", runSources},
 		{"lookup", "look addresses up in a .mmdb (any MaxMind DB file)", runLookup},
 		{"inspect", "print a .mmdb's metadata and statistics", runInspect},
 		{"verify", "check a .mmdb's structure in full; exit status 1 on failure", runVerify},
