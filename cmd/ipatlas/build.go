@@ -181,7 +181,7 @@ func buildInto(ctx context.Context, dir string, inputs []string, in *inputFlags,
 			return err
 		}
 	}
-	return compileStore(st, copts, out.out, stdout)
+	return compileStore(st, copts, out.out, stdout, stderr)
 }
 
 // carryMetadata takes the database type, description and languages of
@@ -232,7 +232,7 @@ func reportIngest(w io.Writer, path string, s builder.Stats) {
 	}
 }
 
-func compileStore(st *kv.Store, opts compile.Options, out string, stdout io.Writer) error {
+func compileStore(st *kv.Store, opts compile.Options, out string, stdout, stderr io.Writer) error {
 	snap, err := st.Snapshot()
 	if err != nil {
 		return err
@@ -246,6 +246,13 @@ func compileStore(st *kv.Store, opts compile.Options, out string, stdout io.Writ
 		out, s.Networks, s.Entries, s.Skipped, s.Records, s.Bytes)
 	if opts.Aggregate.Level != "" {
 		fmt.Fprintf(stdout, "%s: %s\n", out, s.Aggregate.Summary(opts.Aggregate))
+	}
+	if s.Networks == 0 {
+		why := "the store has no networks"
+		if s.Entries > 0 {
+			why = fmt.Sprintf("all %d stored networks were left out (--ip-version 4 with IPv6 networks, or inside an IPv4 alias)", s.Entries)
+		}
+		fmt.Fprintf(stderr, "warning: %s answers no address: %s\n", out, why)
 	}
 	return nil
 }
@@ -396,6 +403,6 @@ func runCompile(args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 	return interruptible(func(context.Context) error {
-		return compileStore(st, copts, out.out, stdout)
+		return compileStore(st, copts, out.out, stdout, stderr)
 	}, func() { removeOwnTemps(out.out, out.out+".zst") })
 }
