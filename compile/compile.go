@@ -42,6 +42,9 @@ type Options struct {
 	// Aggregate is the merging policy; the zero value is exact (see
 	// aggregate.go).
 	Aggregate Aggregation
+	// Progress, when not nil, is called with the number of stored
+	// networks read so far, every 65,536 of them.
+	Progress func(entries int)
 }
 
 // Stats says what a compilation did.
@@ -165,6 +168,9 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 			return st, fmt.Errorf("compile: reading the store: %w", err)
 		}
 		st.Entries++
+		if st.Entries&0xffff == 0 && opts.Progress != nil {
+			opts.Progress(st.Entries)
+		}
 		if n.canon != nil {
 			if slot := ids.slot(n.Record); *slot == 0 {
 				id := w.InternCanonical(n.canon)

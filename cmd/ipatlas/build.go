@@ -170,6 +170,7 @@ func buildInto(ctx context.Context, dir string, inputs []string, in *inputFlags,
 	if bopts.Labeler, err = in.label.labeler(); err != nil {
 		return err
 	}
+	entries := 0 // networks ingested: compile reads as many
 	for i, path := range inputs {
 		layer := fmt.Sprintf("%d:%s", i, filepath.Base(path))
 		s, err := builder.IngestFile(ctx, st, layer, int32(i), kv.Replace, path, bopts)
@@ -177,11 +178,12 @@ func buildInto(ctx context.Context, dir string, inputs []string, in *inputFlags,
 			return rejected(err, fmt.Sprintf("%s: rejected, nothing written to %s", path, out.out), bopts.Levels)
 		}
 		reportIngest(stderr, path, s)
+		entries += s.Networks
 		if err := carryMetadata(&copts, out, path, bopts); err != nil {
 			return err
 		}
 	}
-	return compileStore(st, copts, out.out, stdout, stderr)
+	return compileStore(st, compileOptions{copts, int64(entries)}, out.out, stdout, stderr)
 }
 
 // carryMetadata takes the database type, description and languages of
@@ -232,13 +234,24 @@ func reportIngest(w io.Writer, path string, s builder.Stats) {
 	}
 }
 
-func compileStore(st *kv.Store, opts compile.Options, out string, stdout, stderr io.Writer) error {
+// compileOptions are compile.Options with what the CLI knows beyond them.
+type compileOptions struct {
+	compile.Options
+	// ExpectEntries is the number of stored networks, when known (build
+	// counted them), for the progress line's ETA; 0 when not.
+	ExpectEntries int64
+}
+
+func compileStore(st *kv.Store, opts compileOptions, out string, stdout, stderr io.Writer) error {
 	snap, err := st.Snapshot()
 	if err != nil {
 		return err
 	}
 	defer snap.Close()
-	s, err := compile.Compile(snap, out, opts)
+	prog := newProgress(stderr, "compile "+filepath.Base(out), "networks", opts.ExpectEntries)
+	opts.Options.Progress = func(n int) { prog.set(int64(n)) }
+	s, err := compile.Compile(snap, out, opts.Options)
+	prog.done()
 	if err != nil {
 		return err
 	}
@@ -403,6 +416,6 @@ func runCompile(args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 	return interruptible(func(context.Context) error {
-		return compileStore(st, copts, out.out, stdout, stderr)
+		return compileStore(st, compileOptions{Options: copts}, out.out, stdout, stderr)
 	}, func() { removeOwnTemps(out.out, out.out+".zst") })
 }

@@ -67,7 +67,11 @@ func runDiff(args []string, stdout, stderr io.Writer) error {
 	if !*brief && *limit > 0 {
 		// Count first, to say how much is coming when it is a lot.
 		c := newDiffer(a, b, *ignoreAliases)
-		if err := c.run(); err != nil {
+		prog := newProgress(stderr, "diff (counting)", "nodes", int64(a.Nodes+b.Nodes))
+		prog.watch(func() int64 { return a.Visited.Load() + b.Visited.Load() })
+		err := c.run()
+		prog.done()
+		if err != nil {
 			return trouble(err)
 		}
 		total = c.counts[changeAdded] + c.counts[changeRemoved] + c.counts[changeChanged]
@@ -78,6 +82,9 @@ func runDiff(args []string, stdout, stderr io.Writer) error {
 	defer b.Close()
 	out := bufio.NewWriterSize(stdout, 1<<16)
 	d := newDiffer(a, b, *ignoreAliases)
+	prog := newProgress(stderr, "diff", "nodes", int64(a.Nodes+b.Nodes))
+	base := a.Visited.Load() + b.Visited.Load() // the counting pass's
+	prog.watch(func() int64 { return a.Visited.Load() + b.Visited.Load() - base })
 	if !*brief {
 		printed := 0
 		d.emit = func(p netip.Prefix, c diffCell) error {
@@ -89,6 +96,7 @@ func runDiff(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	err = d.run()
+	prog.done()
 	if ferr := out.Flush(); err == nil {
 		err = ferr
 	}

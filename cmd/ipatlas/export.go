@@ -167,35 +167,16 @@ func exportKind(out, formatName string) (kind, compression string, err error) {
 type exportStats struct{ networks, records int }
 
 // progress shows a count of networks on a terminal, about once a second.
-type exportProgress struct {
-	w     io.Writer
-	what  string
-	start time.Time
-	last  time.Time
-	n     int
-}
+// exportProgress is export's progress line: networks written.
+type exportProgress struct{ p *progress }
 
 func newExportProgress(w io.Writer, what string) *exportProgress {
-	now := time.Now()
-	return &exportProgress{w: w, what: what, start: now, last: now}
+	return &exportProgress{newProgress(w, what, "networks", 0)}
 }
 
-func (p *exportProgress) tick() {
-	p.n++
-	if p.w == nil || p.n&4095 != 0 {
-		return
-	}
-	if now := time.Now(); now.Sub(p.last) >= time.Second {
-		p.last = now
-		fmt.Fprintf(p.w, "\r%s: %d networks, %.0f/s\x1b[K", p.what, p.n, float64(p.n)/now.Sub(p.start).Seconds())
-	}
-}
+func (p *exportProgress) tick() { p.p.add(1) }
 
-func (p *exportProgress) done() {
-	if p.w != nil && time.Since(p.start) >= time.Second {
-		fmt.Fprintf(p.w, "\r%s: %d networks, done\x1b[K\n", p.what, p.n)
-	}
-}
+func (p *exportProgress) done() { p.p.done() }
 
 // exportCache keeps the text made for each record offset, up to a memory
 // bound: the networks of a database share records, so most are made once.

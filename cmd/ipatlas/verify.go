@@ -64,7 +64,11 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 		debug.SetGCPercent(100)
 	}
 	failed := 0
-	for _, path := range files {
+	prog := newProgress(stderr, "verify", "files", int64(len(files)))
+	defer prog.done()
+	for i, path := range files {
+		prog.set(int64(i))
+		prog.setWhat("verify " + path)
 		summary, warnings, err := verifyFile(path)
 		for _, w := range warnings {
 			fmt.Fprintf(stderr, "ipatlas verify: %s: warning: %s\n", path, w)
@@ -86,6 +90,9 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "%s: ok: %s\n", path, summary)
 		}
 	}
+	prog.set(int64(len(files)))
+	prog.setWhat("verify")
+	prog.done()
 	if failed > 0 {
 		return fmt.Errorf("%d of %d files failed", failed, len(files))
 	}
