@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"sync/atomic"
 
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/mmdbtree"
