@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 )
 
 // sniffLimit is how much of a .jsonl file's start sniffRaw looks at.
@@ -87,24 +84,11 @@ func ReadRawMetadata(path string, opts Options) (RawMetadata, bool, error) {
 		return RawMetadata{}, false, err
 	}
 	defer f.Close()
-	var src io.Reader = f
-	switch r.compression {
-	case "gzip":
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			return RawMetadata{}, false, fmt.Errorf("%s: gzip: %w", path, err)
-		}
-		defer zr.Close()
-		src = zr
-	case "zstd":
-		zr, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<27))
-		if err != nil {
-			return RawMetadata{}, false, fmt.Errorf("%s: zstd: %w", path, err)
-		}
-		defer zr.Close()
-		src = zr
+	br, closeInput, err := decompress(path, r.compression, f)
+	if err != nil {
+		return RawMetadata{}, false, err
 	}
-	br := bufio.NewReaderSize(src, sniffLimit)
+	defer closeInput()
 	if r.format == "jsonl" && !sniffRaw(br) {
 		return RawMetadata{}, false, nil
 	}
