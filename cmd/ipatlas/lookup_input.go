@@ -16,6 +16,10 @@ import (
 // say, why: a compressed file, or something that is not a MaxMind DB.
 func openError(path string, err error) error {
 	var head [4]byte
+	if fi, serr := os.Stat(path); serr != nil || !fi.Mode().IsRegular() {
+		// Not opened here: a FIFO would block (reader.Open refuses it).
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	if f, ferr := os.Open(path); ferr == nil {
 		n, _ := io.ReadFull(f, head[:])
 		f.Close()
