@@ -351,6 +351,9 @@ func scan(ctx context.Context, path string, r resolved, fn func(*row) error) (st
 		return stats, err
 	}
 	defer closeInput()
+	if r.format == "jsonl" && r.Options.Format == "" && sniffRaw(br) {
+		r.format = "raw" // a .jsonl of raw records, such as 'ipatlas export' writes
+	}
 	var p parser
 	switch r.format {
 	case "csv":
@@ -377,6 +380,7 @@ func scan(ctx context.Context, path string, r resolved, fn func(*row) error) (st
 		}
 	}()
 	iter := 0
+	var rejected *BadRowsError // bad rows met without SkipBadRows
 	for b := range batches {
 		for i := range b.items {
 			it := &b.items[i]
@@ -392,12 +396,18 @@ func scan(ctx context.Context, path string, r resolved, fn func(*row) error) (st
 			if err == nil {
 				stats.Rows++
 				counted = true
+				if rejected != nil {
+					continue // the file is rejected: only look for more bad rows
+				}
 				rw := row{line: it.line, nets: b.nets[it.nets[0]:it.nets[1]], rec: it.rec, stable: true, recID: it.recID}
 				if err = fn(&rw); err == nil {
 					continue
 				}
 			}
 			if err == io.EOF {
+				if rejected != nil {
+					return stats, rejected
+				}
 				return stats, nil
 			}
 			re, bad := err.(*RowError)
@@ -411,7 +421,17 @@ func scan(ctx context.Context, path string, r resolved, fn func(*row) error) (st
 				stats.Rows++
 			}
 			if !r.SkipBadRows {
-				return stats, re
+				// Reject the file, but name up to MaxReportedErrors bad
+				// rows first, so that one run shows what to fix.
+				if rejected == nil {
+					rejected = &BadRowsError{}
+				}
+				rejected.Errors = append(rejected.Errors, re)
+				if len(rejected.Errors) == MaxReportedErrors {
+					rejected.More = true
+					return stats, rejected
+				}
+				continue
 			}
 			stats.Skipped++
 			if len(stats.Errors) < MaxReportedErrors {

@@ -372,8 +372,8 @@ func TestBadRows(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeFile(t, dir, fmt.Sprint(i, tt.file), []byte(tt.data))
 			_, err := IngestFile(context.Background(), st, "x", 2, kv.Upsert, path, tt.opts)
-			re, ok := err.(*RowError)
-			if !ok {
+			var re *RowError
+			if !errors.As(err, &re) {
 				t.Fatalf("IngestFile error %v (%T), want a *RowError", err, err)
 			}
 			if re.File != path || re.Line != tt.line || re.Field != tt.field || !strings.Contains(err.Error(), tt.msg) {

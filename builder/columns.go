@@ -201,7 +201,11 @@ func (c *columns) parseFloat(cells []string, i int) (float64, bool, *problem) {
 	if s == "" {
 		return 0, false, nil
 	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	t := strings.TrimSpace(s)
+	if !isDecimal(t) {
+		return 0, false, probf(c.name(i), "%q is not a number (want plain decimal: 31.22, -0.5, 1e-3)", s)
+	}
+	f, err := strconv.ParseFloat(t, 64)
 	if err != nil {
 		if errors.Is(err, strconv.ErrRange) {
 			return 0, false, probf(c.name(i), "%q out of range", s)

@@ -19,7 +19,9 @@
 //     header without network. An empty cell is an absent value.
 //   - tsv: the same columns separated by tabs, one row per line, no
 //     quoting or escapes.
-//   - jsonl: one JSON object per line with the same keys (numbers as JSON
+//   - jsonl: one JSON object per line (a file picked by its name whose
+//     first line has a "record" key and no "regions", or is the metadata
+//     line of 'ipatlas export', is read as raw) with the same keys (numbers as JSON
 //     numbers, the rest as strings; null is absent), or with the levels
 //     given as
 //     "regions":[{"level":"country","code":"CN","name":"China","confidence":0.98},...]
@@ -27,7 +29,8 @@
 //   - raw: one {"network": ..., "record": R} per line, R in the lossless
 //     JSON form of format.AppendJSON ({"$type":"uint16","value":5} for
 //     values whose type plain JSON would not give back), stored exactly as
-//     given, without schema checks: the form `ipatlas export` writes.
+//     given, without schema checks: the form `ipatlas export` writes. A
+//     first line {"metadata":{...}} is skipped (ReadRawMetadata reads it).
 //
 // Blank lines are skipped in the line-based formats.
 //
@@ -50,8 +53,9 @@
 //
 // A bad row is a *RowError naming file, line and field
 // ("bertgeo.csv:12: latitude: outside [-90, 90] (got 95)"). By default the
-// first bad row rejects the file: the ingest is aborted and the store is
-// as it was. With Options.SkipBadRows the file lands without its bad rows,
+// bad rows reject the file: the ingest is aborted and the store is as it
+// was, and the error, a *BadRowsError, lists the first MaxReportedErrors
+// bad rows. With Options.SkipBadRows the file lands without its bad rows,
 // which Stats counts (Skipped) and lists (Errors, the first
 // MaxReportedErrors). A bad header, an unreadable or corrupt file and a
 // line longer than 64 MiB always reject the file.

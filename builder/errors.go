@@ -58,3 +58,36 @@ func (e *RowError) Unwrap() error { return e.Err }
 func rowErr(file string, line int, field string, err error) *RowError {
 	return &RowError{File: file, Line: line, Field: field, Err: err}
 }
+
+// BadRowsError rejects a file (without SkipBadRows) for its bad rows: the
+// first MaxReportedErrors of them, in file order, each a *RowError, so
+// that one run shows what to fix. errors.As finds the first.
+type BadRowsError struct {
+	// Errors are the bad rows, each a *RowError; never empty.
+	Errors []error
+	// More says that reading stopped at MaxReportedErrors bad rows:
+	// there may be more.
+	More bool
+}
+
+// Error returns the first bad row, then the others one a line, then how
+// many there are.
+func (e *BadRowsError) Error() string {
+	var b []byte
+	for i, err := range e.Errors {
+		if i > 0 {
+			b = append(b, '\n')
+		}
+		b = append(b, err.Error()...)
+	}
+	switch {
+	case e.More:
+		b = append(b, "\n(stopped at "+strconv.Itoa(len(e.Errors))+" bad rows; there may be more)"...)
+	case len(e.Errors) > 1:
+		b = append(b, "\n("+strconv.Itoa(len(e.Errors))+" bad rows)"...)
+	}
+	return string(b)
+}
+
+// Unwrap returns the bad rows.
+func (e *BadRowsError) Unwrap() []error { return e.Errors }

@@ -579,6 +579,11 @@ func (p *rawParser) next(r *row) error {
 	if err != nil {
 		return err
 	}
+	if r.line == 1 && isRawMetadataLine(b) { // see ReadRawMetadata
+		if b, err = nextLine(p.file, &p.lr, r); err != nil {
+			return err
+		}
+	}
 	network, recText, shaped := splitRawLine(b)
 	var key [2]uint64
 	if shaped {

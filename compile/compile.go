@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/ipatlas/ipatlas/format"
@@ -28,7 +27,8 @@ type Options struct {
 	// empty). geoip2-golang opens only the types on its allow-list, such
 	// as "GeoIP2-City"; pick one of those to keep using it.
 	DatabaseType string
-	// Languages lists the locales of the names in the records.
+	// Languages lists the locales of the names in the records; empty
+	// means the locales the records' names maps carry.
 	Languages []string
 	// Description is the metadata's description by language.
 	Description map[string]string
@@ -44,6 +44,9 @@ type Options struct {
 	Aggregate Aggregation
 	// Memory bounds what the writer keeps in memory (zero: defaults).
 	Memory format.MemoryOptions
+	// Progress, when not nil, is called with the number of stored
+	// networks read so far, every 65,536 of them.
+	Progress func(entries int)
 }
 
 // Stats says what a compilation did.
@@ -107,6 +110,8 @@ func compileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 	// ids maps Network.Record to the writer's id, for the records met
 	// lately: a known record is not hashed again.
 	ids := newRecordIDs()
+	var langs nameLanguages // when opts.Languages is empty
+	collect := len(opts.Languages) == 0
 	lastRecord := uint64(0)
 	write := func(p netip.Prefix, value []byte, record uint64) error {
 		if opts.IPVersion == 4 && !p.Addr().Is4() {
@@ -133,6 +138,9 @@ func compileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 				if err != nil {
 					return fmt.Errorf("network %s: %w", p, err)
 				}
+				if collect {
+					langs.add(id, value)
+				}
 				ids.put(record, id)
 			}
 			lastID, lastRecord, haveLast = id, record, false
@@ -140,6 +148,9 @@ func compileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 			id, err := w.InternBytes(value)
 			if err != nil {
 				return fmt.Errorf("network %s: %w", p, err)
+			}
+			if collect {
+				langs.add(id, value)
 			}
 			lastValue, lastID, haveLast, lastRecord = append(lastValue[:0], value...), id, true, 0
 		}
@@ -171,6 +182,9 @@ func compileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 			return st, fmt.Errorf("compile: reading the store: %w", err)
 		}
 		st.Entries++
+		if st.Entries&0xffff == 0 && opts.Progress != nil {
+			opts.Progress(st.Entries)
+		}
 		if have && n.Prefix == best.Prefix {
 			if n.Priority == best.Priority {
 				if math.IsNaN(bestConf) {
@@ -199,6 +213,9 @@ func compileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 		if st.Aggregate, err = agg.finish(); err != nil {
 			return st, fmt.Errorf("compile: %w", err)
 		}
+	}
+	if collect {
+		w.SetLanguages(langs.list())
 	}
 	// Close writes the last run of networks, and with it maybe a record
 	// not written before: count the records after it.
@@ -278,7 +295,7 @@ func compressFile(src, dst string) (err error) {
 		return fmt.Errorf("compile: zstd: %w", err)
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".zst-*.tmp")
+	tmp, err := format.CreateTemp(dst) // mode 0644, as the .mmdb
 	if err != nil {
 		return fmt.Errorf("compile: zstd: %w", err)
 	}

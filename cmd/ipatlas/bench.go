@@ -60,6 +60,22 @@ Run 'ipatlas bench SUBCOMMAND --help' for the flags.
 	return benchCommand(sub, args, stdout, stderr)
 }
 
+// benchReport renders the report in out again from its raw results.
+func benchReport(out string, stdout io.Writer) error {
+	r, b, err := report.Load(out)
+	if err != nil {
+		return err
+	}
+	if r == nil && b == nil {
+		return fmt.Errorf("%s: no %s or %s to report", out, report.ReadersJSON, report.BuildJSON)
+	}
+	if err := report.Render(out, r, b); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s\n", filepath.Join(out, report.ReportFile))
+	return nil
+}
+
 func benchCommand(sub string, args []string, stdout, stderr io.Writer) error {
 	var synopsis, desc string
 	switch sub {
@@ -74,6 +90,16 @@ func benchCommand(sub string, args []string, stdout, stderr io.Writer) error {
 	}
 	fs := newFlags("bench "+sub, synopsis, desc, stderr)
 	out := fs.String("out", "bench-report", "directory of the report, its plots and raw results")
+	if sub == "report" { // --out is its only flag
+		rest, err := parseInterleaved(fs, args)
+		if err != nil {
+			return err
+		}
+		if len(rest) > 0 {
+			return usagef("unexpected arguments %q", rest)
+		}
+		return benchReport(*out, stdout)
+	}
 	short := fs.Bool("short", false, "a quick smoke run (seconds): few addresses, short measurements, tiny build scale")
 	// readers
 	db := fs.String("db", defaultBenchDB, "readers: the database (a City database: the typed paths decode City)")
@@ -104,20 +130,6 @@ func benchCommand(sub string, args []string, stdout, stderr io.Writer) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if sub == "report" {
-		r, b, err := report.Load(*out)
-		if err != nil {
-			return err
-		}
-		if r == nil && b == nil {
-			return fmt.Errorf("%s: no %s or %s to report", *out, report.ReadersJSON, report.BuildJSON)
-		}
-		if err := report.Render(*out, r, b); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%s\n", filepath.Join(*out, report.ReportFile))
-		return nil
-	}
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("finding the ipatlas executable for the child processes: %w", err)

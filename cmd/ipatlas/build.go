@@ -3,15 +3,18 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ipatlas/ipatlas/builder"
 	"github.com/ipatlas/ipatlas/compile"
+	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/kv"
 )
 
@@ -54,13 +57,40 @@ type outputFlags struct {
 	ipVersion               int
 	zstd, noAliases         bool
 	agg                     aggregateFlags // gazetteer.go
+	description             map[string]string
+	languages               []string
+	set                     map[string]bool // the flags given
 }
 
 func (f *outputFlags) register(fs interface {
 	StringVar(*string, string, string, string)
 	BoolVar(*bool, string, bool, string)
 	IntVar(*int, string, int, string)
+	Func(string, string, func(string) error)
 }) {
+	fs.Func("description", "metadata description, `[LANG=]TEXT` (LANG default en); repeat for more languages (default: an input's exported metadata, else \"ipatlas database\")", func(v string) error {
+		lang, text := "en", v
+		if l, t, ok := strings.Cut(v, "="); ok && isLocale(l) {
+			lang, text = l, t
+		}
+		if text == "" {
+			return fmt.Errorf("empty description")
+		}
+		if f.description == nil {
+			f.description = map[string]string{}
+		}
+		f.description[lang] = text
+		return nil
+	})
+	fs.Func("languages", "metadata languages, comma-separated `LOCALES` such as en,zh-CN (default: the locales of the names the records carry)", func(v string) error {
+		for _, l := range strings.Split(v, ",") {
+			if !isLocale(l) {
+				return fmt.Errorf("%q is not a locale such as en or zh-CN", l)
+			}
+			f.languages = append(f.languages, l)
+		}
+		return nil
+	})
 	fs.StringVar(&f.out, "out", "", "the .mmdb file to write (required); written to a temporary file, then renamed")
 	fs.IntVar(&f.ipVersion, "ip-version", 6, "4 (IPv4 only) or 6 (IPv6 with IPv4 at ::/96)")
 	fs.StringVar(&f.recordSize, "record-size", "auto", "search-tree record size: auto, 24, 28 or 32")
@@ -71,7 +101,8 @@ func (f *outputFlags) register(fs interface {
 }
 
 func (f *outputFlags) options() (compile.Options, error) {
-	o := compile.Options{IPVersion: f.ipVersion, DatabaseType: f.dbType, Zstd: f.zstd, DisableIPv4Aliases: f.noAliases}
+	o := compile.Options{IPVersion: f.ipVersion, DatabaseType: f.dbType, Zstd: f.zstd, DisableIPv4Aliases: f.noAliases,
+		Description: f.description, Languages: f.languages}
 	if f.out == "" {
 		return o, usagef("--out is required")
 	}
@@ -93,7 +124,7 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 		"Ingests each INPUT (inference results: CSV, TSV, JSONL or raw-record JSONL, plain, .gz or .zst)\n"+
 			"as its own layer of a temporary store, later files winning over earlier ones on equal\n"+
 			"networks, then compiles the store into FILE.mmdb. If any input is rejected, nothing is\n"+
-			"written at FILE.mmdb.", stderr)
+			"written at FILE.mmdb.\n\n"+inputSchemaHelp, stderr)
 	var in inputFlags
 	var out outputFlags
 	in.register(fs)
@@ -113,11 +144,27 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 	if len(inputs) == 0 {
 		return usagef("no INPUT files")
 	}
-	dir, err := os.MkdirTemp(filepath.Dir(out.out), ".ipatlas-build-*")
+	out.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { out.set[f.Name] = true })
+	// The temporary store is named for this process: a build killed
+	// before it could remove it leaves it to the next one's sweep.
+	outDir := filepath.Dir(out.out)
+	format.SweepStale(outDir, buildDirPrefix, "")
+	dir, err := os.MkdirTemp(outDir, format.OwnedPattern(buildDirPrefix, ""))
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	return interruptible(func(ctx context.Context) error {
+		return buildInto(ctx, dir, inputs, &in, &out, copts, stdout, stderr)
+	}, func() {
+		os.RemoveAll(dir)
+		removeOwnTemps(out.out, out.out+".zst")
+	})
+}
+
+// buildInto is build's work in the temporary store dir.
+func buildInto(ctx context.Context, dir string, inputs []string, in *inputFlags, out *outputFlags, copts compile.Options, stdout, stderr io.Writer) error {
 	st, err := kv.Open(dir, kv.Options{})
 	if err != nil {
 		return err
@@ -127,15 +174,56 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 	if bopts.Labeler, err = in.label.labeler(); err != nil {
 		return err
 	}
+	entries := 0 // networks ingested: compile reads as many
 	for i, path := range inputs {
 		layer := fmt.Sprintf("%d:%s", i, filepath.Base(path))
-		s, err := builder.IngestFile(context.Background(), st, layer, int32(i), kv.Replace, path, bopts)
+		s, err := builder.IngestFile(ctx, st, layer, int32(i), kv.Replace, path, bopts)
 		if err != nil {
-			return fmt.Errorf("%s: rejected, nothing written to %s: %w", path, out.out, err)
+			return rejected(err, fmt.Sprintf("%s: rejected, nothing written to %s", path, out.out), bopts.Levels)
 		}
 		reportIngest(stderr, path, s)
+		entries += s.Networks
+		if err := carryMetadata(&copts, out, path, bopts); err != nil {
+			return err
+		}
 	}
-	return compileStore(st, copts, out.out, stdout)
+	return compileStore(st, compileOptions{copts, int64(entries)}, out.out, stdout, stderr)
+}
+
+// carryMetadata takes the database type, description and languages of
+// an exported database (the metadata line of raw-record JSONL) into
+// opts, where no flag set them and no earlier input did.
+func carryMetadata(opts *compile.Options, f *outputFlags, path string, bopts builder.Options) error {
+	md, ok, err := builder.ReadRawMetadata(path, bopts)
+	if err != nil || !ok {
+		return err
+	}
+	if !f.set["type"] && !f.set["carried-type"] && md.DatabaseType != "" {
+		opts.DatabaseType, f.set["carried-type"] = md.DatabaseType, true
+	}
+	if !f.set["description"] && opts.Description == nil && len(md.Description) > 0 {
+		opts.Description = md.Description
+	}
+	if !f.set["languages"] && len(opts.Languages) == 0 && len(md.Languages) > 0 {
+		opts.Languages = md.Languages
+	}
+	return nil
+}
+
+// isLocale reports whether s looks like a locale: en, zh-CN, pt-BR.
+func isLocale(s string) bool {
+	if len(s) < 2 || len(s) > 16 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case c == '-' && i > 0, c == '_' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func reportIngest(w io.Writer, path string, s builder.Stats) {
@@ -150,13 +238,24 @@ func reportIngest(w io.Writer, path string, s builder.Stats) {
 	}
 }
 
-func compileStore(st *kv.Store, opts compile.Options, out string, stdout io.Writer) error {
+// compileOptions are compile.Options with what the CLI knows beyond them.
+type compileOptions struct {
+	compile.Options
+	// ExpectEntries is the number of stored networks, when known (build
+	// counted them), for the progress line's ETA; 0 when not.
+	ExpectEntries int64
+}
+
+func compileStore(st *kv.Store, opts compileOptions, out string, stdout, stderr io.Writer) error {
 	snap, err := st.Snapshot()
 	if err != nil {
 		return err
 	}
 	defer snap.Close()
-	s, err := compile.Compile(snap, out, opts)
+	prog := newProgress(stderr, "compile "+filepath.Base(out), "networks", opts.ExpectEntries)
+	opts.Options.Progress = func(n int) { prog.set(int64(n)) }
+	s, err := compile.Compile(snap, out, opts.Options)
+	prog.done()
 	if err != nil {
 		return err
 	}
@@ -165,6 +264,13 @@ func compileStore(st *kv.Store, opts compile.Options, out string, stdout io.Writ
 	if opts.Aggregate.Level != "" {
 		fmt.Fprintf(stdout, "%s: %s\n", out, s.Aggregate.Summary(opts.Aggregate))
 	}
+	if s.Networks == 0 {
+		why := "the store has no networks"
+		if s.Entries > 0 {
+			why = fmt.Sprintf("all %d stored networks were left out (--ip-version 4 with IPv6 networks, or inside an IPv4 alias)", s.Entries)
+		}
+		fmt.Fprintf(stderr, "warning: %s answers no address: %s\n", out, why)
+	}
 	return nil
 }
 
@@ -172,12 +278,15 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("ingest", "--db DIR --source NAME [--priority N] [--replace] [flags] INPUT...",
 		"Ingests each INPUT into the layer NAME of the store at DIR (created if missing). Each file\n"+
 			"lands whole or not at all; re-ingesting the same file changes nothing. With --replace the\n"+
-			"layer is replaced by this run's files; otherwise their rows are upserted.", stderr)
+			"layer is replaced by this run's files; otherwise their rows are upserted.\n\n"+
+			"The store keeps each source's settings: a later ingest of NAME without --priority,\n"+
+			"--levels or --extra keeps those it had, and one with them says what it changed.\n"+
+			"'ipatlas sources --db DIR' lists the sources.\n\n"+inputSchemaHelp, stderr)
 	var in inputFlags
 	in.register(fs)
 	db := fs.String("db", "", "the store directory (required)")
 	source := fs.String("source", "", "the layer (source) name (required)")
-	priority := fs.Int("priority", 0, "the layer's priority: on equal networks the higher wins")
+	priority := fs.Int("priority", 0, "the layer's priority: on equal networks the higher wins (default: the source's, else 0)")
 	replace := fs.Bool("replace", false, "replace the layer whole instead of upserting")
 	memory := memoryFlag(fs)
 	inputs, err := parseInterleaved(fs, args)
@@ -195,13 +304,67 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 	case len(inputs) == 0:
 		return usagef("no INPUT files")
 	}
-	st, err := kv.Open(*db, kv.Options{})
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	st, err := openStore(*db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if _, err := st.EnsureLayer(*source, int32(*priority)); err != nil {
+	infos, err := readSources(*db)
+	if err != nil {
 		return err
+	}
+	info := infos[*source]
+	if info == nil {
+		info = &sourceInfo{}
+	}
+	// Settings: the flags given, else the source's.
+	var changes []string
+	cur, exists, err := layerPriority(st, *source)
+	if err != nil {
+		return err
+	}
+	prio := int32(*priority)
+	switch {
+	case !set["priority"]:
+		prio = cur
+	case exists && cur != prio:
+		changes = append(changes, fmt.Sprintf("priority %d -> %d", cur, prio))
+	}
+	for _, c := range []struct {
+		flag   string
+		value  *string
+		stored *[]string
+	}{{"levels", &in.levels, &info.Levels}, {"extra", &in.extra, &info.Extra}} {
+		if !set[c.flag] {
+			*c.value = strings.Join(*c.stored, ",")
+			continue
+		}
+		var v []string
+		if *c.value != "" {
+			v = strings.Split(*c.value, ",")
+		}
+		if exists && !sameStrings(v, *c.stored) {
+			old := strings.Join(*c.stored, ",")
+			if old == "" {
+				old = "(default)"
+			}
+			changes = append(changes, fmt.Sprintf("%s %s -> %s", c.flag, old, *c.value))
+		}
+		*c.stored = v
+	}
+	if _, err := st.EnsureLayer(*source, prio); err != nil {
+		return err
+	}
+	if len(changes) > 0 {
+		fmt.Fprintf(stdout, "source %s: %s\n", *source, strings.Join(changes, ", "))
+	}
+	infos[*source] = info
+	if !exists || len(changes) > 0 {
+		if err := writeSources(*db, infos); err != nil {
+			return err
+		}
 	}
 	bopts := in.options(stderr)
 	bopts.Source = *source
@@ -213,15 +376,19 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 		if *replace && i == 0 {
 			mode = kv.Replace
 		}
-		s, err := builder.IngestFile(context.Background(), st, *source, int32(*priority), mode, path, bopts)
+		s, err := builder.IngestFile(context.Background(), st, *source, prio, mode, path, bopts)
 		if errors.Is(err, kv.ErrAlreadyIngested) {
-			fmt.Fprintf(stdout, "%s: already ingested into %s, nothing to do\n", path, *source)
+			fmt.Fprintf(stdout, "%s: already ingested into %s, its rows are unchanged\n", path, *source)
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("%s: rejected, the store is unchanged: %w", path, err)
+			return rejected(err, fmt.Sprintf("%s: rejected, the store is unchanged", path), bopts.Levels)
 		}
 		reportIngest(stdout, path, s)
+		info.LastIngest, info.LastFile, info.Rows, info.Networks = time.Now().UTC(), path, s.Rows, s.Networks
+		if err := writeSources(*db, infos); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -229,8 +396,8 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 func runCompile(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("compile", "--db DIR --out FILE.mmdb [flags]",
 		"Compiles a snapshot of the store at DIR into FILE.mmdb: the most specific network wins, then\n"+
-			"the layer with the higher priority, then the higher overall confidence. Ingests may go on\n"+
-			"meanwhile.", stderr)
+			"the layer with the higher priority, then the higher overall confidence. The store is locked\n"+
+			"while compile runs: an ingest (another process) fails with \"in use\" until it ends.", stderr)
 	var out outputFlags
 	out.register(fs)
 	db := fs.String("db", "", "the store directory (required)")
@@ -255,10 +422,12 @@ func runCompile(args []string, stdout, stderr io.Writer) error {
 	if _, err := os.Stat(*db); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	st, err := kv.Open(*db, kv.Options{})
+	st, err := openStore(*db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	return compileStore(st, copts, out.out, stdout)
+	return interruptible(func(context.Context) error {
+		return compileStore(st, compileOptions{Options: copts}, out.out, stdout, stderr)
+	}, func() { removeOwnTemps(out.out, out.out+".zst") })
 }

@@ -30,15 +30,19 @@ MaxMind file by 'ipatlas build' has no Teredo alias, so it differs in 2001::/32)
 --ignore-aliases compares only the networks the trees store, as 'ipatlas export' lists
 them: aliased answers count as none.
 
-A summary line goes to standard error. Exit status, as diff(1) has it but for trouble,
-which is 1 as for every ipatlas command: 0 when the answers are the same, 1 when they
-differ (the summary says "A and B differ in N networks: ...") or on an error (a file
-missing or corrupt: the error line says so), 2 on a usage error.`
+A summary line goes to standard error. When more than --limit networks differ, diff says
+so before it prints and prints only the first --limit (--limit 0 prints them all; the
+summary counts them all).
+
+Exit status, as diff(1) has it: 0 when the answers are the same, 1 when they differ (the
+summary says "A and B differ in N networks: ..."), 2 on trouble: a usage error, or a file
+missing or corrupt (the error line says which).`
 
 func runDiff(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("diff", "A.mmdb B.mmdb [--ignore-aliases] [--brief]", diffHelp, stderr)
 	ignoreAliases := fs.Bool("ignore-aliases", false, "compare only the networks stored in the trees: answers given through an alias of the IPv4 data count as none")
 	brief := fs.Bool("brief", false, "print only the summary line (the exit status says whether the files differ)")
+	limit := fs.Int("limit", 10000, "print at most `N` differences, and say how many there are first when there are more; 0: no limit")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -46,27 +50,58 @@ func runDiff(args []string, stdout, stderr io.Writer) error {
 	if len(rest) != 2 {
 		return usagef("want two files, A.mmdb and B.mmdb; got %d arguments", len(rest))
 	}
+	if *limit < 0 {
+		return usagef("--limit %d: want 0 (no limit) or more", *limit)
+	}
+	trouble := func(err error) error { return exitError{exitUsage, err} }
 	a, err := openDBTree(rest[0])
 	if err != nil {
-		return err
+		return trouble(err)
 	}
 	defer a.Close()
 	b, err := openDBTree(rest[1])
 	if err != nil {
-		return err
+		return trouble(err)
+	}
+	total := -1 // not counted
+	if !*brief && *limit > 0 {
+		// Count first, to say how much is coming when it is a lot.
+		c := newDiffer(a, b, *ignoreAliases)
+		prog := newProgress(stderr, "diff (counting)", "nodes", int64(a.Nodes+b.Nodes))
+		prog.watch(func() int64 { return a.Visited.Load() + b.Visited.Load() })
+		err := c.run()
+		prog.done()
+		if err != nil {
+			return trouble(err)
+		}
+		total = c.counts[changeAdded] + c.counts[changeRemoved] + c.counts[changeChanged]
+		if total > *limit {
+			fmt.Fprintf(stderr, "ipatlas diff: %d networks differ, more than --limit %d: printing the first %d (--limit 0 prints all, --brief none)\n", total, *limit, *limit)
+		}
 	}
 	defer b.Close()
 	out := bufio.NewWriterSize(stdout, 1<<16)
 	d := newDiffer(a, b, *ignoreAliases)
+	prog := newProgress(stderr, "diff", "nodes", int64(a.Nodes+b.Nodes))
+	base := a.Visited.Load() + b.Visited.Load() // the counting pass's
+	prog.watch(func() int64 { return a.Visited.Load() + b.Visited.Load() - base })
 	if !*brief {
-		d.emit = func(p netip.Prefix, c diffCell) error { return d.writeLine(out, p, c) }
+		printed := 0
+		d.emit = func(p netip.Prefix, c diffCell) error {
+			if *limit > 0 && printed >= *limit {
+				return nil
+			}
+			printed++
+			return d.writeLine(out, p, c)
+		}
 	}
 	err = d.run()
+	prog.done()
 	if ferr := out.Flush(); err == nil {
 		err = ferr
 	}
 	if err != nil {
-		return err
+		return trouble(err)
 	}
 	n := d.counts[changeAdded] + d.counts[changeRemoved] + d.counts[changeChanged]
 	if n == 0 {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/base64"
 	"encoding/csv"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipatlas/ipatlas/builder"
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -25,12 +27,13 @@ const exportHelp = `Writes every network of FILE.mmdb that has data, with its re
 Any MaxMind DB file works.
 
 Formats (--format, default by the --out name once .gz/.zst is removed):
-  jsonl (.jsonl, .ndjson, .raw.jsonl)  one {"network":"1.2.3.0/24","record":R} per line, R in
+  jsonl (.jsonl, .ndjson, .raw.jsonl)  a first line {"metadata":{"database_type":...,
+        "description":{...},"languages":[...]}} (build carries them into the rebuild), then
+        one {"network":"1.2.3.0/24","record":R} per line, R in
         ipatlas's lossless JSON form: plain JSON where that gives the MMDB type back, else
         {"$type":"uint16","value":5} and the like, so every MMDB type survives. This is the
-        raw-record input of 'ipatlas build': name the file *.raw.jsonl (or pass build
-        --format raw) and build gives back a database that answers every lookup with the
-        same record (prefixes may differ where build merges adjacent equal networks;
+        raw-record input of 'ipatlas build', which recognises it by itself; build gives back
+        a database that answers every lookup with the same record (prefixes may differ where build merges adjacent equal networks;
         build takes only records that are maps, as GeoIP2-style records are).
   csv   (.csv)  a header row, then one row per network. The first column is network; the
         others are the union of the records' leaf paths, dotted (country.iso_code,
@@ -93,7 +96,14 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 		prog = f
 	}
 	start := time.Now()
-	w, err := createExportOutput(*out, compression, stdout)
+	return interruptible(func(context.Context) error {
+		return exportTo(t, rest[0], *out, kind, compression, mode, start, prog, stdout, stderr)
+	}, func() { removeOwnTemps(*out) })
+}
+
+// exportTo is export's work: t written to out.
+func exportTo(t *dbTree, src, out, kind, compression string, mode aliasMode, start time.Time, prog, stdout, stderr io.Writer) error {
+	w, err := createExportOutput(out, compression, stdout)
 	if err != nil {
 		return err
 	}
@@ -105,21 +115,21 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		w.abort()
-		if *out == "-" {
+		if out == "-" {
 			return fmt.Errorf("%w; the output is incomplete", err)
 		}
-		return fmt.Errorf("%w; nothing written to %s", err, *out)
+		return fmt.Errorf("%w; nothing written to %s", err, out)
 	}
 	n, err := w.commit()
 	if err != nil {
 		return err
 	}
 	summary := stdout
-	if *out == "-" {
+	if out == "-" {
 		summary = stderr
 	}
 	fmt.Fprintf(summary, "%s: %d networks, %d distinct records, %s written to %s (%d bytes) in %s\n",
-		rest[0], s.networks, s.records, kind, *out, n, time.Since(start).Round(time.Millisecond))
+		src, s.networks, s.records, kind, out, n, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -157,35 +167,16 @@ func exportKind(out, formatName string) (kind, compression string, err error) {
 type exportStats struct{ networks, records int }
 
 // progress shows a count of networks on a terminal, about once a second.
-type exportProgress struct {
-	w     io.Writer
-	what  string
-	start time.Time
-	last  time.Time
-	n     int
-}
+// exportProgress is export's progress line: networks written.
+type exportProgress struct{ p *progress }
 
 func newExportProgress(w io.Writer, what string) *exportProgress {
-	now := time.Now()
-	return &exportProgress{w: w, what: what, start: now, last: now}
+	return &exportProgress{newProgress(w, what, "networks", 0)}
 }
 
-func (p *exportProgress) tick() {
-	p.n++
-	if p.w == nil || p.n&4095 != 0 {
-		return
-	}
-	if now := time.Now(); now.Sub(p.last) >= time.Second {
-		p.last = now
-		fmt.Fprintf(p.w, "\r%s: %d networks, %.0f/s\x1b[K", p.what, p.n, float64(p.n)/now.Sub(p.start).Seconds())
-	}
-}
+func (p *exportProgress) tick() { p.p.add(1) }
 
-func (p *exportProgress) done() {
-	if p.w != nil && time.Since(p.start) >= time.Second {
-		fmt.Fprintf(p.w, "\r%s: %d networks, done\x1b[K\n", p.what, p.n)
-	}
-}
+func (p *exportProgress) done() { p.p.done() }
 
 // exportCache keeps the text made for each record offset, up to a memory
 // bound: the networks of a database share records, so most are made once.
@@ -217,7 +208,12 @@ func exportJSONL(t *dbTree, mode aliasMode, w io.Writer, prog io.Writer) (export
 	rj := newRecordJSON(t)
 	seen := map[uint]struct{}{}
 	p := newExportProgress(prog, "export "+t.path)
-	line := make([]byte, 0, 4096)
+	md := t.DB.Metadata
+	line := builder.AppendRawMetadataLine(make([]byte, 0, 4096), builder.RawMetadata{
+		DatabaseType: md.DatabaseType, Description: md.Description, Languages: md.Languages})
+	if _, err := w.Write(line); err != nil {
+		return s, err
+	}
 	var scratch []byte
 	err := t.walk(mode, func(pfx netip.Prefix, off uint) error {
 		rec, ok := cache.get(off)
@@ -470,7 +466,7 @@ func createExportOutput(path, compression string, stdout io.Writer) (*exportOutp
 		o.w = o.bw
 		return o, nil
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := format.CreateTemp(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot write %s: %w", path, err)
 	}

@@ -101,7 +101,22 @@ func readExportJSONL(t *testing.T, r io.Reader) []exportRow {
 	var rows []exportRow
 	sc := bufio.NewScanner(r)
 	sc.Buffer(nil, 1<<24)
-	for sc.Scan() {
+	for n := 1; sc.Scan(); n++ {
+		if n == 1 {
+			var md struct {
+				Metadata struct {
+					DatabaseType string            `json:"database_type"`
+					Description  map[string]string `json:"description"`
+					Languages    []string          `json:"languages"`
+				} `json:"metadata"`
+			}
+			dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&md); err != nil || md.Metadata.DatabaseType == "" {
+				t.Fatalf("line 1 is not the metadata line (%v): %s", err, sc.Bytes())
+			}
+			continue
+		}
 		var line struct {
 			Network string          `json:"network"`
 			Record  json.RawMessage `json:"record"`

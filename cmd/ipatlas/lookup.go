@@ -52,7 +52,7 @@ func runLookup(args []string, stdout, stderr io.Writer) error {
 	}
 	db, err := reader.Open(rest[0])
 	if err != nil {
-		return err
+		return openError(rest[0], err)
 	}
 	defer db.Close()
 	out := bufio.NewWriter(stdout)
@@ -85,15 +85,25 @@ func runLookup(args []string, stdout, stderr io.Writer) error {
 		return printResult(enc, a.String(), db.Lookup(a), path)
 	}
 	if len(queries) == 0 || len(queries) == 1 && queries[0] == "-" {
-		sc := bufio.NewScanner(os.Stdin)
-		for sc.Scan() {
-			if err := one(sc.Text()); err != nil {
+		lines := newStdinLines(os.Stdin)
+		for {
+			q, err := lines.next()
+			if err == io.EOF {
+				break
+			}
+			if err == nil {
+				err = one(q)
+			}
+			if err != nil {
+				if _, ok := err.(stdinError); !ok {
+					err = fmt.Errorf("standard input, line %d: %w", lines.n, err)
+				}
 				fmt.Fprintf(stderr, "ipatlas lookup: %v\n", err)
 				failed++
+				if lines.broken {
+					break
+				}
 			}
-		}
-		if err := sc.Err(); err != nil {
-			return err
 		}
 	} else {
 		for _, q := range queries {
@@ -134,7 +144,7 @@ func printResult(enc *json.Encoder, ip string, res reader.Result, path []string)
 	}
 	var line any
 	if path == nil {
-		l := lookupLine{IP: ip, Network: res.Prefix().String(), Found: res.Found()}
+		l := lookupLine{IP: ip, Network: resultNetwork(ip, res), Found: res.Found()}
 		if res.Found() {
 			if err := res.Decode(&l.Record); err != nil {
 				return fmt.Errorf("%s: %w", res.Prefix(), err)
@@ -142,7 +152,7 @@ func printResult(enc *json.Encoder, ip string, res reader.Result, path []string)
 		}
 		line = &l
 	} else {
-		l := lookupPathLine{IP: ip, Network: res.Prefix().String(), Found: res.Found()}
+		l := lookupPathLine{IP: ip, Network: resultNetwork(ip, res), Found: res.Found()}
 		if res.Found() {
 			v, err := valueAtPath(res, path)
 			if err != nil {

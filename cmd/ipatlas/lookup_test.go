@@ -297,7 +297,11 @@ func TestLookupPathAgainstMmdblookup(t *testing.T) {
 			[]string{"1.2.3.4", "2001:db8::1", "9.9.9.9"},
 			[]string{"", "0", `a\.b`, `c\\d`, "list.0", "list.-1.x", "list.-3", "list.1", "nums", "nums.u", "a"}},
 	}
+	// The conformance files and the custom file alone give 89 values; the
+	// real data adds more when it is there (it is optional outside CI).
+	minCompared := 85
 	if optionalGeoLite(t) {
+		minCompared = 105
 		queries = append(queries, query{geoLiteCityPath,
 			[]string{"81.2.69.160", "175.16.199.1", "2a02:ff80::1", "8.8.8.8", "2001:4860:4860::8888", "192.168.1.1"},
 			[]string{"", "city.names.ja", "subdivisions.-1.names.ru", "location", "postal.code", "registered_country.geoname_id", "subdivisions.0"}})
@@ -350,8 +354,8 @@ func TestLookupPathAgainstMmdblookup(t *testing.T) {
 			})
 		}
 	}
-	if compared < 100 {
-		t.Errorf("only %d values compared", compared)
+	if compared < minCompared {
+		t.Errorf("only %d values compared, want at least %d", compared, minCompared)
 	}
 }
 

@@ -37,6 +37,7 @@ func commands() []command {
 		{"build", "ingest inference results into a temporary store and compile a .mmdb: the one-shot main job", runBuild},
 		{"ingest", "ingest inference results into a store, one layer per source", runIngest},
 		{"compile", "compile a store into a .mmdb", runCompile},
+		{"sources", "list a store's sources (priority, levels, networks, last ingest) or remove one", runSources},
 		{"lookup", "look addresses up in a .mmdb (any MaxMind DB file)", runLookup},
 		{"inspect", "print a .mmdb's metadata and statistics", runInspect},
 		{"verify", "check a .mmdb's structure in full; exit status 1 on failure", runVerify},
@@ -57,6 +58,10 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "version") {
+		fmt.Fprintln(stdout, versionString())
+		return exitOK
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		printHelp(stdout)
 		if len(args) == 0 {
@@ -82,7 +87,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			for _, line := range strings.Split(err.Error(), "\n") {
 				fmt.Fprintf(stderr, "ipatlas %s: %s\n", c.name, line)
 			}
-			return exitData
+			return exitCode(err, exitData)
 		}
 	}
 	fmt.Fprintf(stderr, "ipatlas: unknown command %q\nRun 'ipatlas help' for the commands.\n", args[0])
@@ -133,10 +138,4 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
-}
-
-// isTerminal reports whether f is a terminal, for progress output.
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -138,6 +138,18 @@ func TestVerifyConformance(t *testing.T) {
 				t.Fatalf("not in the table")
 			}
 			_, errOut, code := runCLI(t, "verify", path)
+			if code == exitOK && strings.Contains(errOut, "warning: metadata: the description is empty") {
+				// v2's Verify stops at the empty description; the rest of
+				// the file is sound (every reader opens it): a warning,
+				// a failure with --strict.
+				if _, _, code := runCLI(t, "verify", "--strict", path); code != exitData {
+					t.Errorf("--strict: exit %d, want 1", code)
+				}
+				if v2 := v2Rejects(t, path); v2 != want {
+					t.Errorf("maxminddb-golang v2 rejects at %q, the table says %q", v2, want)
+				}
+				return
+			}
 			if code != exitData {
 				t.Fatalf("exit %d, want 1", code)
 			}
@@ -156,8 +168,10 @@ func TestVerifyConformance(t *testing.T) {
 			}
 			also, ok := badDataAlso[filepath.ToSlash(rel)]
 			switch {
-			case ok && (len(lines) != 2 || !strings.Contains(lines[1], also)):
-				t.Errorf("want a second line with %q:\n%s", also, errOut)
+			case ok && !strings.Contains(errOut, also):
+				// These files have no description either, which v2's Verify
+				// stops at and verify only warns about.
+				t.Errorf("want a line with %q:\n%s", also, errOut)
 			case !ok && len(lines) != 1:
 				t.Errorf("want one line:\n%s", errOut)
 			}

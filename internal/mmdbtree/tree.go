@@ -20,6 +20,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"sync/atomic"
 
 	"github.com/ipatlas/ipatlas/format"
 )
@@ -41,6 +42,9 @@ type Tree struct {
 	IPv4Root uint
 	// Budget is the number of node visits left to walks of this tree.
 	Budget int
+	// Visited counts node visits (Visit), for progress lines; it may be
+	// read while a walk runs.
+	Visited atomic.Int64
 
 	file   []byte // the whole file
 	mapped []byte // the file's mapping, if mapped
@@ -145,6 +149,7 @@ func (t *Tree) Children(n uint) (left, right uint) {
 
 // Visit spends one node visit of the walk budget.
 func (t *Tree) Visit() error {
+	t.Visited.Add(1)
 	if t.Budget--; t.Budget < 0 {
 		return fmt.Errorf("%s: invalid search tree: nodes reached too many times (a cycle or a shared subtree)", t.Path)
 	}
