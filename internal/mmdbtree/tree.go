@@ -19,10 +19,10 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"sync/atomic"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/reader"
 )
 
 // Tree is a .mmdb file opened for walks over its search tree.
@@ -51,9 +51,12 @@ type Tree struct {
 }
 
 // Open memory-maps the .mmdb file at path (where the file system cannot
-// map files it is read instead) and parses it. Close releases it.
+// map files it is read instead) and parses it. Close releases it. A path
+// that is not a regular file (a FIFO, a device, a directory) is refused
+// without blocking, by reader.OpenRegular; the error wraps
+// reader.ErrNotRegular.
 func Open(path string) (*Tree, error) {
-	f, err := os.Open(path)
+	f, err := reader.OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,62 @@
+//go:build unix
+
+package main
+
+// Hostile-input tests of the commands that walk search trees (export,
+// diff, eval, compare): a path that is not a regular file must be refused
+// at once, never block.
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestTreeCommandsRefuseFIFO: export, diff, eval and compare refuse a
+// FIFO with no writer in either position within 10 s, naming it "not a
+// regular file" (they opened it with a blocking os.Open and hung).
+func TestTreeCommandsRefuseFIFO(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.mmdb")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	good := "../../../shared/mmdb-conformance/test-data/GeoIP2-City-Test.mmdb"
+	if _, err := os.Stat(good); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but %s is missing", good)
+		}
+		t.Skipf("%s missing", good)
+	}
+	truth := filepath.Join(dir, "truth.csv")
+	if err := os.WriteFile(truth, []byte("ip,latitude,longitude\n1.2.3.4,1,2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"export", fifo, "--out", "-"},
+		{"diff", fifo, good},
+		{"diff", good, fifo},
+		{"eval", "--truth", truth, fifo},
+		{"compare", good, fifo},
+		{"compare", fifo, good},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		out, err := exec.CommandContext(ctx, ipatlasBin, args...).CombinedOutput()
+		timedOut := ctx.Err() != nil
+		cancel()
+		name := strings.Join(args[:len(args)-1], " ")
+		switch {
+		case timedOut:
+			t.Errorf("ipatlas %s on a FIFO still running after 10s", name)
+		case err == nil:
+			t.Errorf("ipatlas %s on a FIFO succeeded:\n%s", name, out)
+		case !strings.Contains(string(out), "not a regular file"):
+			t.Errorf("ipatlas %s on a FIFO: %v\n%s\nwant an error naming \"not a regular file\"", name, err, out)
+		}
+	}
+}
