@@ -201,16 +201,12 @@ func (c *columns) parseFloat(cells []string, i int) (float64, bool, *problem) {
 	if s == "" {
 		return 0, false, nil
 	}
-	t := strings.TrimSpace(s)
-	if !isDecimal(t) {
-		return 0, false, probf(c.name(i), "%q is not a number (want plain decimal: 31.22, -0.5, 1e-3)", s)
-	}
-	f, err := strconv.ParseFloat(t, 64)
+	f, err := format.ParseDecimal(strings.TrimSpace(s))
 	if err != nil {
 		if errors.Is(err, strconv.ErrRange) {
 			return 0, false, probf(c.name(i), "%q out of range", s)
 		}
-		return 0, false, probf(c.name(i), "%q is not a number", s)
+		return 0, false, probf(c.name(i), "%q is not a number (want plain decimal: 31.22, -0.5, 1e-3)", s)
 	}
 	return f, true, nil
 }

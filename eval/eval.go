@@ -323,12 +323,14 @@ func coordinate(s string, limit float64) (float64, error) {
 	if s == "" {
 		return 0, errors.New("missing")
 	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("not a number (got %q)", s)
+	f, err := format.ParseDecimal(strings.TrimSpace(s))
+	if errors.Is(err, strconv.ErrRange) {
+		f = math.Inf(1) // out of range of a float64: outside [-limit, limit]
+	} else if err != nil {
+		return 0, fmt.Errorf("not a decimal number (got %s)", quoteCell(s))
 	}
 	if f < -limit || f > limit {
-		return 0, fmt.Errorf("outside [%g,%g] (got %s)", -limit, limit, s)
+		return 0, fmt.Errorf("outside [%g,%g] (got %s)", -limit, limit, quoteCell(s))
 	}
 	return f, nil
 }
@@ -482,4 +484,14 @@ func Quantile(sorted []float64, q float64) float64 {
 	// The factor keeps 0.9*10 (9.000000000000002 in floating point) at 9.
 	k := int(math.Ceil(q*float64(n)*(1-1e-12))) - 1
 	return sorted[min(max(k, 0), n-1)]
+}
+
+// quoteCell quotes a cell for an error message, cut to its first 64 bytes
+// (a 50 MB cell made a 50 MB message).
+func quoteCell(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:max]) + fmt.Sprintf("... (%d bytes)", len(s))
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/recordpath"
 	"github.com/ipatlas/ipatlas/reader"
 	"github.com/ipatlas/ipatlas/reader/geoip2"
@@ -285,7 +286,7 @@ func pathNumber(res reader.Result, path, def []string) (float64, error) {
 		return f, nil
 	}
 	if s, ok := v.(string); ok {
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if f, err := format.ParseDecimal(s); err == nil {
 			return f, nil
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/geo"
 )
 
@@ -100,7 +101,7 @@ func parseID(file string, line int, field, s string) (uint32, error) {
 }
 
 func parseCoord(file string, line int, field, s string, limit float64) (float64, error) {
-	f, err := strconv.ParseFloat(s, 64)
+	f, err := format.ParseDecimal(s)
 	if err != nil || !(f >= -limit && f <= limit) {
 		return 0, lineErr(file, line, field, "%q is not a number in [-%v, %v]", s, limit, limit)
 	}
