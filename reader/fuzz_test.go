@@ -12,6 +12,18 @@ import (
 // lookups, decoding into interface{} and into a typed struct, DecodePath,
 // iteration with decoding, and Verify. Nothing may panic or hang, and the
 // indexed lookup must agree with the plain tree walk.
+//
+// Run it with a short minimization time:
+//
+//	go test -run '^$' -fuzz '^FuzzReader$' -fuzztime 60s -fuzzminimizetime 2s ./reader
+//
+// The seeds are conformance files of up to 32 KiB, and nearly every early
+// mutation of one finds new coverage, which go test minimizes for up to
+// -fuzzminimizetime (60 s by default) per input without reporting the
+// executions: the progress line then stays at the baseline count (~64
+// execs, "0/sec") for the whole of a short run, though the worker runs
+// some 20,000 inputs a second. With 2 s it passes 20,000 reported execs in
+// 30 s on a loaded 2-core machine.
 func FuzzReader(f *testing.F) {
 	var seeds []string
 	for _, dir := range []string{"test-data/*.mmdb", "bad-data/*/*.mmdb"} {
