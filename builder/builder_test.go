@@ -338,6 +338,7 @@ func TestBadRows(t *testing.T) {
 		{"custom level unknown", "a.csv", "network,country,city\n1.2.3.0/24,China,Shanghai\n", Options{Levels: []string{"country", "region"}}, 1, "city", "unknown column"},
 		{"tsv field count", "a.tsv", "network\tcountry_code\n1.2.3.0/24\tCN\n1.2.4.0/24\n", Options{}, 3, "", "1 fields, the header has 2"},
 		{"latitude with a digit separator", "a.tsv", "network\tcountry_code\tlatitude\tlongitude\n1.2.4.0/24\tCN\t1_0\t1\n", Options{}, 2, "latitude", `"1_0" is not a number`},
+		{"long bad latitude", "a.tsv", "network\tcountry_code\tlatitude\tlongitude\n1.2.4.0/24\tCN\t" + strings.Repeat("x", 100000) + "\t1\n", Options{}, 2, "latitude", `"` + strings.Repeat("x", 64) + `"... (100000 bytes) is not a number`},
 		{"hexadecimal longitude", "a.tsv", "network\tcountry_code\tlatitude\tlongitude\n1.2.4.0/24\tCN\t1\t0x1p4\n", Options{}, 2, "longitude", `"0x1p4" is not a number`},
 		{"tsv bad latitude", "a.tsv", "network\tcountry_code\tlatitude\tlongitude\n\n1.2.4.0/24\tCN\tnorth\t1\n", Options{}, 3, "latitude", `"north" is not a number`},
 		{"bad JSON", "a.jsonl", goodJSONRow + `{"network":"1.2.4.0/24",}` + "\n", Options{}, 2, "", "bad JSON at column 25"},

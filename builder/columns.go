@@ -204,9 +204,9 @@ func (c *columns) parseFloat(cells []string, i int) (float64, bool, *problem) {
 	f, err := format.ParseDecimal(strings.TrimSpace(s))
 	if err != nil {
 		if errors.Is(err, strconv.ErrRange) {
-			return 0, false, probf(c.name(i), "%q out of range", s)
+			return 0, false, probf(c.name(i), "%s out of range", format.QuoteCell(s))
 		}
-		return 0, false, probf(c.name(i), "%q is not a number (want plain decimal: 31.22, -0.5, 1e-3)", s)
+		return 0, false, probf(c.name(i), "%s is not a number (want plain decimal: 31.22, -0.5, 1e-3)", format.QuoteCell(s))
 	}
 	return f, true, nil
 }

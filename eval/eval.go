@@ -327,10 +327,10 @@ func coordinate(s string, limit float64) (float64, error) {
 	if errors.Is(err, strconv.ErrRange) {
 		f = math.Inf(1) // out of range of a float64: outside [-limit, limit]
 	} else if err != nil {
-		return 0, fmt.Errorf("not a decimal number (got %s)", quoteCell(s))
+		return 0, fmt.Errorf("not a decimal number (got %s)", format.QuoteCell(s))
 	}
 	if f < -limit || f > limit {
-		return 0, fmt.Errorf("outside [%g,%g] (got %s)", -limit, limit, quoteCell(s))
+		return 0, fmt.Errorf("outside [%g,%g] (got %s)", -limit, limit, format.QuoteCell(s))
 	}
 	return f, nil
 }
@@ -484,14 +484,4 @@ func Quantile(sorted []float64, q float64) float64 {
 	// The factor keeps 0.9*10 (9.000000000000002 in floating point) at 9.
 	k := int(math.Ceil(q*float64(n)*(1-1e-12))) - 1
 	return sorted[min(max(k, 0), n-1)]
-}
-
-// quoteCell quotes a cell for an error message, cut to its first 64 bytes
-// (a 50 MB cell made a 50 MB message).
-func quoteCell(s string) string {
-	const max = 64
-	if len(s) <= max {
-		return strconv.Quote(s)
-	}
-	return strconv.Quote(s[:max]) + fmt.Sprintf("... (%d bytes)", len(s))
 }

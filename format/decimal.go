@@ -66,3 +66,14 @@ func isDecimal(s string) bool {
 	}
 	return i == len(s)
 }
+
+// QuoteCell quotes a text cell for an error message as %q does, cut to
+// its first 64 bytes with its length added when longer: a 50 MB cell
+// made a 50 MB message.
+func QuoteCell(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:max]) + "... (" + strconv.Itoa(len(s)) + " bytes)"
+}

@@ -52,3 +52,18 @@ func FuzzParseDecimal(f *testing.F) {
 		}
 	})
 }
+
+func TestQuoteCell(t *testing.T) {
+	long := string(make([]byte, 100))
+	for s, want := range map[string]string{
+		"":        `""`,
+		"a\"b":    `"a\"b"`,
+		"\xff":    `"\xff"`,
+		long:      strconv.Quote(long[:64]) + "... (100 bytes)",
+		long[:64]: strconv.Quote(long[:64]),
+	} {
+		if got := QuoteCell(s); got != want {
+			t.Errorf("QuoteCell(%.10q) = %s, want %s", s, got, want)
+		}
+	}
+}

