@@ -695,6 +695,13 @@ func TestLongRecord(t *testing.T) {
 			}
 		})
 	}
+	// Blank lines, more bytes of them than maxLine, are skipped: they made
+	// "CSV record longer than" the next record.
+	path := writeFile(t, dir, "blank.csv", []byte(csvHeader+strings.Repeat("\n", 3*maxLine)+goodCSVRow+strings.Repeat("\r\n", 3*maxLine)))
+	rows := 0
+	if _, err := ReadFile(path, Options{}, func(netip.Prefix, []byte, int) error { rows++; return nil }); err != nil || rows != 1 {
+		t.Errorf("%d blank lines around a row: %d rows, %v; want 1 row", 3*maxLine, rows, err)
+	}
 }
 
 // TestExtraColumns checks that declared extra columns land under

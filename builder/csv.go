@@ -105,7 +105,8 @@ func (r *csvReader) read() error {
 		line, errRead = r.readLine(&recordBytes)
 		if errRead == nil && len(line) == lengthNL(line) {
 			line = nil
-			continue // skip empty lines
+			recordBytes = 0 // blank lines are no part of the record after them
+			continue        // skip empty lines
 		}
 		break
 	}
