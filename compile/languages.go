@@ -10,8 +10,10 @@ import (
 // nameLanguages collects the locales of the names the records carry: the
 // keys of every map under a "names" key (GeoIP2's names{lang}), at any
 // depth. It sees each distinct record once (next is the writer's next
-// record id: ids are dense), so its cost is one decode per distinct
-// record that mentions "names", and its memory the set of locales.
+// record id: ids are dense), so its cost is one walk of the encoded
+// bytes per distinct record that mentions "names" (no decoding into
+// Values, no allocation but for a locale not seen before), and its
+// memory the set of locales.
 type nameLanguages struct {
 	next format.RecordID
 	set  map[string]struct{}
@@ -26,31 +28,60 @@ func (l *nameLanguages) add(id format.RecordID, rec []byte) {
 	if !bytes.Contains(rec, []byte("names")) {
 		return
 	}
-	v, _, err := format.NewDecoder(rec).Value(0)
-	if err != nil {
-		return // the writer reports bad records
-	}
-	l.walk(v, false)
+	l.walk(format.NewDecoder(rec), 0, false, 0)
 }
 
-func (l *nameLanguages) walk(v format.Value, names bool) {
-	switch v := v.(type) {
-	case format.Map:
-		for k, x := range v {
+// walk visits the value at off (names: it is the value of a "names" key)
+// and returns its end, or false for a value it cannot read (the writer
+// reports bad records).
+func (l *nameLanguages) walk(d format.Decoder, off uint, names bool, depth int) (uint, bool) {
+	if depth > format.MaxDepth {
+		return 0, false
+	}
+	kind, size, payload, err := d.Control(off)
+	if err != nil {
+		return 0, false
+	}
+	switch kind {
+	case format.KindMap:
+		at := payload
+		for range size {
+			kk, ks, kp, err := d.Control(at)
+			if err != nil || kk != format.KindString || kp+ks > uint(len(d.Bytes())) || kp+ks < kp {
+				return 0, false
+			}
+			key := d.Bytes()[kp : kp+ks]
+			at = kp + ks
 			if names {
-				if l.set == nil {
-					l.set = map[string]struct{}{}
+				if _, ok := l.set[string(key)]; !ok {
+					if l.set == nil {
+						l.set = map[string]struct{}{}
+					}
+					l.set[string(key)] = struct{}{}
 				}
-				l.set[k] = struct{}{}
+				if at, err = d.Skip(at); err != nil {
+					return 0, false
+				}
 				continue
 			}
-			l.walk(x, k == "names")
+			var ok bool
+			if at, ok = l.walk(d, at, string(key) == "names", depth+1); !ok {
+				return 0, false
+			}
 		}
-	case format.Slice:
-		for _, x := range v {
-			l.walk(x, false)
+		return at, true
+	case format.KindSlice:
+		at := payload
+		for range size {
+			var ok bool
+			if at, ok = l.walk(d, at, false, depth+1); !ok {
+				return 0, false
+			}
 		}
+		return at, true
 	}
+	end, err := d.Skip(off)
+	return end, err == nil
 }
 
 // list returns the locales, sorted.
