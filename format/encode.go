@@ -288,7 +288,8 @@ func (e *Encoder) EncodeCanonical(c []byte) (uint32, error) {
 // writeShared appends the canonical value c (whose key is k), replacing
 // it, or its sub-values, by pointers to earlier copies.
 func (e *Encoder) writeShared(c []byte, k valueKey) error {
-	if off, ok := e.shared.get(k); ok && pointerLen(uint(off)) < len(c) {
+	off, known := e.shared.get(k)
+	if known && pointerLen(uint(off)) < len(c) {
 		e.buf = appendPointer(e.buf, uint(off))
 		return nil
 	}
@@ -325,10 +326,10 @@ func (e *Encoder) writeShared(c []byte, k valueKey) error {
 	default:
 		e.buf = append(e.buf, c...)
 	}
-	if len(c) > 2 && start <= math.MaxUint32 {
-		if _, ok := e.shared.get(k); !ok {
-			e.shared.put(k, uint32(start))
-		}
+	// k is not in shared yet unless it was known above: what was
+	// written since are c's sub-values, all shorter than c.
+	if !known && len(c) > 2 && start <= math.MaxUint32 {
+		e.shared.put(k, uint32(start), e.maxShared)
 	}
 	return nil
 }
@@ -364,10 +365,11 @@ func (t *offsetTable) get(k valueKey) (uint32, bool) {
 	}
 }
 
-// put adds k, which must not be in t.
-func (t *offsetTable) put(k valueKey, off uint32) {
+// put adds k, which must not be in t; t will hold at most limit keys
+// (0: unknown).
+func (t *offsetTable) put(k valueKey, off uint32, limit int) {
 	if 2*(t.n+1) > len(t.slots) {
-		t.grow()
+		t.grow(limit)
 	}
 	mask := uint64(len(t.slots) - 1)
 	i := k[0] & mask
@@ -378,13 +380,23 @@ func (t *offsetTable) put(k valueKey, off uint32) {
 	t.n++
 }
 
-func (t *offsetTable) grow() {
+// grow makes t larger: four times (each key moved costs a probe),
+// but no more than limit keys need at half full.
+func (t *offsetTable) grow(limit int) {
 	old := t.slots
-	t.slots = make([]offsetSlot, max(1024, 2*len(old)))
+	n := max(1024, 4*len(old))
+	if limit > 0 {
+		need := 1024
+		for need < 2*limit {
+			need *= 2
+		}
+		n = max(min(n, need), 2*len(old))
+	}
+	t.slots = make([]offsetSlot, n)
 	t.n = 0
 	for _, s := range old {
 		if s.used {
-			t.put(s.k, s.off)
+			t.put(s.k, s.off, 0)
 		}
 	}
 }
