@@ -219,13 +219,11 @@ func (e *Encoder) Len() int { return int(e.base) + len(e.buf) }
 
 // appendRecord writes the canonical value c as a top-level value without
 // looking for an equal one written before (the Writer has found them),
-// sharing its sub-values, and returns its offset. With out set it writes
-// the data section to out as it grows.
-func (e *Encoder) appendRecord(c []byte) (uint32, error) {
+// sharing its sub-values, and returns its offset, which the caller checks
+// against the format's limits (past 4 GiB no sub-value is shared). With
+// out set it writes the data section to out as it grows.
+func (e *Encoder) appendRecord(c []byte) (uint64, error) {
 	off := e.base + uint64(len(e.buf))
-	if off > math.MaxUint32 {
-		return 0, fmt.Errorf("mmdb encode: data section exceeds 4 GiB")
-	}
 	if e.maxShared > 0 && e.shared.n >= e.maxShared {
 		e.shared.reset()
 	}
@@ -237,7 +235,7 @@ func (e *Encoder) appendRecord(c []byte) (uint32, error) {
 			return 0, err
 		}
 	}
-	return uint32(off), nil
+	return off, nil
 }
 
 // flush writes buf to out.

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -109,4 +110,89 @@ func TestWriterBoundedCaches(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWriterTooLargeFailsEarly gives a Writer (with a small bound in
+// place of 2^32) distinct records, one per network: Insert must fail with
+// ErrTooLarge as soon as the nodes and the data pass the bound, long
+// before the input ends, and leave nothing behind. With the same bytes of
+// data made of a few records repeated past a tiny cache, the bound is
+// passed only before the duplicates are dropped: the database is written,
+// and answers.
+func TestWriterTooLargeFailsEarly(t *testing.T) {
+	const limit = 1 << 16
+	rec := func(i int) Value {
+		return Map{"i": Uint32(i), "location": Map{"latitude": Float64(float64(i) / 7)}, "name": String("Москва")}
+	}
+	t.Run("distinct", func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "x.mmdb")
+		w, err := Create(path, WriterOptions{IPVersion: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.limit = limit
+		n := 0
+		for ; n < 100000 && err == nil; n++ {
+			err = w.InsertValue(netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(n >> 16), byte(n >> 8), byte(n)}), 32), rec(n))
+		}
+		if !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("after %d networks: %v, want ErrTooLarge", n, err)
+		}
+		// About 24 bytes of data (the name shared) and a node a network:
+		// the bound is passed after about 2,600 networks.
+		if n < 1000 || n > 3000 {
+			t.Errorf("failed after %d networks, want soon after the bound (about 2,600)", n)
+		}
+		t.Logf("failed after %d networks: %v", n, err)
+		if err := w.Close(); !errors.Is(err, ErrTooLarge) {
+			t.Errorf("Close = %v, want the Insert's error", err)
+		}
+		if names := wtDirNames(t, dir); len(names) != 0 {
+			t.Errorf("left %v behind", names)
+		}
+	})
+	t.Run("duplicates", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "x.mmdb")
+		// The cache holds 4 records and the shared values 1: every use
+		// repeats a record the Writer forgot, written again in full.
+		w, err := Create(path, WriterOptions{IPVersion: 4, Memory: MemoryOptions{CacheRecords: 1, SharedValues: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.limit = limit
+		const nets, recs = 3000, 16
+		for n := range nets {
+			p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(n >> 16), byte(n >> 8), byte(n)}), 32)
+			if err := w.InsertValue(p, rec(n%recs)); err != nil {
+				t.Fatalf("network %d: %v", n, err)
+			}
+		}
+		if !w.checked {
+			t.Fatal("the data written before the duplicates were dropped never passed the bound: the test tests nothing")
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if w.Records() != recs {
+			t.Errorf("Records() = %d, want %d", w.Records(), recs)
+		}
+		rd, err := maxminddb.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rd.Close()
+		if err := rd.Verify(); err != nil {
+			t.Fatal(err)
+		}
+		for n := range nets {
+			var got struct {
+				I uint32 `maxminddb:"i"`
+			}
+			a := netip.AddrFrom4([4]byte{10, byte(n >> 16), byte(n >> 8), byte(n)})
+			if err := rd.Lookup(a).Decode(&got); err != nil || got.I != uint32(n%recs) {
+				t.Fatalf("%s: i = %d (%v), want %d", a, got.I, err, n%recs)
+			}
+		}
+	})
 }

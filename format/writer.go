@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -102,18 +102,30 @@ type Writer struct {
 
 	// Records. An id is handed out by intern for a record the cache does
 	// not know; the record waits in last or pending until its first
-	// Insert, which appends it to recs and its key to keys.
-	// INVARIANT: every id below nextID is pending or was spilled, once.
+	// Insert, which encodes it into the data section (data, through enc),
+	// its offset to offsets, its id to ids and its key to keys.
+	// INVARIANT: every id below nextID is pending or was used, once.
+	// INVARIANT: data holds the used records in order of first use
+	// (seq), each encoded once; Close drops the duplicates the cache
+	// missed (see writeData).
 	cache       *recordCache
 	nextID      RecordID
 	last        pendingRecord // the record of the newest id, if lastPending
 	lastPending bool
 	pending     map[RecordID]pendingRecord // older ids not yet used
-	recs        *os.File                   // id(4) | len(uvarint) | canonical bytes, by first use
-	recsW       *bufio.Writer
-	keys        sorter // (key, seq<<32 | id) of each spilled record
-	spilled     uint64 // records in recs
+	data        *os.File                   // the data section, as records are first used
+	dataW       *bufio.Writer
+	ids         *os.File // id(4) of each used record, by seq
+	idsW        *bufio.Writer
+	keys        sorter // (key, seq<<32 | id) of each used record
+	used        uint64 // records used (encoded into data)
 	offsets     pagedOffsets
+	// overflow: a record starts past 4 GiB of data; checked: the
+	// duplicates were counted once the database outgrew its records.
+	overflow, checked bool
+	// limit overrides 1 << record size as the bound of node count + 16
+	// + data size (tests make it small).
+	limit uint64
 
 	next    u128 // first address not yet covered by input
 	full    bool // input reached the last address
@@ -424,7 +436,8 @@ func (w *Writer) intern(c []byte, k valueKey) (RecordID, error) {
 	return id, nil
 }
 
-// use spills record id at its first use by a network.
+// use encodes record id into the data section at its first use by a
+// network.
 func (w *Writer) use(id RecordID) error {
 	var r pendingRecord
 	switch {
@@ -439,27 +452,90 @@ func (w *Writer) use(id RecordID) error {
 	default:
 		return nil
 	}
-	if w.recs == nil {
-		f, err := tempFile(w.path, "records")
+	if w.data == nil {
+		f, err := tempFile(w.path, "data")
 		if err != nil {
 			return err
 		}
-		w.recs, w.recsW = f, bufio.NewWriterSize(f, 1<<20)
+		w.data, w.dataW = f, bufio.NewWriterSize(f, 1<<20)
+		w.enc.out = w.dataW
+		if f, err = tempFile(w.path, "ids"); err != nil {
+			return err
+		}
+		w.ids, w.idsW = f, bufio.NewWriterSize(f, 1<<16)
 	}
-	var hdr [4 + binary.MaxVarintLen64]byte
-	binary.LittleEndian.PutUint32(hdr[:], uint32(r.id))
-	n := binary.PutUvarint(hdr[4:], uint64(len(r.c)))
-	if _, err := w.recsW.Write(hdr[:4+n]); err != nil {
-		return fmt.Errorf("mmdb writer: records: %w", err)
-	}
-	if _, err := w.recsW.Write(r.c); err != nil {
-		return fmt.Errorf("mmdb writer: records: %w", err)
-	}
-	if err := w.keys.add(sortEntry{r.k[0], r.k[1], w.spilled<<32 | uint64(r.id)}); err != nil {
+	off, err := w.enc.appendRecord(r.c)
+	if err != nil {
 		return err
 	}
-	w.spilled++
-	return nil
+	if off > math.MaxUint32 {
+		w.overflow, off = true, 0 // fatal unless Close finds duplicates
+	}
+	if err := w.offsets.set(r.id, uint32(off)); err != nil {
+		return err
+	}
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], uint32(r.id))
+	if _, err := w.idsW.Write(b[:]); err != nil {
+		return fmt.Errorf("mmdb writer: ids: %w", err)
+	}
+	if err := w.keys.add(sortEntry{r.k[0], r.k[1], w.used<<32 | uint64(r.id)}); err != nil {
+		return err
+	}
+	w.used++
+	return w.checkSize()
+}
+
+// ErrTooLarge says the networks and records given to a Writer need more
+// than one .mmdb can address: the node count plus 16 plus the data
+// section's size must stay below 2^32 with 32-bit records (2^24 and 2^28
+// with the smaller sizes).
+var ErrTooLarge = errors.New("mmdb writer: database too large for one file")
+
+// checkSize fails as soon as the database is sure to outgrow its
+// records: the nodes so far and the data so far already pass the bound,
+// and no record so far is a duplicate that Close would drop (then the
+// data section of the finished file starts with these very bytes).
+// Duplicates are counted once, when the bound is first passed; if there
+// are some, Close decides.
+func (w *Writer) checkSize() error {
+	if w.checked {
+		return nil
+	}
+	rs := w.opts.RecordSize
+	if rs == 0 {
+		rs = 32
+	}
+	limit := w.limit
+	if limit == 0 {
+		limit = 1 << rs
+	}
+	size := w.nodes + DataSectionSeparatorSize + uint64(w.enc.Len())
+	if size < limit && !w.overflow {
+		return nil
+	}
+	w.checked = true
+	dups, err := w.countDuplicates()
+	if err != nil || dups > 0 {
+		return err
+	}
+	return fmt.Errorf("%w: after %d distinct records the search tree has %d nodes and the data section %d bytes, past the limit of %d that %d-bit records can address (node count + 16 + data size); split the networks over several files, or aggregate them into fewer distinct records",
+		ErrTooLarge, w.used, w.nodes, w.enc.Len(), limit, rs)
+}
+
+// countDuplicates returns how many used records equal an earlier one.
+func (w *Writer) countDuplicates() (int, error) {
+	n := 0
+	var prev sortEntry
+	have := false
+	err := w.keys.each(func(e sortEntry) error {
+		if have && e.a == prev.a && e.b == prev.b {
+			n++
+		}
+		prev, have = e, true
+		return nil
+	})
+	return n, err
 }
 
 // Insert adds network p with the record id. Networks come in address
@@ -747,32 +823,34 @@ func (w *Writer) Abort() {
 
 // release drops the temporary files and what is held in memory.
 func (w *Writer) release() {
-	closeTemp(w.recs)
-	w.recs, w.recsW = nil, nil
+	closeTemp(w.data)
+	closeTemp(w.ids)
+	w.data, w.dataW, w.ids, w.idsW = nil, nil, nil, nil
 	w.keys.close()
 	w.offsets.close()
 	w.pending, w.last = nil, pendingRecord{}
 }
 
 // writeData finds the equal records among those used (sorting their
-// keys), writes each distinct one to the data section, in order of first
-// use, in a temporary file it returns, and the offset of every id to
-// w.offsets.
+// keys) and returns the finished data section in a temporary file, which
+// the caller closes, with the offset of every id in w.offsets. Without
+// duplicates (the cache caught every repeated record: the usual case) it
+// is the data file use wrote; else the records are read back from it and
+// written again without the duplicates, in order of first use, each
+// duplicate taking the offset of the record it repeats.
 func (w *Writer) writeData() (*os.File, error) {
-	data, err := tempFile(w.path, "data")
-	if err != nil {
-		return nil, err
-	}
-	if w.spilled == 0 {
-		return data, nil
+	if w.used == 0 {
+		return tempFile(w.path, "data")
 	}
 	// Equal keys: the first use is kept, the others are duplicates.
 	dups := sorter{path: w.path, what: "dups", runLen: w.opts.Memory.SortRunEntries}
 	defer dups.close()
 	var first sortEntry
 	have := false
-	err = w.keys.each(func(e sortEntry) error {
+	ndups := uint64(0)
+	err := w.keys.each(func(e sortEntry) error {
 		if have && e.a == first.a && e.b == first.b {
+			ndups++
 			return dups.add(sortEntry{a: e.c >> 32, c: (e.c&0xffffffff)<<32 | first.c&0xffffffff})
 		}
 		first, have = e, true
@@ -780,28 +858,68 @@ func (w *Writer) writeData() (*os.File, error) {
 	})
 	w.keys.close()
 	if err != nil {
-		return data, err
+		return nil, err
 	}
-	if err := w.recsW.Flush(); err != nil {
-		return data, fmt.Errorf("mmdb writer: records: %w", err)
+	if err := w.enc.flush(); err != nil {
+		return nil, err
 	}
-	size, err := w.recs.Seek(0, io.SeekCurrent)
+	if err := w.dataW.Flush(); err != nil {
+		return nil, fmt.Errorf("mmdb writer: data section: %w", err)
+	}
+	eager, eagerLen := w.data, uint64(w.enc.Len())
+	if ndups == 0 {
+		if w.overflow {
+			return nil, fmt.Errorf("%w: the data section of %d distinct records is %d bytes, past the 4 GiB a record can point into", ErrTooLarge, w.used, eagerLen)
+		}
+		w.written = int(w.used)
+		w.data, w.dataW = nil, nil // the caller's now
+		return eager, nil
+	}
+	if err := w.idsW.Flush(); err != nil {
+		return nil, fmt.Errorf("mmdb writer: ids: %w", err)
+	}
+	data, err := tempFile(w.path, "data")
 	if err != nil {
-		return data, fmt.Errorf("mmdb writer: records: %w", err)
+		return nil, err
 	}
-	r := bufio.NewReaderSize(io.NewSectionReader(w.recs, 0, size), 1<<20)
 	dw := bufio.NewWriterSize(data, 1<<20)
-	w.enc.out = dw
+	enc := NewEncoder()
+	enc.maxShared, enc.out = w.enc.maxShared, dw
+	ids := bufio.NewReaderSize(io.NewSectionReader(w.ids, 0, int64(4*w.used)), 1<<16)
+	pg := dataPager{f: eager, size: eagerLen}
 	var rec []byte
-	var hdr [4]byte
-	seq := uint64(0)
+	var idb [4]byte
+	at, seq := uint64(0), uint64(0)
+	// next reads record seq back (its id and canonical bytes).
+	next := func() (RecordID, []byte, error) {
+		if _, err := io.ReadFull(ids, idb[:]); err != nil {
+			return 0, nil, fmt.Errorf("mmdb writer: ids: %w", err)
+		}
+		c, end, err := pg.expand(rec[:0], at, 0)
+		if err != nil {
+			return 0, nil, err
+		}
+		rec, at = c[:0], end
+		return RecordID(binary.LittleEndian.Uint32(idb[:])), c, nil
+	}
+	write := func(id RecordID, c []byte) error {
+		off, err := enc.appendRecord(c)
+		if err != nil {
+			return err
+		}
+		if off > math.MaxUint32 {
+			return fmt.Errorf("%w: the data section of %d distinct records passes the 4 GiB a record can point into", ErrTooLarge, w.used-ndups)
+		}
+		w.written++
+		return w.offsets.set(id, uint32(off))
+	}
+	w.written = 0
 	err = dups.each(func(d sortEntry) error {
 		for ; seq <= d.a; seq++ {
-			id, c, err := readRecord(r, hdr[:], rec[:0])
+			id, c, err := next()
 			if err != nil {
 				return err
 			}
-			rec = c[:0]
 			if seq == d.a {
 				kept := RecordID(d.c & 0xffffffff)
 				off, err := w.offsets.get(kept)
@@ -813,55 +931,33 @@ func (w *Writer) writeData() (*os.File, error) {
 				}
 				continue
 			}
-			if err := w.writeRecord(id, c); err != nil {
+			if err := write(id, c); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	for ; err == nil && seq < w.spilled; seq++ {
+	for ; err == nil && seq < w.used; seq++ {
 		var id RecordID
 		var c []byte
-		if id, c, err = readRecord(r, hdr[:], rec[:0]); err == nil {
-			rec = c[:0]
-			err = w.writeRecord(id, c)
+		if id, c, err = next(); err == nil {
+			err = write(id, c)
 		}
 	}
 	if err == nil {
-		err = w.enc.flush()
+		err = enc.flush()
 	}
 	if err == nil {
 		if err = dw.Flush(); err != nil {
 			err = fmt.Errorf("mmdb writer: data section: %w", err)
 		}
 	}
-	return data, err
-}
-
-// readRecord reads the next record of the records file into buf.
-func readRecord(r *bufio.Reader, hdr, buf []byte) (RecordID, []byte, error) {
-	if _, err := io.ReadFull(r, hdr[:4]); err != nil {
-		return 0, buf, fmt.Errorf("mmdb writer: records: %w", err)
-	}
-	n, err := binary.ReadUvarint(r)
 	if err != nil {
-		return 0, buf, fmt.Errorf("mmdb writer: records: %w", err)
+		closeTemp(data)
+		return nil, err
 	}
-	buf = slices.Grow(buf[:0], int(n))[:n]
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return 0, buf, fmt.Errorf("mmdb writer: records: %w", err)
-	}
-	return RecordID(binary.LittleEndian.Uint32(hdr)), buf, nil
-}
-
-// writeRecord writes a distinct record to the data section.
-func (w *Writer) writeRecord(id RecordID, c []byte) error {
-	off, err := w.enc.appendRecord(c)
-	if err != nil {
-		return err
-	}
-	w.written++
-	return w.offsets.set(id, off)
+	w.enc = enc
+	return data, nil
 }
 
 // finish rewrites the temporary tree in place with the final record
@@ -876,7 +972,7 @@ func (w *Writer) finish(data *os.File) (int64, error) {
 		}
 	}
 	if maxRecord >= 1<<rs {
-		return 0, fmt.Errorf("mmdb writer: %d nodes and %d bytes of data need records larger than %d bits", nodes, dataLen, rs)
+		return 0, fmt.Errorf("%w: %d nodes and %d bytes of data need records larger than %d bits", ErrTooLarge, nodes, dataLen, rs)
 	}
 	nb := uint64(NodeBytes(rs))
 	const chunk = 1 << 16

@@ -1573,14 +1573,19 @@ func TestWriterRecordSizeTooSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.InsertValue(netip.MustParsePrefix("1.0.0.0/8"), wtBig()); err != nil {
-		t.Fatal(err)
+	// The writer fails as soon as it is sure the data outgrows 24-bit
+	// records: at the first Insert here.
+	err = w.InsertValue(netip.MustParsePrefix("1.0.0.0/8"), wtBig())
+	if err == nil {
+		err = w.InsertValue(netip.MustParsePrefix("2.0.0.0/8"), String("after"))
 	}
-	if err := w.InsertValue(netip.MustParsePrefix("2.0.0.0/8"), String("after")); err != nil {
-		t.Fatal(err)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	} else if cerr == nil {
+		t.Fatal("Close after a failed Insert succeeded")
 	}
-	if err := w.Close(); err == nil || !strings.Contains(err.Error(), "record") {
-		t.Fatalf("Close = %v, want an error about the record size", err)
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "24-bit records") {
+		t.Fatalf("error %v, want ErrTooLarge naming the record size", err)
 	}
 	if names := wtDirNames(t, dir); len(names) != 0 {
 		t.Fatalf("failed Close left %v behind", names)
@@ -1706,11 +1711,9 @@ func TestWriterCloseErrorKeepsOldFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.InsertValue(netip.MustParsePrefix("1.0.0.0/8"), wtBig()); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err == nil {
-		t.Fatal("Close succeeded")
+	err = w.InsertValue(netip.MustParsePrefix("1.0.0.0/8"), wtBig())
+	if cerr := w.Close(); err == nil && cerr == nil {
+		t.Fatal("Insert and Close succeeded")
 	}
 	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, old) {
 		t.Fatalf("after a failed Close the path holds %q, %v", clip(got), err)
