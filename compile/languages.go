@@ -59,7 +59,8 @@ func (l *nameLanguages) walk(d format.Decoder, off uint, names bool, depth int) 
 					}
 					l.set[string(key)] = struct{}{}
 				}
-				if at, err = d.Skip(at); err != nil {
+				var ok bool
+				if at, ok = skip(d, at); !ok {
 					return 0, false
 				}
 				continue
@@ -80,8 +81,32 @@ func (l *nameLanguages) walk(d format.Decoder, off uint, names bool, depth int) 
 		}
 		return at, true
 	}
-	end, err := d.Skip(off)
-	return end, err == nil
+	if kind == format.KindPointer {
+		return 0, false
+	}
+	return scalarEnd(kind, size, payload), true
+}
+
+// skip returns the end of the value at off.
+func skip(d format.Decoder, off uint) (uint, bool) {
+	kind, size, payload, err := d.Control(off)
+	switch {
+	case err != nil || kind == format.KindPointer:
+		return 0, false
+	case kind == format.KindMap || kind == format.KindSlice:
+		end, err := d.Skip(off)
+		return end, err == nil
+	}
+	return scalarEnd(kind, size, payload), true
+}
+
+// scalarEnd is the end of a value of a kind that is neither a container
+// nor a pointer: a bool's size is its value, the others' their length.
+func scalarEnd(kind format.Kind, size, payload uint) uint {
+	if kind == format.KindBool {
+		return payload
+	}
+	return payload + size
 }
 
 // list returns the locales, sorted.

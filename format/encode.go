@@ -227,7 +227,11 @@ func (e *Encoder) appendRecord(c []byte) (uint64, error) {
 	if e.maxShared > 0 && e.shared.n >= e.maxShared {
 		e.shared.reset()
 	}
-	if err := e.writeShared(c, e.key(c)); err != nil {
+	// The record itself is not looked up nor remembered for sharing:
+	// the Writer stores equal records once already, and a record that
+	// equals a sub-value of another is rare, while remembering every
+	// distinct record would push out the sub-values that do repeat.
+	if err := e.writeShared(c, valueKey{}, true); err != nil {
 		return 0, err
 	}
 	if e.out != nil && len(e.buf) >= 1<<20 {
@@ -276,7 +280,7 @@ func (e *Encoder) EncodeCanonical(c []byte) (uint32, error) {
 	if off > math.MaxUint32 {
 		return 0, fmt.Errorf("mmdb encode: data section exceeds 4 GiB")
 	}
-	if err := e.writeShared(c, k); err != nil {
+	if err := e.writeShared(c, k, false); err != nil {
 		return 0, err
 	}
 	e.top[k] = uint32(off)
@@ -284,10 +288,15 @@ func (e *Encoder) EncodeCanonical(c []byte) (uint32, error) {
 }
 
 // writeShared appends the canonical value c (whose key is k), replacing
-// it, or its sub-values, by pointers to earlier copies.
-func (e *Encoder) writeShared(c []byte, k valueKey) error {
-	off, known := e.shared.get(k)
-	if known && pointerLen(uint(off)) < len(c) {
+// it, or its sub-values, by pointers to earlier copies; with top, c
+// itself is neither replaced nor remembered (k is unused).
+func (e *Encoder) writeShared(c []byte, k valueKey, top bool) error {
+	var off uint32
+	known := top // not looked up, not remembered
+	if !top {
+		off, known = e.shared.get(k)
+	}
+	if !top && known && pointerLen(uint(off)) < len(c) {
 		e.buf = appendPointer(e.buf, uint(off))
 		return nil
 	}
@@ -316,7 +325,7 @@ func (e *Encoder) writeShared(c []byte, k valueKey) error {
 			// that do repeat), are written as they are.
 			if len(sub) <= 2 || len(sub) == 9 && sub[0] == byte(KindFloat64)<<5|8 {
 				e.buf = append(e.buf, sub...)
-			} else if err := e.writeShared(sub, e.key(sub)); err != nil {
+			} else if err := e.writeShared(sub, e.key(sub), false); err != nil {
 				return err
 			}
 			next = end
