@@ -17,12 +17,13 @@ import (
 // temporary files that hold the records, their keys and their offsets,
 // and an external sort of fixed-size entries.
 //
-//	Insert (first use of an id)      records file: id | len | canonical bytes, in first-use order
-//	                                 key sorter:   (key, seq<<32 | id), sorted runs on disk
-//	Close: merge the key runs        equal keys: the first seq is kept, the others are duplicates
-//	       dup sorter                (seq, dupID<<32 | keptID), sorted by seq
-//	       records file, in order    each kept record encoded into the data file, its
-//	                                 offset stored at id in the offsets file; a duplicate
+//	Insert (first use of an id)      key sorter: (key, seq<<32 | id), sorted runs on disk
+//	  key new to the filter          encoded into the data file at once (sharing sub-values),
+//	                                 its offset stored at id in the offsets file
+//	  key maybe seen (filter)        records file: seq | id | len | canonical bytes
+//	Close: merge the key runs        equal keys: the first seq is kept, the others are
+//	       dup sorter                duplicates, all in the records file: (seq, dupID<<32 | keptID)
+//	       records file, in order    each kept record appended to the data file; a duplicate
 //	                                 takes the offset of the record it repeats
 //	       tree rewrite              a leaf's id replaced by its offset
 
@@ -370,102 +371,37 @@ func (p *pagedOffsets) close() {
 	p.f, p.pages = nil, nil
 }
 
-// dataPager reads back a data section written to a temporary file, for
-// expand: blocks of it in a small direct-mapped cache (records are read
-// in order; their pointers go back to sub-values written a while ago).
-type dataPager struct {
-	f       *os.File
-	size    uint64
-	blocks  [pagerBlocks]pagerBlock
-	scratch []byte
+// usedFilter is a Bloom filter of the keys of the records a Writer
+// used: a key it has not seen is surely the first of its kind, and is
+// encoded into the data section at once; a key it may have seen (the
+// record repeats one the cache forgot, or the filter errs) is set aside
+// for Close, which knows. Its size is fixed (32 MiB, allocated at the
+// first use; pages never touched cost nothing): at 50 million records
+// it errs for about 1 in 15.
+type usedFilter struct {
+	bits []uint64
+	log  uint // log2 of the filter's bits; 0: defaultFilterLog
 }
 
-const (
-	pagerBlockBits = 16 // 64 KiB a block
-	pagerBlocks    = 256
-)
+const defaultFilterLog = 28
 
-type pagerBlock struct {
-	num uint64 // block number + 1; 0: empty
-	b   []byte
-}
-
-// span returns n bytes of the section at off (fewer at its end), valid
-// until the next call.
-func (p *dataPager) span(off uint64, n uint64) ([]byte, error) {
-	if off >= p.size {
-		return nil, fmt.Errorf("mmdb writer: reading back the data section: offset %d past its %d bytes", off, p.size)
+// testAndSet adds k and reports whether it was (maybe) there before.
+func (f *usedFilter) testAndSet(k valueKey) bool {
+	if f.log == 0 {
+		f.log = defaultFilterLog
 	}
-	n = min(n, p.size-off)
-	num := off >> pagerBlockBits
-	if (off+n-1)>>pagerBlockBits != num {
-		p.scratch = slices.Grow(p.scratch[:0], int(n))[:n]
-		if _, err := p.f.ReadAt(p.scratch, int64(off)); err != nil {
-			return nil, fmt.Errorf("mmdb writer: reading back the data section: %w", err)
+	if f.bits == nil {
+		f.bits = make([]uint64, max(1, (1<<f.log)/64))
+	}
+	shift := 64 - f.log
+	there := true
+	for i := range uint64(3) {
+		b := (k[0] + i*k[1]) >> shift
+		w, m := &f.bits[b/64], uint64(1)<<(b%64)
+		if *w&m == 0 {
+			there = false
+			*w |= m
 		}
-		return p.scratch, nil
 	}
-	blk := &p.blocks[num%pagerBlocks]
-	if blk.num != num+1 {
-		start := num << pagerBlockBits
-		l := min(1<<pagerBlockBits, p.size-start)
-		if blk.b == nil {
-			blk.b = make([]byte, 1<<pagerBlockBits)
-		}
-		if _, err := p.f.ReadAt(blk.b[:l], int64(start)); err != nil {
-			return nil, fmt.Errorf("mmdb writer: reading back the data section: %w", err)
-		}
-		blk.num = num + 1
-	}
-	i := off - num<<pagerBlockBits
-	return blk.b[i : i+n], nil
-}
-
-// expand appends to dst the value at off with its pointers replaced by
-// what they point to: the canonical bytes the Encoder wrote there. It
-// returns the offset after the value at off.
-func (p *dataPager) expand(dst []byte, off uint64, depth int) ([]byte, uint64, error) {
-	if depth > MaxDepth {
-		return dst, 0, fmt.Errorf("mmdb writer: reading back the data section: nesting deeper than %d at %d", MaxDepth, off)
-	}
-	ctl, err := p.span(off, 5)
-	if err != nil {
-		return dst, 0, err
-	}
-	kind, size, payload, err := NewDecoder(ctl).Control(0)
-	if err != nil {
-		return dst, 0, fmt.Errorf("mmdb writer: reading back the data section at %d: %w", off, err)
-	}
-	switch kind {
-	case KindPointer:
-		dst, _, err = p.expand(dst, uint64(size), depth+1)
-		return dst, off + uint64(payload), err
-	case KindMap, KindSlice:
-		dst = append(dst, ctl[:payload]...)
-		at := off + uint64(payload)
-		if kind == KindMap {
-			size *= 2
-		}
-		for range size {
-			if dst, at, err = p.expand(dst, at, depth+1); err != nil {
-				return dst, 0, err
-			}
-		}
-		return dst, at, nil
-	case KindBool:
-		return append(dst, ctl[:payload]...), off + uint64(payload), nil
-	}
-	dst = append(dst, ctl[:payload]...)
-	at := off + uint64(payload)
-	if size > 0 {
-		b, err := p.span(at, uint64(size))
-		if err != nil {
-			return dst, 0, err
-		}
-		if uint64(len(b)) < uint64(size) {
-			return dst, 0, fmt.Errorf("mmdb writer: reading back the data section: a value at %d runs past its end", off)
-		}
-		dst = append(dst, b...)
-	}
-	return dst, at + uint64(size), nil
+	return there
 }

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -83,9 +84,11 @@ const maxRecordIDs = 1<<32 - 1
 // sibling networks with the same record are merged, and equal records
 // are stored once. Memory is bounded (see MemoryOptions): it grows
 // neither with the networks nor with the distinct records. The search
-// tree goes to the output's temporary file as it is built; records go to
-// temporary files beside it at their first use, and Close finds the
-// equal ones with an external sort before it writes the data section.
+// tree goes to the output's temporary file as it is built; a record goes
+// to the data section, in a temporary file beside it, at its first use,
+// unless it may repeat one the cache forgot: then Close finds the equal
+// ones with an external sort before it writes the rest. A database too
+// large for one file fails (ErrTooLarge) as soon as that is certain.
 //
 // The output appears at its path only when Close succeeds (temporary file,
 // fsync, rename); Abort, or an error from Close, leaves the path as it
@@ -102,27 +105,26 @@ type Writer struct {
 
 	// Records. An id is handed out by intern for a record the cache does
 	// not know; the record waits in last or pending until its first
-	// Insert, which encodes it into the data section (data, through enc),
-	// its offset to offsets, its id to ids and its key to keys.
+	// Insert (use), which adds its key to keys and, if the filter seen
+	// says no record used before had its key, encodes it into the data
+	// section (data, through enc) and its offset into offsets; else
+	// (maybe a duplicate the cache missed) it goes to recs, for Close.
 	// INVARIANT: every id below nextID is pending or was used, once.
-	// INVARIANT: data holds the used records in order of first use
-	// (seq), each encoded once; Close drops the duplicates the cache
-	// missed (see writeData).
+	// INVARIANT: a record in data is the first used with its key.
 	cache       *recordCache
 	nextID      RecordID
 	last        pendingRecord // the record of the newest id, if lastPending
 	lastPending bool
 	pending     map[RecordID]pendingRecord // older ids not yet used
-	data        *os.File                   // the data section, as records are first used
+	seen        usedFilter
+	data        *os.File // the data section
 	dataW       *bufio.Writer
-	ids         *os.File // id(4) of each used record, by seq
-	idsW        *bufio.Writer
+	recs        *os.File // seq(4) | id(4) | len(uvarint) | canonical bytes, by first use
+	recsW       *bufio.Writer
 	keys        sorter // (key, seq<<32 | id) of each used record
-	used        uint64 // records used (encoded into data)
+	used        uint64 // records used
+	spilled     uint64 // records in recs
 	offsets     pagedOffsets
-	// overflow: a record starts past 4 GiB of data; checked: the
-	// duplicates were counted once the database outgrew its records.
-	overflow, checked bool
 	// limit overrides 1 << record size as the bound of node count + 16
 	// + data size (tests make it small).
 	limit uint64
@@ -436,8 +438,8 @@ func (w *Writer) intern(c []byte, k valueKey) (RecordID, error) {
 	return id, nil
 }
 
-// use encodes record id into the data section at its first use by a
-// network.
+// use writes record id at its first use by a network: into the data
+// section if no record used before has its key, else to recs.
 func (w *Writer) use(id RecordID) error {
 	var r pendingRecord
 	switch {
@@ -452,6 +454,14 @@ func (w *Writer) use(id RecordID) error {
 	default:
 		return nil
 	}
+	if err := w.keys.add(sortEntry{r.k[0], r.k[1], w.used<<32 | uint64(r.id)}); err != nil {
+		return err
+	}
+	seq := w.used
+	w.used++
+	if w.seen.testAndSet(r.k) {
+		return w.spill(seq, r)
+	}
 	if w.data == nil {
 		f, err := tempFile(w.path, "data")
 		if err != nil {
@@ -459,49 +469,54 @@ func (w *Writer) use(id RecordID) error {
 		}
 		w.data, w.dataW = f, bufio.NewWriterSize(f, 1<<20)
 		w.enc.out = w.dataW
-		if f, err = tempFile(w.path, "ids"); err != nil {
-			return err
-		}
-		w.ids, w.idsW = f, bufio.NewWriterSize(f, 1<<16)
 	}
 	off, err := w.enc.appendRecord(r.c)
 	if err != nil {
 		return err
 	}
-	if off > math.MaxUint32 {
-		w.overflow, off = true, 0 // fatal unless Close finds duplicates
-	}
-	if err := w.offsets.set(r.id, uint32(off)); err != nil {
+	if err := w.checkSize(off); err != nil {
 		return err
 	}
-	var b [4]byte
-	binary.LittleEndian.PutUint32(b[:], uint32(r.id))
-	if _, err := w.idsW.Write(b[:]); err != nil {
-		return fmt.Errorf("mmdb writer: ids: %w", err)
+	w.written++
+	return w.offsets.set(r.id, uint32(off))
+}
+
+// spill writes record r, number seq in order of first use, to recs.
+func (w *Writer) spill(seq uint64, r pendingRecord) error {
+	if w.recs == nil {
+		f, err := tempFile(w.path, "records")
+		if err != nil {
+			return err
+		}
+		w.recs, w.recsW = f, bufio.NewWriterSize(f, 1<<20)
 	}
-	if err := w.keys.add(sortEntry{r.k[0], r.k[1], w.used<<32 | uint64(r.id)}); err != nil {
-		return err
+	var hdr [8 + binary.MaxVarintLen64]byte
+	binary.LittleEndian.PutUint32(hdr[:], uint32(seq))
+	binary.LittleEndian.PutUint32(hdr[4:], uint32(r.id))
+	n := binary.PutUvarint(hdr[8:], uint64(len(r.c)))
+	if _, err := w.recsW.Write(hdr[:8+n]); err != nil {
+		return fmt.Errorf("mmdb writer: records: %w", err)
 	}
-	w.used++
-	return w.checkSize()
+	if _, err := w.recsW.Write(r.c); err != nil {
+		return fmt.Errorf("mmdb writer: records: %w", err)
+	}
+	w.spilled++
+	return nil
 }
 
 // ErrTooLarge says the networks and records given to a Writer need more
 // than one .mmdb can address: the node count plus 16 plus the data
 // section's size must stay below 2^32 with 32-bit records (2^24 and 2^28
-// with the smaller sizes).
+// with the smaller sizes), and a record must start in the first 4 GiB of
+// data.
 var ErrTooLarge = errors.New("mmdb writer: database too large for one file")
 
 // checkSize fails as soon as the database is sure to outgrow its
-// records: the nodes so far and the data so far already pass the bound,
-// and no record so far is a duplicate that Close would drop (then the
-// data section of the finished file starts with these very bytes).
-// Duplicates are counted once, when the bound is first passed; if there
-// are some, Close decides.
-func (w *Writer) checkSize() error {
-	if w.checked {
-		return nil
-	}
+// records: the record just written at off starts past 4 GiB, or the
+// nodes so far and the data so far pass the bound. The data section of
+// the finished file starts with the bytes written so far (Close only
+// appends), so the failure is certain.
+func (w *Writer) checkSize(off uint64) error {
 	rs := w.opts.RecordSize
 	if rs == 0 {
 		rs = 32
@@ -511,31 +526,11 @@ func (w *Writer) checkSize() error {
 		limit = 1 << rs
 	}
 	size := w.nodes + DataSectionSeparatorSize + uint64(w.enc.Len())
-	if size < limit && !w.overflow {
+	if size < limit && off <= math.MaxUint32 {
 		return nil
-	}
-	w.checked = true
-	dups, err := w.countDuplicates()
-	if err != nil || dups > 0 {
-		return err
 	}
 	return fmt.Errorf("%w: after %d distinct records the search tree has %d nodes and the data section %d bytes, past the limit of %d that %d-bit records can address (node count + 16 + data size); split the networks over several files, or aggregate them into fewer distinct records",
-		ErrTooLarge, w.used, w.nodes, w.enc.Len(), limit, rs)
-}
-
-// countDuplicates returns how many used records equal an earlier one.
-func (w *Writer) countDuplicates() (int, error) {
-	n := 0
-	var prev sortEntry
-	have := false
-	err := w.keys.each(func(e sortEntry) error {
-		if have && e.a == prev.a && e.b == prev.b {
-			n++
-		}
-		prev, have = e, true
-		return nil
-	})
-	return n, err
+		ErrTooLarge, w.written+1, w.nodes, w.enc.Len(), limit, rs)
 }
 
 // Insert adds network p with the record id. Networks come in address
@@ -824,140 +819,131 @@ func (w *Writer) Abort() {
 // release drops the temporary files and what is held in memory.
 func (w *Writer) release() {
 	closeTemp(w.data)
-	closeTemp(w.ids)
-	w.data, w.dataW, w.ids, w.idsW = nil, nil, nil, nil
+	closeTemp(w.recs)
+	w.data, w.dataW, w.recs, w.recsW = nil, nil, nil, nil
+	w.seen.bits = nil
 	w.keys.close()
 	w.offsets.close()
 	w.pending, w.last = nil, pendingRecord{}
 }
 
 // writeData finds the equal records among those used (sorting their
-// keys) and returns the finished data section in a temporary file, which
-// the caller closes, with the offset of every id in w.offsets. Without
-// duplicates (the cache caught every repeated record: the usual case) it
-// is the data file use wrote; else the records are read back from it and
-// written again without the duplicates, in order of first use, each
-// duplicate taking the offset of the record it repeats.
+// keys), writes the records use left in recs to the data section (a
+// duplicate takes the offset of the record it repeats, which came
+// before it) and returns the finished data section in a temporary file,
+// which the caller closes, with the offset of every id in w.offsets.
 func (w *Writer) writeData() (*os.File, error) {
-	if w.used == 0 {
-		return tempFile(w.path, "data")
-	}
-	// Equal keys: the first use is kept, the others are duplicates.
-	dups := sorter{path: w.path, what: "dups", runLen: w.opts.Memory.SortRunEntries}
-	defer dups.close()
-	var first sortEntry
-	have := false
-	ndups := uint64(0)
-	err := w.keys.each(func(e sortEntry) error {
-		if have && e.a == first.a && e.b == first.b {
-			ndups++
-			return dups.add(sortEntry{a: e.c >> 32, c: (e.c&0xffffffff)<<32 | first.c&0xffffffff})
+	if w.data == nil {
+		f, err := tempFile(w.path, "data")
+		if err != nil {
+			return nil, err
 		}
-		first, have = e, true
-		return nil
-	})
-	w.keys.close()
-	if err != nil {
-		return nil, err
+		w.data, w.dataW = f, bufio.NewWriterSize(f, 1<<20)
+		w.enc.out = w.dataW
 	}
+	data := w.data
+	if w.spilled > 0 {
+		if err := w.writeSpilled(); err != nil {
+			return nil, err
+		}
+	}
+	w.keys.close()
 	if err := w.enc.flush(); err != nil {
 		return nil, err
 	}
 	if err := w.dataW.Flush(); err != nil {
 		return nil, fmt.Errorf("mmdb writer: data section: %w", err)
 	}
-	eager, eagerLen := w.data, uint64(w.enc.Len())
-	if ndups == 0 {
-		if w.overflow {
-			return nil, fmt.Errorf("%w: the data section of %d distinct records is %d bytes, past the 4 GiB a record can point into", ErrTooLarge, w.used, eagerLen)
+	w.data, w.dataW = nil, nil // the caller's now
+	return data, nil
+}
+
+// writeSpilled writes the records of recs that are not duplicates.
+func (w *Writer) writeSpilled() error {
+	// Equal keys: the first use is kept, the others are duplicates (all
+	// in recs: a record in data is the first of its key).
+	dups := sorter{path: w.path, what: "dups", runLen: w.opts.Memory.SortRunEntries}
+	defer dups.close()
+	var first sortEntry
+	have := false
+	err := w.keys.each(func(e sortEntry) error {
+		if have && e.a == first.a && e.b == first.b {
+			return dups.add(sortEntry{a: e.c >> 32, c: (e.c&0xffffffff)<<32 | first.c&0xffffffff})
 		}
-		w.written = int(w.used)
-		w.data, w.dataW = nil, nil // the caller's now
-		return eager, nil
-	}
-	if err := w.idsW.Flush(); err != nil {
-		return nil, fmt.Errorf("mmdb writer: ids: %w", err)
-	}
-	data, err := tempFile(w.path, "data")
+		first, have = e, true
+		return nil
+	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	dw := bufio.NewWriterSize(data, 1<<20)
-	enc := NewEncoder()
-	enc.maxShared, enc.out = w.enc.maxShared, dw
-	ids := bufio.NewReaderSize(io.NewSectionReader(w.ids, 0, int64(4*w.used)), 1<<16)
-	pg := dataPager{f: eager, size: eagerLen}
+	if err := w.recsW.Flush(); err != nil {
+		return fmt.Errorf("mmdb writer: records: %w", err)
+	}
+	size, err := w.recs.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return fmt.Errorf("mmdb writer: records: %w", err)
+	}
+	r := bufio.NewReaderSize(io.NewSectionReader(w.recs, 0, size), 1<<20)
 	var rec []byte
-	var idb [4]byte
-	at, seq := uint64(0), uint64(0)
-	// next reads record seq back (its id and canonical bytes).
-	next := func() (RecordID, []byte, error) {
-		if _, err := io.ReadFull(ids, idb[:]); err != nil {
-			return 0, nil, fmt.Errorf("mmdb writer: ids: %w", err)
+	var hdr [8]byte
+	read := uint64(0) // records of recs read
+	// next reads the next record of recs.
+	next := func() (uint64, RecordID, []byte, error) {
+		if read == w.spilled {
+			return 0, 0, nil, fmt.Errorf("mmdb writer: records: a duplicate is not among the %d records set aside", w.spilled)
 		}
-		c, end, err := pg.expand(rec[:0], at, 0)
+		read++
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return 0, 0, nil, fmt.Errorf("mmdb writer: records: %w", err)
+		}
+		n, err := binary.ReadUvarint(r)
 		if err != nil {
-			return 0, nil, err
+			return 0, 0, nil, fmt.Errorf("mmdb writer: records: %w", err)
 		}
-		rec, at = c[:0], end
-		return RecordID(binary.LittleEndian.Uint32(idb[:])), c, nil
+		rec = slices.Grow(rec[:0], int(n))[:n]
+		if _, err := io.ReadFull(r, rec); err != nil {
+			return 0, 0, nil, fmt.Errorf("mmdb writer: records: %w", err)
+		}
+		return uint64(binary.LittleEndian.Uint32(hdr[:])), RecordID(binary.LittleEndian.Uint32(hdr[4:])), rec, nil
 	}
 	write := func(id RecordID, c []byte) error {
-		off, err := enc.appendRecord(c)
+		off, err := w.enc.appendRecord(c)
+		if err == nil {
+			err = w.checkSize(off)
+		}
 		if err != nil {
 			return err
-		}
-		if off > math.MaxUint32 {
-			return fmt.Errorf("%w: the data section of %d distinct records passes the 4 GiB a record can point into", ErrTooLarge, w.used-ndups)
 		}
 		w.written++
 		return w.offsets.set(id, uint32(off))
 	}
-	w.written = 0
 	err = dups.each(func(d sortEntry) error {
-		for ; seq <= d.a; seq++ {
-			id, c, err := next()
+		for {
+			seq, id, c, err := next()
 			if err != nil {
 				return err
 			}
-			if seq == d.a {
-				kept := RecordID(d.c & 0xffffffff)
-				off, err := w.offsets.get(kept)
-				if err == nil {
-					err = w.offsets.set(id, off)
-				}
-				if err != nil {
+			if seq != d.a {
+				if err := write(id, c); err != nil {
 					return err
 				}
 				continue
 			}
-			if err := write(id, c); err != nil {
-				return err
+			off, err := w.offsets.get(RecordID(d.c & 0xffffffff))
+			if err == nil {
+				err = w.offsets.set(id, off)
 			}
+			return err
 		}
-		return nil
 	})
-	for ; err == nil && seq < w.used; seq++ {
+	for err == nil && read < w.spilled {
 		var id RecordID
 		var c []byte
-		if id, c, err = next(); err == nil {
+		if _, id, c, err = next(); err == nil {
 			err = write(id, c)
 		}
 	}
-	if err == nil {
-		err = enc.flush()
-	}
-	if err == nil {
-		if err = dw.Flush(); err != nil {
-			err = fmt.Errorf("mmdb writer: data section: %w", err)
-		}
-	}
-	if err != nil {
-		closeTemp(data)
-		return nil, err
-	}
-	w.enc = enc
-	return data, nil
+	return err
 }
 
 // finish rewrites the temporary tree in place with the final record
