@@ -107,14 +107,25 @@ func (c *columns) count(e memoEntry) {
 // memoEntries bounds the memo; when full it starts again empty.
 const memoEntries = 1 << 18
 
-// memoGate decides whether a memo takes a new entry. Per-address input,
-// where every record is new, would fill a memo with records never met
-// again, at the cost of a map insertion each: when fewer than 1 in 16
-// lookups of the last 65,536 hit, the memo goes cold and takes only 1
-// miss in 16 (enough to notice records repeating again).
+// memoGate decides whether a row looks its record up in the memo.
+// Per-address input, where every record is new, would pay for a key and
+// a map lookup at every row, and fill the memo with records never met
+// again: when fewer than 1 in 16 lookups of the last 65,536 hit, the
+// memo goes cold: only 1 row in 16 looks up (and adds its record on a
+// miss), enough to notice records repeating again (the memo warms when
+// 1 in 16 of the last 4,096 lookups hit).
 type memoGate struct {
-	lookups, hits, misses uint32
-	cold                  bool
+	lookups, hits, rows uint32
+	cold                bool
+}
+
+// skip reports whether this row leaves the memo alone.
+func (g *memoGate) skip() bool {
+	if !g.cold {
+		return false
+	}
+	g.rows++
+	return g.rows%16 != 0
 }
 
 // hit counts a lookup that found its entry.
@@ -123,16 +134,18 @@ func (g *memoGate) hit() {
 	g.tick()
 }
 
-// miss counts a lookup that did not, and reports whether to add it.
-func (g *memoGate) miss() bool {
-	g.misses++
+// miss counts a lookup that did not.
+func (g *memoGate) miss() {
 	g.tick()
-	return !g.cold || g.misses%16 == 0
 }
 
 func (g *memoGate) tick() {
-	if g.lookups++; g.lookups == 1<<16 {
-		g.cold = g.hits < 1<<12
+	window := uint32(1 << 16)
+	if g.cold {
+		window = 1 << 12
+	}
+	if g.lookups++; g.lookups >= window {
+		g.cold = g.hits < window/16
 		g.lookups, g.hits = 0, 0
 	}
 }
@@ -216,6 +229,17 @@ func (c *columns) parseFloat(cells []string, i int) (float64, bool, *problem) {
 // ipatlas.extra. It returns the record's canonical encoding, which the
 // memo owns: it must not be modified, and stays valid.
 func (c *columns) build(cells []string) (memoEntry, *problem) {
+	if c.gate.skip() {
+		out, label, prob := c.buildRecord(c.scratch[:0], cells)
+		c.scratch = out[:0]
+		if prob != nil {
+			return memoEntry{}, prob
+		}
+		e := memoEntry{rec: append([]byte(nil), out...), label: label} // not numbered: not memoized
+		c.count(e)
+		c.lastLabel = label
+		return e, nil
+	}
 	key := c.memoKey[:0]
 	for i, s := range cells {
 		if i != fNetwork {
@@ -234,12 +258,7 @@ func (c *columns) build(cells []string) (memoEntry, *problem) {
 	if prob != nil {
 		return memoEntry{}, prob
 	}
-	if !c.gate.miss() {
-		e := memoEntry{rec: append([]byte(nil), out...), label: label} // not numbered: not memoized
-		c.count(e)
-		c.lastLabel = label
-		return e, nil
-	}
+	c.gate.miss()
 	if c.memo == nil || len(c.memo) >= memoEntries {
 		c.memo = make(map[string]memoEntry)
 	}
