@@ -1,6 +1,8 @@
 package builder
 
 import (
+	"encoding/binary"
+	"math"
 	"slices"
 
 	"github.com/ipatlas/ipatlas/format"
@@ -60,12 +62,15 @@ func (c *columns) fastRecord(buf []byte, in *format.Inference, place int) ([]byt
 		c.parts[labelKey{place, lang}] = parts
 	}
 	n := 2 // ipatlas, location
+	size := 160 + len(in.ModelVersion) + len(in.Source) + len(parts.regions)
 	for _, p := range [][]byte{parts.city, parts.continent, parts.country, parts.subdivisions} {
 		if p != nil {
 			n++
+			size += len(p)
 		}
 	}
-	out := appendMapHeader(buf, n)
+	// One growth of buf for the whole record, not one per part.
+	out := appendMapHeader(slices.Grow(buf, size), n)
 	out = appendPart(out, "city", parts.city)
 	out = appendPart(out, "continent", parts.continent)
 	out = appendPart(out, "country", parts.country)
@@ -82,7 +87,7 @@ func (c *columns) fastRecord(buf []byte, in *format.Inference, place int) ([]byt
 	out = appendMapHeader(out, m)
 	if hasConf {
 		out = appendKey(out, "confidence")
-		out, _ = format.AppendValue(out, format.Float64(in.Confidence))
+		out = appendFloat64(out, in.Confidence)
 	}
 	if in.ModelVersion != "" {
 		out = appendKey(out, "model_version")
@@ -108,9 +113,9 @@ func (c *columns) fastRecord(buf []byte, in *format.Inference, place int) ([]byt
 		out = appendMapHeader(out, 2)
 	}
 	out = appendKey(out, "latitude")
-	out, _ = format.AppendValue(out, format.Float64(in.Latitude))
+	out = appendFloat64(out, in.Latitude)
 	out = appendKey(out, "longitude")
-	out, _ = format.AppendValue(out, format.Float64(in.Longitude))
+	out = appendFloat64(out, in.Longitude)
 	out = appendPart(out, "subdivisions", parts.subdivisions)
 	return out, true
 }
@@ -143,10 +148,22 @@ func makeLabelParts(in *format.Inference, levels []string, lang string) (labelPa
 // (MMDB type 7 in the top three bits, the size in the low five).
 func appendMapHeader(b []byte, n int) []byte { return append(b, 7<<5|byte(n)) }
 
-// appendKey appends a map key (an MMDB string).
+// appendKey appends a map key (an MMDB string): the keys here are ASCII
+// and shorter than 29 bytes, so a control byte with the size (type 2 in
+// the top three bits) and the bytes, as format.AppendValue writes them
+// but without boxing the key in an interface.
 func appendKey(b []byte, k string) []byte {
-	b, _ = format.AppendValue(b, format.String(k))
-	return b
+	if len(k) >= 29 {
+		b, _ = format.AppendValue(b, format.String(k))
+		return b
+	}
+	return append(append(b, 2<<5|byte(len(k))), k...)
+}
+
+// appendFloat64 appends an MMDB double (type 3, size 8, big-endian
+// IEEE 754) as format.AppendValue writes a format.Float64.
+func appendFloat64(b []byte, f float64) []byte {
+	return binary.BigEndian.AppendUint64(append(b, 3<<5|8), math.Float64bits(f))
 }
 
 // appendPart appends key and its encoded value, unless value is nil.
