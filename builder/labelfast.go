@@ -43,7 +43,7 @@ func fastLevels(levels []string) bool {
 // when in is not of that shape or not valid (the slow path then reports
 // the problem).
 func (c *columns) fastRecord(buf []byte, in *format.Inference, place int) ([]byte, bool) {
-	if len(c.extras) > 0 || len(in.Regions) != 3 || !fastLevels(c.levels) || in.Validate(c.levels) != nil {
+	if len(c.extras) > 0 || len(in.Regions) != 3 || !in.HasLocation || !fastLevels(c.levels) {
 		return buf, false
 	}
 	lang := in.NamesLang
@@ -51,7 +51,19 @@ func (c *columns) fastRecord(buf []byte, in *format.Inference, place int) ([]byt
 		lang = format.DefaultNamesLang
 	}
 	parts, ok := c.parts[labelKey{place, lang}]
-	if !ok {
+	if ok {
+		// The regions are the place's, valid when its parts were made:
+		// the rest of in is checked (Validate's checks of the regions
+		// and of the rest are independent, in has a location).
+		rest := *in
+		rest.Regions = nil
+		if rest.Validate(c.levels) != nil {
+			return buf, false
+		}
+	} else {
+		if in.Validate(c.levels) != nil {
+			return buf, false
+		}
 		var err error
 		if parts, err = makeLabelParts(in, c.levels, lang); err != nil {
 			return buf, false
