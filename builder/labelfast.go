@@ -2,6 +2,7 @@ package builder
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"slices"
 
@@ -132,28 +133,66 @@ func (c *columns) fastRecord(buf []byte, in *format.Inference, place int) ([]byt
 	return out, true
 }
 
-// makeLabelParts encodes the region parts of in's record, built by
-// format.Record itself.
+// makeLabelParts encodes the region parts of in's record: the record of
+// in's regions alone, written by format's AppendRecord (the bytes of
+// format.Record + AppendValue, without maps), cut into its top-level
+// values and ipatlas.regions.
 func makeLabelParts(in *format.Inference, levels []string, lang string) (labelParts, error) {
-	t := format.Inference{Regions: slices.Clone(in.Regions), NamesLang: lang, HasLocation: true}
-	rec, err := t.Record(levels)
+	t := format.Inference{Regions: in.Regions, NamesLang: lang, HasLocation: true}
+	rec, err := t.AppendRecord(nil, levels)
 	if err != nil {
 		return labelParts{}, err
 	}
-	enc := func(v format.Value) []byte {
-		if v == nil {
-			return nil
+	var p labelParts
+	err = eachEntry(rec, 0, func(key string, v []byte, off uint) error {
+		switch key {
+		case "city":
+			p.city = v
+		case "continent":
+			p.continent = v
+		case "country":
+			p.country = v
+		case "subdivisions":
+			p.subdivisions = v
+		case "ipatlas":
+			return eachEntry(rec, off, func(key string, v []byte, _ uint) error {
+				if key == "regions" {
+					p.regions = v
+				}
+				return nil
+			})
 		}
-		b, err2 := format.AppendValue(nil, v)
-		if err2 != nil {
-			err = err2
-		}
-		return b
-	}
-	ipa, _ := rec["ipatlas"].(format.Map)
-	p := labelParts{city: enc(rec["city"]), continent: enc(rec["continent"]), country: enc(rec["country"]),
-		subdivisions: enc(rec["subdivisions"]), regions: enc(ipa["regions"])}
+		return nil
+	})
 	return p, err
+}
+
+// eachEntry calls fn with each key of the map at off in rec, the bytes of
+// its value (a slice of rec) and the value's offset.
+func eachEntry(rec []byte, off uint, fn func(key string, v []byte, off uint) error) error {
+	d := format.NewDecoder(rec)
+	kind, size, p, err := d.Control(off)
+	if err != nil {
+		return err
+	}
+	if kind != format.KindMap {
+		return fmt.Errorf("label parts: %s where a map was expected", kind)
+	}
+	for range size {
+		key, next, err := d.StringAt(p)
+		if err != nil {
+			return err
+		}
+		end, err := d.Skip(next)
+		if err != nil {
+			return err
+		}
+		if err := fn(string(key), rec[next:end:end], next); err != nil {
+			return err
+		}
+		p = end
+	}
+	return nil
 }
 
 // appendMapHeader appends the control byte of a map of n < 29 entries
