@@ -1,6 +1,9 @@
 package builder
 
 import (
+	"encoding/binary"
+	"fmt"
+	"math"
 	"slices"
 
 	"github.com/ipatlas/ipatlas/format"
@@ -41,7 +44,7 @@ func fastLevels(levels []string) bool {
 // when in is not of that shape or not valid (the slow path then reports
 // the problem).
 func (c *columns) fastRecord(buf []byte, in *format.Inference, place int) ([]byte, bool) {
-	if len(c.extras) > 0 || len(in.Regions) != 3 || !fastLevels(c.levels) || in.Validate(c.levels) != nil {
+	if len(c.extras) > 0 || len(in.Regions) != 3 || !in.HasLocation || !fastLevels(c.levels) {
 		return buf, false
 	}
 	lang := in.NamesLang
@@ -49,7 +52,19 @@ func (c *columns) fastRecord(buf []byte, in *format.Inference, place int) ([]byt
 		lang = format.DefaultNamesLang
 	}
 	parts, ok := c.parts[labelKey{place, lang}]
-	if !ok {
+	if ok {
+		// The regions are the place's, valid when its parts were made:
+		// the rest of in is checked (Validate's checks of the regions
+		// and of the rest are independent, in has a location).
+		rest := *in
+		rest.Regions = nil
+		if rest.Validate(c.levels) != nil {
+			return buf, false
+		}
+	} else {
+		if in.Validate(c.levels) != nil {
+			return buf, false
+		}
 		var err error
 		if parts, err = makeLabelParts(in, c.levels, lang); err != nil {
 			return buf, false
@@ -60,12 +75,15 @@ func (c *columns) fastRecord(buf []byte, in *format.Inference, place int) ([]byt
 		c.parts[labelKey{place, lang}] = parts
 	}
 	n := 2 // ipatlas, location
+	size := 160 + len(in.ModelVersion) + len(in.Source) + len(parts.regions)
 	for _, p := range [][]byte{parts.city, parts.continent, parts.country, parts.subdivisions} {
 		if p != nil {
 			n++
+			size += len(p)
 		}
 	}
-	out := appendMapHeader(buf, n)
+	// One growth of buf for the whole record, not one per part.
+	out := appendMapHeader(slices.Grow(buf, size), n)
 	out = appendPart(out, "city", parts.city)
 	out = appendPart(out, "continent", parts.continent)
 	out = appendPart(out, "country", parts.country)
@@ -82,7 +100,7 @@ func (c *columns) fastRecord(buf []byte, in *format.Inference, place int) ([]byt
 	out = appendMapHeader(out, m)
 	if hasConf {
 		out = appendKey(out, "confidence")
-		out, _ = format.AppendValue(out, format.Float64(in.Confidence))
+		out = appendFloat64(out, in.Confidence)
 	}
 	if in.ModelVersion != "" {
 		out = appendKey(out, "model_version")
@@ -108,45 +126,95 @@ func (c *columns) fastRecord(buf []byte, in *format.Inference, place int) ([]byt
 		out = appendMapHeader(out, 2)
 	}
 	out = appendKey(out, "latitude")
-	out, _ = format.AppendValue(out, format.Float64(in.Latitude))
+	out = appendFloat64(out, in.Latitude)
 	out = appendKey(out, "longitude")
-	out, _ = format.AppendValue(out, format.Float64(in.Longitude))
+	out = appendFloat64(out, in.Longitude)
 	out = appendPart(out, "subdivisions", parts.subdivisions)
 	return out, true
 }
 
-// makeLabelParts encodes the region parts of in's record, built by
-// format.Record itself.
+// makeLabelParts encodes the region parts of in's record: the record of
+// in's regions alone, written by format's AppendRecord (the bytes of
+// format.Record + AppendValue, without maps), cut into its top-level
+// values and ipatlas.regions.
 func makeLabelParts(in *format.Inference, levels []string, lang string) (labelParts, error) {
-	t := format.Inference{Regions: slices.Clone(in.Regions), NamesLang: lang, HasLocation: true}
-	rec, err := t.Record(levels)
+	t := format.Inference{Regions: in.Regions, NamesLang: lang, HasLocation: true}
+	rec, err := t.AppendRecord(nil, levels)
 	if err != nil {
 		return labelParts{}, err
 	}
-	enc := func(v format.Value) []byte {
-		if v == nil {
-			return nil
+	var p labelParts
+	err = eachEntry(rec, 0, func(key string, v []byte, off uint) error {
+		switch key {
+		case "city":
+			p.city = v
+		case "continent":
+			p.continent = v
+		case "country":
+			p.country = v
+		case "subdivisions":
+			p.subdivisions = v
+		case "ipatlas":
+			return eachEntry(rec, off, func(key string, v []byte, _ uint) error {
+				if key == "regions" {
+					p.regions = v
+				}
+				return nil
+			})
 		}
-		b, err2 := format.AppendValue(nil, v)
-		if err2 != nil {
-			err = err2
-		}
-		return b
-	}
-	ipa, _ := rec["ipatlas"].(format.Map)
-	p := labelParts{city: enc(rec["city"]), continent: enc(rec["continent"]), country: enc(rec["country"]),
-		subdivisions: enc(rec["subdivisions"]), regions: enc(ipa["regions"])}
+		return nil
+	})
 	return p, err
+}
+
+// eachEntry calls fn with each key of the map at off in rec, the bytes of
+// its value (a slice of rec) and the value's offset.
+func eachEntry(rec []byte, off uint, fn func(key string, v []byte, off uint) error) error {
+	d := format.NewDecoder(rec)
+	kind, size, p, err := d.Control(off)
+	if err != nil {
+		return err
+	}
+	if kind != format.KindMap {
+		return fmt.Errorf("label parts: %s where a map was expected", kind)
+	}
+	for range size {
+		key, next, err := d.StringAt(p)
+		if err != nil {
+			return err
+		}
+		end, err := d.Skip(next)
+		if err != nil {
+			return err
+		}
+		if err := fn(string(key), rec[next:end:end], next); err != nil {
+			return err
+		}
+		p = end
+	}
+	return nil
 }
 
 // appendMapHeader appends the control byte of a map of n < 29 entries
 // (MMDB type 7 in the top three bits, the size in the low five).
 func appendMapHeader(b []byte, n int) []byte { return append(b, 7<<5|byte(n)) }
 
-// appendKey appends a map key (an MMDB string).
+// appendKey appends a map key (an MMDB string): the keys here are ASCII
+// and shorter than 29 bytes, so a control byte with the size (type 2 in
+// the top three bits) and the bytes, as format.AppendValue writes them
+// but without boxing the key in an interface.
 func appendKey(b []byte, k string) []byte {
-	b, _ = format.AppendValue(b, format.String(k))
-	return b
+	if len(k) >= 29 {
+		b, _ = format.AppendValue(b, format.String(k))
+		return b
+	}
+	return append(append(b, 2<<5|byte(len(k))), k...)
+}
+
+// appendFloat64 appends an MMDB double (type 3, size 8, big-endian
+// IEEE 754) as format.AppendValue writes a format.Float64.
+func appendFloat64(b []byte, f float64) []byte {
+	return binary.BigEndian.AppendUint64(append(b, 3<<5|8), math.Float64bits(f))
 }
 
 // appendPart appends key and its encoded value, unless value is nil.

@@ -88,7 +88,8 @@ type compareSide struct {
 	db     *reader.Reader
 	layout *Layout
 	memo   map[uint]comparePlace
-	flat   bool // records read as flat
+	flat   bool         // records read as flat
+	fast   *fastDecoder // nil unless the layout is the default one
 }
 
 // comparePlace is what compare reads of a record, kept small: a
@@ -110,12 +111,20 @@ func (s *compareSide) place(off uint) (comparePlace, error) {
 	if p, ok := s.memo[off]; ok {
 		return p, nil
 	}
-	a, err := decodeAnswer(s.db.LookupOffset(uintptr(off)), s.layout, compareLevels, &s.flat)
-	if err != nil {
-		return comparePlace{}, fmt.Errorf("%s: record at data offset %d: %w", s.t.Path, off, err)
+	var a *answer
+	ok := false
+	if s.fast != nil && !s.flat {
+		a, ok = s.fast.answer(off, compareLevels)
 	}
-	c := &a.levels[levelCity]
-	p := comparePlace{lat: a.lat, lon: a.lon, hasLoc: a.hasLoc, country: strings.ToUpper(a.levels[levelCountry].code), cityID: c.geonameID}
+	if !ok {
+		var err error
+		a, err = decodeAnswer(s.db.LookupOffset(uintptr(off)), s.layout, compareLevels, &s.flat)
+		if err != nil {
+			return comparePlace{}, fmt.Errorf("%s: record at data offset %d: %w", s.t.Path, off, err)
+		}
+	}
+	c := a.level(levelCity)
+	p := comparePlace{lat: a.lat, lon: a.lon, hasLoc: a.hasLoc, country: strings.ToUpper(a.level(levelCountry).code), cityID: c.geonameID}
 	if len(c.names) > 0 {
 		p.city = c.names[0]
 	}
@@ -138,7 +147,11 @@ func openSide(path string, layout *Layout) (*compareSide, error) {
 		t.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &compareSide{t: t, db: db, layout: layout, memo: map[uint]comparePlace{}}, nil
+	s := &compareSide{t: t, db: db, layout: layout, memo: map[uint]comparePlace{}}
+	if layout.defaultPaths() {
+		s.fast = newFastDecoder(t.Dec)
+	}
+	return s, nil
 }
 
 // Compare walks the search trees of the files a and b once, side by side

@@ -28,10 +28,16 @@
 //     accuracy_radius: the share whose error is at most the radius.
 //  6. Compare weighs by addresses; IPv4 is counted once (aliases inside
 //     IPv6 count as nothing).
+//  7. Records of the plain GeoIP2 shape are read by a fast path straight
+//     from the data section's bytes (fastrecord.go: only the fields eval
+//     compares; places, subdivision arrays and strings kept by offset);
+//     every other record, and any --*-path layout, by the struct decoder
+//     of decodeAnswer, the reference the fast path equals
+//     (TestFastAnswerMatchesDecodeAnswer, FuzzFastAnswer).
 //
 // Undefined figures (no rows to measure) are NaN, written to JSON as
 // null. Databases are memory-mapped. Evaluate keeps one float64 per
-// truth row and database and at most 2^16 decoded records per database;
+// truth row and database and at most 2^18 decoded records per database;
 // Compare keeps at most 2^18 small records per file. Nothing here is safe
 // for concurrent use, and there is no global mutable state.
 package eval

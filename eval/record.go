@@ -23,6 +23,12 @@ type Layout struct {
 	LatPath, LonPath, CountryPath []string
 }
 
+// defaultPaths reports whether l names no path: records are read as
+// GeoIP2 or flat ones.
+func (l *Layout) defaultPaths() bool {
+	return l.LatPath == nil && l.LonPath == nil && l.CountryPath == nil
+}
+
 // geoName is a GeoIP2 country, subdivision or city. Names are read in
 // the languages GeoIP2 databases carry (a struct, not a map: no map per
 // record).
@@ -67,7 +73,18 @@ type answer struct {
 	hasLoc   bool
 	lat, lon float64
 	radius   float64 // accuracy_radius in km; < 0 when absent
-	levels   []levelAnswer
+	// levels are the answers per level (levelCountry, ...); the fast
+	// path ends them after the last level that says something.
+	levels []levelAnswer
+}
+
+// level returns the answer at level i: the fast path leaves out the
+// levels after the last that says something.
+func (a *answer) level(i int) levelAnswer {
+	if i < len(a.levels) {
+		return a.levels[i]
+	}
+	return levelAnswer{conf: -1}
 }
 
 // levelAnswer is a record's answer at one level of the hierarchy.
@@ -180,9 +197,6 @@ func decodeAnswer(res reader.Result, layout *Layout, levels []string, flat *bool
 			a.hasLoc, a.lat, a.lon = true, lat, lon
 		}
 	}
-	if a.hasLoc && (math.IsNaN(a.lat) || math.IsNaN(a.lon) || math.Abs(a.lat) > 90 || math.Abs(a.lon) > 180) {
-		a.hasLoc = false
-	}
 	if layout.CountryPath != nil {
 		v, err := recordpath.Value(res, layout.CountryPath)
 		if err != nil {
@@ -190,6 +204,17 @@ func decodeAnswer(res reader.Result, layout *Layout, levels []string, flat *bool
 		}
 		s, _ := v.(string)
 		a.levels[levelCountry].code = s
+	}
+	a.finish(levels)
+	return a, nil
+}
+
+// finish completes an answer read from a record: a location that is not
+// a point on Earth is none, the level after country falls back to the
+// first subdivision, and each level notes whether it says anything.
+func (a *answer) finish(levels []string) {
+	if a.hasLoc && (math.IsNaN(a.lat) || math.IsNaN(a.lon) || math.Abs(a.lat) > 90 || math.Abs(a.lon) > 180) {
+		a.hasLoc = false
 	}
 	// The level after country (province by default) falls back to the
 	// first subdivision.
@@ -203,7 +228,6 @@ func decodeAnswer(res reader.Result, layout *Layout, levels []string, flat *bool
 		l := &a.levels[i]
 		l.has = l.code != "" || len(l.names) > 0 || l.geonameID != 0
 	}
-	return a, nil
 }
 
 // fillFlat fills a from a flat record.
@@ -239,32 +263,39 @@ func (a *answer) fillGeo(rec *geoRecord, levels []string) {
 	set(&a.levels[levelCity], &rec.City)
 	// ipatlas.regions: the deeper levels, and better confidences.
 	for _, r := range rec.Ipatlas.Regions {
-		i := -1
-		switch r.Level {
-		case "country":
-			i = levelCountry
-		case "city":
-			i = levelCity
-		default:
-			for j := levelFirstRegion; j < len(levels); j++ {
-				if levels[j] == r.Level {
-					i = j
-				}
+		a.addRegion(r.Level, r.Code, r.Name, regionConf(r.Confidence), levels)
+	}
+}
+
+// addRegion adds an ipatlas.regions entry (its confidence as regionConf
+// gives it) to the level it names, if eval reads that level.
+func (a *answer) addRegion(level, code, name string, conf float64, levels []string) {
+	i := -1
+	switch level {
+	case "country":
+		i = levelCountry
+	case "city":
+		i = levelCity
+	default:
+		for j := levelFirstRegion; j < len(levels); j++ {
+			if levels[j] == level {
+				i = j
 			}
 		}
-		if i < 0 {
-			continue
-		}
-		l := &a.levels[i]
-		if l.code == "" {
-			l.code = r.Code
-		}
-		if r.Name != "" && !containsFold(l.names, r.Name) {
-			l.names = append(l.names, r.Name)
-		}
-		if cf := regionConf(r.Confidence); cf >= 0 {
-			l.conf = cf
-		}
+	}
+	if i < 0 {
+		return
+	}
+	l := &a.levels[i]
+	if l.code == "" {
+		l.code = code
+	}
+	if name != "" && !containsFold(l.names, name) {
+		// l.names may be a place's, shared: clipped, so this copies.
+		l.names = append(l.names, name)
+	}
+	if conf >= 0 {
+		l.conf = conf
 	}
 }
 
@@ -323,12 +354,23 @@ func (l *levelAnswer) matches(level int, code, name string) bool {
 	if name == "" {
 		return false
 	}
-	if level == levelCity {
+	if level == levelCity && allDigits(name) {
+		// (ParseUint's errors allocate: names are not tried.)
 		if id, err := strconv.ParseUint(name, 10, 64); err == nil {
 			return l.geonameID == id
 		}
 	}
 	return containsFold(l.names, name)
+}
+
+// allDigits reports whether s is ASCII digits only.
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func (l levelAnswer) String() string {
