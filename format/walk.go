@@ -216,8 +216,10 @@ type walkFrame struct {
 }
 
 // Walk returns an iterator over the leaves of the tree in address order
-// (invariant 4), as the options say. A corrupt tree ends the iteration
-// with a *TreeError as the last pair; a valid one never yields an error.
+// (invariant 4), as the options say. A corrupt tree yields a *TreeError:
+// TreeTooDeep and TreeBudget end the iteration; TreeBadRecord comes with
+// the leaf of the bad record (HasData false), and the walk goes on past
+// it if the loop does. A valid tree never yields an error.
 func (t *Tree) Walk(o WalkOptions) iter.Seq2[Leaf, error] {
 	return func(yield func(Leaf, error) bool) {
 		key, stop := [16]byte{}, 128
@@ -265,8 +267,11 @@ func (t *Tree) Walk(o WalkOptions) iter.Seq2[Leaf, error] {
 					if n.record > t.NodeCount {
 						var ok bool
 						if l.Offset, ok = t.DataOffset(n.record); !ok {
-							yield(Leaf{}, t.err(TreeBadRecord, &n))
-							return
+							l.Offset = 0
+							if !yield(l, t.err(TreeBadRecord, &n)) {
+								return
+							}
+							goto next // a reader may go on past it, as maxminddb-golang does
 						}
 						l.HasData = true
 					}
@@ -294,6 +299,7 @@ func (t *Tree) Walk(o WalkOptions) iter.Seq2[Leaf, error] {
 				n.record = left
 				continue
 			}
+		next:
 			if len(stack) == 0 {
 				return
 			}
