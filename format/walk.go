@@ -38,7 +38,8 @@ import (
 //
 // A Tree is a read-only view and safe for concurrent use.
 type Tree struct {
-	nodes []byte // INVARIANT: len(nodes) >= NodeCount*RecordSize/4
+	nodes     []byte // INVARIANT: len(nodes) >= NodeCount*RecordSize/4
+	aliasRoot uint   // IPv4Root's node, or ^0 when there is none
 
 	// NodeCount is the number of nodes; a record equal to it means no
 	// data, a larger one points into the data section.
@@ -81,6 +82,10 @@ func NewTree(nodes []byte, nodeCount, recordSize, ipVersion, dataSize uint) (*Tr
 		}
 		t.IPv4Start, t.IPv4StartBits = node, i
 	}
+	t.aliasRoot = ^uint(0)
+	if r, ok := t.IPv4Root(); ok {
+		t.aliasRoot = r
+	}
 	return t, nil
 }
 
@@ -105,8 +110,7 @@ func (t *Tree) IPv4Root() (uint, bool) {
 // IsAlias reports whether record r, met at depth on the path key, is an
 // alias of the IPv4 subtree (invariant 3).
 func (t *Tree) IsAlias(r uint, key *[16]byte, depth int) bool {
-	root, ok := t.IPv4Root()
-	return ok && r == root && (depth != 96 || [12]byte(key[:12]) != [12]byte{})
+	return r == t.aliasRoot && (depth != 96 || [12]byte(key[:12]) != [12]byte{})
 }
 
 // MaxAliasWalks is how many aliases of the IPv4 subtree one walk may
@@ -165,9 +169,6 @@ type WalkOptions struct {
 	// whether to walk it (its networks then come as the IPv6 networks
 	// they are); nil skips every alias.
 	Follow func(key [16]byte, depth int) bool
-	// Visits, when set, is called with the number of node visits made so
-	// far each 4096 visits and at the end, for progress reports.
-	Visits func(n int)
 }
 
 // TreeErrorKind says what a TreeError found.
@@ -215,111 +216,167 @@ type walkFrame struct {
 	record uint
 }
 
-// Walk returns an iterator over the leaves of the tree in address order
-// (invariant 4), as the options say. A corrupt tree yields a *TreeError:
-// TreeTooDeep and TreeBudget end the iteration; TreeBadRecord comes with
-// the leaf of the bad record (HasData false), and the walk goes on past
-// it if the loop does. A valid tree never yields an error.
-func (t *Tree) Walk(o WalkOptions) iter.Seq2[Leaf, error] {
-	return func(yield func(Leaf, error) bool) {
-		key, stop := [16]byte{}, 128
-		node, depth := uint(0), 96
-		if t.IPVersion == 6 {
-			depth = 0
+// Walker is a walk of a tree in progress, for loops that pull leaves
+// (Next) rather than range over Walk. It holds its own stack, so a
+// Walker on the caller's stack walks without allocating. The zero Walker
+// yields nothing.
+type Walker struct {
+	t       *Tree
+	o       WalkOptions
+	n       walkFrame // the record to look at next, unless pop
+	pop     bool      // take the next record from the stack
+	done    bool
+	budget  int // node visits allowed so far (invariant 2)
+	visits  int
+	follows int
+	sp      int
+	// stack holds the right siblings still to walk, each as record<<8 |
+	// depth; its key is the current key's first depth-1 bits and a 1.
+	// INVARIANT: the entries have distinct depths of 1 to 128 (each is
+	// the right sibling of a node on the current path), so 128 hold any
+	// walk, and the current key agrees with each on its first depth-1
+	// bits (it lies in the left sibling's subtree).
+	stack [128]uint64
+}
+
+// Walker returns a walk of the tree as the options say, positioned
+// before its first leaf: the descent to o.Within is done, nothing else.
+func (t *Tree) Walker(o WalkOptions) Walker {
+	w := Walker{t: t, o: o, budget: t.VisitBudget(0)}
+	key, stop := [16]byte{}, 128
+	node, depth := uint(0), 96
+	if t.IPVersion == 6 {
+		depth = 0
+	}
+	if o.Within.IsValid() {
+		a := o.Within.Addr()
+		if a.Is4() {
+			a4 := a.As4()
+			copy(key[12:], a4[:])
+			stop = 96 + o.Within.Bits()
+			node, depth = t.IPv4Start, t.IPv4StartBits
+		} else {
+			key, stop = a.As16(), o.Within.Bits()
+			if t.IPVersion == 4 && ([12]byte(key[:12]) != [12]byte{} || stop < 96) {
+				w.done = true // outside the IPv4 space, the whole of an IPv4 tree
+				return w
+			}
 		}
-		if o.Within.IsValid() {
-			a := o.Within.Addr()
-			if a.Is4() {
-				a4 := a.As4()
-				copy(key[12:], a4[:])
-				stop = 96 + o.Within.Bits()
-				node, depth = t.IPv4Start, t.IPv4StartBits
-			} else {
-				key, stop = a.As16(), o.Within.Bits()
-				if t.IPVersion == 4 && ([12]byte(key[:12]) != [12]byte{} || stop < 96) {
-					return // outside the IPv4 space, the whole tree of an IPv4 tree
-				}
+		for ; depth < stop && node < t.NodeCount; depth++ {
+			l, r := t.Children(node)
+			node = l
+			if key[depth>>3]>>(7-depth&7)&1 == 1 {
+				node = r
 			}
-			for ; depth < stop && node < t.NodeCount; depth++ {
-				l, r := t.Children(node)
-				node = l
-				if key[depth>>3]>>(7-depth&7)&1 == 1 {
-					node = r
-				}
-			}
-			// Clear the bits past the depth reached.
-			p, _ := netip.AddrFrom16(key).Prefix(depth)
-			key = p.Addr().As16()
 		}
-		budget, follows := t.VisitBudget(0), 0
-		visits := 0
-		defer func() {
-			if o.Visits != nil {
-				o.Visits(visits)
+		// Clear the bits past the depth reached.
+		p, _ := netip.AddrFrom16(key).Prefix(depth)
+		key = p.Addr().As16()
+	}
+	w.n = walkFrame{key: key, depth: depth, record: node}
+	return w
+}
+
+// Visits returns the node visits the walk has made so far.
+func (w *Walker) Visits() int { return w.visits }
+
+// Next returns the next leaf in address order. ok is false at the end of
+// the walk, and with an error that ends it (TreeTooDeep, TreeBudget); a
+// TreeBadRecord error comes with ok true and the bad record's leaf
+// (HasData false), and the walk goes on after it.
+func (w *Walker) Next() (l Leaf, ok bool, err error) {
+	t := w.t
+	for !w.done {
+		if w.pop {
+			if w.sp == 0 {
+				w.done = true
+				break
 			}
-		}()
-		stack := make([]walkFrame, 0, 64)
-		n := walkFrame{key: key, depth: depth, record: node}
-		for {
-			if n.record >= t.NodeCount {
-				if n.record > t.NodeCount || o.Empty {
-					l := Leaf{Key: n.key, Depth: n.depth, Record: n.record}
-					if n.record > t.NodeCount {
-						var ok bool
-						if l.Offset, ok = t.DataOffset(n.record); !ok {
-							l.Offset = 0
-							if !yield(l, t.err(TreeBadRecord, &n)) {
-								return
-							}
-							goto next // a reader may go on past it, as maxminddb-golang does
-						}
-						l.HasData = true
-					}
-					if !yield(l, nil) {
-						return
-					}
+			w.sp--
+			e := w.stack[w.sp]
+			w.n.record, w.n.depth = uint(e>>8), int(e&0xff)
+			setLastBit(&w.n.key, w.n.depth)
+		}
+		w.pop = true
+		n := &w.n
+		if n.record >= t.NodeCount {
+			if n.record == t.NodeCount {
+				if w.o.Empty {
+					return Leaf{Key: n.key, Depth: n.depth, Record: n.record}, true, nil
 				}
-			} else if !t.IsAlias(n.record, &n.key, n.depth) || o.Follow != nil && t.follow(o.Follow, &n, &follows, &budget) {
-				if n.depth >= 128 {
-					yield(Leaf{}, t.err(TreeTooDeep, &n))
-					return
-				}
-				if visits++; visits > budget {
-					yield(Leaf{}, t.err(TreeBudget, &n))
-					return
-				}
-				if o.Visits != nil && visits&4095 == 0 {
-					o.Visits(visits)
-				}
-				left, right := t.Children(n.record)
-				rf := walkFrame{key: n.key, depth: n.depth + 1, record: right}
-				rf.key[n.depth>>3] |= 0x80 >> (n.depth & 7)
-				stack = append(stack, rf)
-				n.depth++
-				n.record = left
 				continue
 			}
-		next:
-			if len(stack) == 0 {
-				return
+			off, ok := t.DataOffset(n.record)
+			if !ok {
+				return Leaf{Key: n.key, Depth: n.depth, Record: n.record}, true, t.err(TreeBadRecord, n)
 			}
-			n = stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
+			return Leaf{Key: n.key, Depth: n.depth, Record: n.record, Offset: off, HasData: true}, true, nil
 		}
+		if t.IsAlias(n.record, &n.key, n.depth) && !w.follow() {
+			continue
+		}
+		if n.depth >= 128 {
+			w.done = true
+			return Leaf{}, false, t.err(TreeTooDeep, n)
+		}
+		if w.visits++; w.visits > w.budget {
+			w.done = true
+			return Leaf{}, false, t.err(TreeBudget, n)
+		}
+		left, right := t.Children(n.record)
+		w.stack[w.sp] = uint64(right)<<8 | uint64(n.depth+1)
+		w.sp++
+		n.depth++
+		n.record = left
+		w.pop = false
+	}
+	return Leaf{}, false, nil
+}
+
+// setLastBit keeps the first depth-1 bits of key, sets bit depth-1 and
+// clears the rest: the key of the right child at depth of a node whose
+// subtree key lies in.
+func setLastBit(key *[16]byte, depth int) {
+	i := depth - 1
+	b := i >> 3
+	key[b] = key[b]&^(0xff>>(i&7)) | 0x80>>(i&7)
+	for j := b + 1; j < 16; j++ {
+		key[j] = 0
 	}
 }
 
-// follow asks whether to walk the alias at n and, when it is walked,
-// grants it its budget.
-func (t *Tree) follow(f func([16]byte, int) bool, n *walkFrame, follows, budget *int) bool {
-	if !f(n.key, n.depth) {
+// follow asks whether to walk the alias at w.n and, when it is walked,
+// grants it its budget (invariant 2).
+func (w *Walker) follow() bool {
+	if w.o.Follow == nil || !w.o.Follow(w.n.key, w.n.depth) {
 		return false
 	}
-	if *follows < MaxAliasWalks {
-		*follows++
-		*budget += int(t.NodeCount)
+	if w.follows < MaxAliasWalks {
+		w.follows++
+		w.budget += int(w.t.NodeCount)
 	}
 	return true
+}
+
+// Walk returns an iterator over the leaves of the tree in address order
+// (invariant 4), as the options say: a Walker's leaves. A corrupt tree
+// yields a *TreeError: TreeTooDeep and TreeBudget end the iteration;
+// TreeBadRecord comes with the leaf of the bad record (HasData false),
+// and the walk goes on past it if the loop does. A valid tree never
+// yields an error.
+func (t *Tree) Walk(o WalkOptions) iter.Seq2[Leaf, error] {
+	return func(yield func(Leaf, error) bool) {
+		w := t.Walker(o)
+		for {
+			l, ok, err := w.Next()
+			if !ok && err == nil {
+				return
+			}
+			if !yield(l, err) || !ok {
+				return
+			}
+		}
+	}
 }
 
 func (t *Tree) err(kind TreeErrorKind, n *walkFrame) error {

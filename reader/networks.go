@@ -90,30 +90,33 @@ func (r *Reader) NetworksWithin(prefix netip.Prefix, options ...NetworksOption) 
 		if o.includeAliased {
 			wo.Follow = followAll
 		}
-		for l, err := range r.searchTree.Walk(wo) {
-			if err != nil {
-				res := treeError(err)
-				if te, ok := err.(*format.TreeError); ok && te.Kind == format.TreeBadRecord {
-					// maxminddb-golang v2 yields the bad record and goes on.
-					res.reader = r
-					if yield(res) && r.buffer != nil {
-						continue
-					}
-					return
-				}
-				yield(res)
+		w := r.searchTree.Walker(wo) // on the stack: no allocation
+		for {
+			l, ok, err := w.Next()
+			if !ok && err == nil {
 				return
 			}
-			res := Result{ip: displayIP(l.Key), prefixLen: uint8(l.Depth), offset: notFound}
-			if l.HasData {
-				if o.skipEmpty {
-					empty, err := r.dec.isEmptyAt(l.Offset)
-					if err == nil && empty {
-						continue
-					}
-					res.err = err
+			var res Result
+			if err != nil {
+				res = treeError(err)
+				if !ok {
+					yield(res)
+					return
 				}
-				res.reader, res.offset = r, l.Offset
+				// A bad record: maxminddb-golang v2 yields it and goes on.
+				res.reader = r
+			} else {
+				res = Result{ip: displayIP(l.Key), prefixLen: uint8(l.Depth), offset: notFound}
+				if l.HasData {
+					if o.skipEmpty {
+						empty, err := r.dec.isEmptyAt(l.Offset)
+						if err == nil && empty {
+							continue
+						}
+						res.err = err
+					}
+					res.reader, res.offset = r, l.Offset
+				}
 			}
 			if !yield(res) {
 				return
