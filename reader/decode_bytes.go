@@ -198,23 +198,11 @@ func (d *decoder) scalar(kind, size, payload uint) (any, uint, error) {
 		s, err := d.str(payload, size)
 		return s, payload + size, err
 	case kFloat64:
-		if !format.SizeValid(format.KindFloat64, size) {
-			return nil, 0, sizeErr(kind, size)
-		}
-		b, err := d.payload(payload, 8)
-		if err != nil {
-			return nil, 0, err
-		}
-		return math.Float64frombits(binary.BigEndian.Uint64(b)), payload + 8, nil
+		f, err := d.float(kind, size, payload)
+		return f, payload + 8, err
 	case kFloat32:
-		if !format.SizeValid(format.KindFloat32, size) {
-			return nil, 0, sizeErr(kind, size)
-		}
-		b, err := d.payload(payload, 4)
-		if err != nil {
-			return nil, 0, err
-		}
-		return math.Float32frombits(binary.BigEndian.Uint32(b)), payload + 4, nil
+		f, err := d.float(kind, size, payload)
+		return float32(f), payload + 4, err
 	case kBytes:
 		b, err := d.payload(payload, size)
 		if err != nil {
@@ -424,22 +412,15 @@ func (d *decoder) offsetOf(b []byte) uint {
 // float reads the double (kFloat64) or float (kFloat32) payload at off,
 // with d.scalar's size checks and errors.
 func (d *decoder) float(kind, size, off uint) (float64, error) {
-	if kind == kFloat64 {
-		if size != 8 {
-			return 0, sizeErr(kind, size)
-		}
-		b, err := d.payload(off, 8)
-		if err != nil {
-			return 0, err
-		}
-		return math.Float64frombits(binary.BigEndian.Uint64(b)), nil
-	}
-	if size != 4 {
+	if !format.SizeValid(format.Kind(kind), size) {
 		return 0, sizeErr(kind, size)
 	}
-	b, err := d.payload(off, 4)
+	b, err := d.payload(off, size)
 	if err != nil {
 		return 0, err
+	}
+	if kind == kFloat64 {
+		return math.Float64frombits(binary.BigEndian.Uint64(b)), nil
 	}
 	return float64(math.Float32frombits(binary.BigEndian.Uint32(b))), nil
 }
