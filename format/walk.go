@@ -23,9 +23,10 @@ import (
 //     below the last bit is an error (TreeTooDeep), not a longer walk.
 //  2. A walk visits each node at most once per path to it, and at most
 //     VisitBudget nodes in all: NodeCount, plus NodeCount for each of the
-//     first MaxAliasWalks aliases it follows. A valid tree needs exactly
-//     one visit per node it walks, so a cycle or a subtree shared by
-//     more paths than that is an error (TreeBudget), never a walk of
+//     first MaxAliasWalks aliases it follows (a Tolerant walk has the
+//     largest of these budgets from the start). A valid tree needs
+//     exactly one visit per node it walks, so a cycle or a subtree shared
+//     by more paths than that is an error (TreeBudget), never a walk of
 //     exponential length.
 //  3. An alias is a record equal to the IPv4 root (the node that 96 zero
 //     bits lead to, when they lead to a node at bit 96) met anywhere but
@@ -169,6 +170,12 @@ type WalkOptions struct {
 	// whether to walk it (its networks then come as the IPv6 networks
 	// they are); nil skips every alias.
 	Follow func(key [16]byte, depth int) bool
+	// Tolerant gives the walk the largest budget of invariant 2 from the
+	// start, VisitBudget(MaxAliasWalks): a subtree shared by up to 64
+	// paths (on average) is walked once per path instead of being an
+	// error. The reader asks for it, so that it answers as
+	// maxminddb-golang (which has no bound) does on such files.
+	Tolerant bool
 }
 
 // TreeErrorKind says what a TreeError found.
@@ -243,6 +250,9 @@ type Walker struct {
 // before its first leaf: the descent to o.Within is done, nothing else.
 func (t *Tree) Walker(o WalkOptions) Walker {
 	w := Walker{t: t, o: o, budget: t.VisitBudget(0)}
+	if o.Tolerant {
+		w.budget = t.VisitBudget(MaxAliasWalks)
+	}
 	key, stop := [16]byte{}, 128
 	node, depth := uint(0), 96
 	if t.IPVersion == 6 {
@@ -319,10 +329,11 @@ func (w *Walker) Next() (l Leaf, ok bool, err error) {
 			w.done = true
 			return Leaf{}, false, t.err(TreeTooDeep, n)
 		}
-		if w.visits++; w.visits > w.budget {
+		if w.visits >= w.budget {
 			w.done = true
 			return Leaf{}, false, t.err(TreeBudget, n)
 		}
+		w.visits++
 		left, right := t.Children(n.record)
 		w.stack[w.sp] = uint64(right)<<8 | uint64(n.depth+1)
 		w.sp++
@@ -351,7 +362,7 @@ func (w *Walker) follow() bool {
 	if w.o.Follow == nil || !w.o.Follow(w.n.key, w.n.depth) {
 		return false
 	}
-	if w.follows < MaxAliasWalks {
+	if w.follows < MaxAliasWalks && !w.o.Tolerant {
 		w.follows++
 		w.budget += int(w.t.NodeCount)
 	}

@@ -28,6 +28,9 @@ type slowWalk struct {
 
 func newSlowWalk(t *Tree, o WalkOptions) *slowWalk {
 	w := &slowWalk{t: t, o: o, ipv4: ^uint(0), budget: int(t.NodeCount)}
+	if o.Tolerant {
+		w.budget = 64 * int(t.NodeCount)
+	}
 	if t.IPVersion == 6 {
 		r, i := uint(0), 0
 		for ; i < 96 && r < t.NodeCount; i++ {
@@ -72,7 +75,7 @@ func (w *slowWalk) walk(r uint, key [16]byte, depth int) {
 		if w.o.Follow == nil || !w.o.Follow(key, depth) {
 			return
 		}
-		if w.follows < MaxAliasWalks {
+		if w.follows < MaxAliasWalks && !w.o.Tolerant {
 			w.follows++
 			w.budget += int(n)
 		}
@@ -130,13 +133,13 @@ func followAll([16]byte, int) bool { return true }
 // checkWalkAgainstSlow holds Tree.Walk to slowWalk with and without
 // networks without data and aliases.
 func checkWalkAgainstSlow(t testing.TB, tr *Tree) {
-	for _, o := range []WalkOptions{{}, {Empty: true}, {Follow: followAll}, {Empty: true, Follow: followAll}} {
+	for _, o := range []WalkOptions{{}, {Empty: true}, {Follow: followAll}, {Empty: true, Follow: followAll}, {Tolerant: true}, {Follow: followAll, Tolerant: true}} {
 		got, gotErrs, visits := fastWalk(tr, o)
 		sw := newSlowWalk(tr, o)
 		sw.run()
 		if !slices.Equal(got, sw.leaves) || !slices.Equal(gotErrs, sw.errs) {
-			t.Fatalf("options empty=%v follow=%v: Walk gave %d leaves, errors %v; the slow walk %d leaves, errors %v\nfirst difference: %s",
-				o.Empty, o.Follow != nil, len(got), gotErrs, len(sw.leaves), sw.errs, firstDiff(got, sw.leaves))
+			t.Fatalf("options empty=%v follow=%v tolerant=%v: Walk gave %d leaves, errors %v; the slow walk %d leaves, errors %v\nfirst difference: %s",
+				o.Empty, o.Follow != nil, o.Tolerant, len(got), gotErrs, len(sw.leaves), sw.errs, firstDiff(got, sw.leaves))
 		}
 		if visits > tr.VisitBudget(MaxAliasWalks) {
 			t.Fatalf("Walk made %d visits, more than %d", visits, tr.VisitBudget(MaxAliasWalks))
@@ -283,6 +286,13 @@ func TestTreeWalkCorrupt(t *testing.T) {
 			leaves, errs, _ := fastWalk(tr, WalkOptions{})
 			if !slices.Equal(errs, tc.want) || len(leaves) != tc.leaves {
 				t.Fatalf("Walk: %d leaves, errors %v; want %d, %v", len(leaves), errs, tc.leaves, tc.want)
+			}
+			if tc.name == "shared subtree" {
+				// Two paths to node 1: within a Tolerant walk's budget.
+				leaves, errs, _ := fastWalk(tr, WalkOptions{Tolerant: true})
+				if len(errs) != 0 || len(leaves) != 4 {
+					t.Fatalf("Tolerant walk: %d leaves, errors %v; want 4, none", len(leaves), errs)
+				}
 			}
 		})
 	}

@@ -52,9 +52,10 @@ func (r *Reader) Networks(options ...NetworksOption) iter.Seq[Result] {
 
 // NetworksWithin is Networks restricted to the networks inside prefix. If
 // prefix lies inside one network of the tree, that network is yielded.
-// The walk is format.Tree.Walk: its alias rule, and its bound on node
-// visits, which ends a walk of a corrupt tree (a cycle, a shared
-// subtree, a node below the last bit) with an error.
+// The walk is format.Tree's: its alias rule, and its bound on node
+// visits (Tolerant, as maxminddb-golang walks shared subtrees), which
+// ends a walk of a corrupt tree (a cycle, a subtree shared by too many
+// paths, a node below the last bit) with an error.
 func (r *Reader) NetworksWithin(prefix netip.Prefix, options ...NetworksOption) iter.Seq[Result] {
 	return func(yield func(Result) bool) {
 		defer runtime.KeepAlive(r) // the tree is mapped memory; see Lookup
@@ -86,7 +87,7 @@ func (r *Reader) NetworksWithin(prefix netip.Prefix, options ...NetworksOption) 
 			}
 			opt(&o)
 		}
-		wo := format.WalkOptions{Within: prefix, Empty: o.includeEmpty}
+		wo := format.WalkOptions{Within: prefix, Empty: o.includeEmpty, Tolerant: true}
 		if o.includeAliased {
 			wo.Follow = followAll
 		}

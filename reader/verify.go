@@ -119,10 +119,12 @@ func checkUTF8(v any) error {
 // verifyTree walks the tree (format.Tree.Walk, aliases of the IPv4
 // subtree skipped) and returns the set of data offsets its records point
 // to. The walk's bound on node visits makes it linear in the tree's size:
-// a cycle, a shared subtree or a path longer than 128 bits is an error.
+// a cycle, a path longer than 128 bits, or a subtree shared by more paths
+// than the Tolerant budget allows is an error; a subtree shared within it
+// is not, as in maxminddb-golang's Verify.
 func (r *Reader) verifyTree() (map[uint]bool, error) {
 	offsets := make(map[uint]bool)
-	for l, err := range r.searchTree.Walk(format.WalkOptions{}) {
+	for l, err := range r.searchTree.Walk(format.WalkOptions{Tolerant: true}) {
 		if err != nil {
 			return nil, treeError(err).err
 		}

@@ -8,11 +8,10 @@
 // It reads any valid MMDB file and a corrupt one gives an error, never a
 // panic or an endless walk:
 //
-//  1. Walk is format.Tree.Walk, with its budget of node visits (the node
-//     count, plus the node count per alias followed, for at most
-//     format.MaxAliasWalks aliases). A pair walk spends Tree.Budget, set
-//     to the same rule's largest budget (64 times the node count). So
-//     cycles and shared subtrees end with an error.
+//  1. Walk is format.Tree's walk, with its largest budget of node visits
+//     (Tolerant: 64 times the node count, what a walk that follows every
+//     alias may spend). A pair walk spends Tree.Budget, set to the same.
+//     So cycles and widely shared subtrees end with an error.
 //  2. A record that points outside the data section, and a node below the
 //     last bit of the address, are errors naming the file.
 //
@@ -196,7 +195,7 @@ func ClearPathBit(path *[16]byte, i int) { path[i/8] &^= 0x80 >> (i % 8) }
 // depth is entered when follow says so, its networks given as the IPv6
 // networks they are. A corrupt tree is an error naming the file.
 func (t *Tree) Walk(follow func(path [16]byte, depth int) bool, fn func(p netip.Prefix, off uint) error) error {
-	w := t.Search.Walker(format.WalkOptions{Follow: follow})
+	w := t.Search.Walker(format.WalkOptions{Follow: follow, Tolerant: true})
 	counted := 0
 	for {
 		l, ok, err := w.Next()
