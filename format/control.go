@@ -67,12 +67,6 @@ const (
 	ControlPointerToPointer
 )
 
-// Truncated reports whether the status is one of the "runs past the end
-// of the section" kinds.
-func (s ControlStatus) Truncated() bool {
-	return s >= ControlNoByte && s <= ControlSizeTruncated
-}
-
 // ReadControl parses the control byte(s) at off of the section buf. For
 // a pointer it returns KindPointer, the offset the pointer points to as
 // size, and the offset just past the pointer as next. For any other kind
