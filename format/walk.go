@@ -224,9 +224,9 @@ type walkFrame struct {
 }
 
 // Walker is a walk of a tree in progress, for loops that pull leaves
-// (Next) rather than range over Walk. It holds its own stack, so a
-// Walker on the caller's stack walks without allocating. The zero Walker
-// yields nothing.
+// (Next) rather than range over Walk; Reset starts it. It holds its own
+// stack, so a Walker on the caller's stack walks without allocating. The
+// zero Walker must be Reset before use.
 type Walker struct {
 	t       *Tree
 	o       WalkOptions
@@ -246,10 +246,13 @@ type Walker struct {
 	stack [128]uint64
 }
 
-// Walker returns a walk of the tree as the options say, positioned
-// before its first leaf: the descent to o.Within is done, nothing else.
-func (t *Tree) Walker(o WalkOptions) Walker {
-	w := Walker{t: t, o: o, budget: t.VisitBudget(0)}
+// Reset starts w on a walk of t as the options say, positioned before
+// its first leaf: the descent to o.Within is done, nothing else. A Walker
+// is reset in place (it holds its 1 KiB stack), so that one on the
+// caller's stack walks without allocating or copying.
+func (w *Walker) Reset(t *Tree, o WalkOptions) {
+	w.t, w.o, w.pop, w.done, w.visits, w.follows, w.sp = t, o, false, false, 0, 0, 0
+	w.budget = t.VisitBudget(0)
 	if o.Tolerant {
 		w.budget = t.VisitBudget(MaxAliasWalks)
 	}
@@ -269,7 +272,7 @@ func (t *Tree) Walker(o WalkOptions) Walker {
 			key, stop = a.As16(), o.Within.Bits()
 			if t.IPVersion == 4 && ([12]byte(key[:12]) != [12]byte{} || stop < 96) {
 				w.done = true // outside the IPv4 space, the whole of an IPv4 tree
-				return w
+				return
 			}
 		}
 		for ; depth < stop && node < t.NodeCount; depth++ {
@@ -284,7 +287,6 @@ func (t *Tree) Walker(o WalkOptions) Walker {
 		key = p.Addr().As16()
 	}
 	w.n = walkFrame{key: key, depth: depth, record: node}
-	return w
 }
 
 // Visits returns the node visits the walk has made so far.
@@ -296,6 +298,8 @@ func (w *Walker) Visits() int { return w.visits }
 // (HasData false), and the walk goes on after it.
 func (w *Walker) Next() (l Leaf, ok bool, err error) {
 	t := w.t
+	nc := t.NodeCount
+outer:
 	for !w.done {
 		if w.pop {
 			if w.sp == 0 {
@@ -308,38 +312,44 @@ func (w *Walker) Next() (l Leaf, ok bool, err error) {
 			setLastBit(&w.n.key, w.n.depth)
 		}
 		w.pop = true
-		n := &w.n
-		if n.record >= t.NodeCount {
-			if n.record == t.NodeCount {
-				if w.o.Empty {
-					return Leaf{Key: n.key, Depth: n.depth, Record: n.record}, true, nil
+		// Down the left records, in locals, to the next record that is
+		// not a node.
+		rec, depth, sp, visits := w.n.record, w.n.depth, w.sp, w.visits
+		for rec < nc {
+			if rec == t.aliasRoot {
+				w.n.record, w.n.depth, w.sp, w.visits = rec, depth, sp, visits
+				if t.IsAlias(rec, &w.n.key, depth) && !w.follow() {
+					continue outer
 				}
-				continue
 			}
-			off, ok := t.DataOffset(n.record)
-			if !ok {
-				return Leaf{Key: n.key, Depth: n.depth, Record: n.record}, true, t.err(TreeBadRecord, n)
+			if depth >= 128 || visits >= w.budget {
+				w.n.record, w.n.depth, w.sp, w.visits = rec, depth, sp, visits
+				w.done = true
+				if depth >= 128 {
+					return Leaf{}, false, t.err(TreeTooDeep, &w.n)
+				}
+				return Leaf{}, false, t.err(TreeBudget, &w.n)
 			}
-			return Leaf{Key: n.key, Depth: n.depth, Record: n.record, Offset: off, HasData: true}, true, nil
+			visits++
+			left, right := t.Children(rec)
+			w.stack[sp] = uint64(right)<<8 | uint64(depth+1)
+			sp++
+			depth++
+			rec = left
 		}
-		if t.IsAlias(n.record, &n.key, n.depth) && !w.follow() {
+		w.n.record, w.n.depth, w.sp, w.visits = rec, depth, sp, visits
+		n := &w.n
+		if rec == nc {
+			if w.o.Empty {
+				return Leaf{Key: n.key, Depth: depth, Record: rec}, true, nil
+			}
 			continue
 		}
-		if n.depth >= 128 {
-			w.done = true
-			return Leaf{}, false, t.err(TreeTooDeep, n)
+		off, ok := t.DataOffset(rec)
+		if !ok {
+			return Leaf{Key: n.key, Depth: depth, Record: rec}, true, t.err(TreeBadRecord, n)
 		}
-		if w.visits >= w.budget {
-			w.done = true
-			return Leaf{}, false, t.err(TreeBudget, n)
-		}
-		w.visits++
-		left, right := t.Children(n.record)
-		w.stack[w.sp] = uint64(right)<<8 | uint64(n.depth+1)
-		w.sp++
-		n.depth++
-		n.record = left
-		w.pop = false
+		return Leaf{Key: n.key, Depth: depth, Record: rec, Offset: off, HasData: true}, true, nil
 	}
 	return Leaf{}, false, nil
 }
@@ -377,7 +387,8 @@ func (w *Walker) follow() bool {
 // yields an error.
 func (t *Tree) Walk(o WalkOptions) iter.Seq2[Leaf, error] {
 	return func(yield func(Leaf, error) bool) {
-		w := t.Walker(o)
+		var w Walker
+		w.Reset(t, o)
 		for {
 			l, ok, err := w.Next()
 			if !ok && err == nil {

@@ -96,7 +96,8 @@ func (w *slowWalk) walk(r uint, key [16]byte, depth int) {
 
 // fastWalk collects what Tree.Walk yields.
 func fastWalk(t *Tree, o WalkOptions) (leaves []Leaf, errs []TreeErrorKind, visits int) {
-	w := t.Walker(o)
+	var w Walker
+	w.Reset(t, o)
 	for {
 		l, ok, err := w.Next()
 		if err != nil {

@@ -91,7 +91,8 @@ func (r *Reader) NetworksWithin(prefix netip.Prefix, options ...NetworksOption) 
 		if o.includeAliased {
 			wo.Follow = followAll
 		}
-		w := r.searchTree.Walker(wo) // on the stack: no allocation
+		var w format.Walker // on the stack: no allocation
+		w.Reset(r.searchTree, wo)
 		for {
 			l, ok, err := w.Next()
 			if !ok && err == nil {

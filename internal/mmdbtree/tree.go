@@ -195,7 +195,8 @@ func ClearPathBit(path *[16]byte, i int) { path[i/8] &^= 0x80 >> (i % 8) }
 // depth is entered when follow says so, its networks given as the IPv6
 // networks they are. A corrupt tree is an error naming the file.
 func (t *Tree) Walk(follow func(path [16]byte, depth int) bool, fn func(p netip.Prefix, off uint) error) error {
-	w := t.Search.Walker(format.WalkOptions{Follow: follow, Tolerant: true})
+	var w format.Walker
+	w.Reset(t.Search, format.WalkOptions{Follow: follow, Tolerant: true})
 	counted := 0
 	for {
 		l, ok, err := w.Next()
