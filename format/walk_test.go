@@ -309,13 +309,14 @@ func TestTreeWalkCorrupt(t *testing.T) {
 // within its visit budget and must agree with the slow reference walk,
 // with and without networks without data and aliases.
 func FuzzTreeWalk(f *testing.F) {
-	for _, rel := range []string{"test-data/MaxMind-DB-test-ipv4-24.mmdb", "test-data/MaxMind-DB-test-mixed-28.mmdb", "test-data/MaxMind-DB-test-ipv6-32.mmdb"} {
-		db, err := Parse(readConformance(f, rel))
-		if err != nil {
+	// Seeds: conformance trees of each record size and IP version.
+	for _, name := range []string{"ipv4-24", "mixed-28", "ipv6-32"} {
+		if db, err := Parse(readConformance(f, "test-data/MaxMind-DB-test-"+name+".mmdb")); err == nil {
+			sizeSel := uint8(db.Metadata.RecordSize/4 - 6) // 24, 28, 32 -> 0, 1, 2
+			f.Add(db.Tree, uint16(db.Metadata.NodeCount), sizeSel, db.Metadata.IPVersion == 6, uint16(len(db.Data)))
+		} else {
 			f.Fatal(err)
 		}
-		sel := map[uint]uint8{24: 0, 28: 1, 32: 2}[db.Metadata.RecordSize]
-		f.Add(db.Tree, uint16(db.Metadata.NodeCount), sel, db.Metadata.IPVersion == 6, uint16(len(db.Data)))
 	}
 	f.Add(AppendNode(AppendNode(nil, 24, 1, 1), 24, 0, 1), uint16(2), uint8(0), true, uint16(4))
 	f.Fuzz(func(t *testing.T, tree []byte, nodes uint16, sizeSel uint8, v6 bool, dataSize uint16) {
