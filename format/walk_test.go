@@ -1,12 +1,12 @@
 package format
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -163,7 +163,7 @@ func firstDiff(a, b []Leaf) string {
 	return fmt.Sprintf("one is a prefix of the other (%d vs %d)", len(a), len(b))
 }
 
-func cmpKey(a, b [16]byte) int { return strings.Compare(string(a[:]), string(b[:])) }
+func cmpKey(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) }
 
 // maskKey clears the bits of k from depth on.
 func maskKey(k [16]byte, depth int) [16]byte {
