@@ -18,8 +18,7 @@ type Database struct {
 	// its first byte.
 	Data []byte
 
-	ipv4Start     uint // node reached by 96 zero bits in an IPv6 tree
-	ipv4StartBits int  // how many of those bits were walked
+	tree *Tree // the search tree's rules: IPv4 start, aliases, walks
 }
 
 // Parse checks the layout of file (metadata, tree size, separator) and
@@ -50,13 +49,8 @@ func Parse(file []byte) (*Database, error) {
 	// Full slice expressions: a read past the tree or the data section
 	// cannot see the bytes after it.
 	db := &Database{Metadata: md, Tree: file[:treeSize:treeSize], Data: file[dataStart:dataEnd:dataEnd]}
-	if md.IPVersion == 6 {
-		node := uint(0)
-		i := 0
-		for ; i < 96 && node < md.NodeCount; i++ {
-			node, _ = ReadNode(db.Tree, md.RecordSize, node)
-		}
-		db.ipv4Start, db.ipv4StartBits = node, i
+	if db.tree, err = NewTree(db.Tree, md.NodeCount, md.RecordSize, md.IPVersion, uint(len(db.Data))); err != nil {
+		return nil, err
 	}
 	return db, nil
 }
@@ -64,14 +58,16 @@ func Parse(file []byte) (*Database, error) {
 // Decoder returns a decoder over the data section.
 func (db *Database) Decoder() Decoder { return NewDecoder(db.Data) }
 
+// SearchTree returns the search tree, for walks and lookups.
+func (db *Database) SearchTree() *Tree { return db.tree }
+
 // resolve turns a record value that is not a node into a data offset.
 func (db *Database) resolve(record uint) (offset uint, found bool, err error) {
-	n := db.Metadata.NodeCount
-	if record == n {
+	if record == db.Metadata.NodeCount {
 		return 0, false, nil
 	}
-	off := record - n - DataSectionSeparatorSize
-	if record < n+DataSectionSeparatorSize || off >= uint(len(db.Data)) {
+	off, ok := db.tree.DataOffset(record)
+	if !ok {
 		return 0, false, dataErr("tree", 0, "record %d points outside the data section (%d bytes)", record, len(db.Data))
 	}
 	return off, true, nil
@@ -92,24 +88,21 @@ func (db *Database) Lookup(addr netip.Addr) (offset uint, prefixLen int, found b
 	if md.IPVersion == 4 {
 		addr = addr.Unmap()
 	}
+	t := db.tree
 	var key [16]byte
-	node, bit, bits := uint(0), 0, 128
+	node, bit := uint(0), 0
 	switch {
-	case addr.Is4() && md.IPVersion == 4:
-		a4 := addr.As4()
-		copy(key[:], a4[:])
-		bits = 32
 	case addr.Is4():
 		a4 := addr.As4()
 		copy(key[12:], a4[:])
-		node, bit = db.ipv4Start, db.ipv4StartBits
+		node, bit = t.IPv4Start, t.IPv4StartBits
 	case md.IPVersion == 4:
 		return 0, 0, false, nil
 	default:
 		key = addr.As16()
 	}
-	for ; bit < bits && node < md.NodeCount; bit++ {
-		left, right := ReadNode(db.Tree, md.RecordSize, node)
+	for ; bit < 128 && node < md.NodeCount; bit++ {
+		left, right := t.Children(node)
 		if key[bit/8]>>(7-bit%8)&1 == 0 {
 			node = left
 		} else {
@@ -119,7 +112,7 @@ func (db *Database) Lookup(addr netip.Addr) (offset uint, prefixLen int, found b
 	if node < md.NodeCount {
 		return 0, bit, false, dataErr("tree", 0, "walk for %s ran past the last bit at node %d", addr, node)
 	}
-	if addr.Is4() && md.IPVersion == 6 {
+	if addr.Is4() {
 		bit = max(bit-96, 0)
 	}
 	off, found, err := db.resolve(node)
@@ -127,64 +120,32 @@ func (db *Database) Lookup(addr netip.Addr) (offset uint, prefixLen int, found b
 }
 
 // Walk calls fn for every network with data, in address order, with the
-// data offset of its record. In an IPv6 tree, the subtrees that the
-// IPv4 aliases (::ffff:0:0/96, 2002::/16 or any other record that points
-// back at the IPv4 start node) lead to are not walked again; IPv4
-// networks are given as IPv4 prefixes. Walk visits at most node_count
-// nodes: a tree that needs more (a cycle, or subtrees shared by more paths
-// than the tree has spare nodes) is an error, so a corrupt tree cannot
-// make Walk run for ever or for a time exponential in its size. A subtree
-// shared within that bound is walked once per path to it, as other
-// readers do.
+// data offset of its record: a walk of the search tree (Tree.Walk) that
+// skips the aliases of the IPv4 subtree, IPv4 networks given as IPv4
+// prefixes. A corrupt tree is a *DataError of the "tree" section; see
+// Tree for the bounds that keep a walk of any tree short.
 func (db *Database) Walk(fn func(p netip.Prefix, offset uint) error) error {
-	md := &db.Metadata
-	bits := 32
-	if md.IPVersion == 6 {
-		bits = 128
-	}
-	seen := uint(0)
-	var path [16]byte
-	var walk func(node uint, depth int) error
-	walk = func(node uint, depth int) error {
-		if node >= md.NodeCount {
-			if node == md.NodeCount {
-				return nil
-			}
-			off, _, err := db.resolve(node)
-			if err != nil {
-				return err
-			}
-			return fn(db.prefix(path, depth), off)
+	for l, err := range db.tree.Walk(WalkOptions{}) {
+		if err != nil {
+			return treeDataError(err, db.Metadata.RecordSize)
 		}
-		if depth >= bits {
-			return dataErr("tree", node*NodeBytes(md.RecordSize), "node %d below the last bit", node)
-		}
-		if md.IPVersion == 6 && node == db.ipv4Start && path != [16]byte{} {
-			return nil // an alias of the IPv4 subtree, which ::/96 reaches
-		}
-		if seen++; seen > md.NodeCount {
-			return dataErr("tree", 0, "search tree reaches more nodes than its %d: a cycle or shared subtree", md.NodeCount)
-		}
-		left, right := ReadNode(db.Tree, md.RecordSize, node)
-		if err := walk(left, depth+1); err != nil {
+		if err := fn(l.Prefix(), l.Offset); err != nil {
 			return err
 		}
-		path[depth/8] |= 0x80 >> (depth % 8)
-		err := walk(right, depth+1)
-		path[depth/8] &^= 0x80 >> (depth % 8)
-		return err
 	}
-	return walk(0, 0)
+	return nil
 }
 
-// prefix turns the walked bits into a prefix; IPv4 space of an IPv6 tree
-// (::/96) comes back as IPv4.
-func (db *Database) prefix(path [16]byte, depth int) netip.Prefix {
-	if db.Metadata.IPVersion == 4 {
-		return netip.PrefixFrom(netip.AddrFrom4([4]byte(path[:4])), depth)
+// treeDataError turns a *TreeError into a *DataError of the tree section
+// at the offset of the node it names (0 for a record).
+func treeDataError(err error, recordSize uint) error {
+	te, ok := err.(*TreeError)
+	if !ok {
+		return err
 	}
-	if depth >= 96 && [12]byte(path[:12]) == [12]byte{} {
-		return netip.PrefixFrom(netip.AddrFrom4([4]byte(path[12:])), depth-96)
+	off := uint(0)
+	if te.Kind == TreeTooDeep {
+		off = te.Record * NodeBytes(recordSize)
 	}
-	return netip.PrefixFrom(netip.AddrFrom16(path), depth)
+	return &DataError{Section: "tree", Offset: off, Msg: te.Msg()}
 }

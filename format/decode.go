@@ -6,37 +6,6 @@ import (
 	"unicode/utf8"
 )
 
-// MaxDepth is the deepest nesting of maps, arrays and pointers that a
-// Decoder follows before it reports an error. libmaxminddb uses the same.
-const MaxDepth = 512
-
-// maxValues bounds how many values one call to Decoder.Value produces, so a
-// small file whose pointers fan out into a huge tree is an error, not an
-// out-of-memory.
-const maxValues = 1 << 22
-
-// maxPayloadBytes bounds how many bytes of strings, byte strings and map
-// keys one call to Decoder.Value copies out of the section, so a small
-// file whose pointers fan out to one long string many times is an error,
-// not an out-of-memory.
-const maxPayloadBytes = 1 << 26
-
-// expansionLimit returns how many values, and how many payload bytes, one
-// call to Value may produce from a section of n bytes: at most 16 per
-// byte of the section (plus some slack for tiny sections), and never more
-// than maxValues and maxPayloadBytes. Pointers let a record reuse shared
-// values, but no real record repeats its section sixteen times over, and
-// the work a few bytes can cause stays proportional to their number.
-func expansionLimit(n int) (values, bytes int) {
-	l := 1024
-	if n < (math.MaxInt-l)/16 {
-		l += 16 * n
-	} else {
-		l = math.MaxInt
-	}
-	return min(maxValues, l), min(maxPayloadBytes, l)
-}
-
 // Decoder reads values from one section: the data section, or the
 // metadata section after its marker. It is a read-only view and safe for
 // concurrent use. Every read is bounds-checked; malformed input gives a
@@ -52,90 +21,55 @@ func NewDecoder(buf []byte) Decoder { return Decoder{buf: buf, section: "data"} 
 // Bytes returns the section the decoder reads.
 func (d Decoder) Bytes() []byte { return d.buf }
 
-// Control parses the control byte(s) at off. For a pointer it returns
-// KindPointer, the offset the pointer points to as size, and the offset
-// just past the pointer. For any other kind, size is the payload length in
-// bytes (strings, bytes, numbers), the entry count (maps, arrays) or the
-// value itself (booleans), and payload is where the payload starts. The
-// kind and size are not checked against each other; the typed readers do.
+// Control parses the control byte(s) at off (ReadControl, with errors).
+// For a pointer it returns KindPointer, the offset the pointer points to
+// as size, and the offset just past the pointer. For any other kind, size
+// is the payload length in bytes (strings, bytes, numbers), the entry
+// count (maps, arrays) or the value itself (booleans), and payload is
+// where the payload starts. The kind and size are not checked against
+// each other; the typed readers do.
 func (d Decoder) Control(off uint) (kind Kind, size uint, payload uint, err error) {
-	buf := d.buf
-	if off >= uint(len(buf)) {
-		return 0, 0, 0, d.errf(off, "unexpected end of section reading a control byte")
+	k, size, payload, st := ReadControl(d.buf, off)
+	if st != ControlOK {
+		return 0, 0, 0, d.controlErr(off, st)
 	}
-	ctrl := buf[off]
-	off++
-	kind = Kind(ctrl >> 5)
-	if kind == KindPointer {
-		n := uint(ctrl>>3&3) + 1
-		if off+n > uint(len(buf)) {
-			return 0, 0, 0, d.errf(off-1, "pointer runs past the end of the section")
-		}
-		b := buf[off : off+n]
-		v := uint(ctrl & 7)
-		switch n {
-		case 1:
-			size = v<<8 | uint(b[0])
-		case 2:
-			size = (v<<16 | uint(b[0])<<8 | uint(b[1])) + 2048
-		case 3:
-			size = (v<<24 | uint(b[0])<<16 | uint(b[1])<<8 | uint(b[2])) + 526336
-		default:
-			size = uint(binary.BigEndian.Uint32(b))
-		}
-		return KindPointer, size, off + n, nil
-	}
-	if kind == KindExtended {
-		if off >= uint(len(buf)) {
-			return 0, 0, 0, d.errf(off, "unexpected end of section reading an extended type")
-		}
-		ext := buf[off]
-		if ext == 0 || ext > 8 {
-			return 0, 0, 0, d.errf(off, "invalid extended type %d", uint(ext)+7)
-		}
-		kind = Kind(ext + 7)
-		off++
-	}
-	size = uint(ctrl & 0x1f)
-	if size >= 29 {
-		n := size - 28
-		if off+n > uint(len(buf)) {
-			return 0, 0, 0, d.errf(off, "size bytes run past the end of the section")
-		}
-		b := buf[off : off+n]
-		switch n {
-		case 1:
-			size = 29 + uint(b[0])
-		case 2:
-			size = 285 + (uint(b[0])<<8 | uint(b[1]))
-		default:
-			size = 65821 + (uint(b[0])<<16 | uint(b[1])<<8 | uint(b[2]))
-		}
-		off += n
-	}
-	return kind, size, off, nil
+	return Kind(k), size, payload, nil
 }
 
-// Resolve is Control that follows one pointer. For a pointer at off it
-// returns the control of the value pointed to, pointedFrom true and next,
-// the offset just past the pointer. Otherwise pointedFrom is false and
-// next is 0: the value ends where its payload and size say. A pointer to a
-// pointer is an error.
+// controlErr words the status of a control at off that could not be read.
+func (d Decoder) controlErr(off uint, st ControlStatus) error {
+	switch st {
+	case ControlNoByte:
+		return d.errf(off, "unexpected end of section reading a control byte")
+	case ControlPointerTruncated:
+		return d.errf(off, "pointer runs past the end of the section")
+	case ControlExtendedTruncated:
+		return d.errf(off+1, "unexpected end of section reading an extended type")
+	case ControlBadExtended:
+		return d.errf(off+1, "invalid extended type %d", uint(d.buf[off+1])+7)
+	case ControlSizeTruncated:
+		sizeOff := off + 1
+		if d.buf[off]>>5 == 0 {
+			sizeOff++ // after the extended type byte
+		}
+		return d.errf(sizeOff, "size bytes run past the end of the section")
+	case ControlPointerToPointer:
+		return d.errf(off, "pointer to a pointer")
+	}
+	return d.errf(off, "control status %d", st)
+}
+
+// Resolve is Control that follows one pointer (ReadResolved, with
+// errors). For a pointer at off it returns the control of the value
+// pointed to, pointedFrom true and next, the offset just past the
+// pointer. Otherwise pointedFrom is false and next is 0: the value ends
+// where its payload and size say. A pointer to a pointer is an error.
 func (d Decoder) Resolve(off uint) (kind Kind, size, payload uint, pointedFrom bool, next uint, err error) {
-	kind, size, payload, err = d.Control(off)
-	if err != nil || kind != KindPointer {
-		return kind, size, payload, false, 0, err
+	k, size, payload, next, st := ReadResolved(d.buf, off)
+	if st != ControlOK {
+		return 0, 0, 0, false, 0, d.controlErr(payload, st)
 	}
-	next = payload
-	target := size
-	kind, size, payload, err = d.Control(target)
-	if err != nil {
-		return 0, 0, 0, false, 0, err
-	}
-	if kind == KindPointer {
-		return 0, 0, 0, false, 0, d.errf(target, "pointer to a pointer")
-	}
-	return kind, size, payload, true, next, nil
+	return Kind(k), size, payload, next != 0, next, nil
 }
 
 // Uint reads a big-endian unsigned integer of size bytes (at most 8) at off.
@@ -238,35 +172,18 @@ func (d Decoder) skip(off uint, depth int) (uint, error) {
 	return payload + size, nil
 }
 
-// checkSize returns why size is wrong for a scalar kind, or "".
+// checkSize returns why size is wrong for a scalar kind (SizeValid), or "".
 func checkSize(kind Kind, size uint) string {
-	max := uint(0)
+	if SizeValid(kind, size) {
+		return ""
+	}
 	switch kind {
 	case KindFloat64:
-		if size != 8 {
-			return "double of " + itoa(size) + " bytes, want 8"
-		}
-		return ""
+		return "double of " + itoa(size) + " bytes, want 8"
 	case KindFloat32:
-		if size != 4 {
-			return "float of " + itoa(size) + " bytes, want 4"
-		}
-		return ""
-	case KindUint16:
-		max = 2
-	case KindUint32, KindInt32:
-		max = 4
-	case KindUint64:
-		max = 8
-	case KindUint128:
-		max = 16
-	default:
-		return ""
+		return "float of " + itoa(size) + " bytes, want 4"
 	}
-	if size > max {
-		return kind.String() + " of " + itoa(size) + " bytes, at most " + itoa(max)
-	}
-	return ""
+	return kind.String() + " of " + itoa(size) + " bytes, at most " + itoa(MaxSize(kind))
 }
 
 func itoa(n uint) string {
@@ -287,10 +204,10 @@ func itoa(n uint) string {
 // out of the section. Invalid UTF-8, sizes that do not fit their kind,
 // nesting deeper than MaxDepth, pointer cycles and runaway pointer fan-out
 // (more values or payload bytes than 16 per byte of the section, see
-// expansionLimit) are errors.
+// ExpansionLimit) are errors.
 func (d Decoder) Value(off uint) (Value, uint, error) {
 	var st valueState
-	st.maxValues, st.maxBytes = expansionLimit(len(d.buf))
+	st.maxValues, st.maxBytes = ExpansionLimit(len(d.buf))
 	st.budget, st.bytes = st.maxValues, st.maxBytes
 	return d.value(off, 0, &st)
 }
@@ -331,10 +248,8 @@ func (d Decoder) value(off uint, depth int, st *valueState) (Value, uint, error)
 				return nil, 0, d.errf(off, "pointer cycle through offset %d", size)
 			}
 		}
-		if k, _, _, err := d.Control(size); err != nil {
-			return nil, 0, err
-		} else if k == KindPointer {
-			return nil, 0, d.errf(size, "pointer to a pointer")
+		if _, _, _, _, _, err := d.Resolve(off); err != nil {
+			return nil, 0, err // the target is unreadable, or a pointer
 		}
 		st.path = append(st.path, size)
 		v, _, err := d.value(size, depth+1, st)

@@ -539,11 +539,11 @@ func TestMapsWithPointers(t *testing.T) {
 }
 
 // TestValueRejectsBeforeAllocating: an array or map with more entries
-// than the value budget (maxValues, once the section is large enough) is
+// than the value budget (MaxValues, once the section is large enough) is
 // rejected before its Go slice or map is made: the section holds enough
 // bytes for every entry, but decoding them would exceed the budget anyway.
 func TestValueRejectsBeforeAllocating(t *testing.T) {
-	const n = maxValues + 1 // 65821 + 0x3efee4 = 4194305
+	const n = MaxValues + 1 // 65821 + 0x3efee4 = 4194305
 	for _, tc := range []struct {
 		name string
 		head []byte

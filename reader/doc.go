@@ -21,6 +21,20 @@
 // offset; decoding happens only when asked (Result.Decode), through a plan
 // built once per Go type and cached.
 //
+// What the reader owns, and what it takes from format: the byte layer of
+// the data section (control bytes, sizes, pointers and the rule that a
+// pointer never points at a pointer: format.ReadControl, ReadResolved,
+// SizeValid) and its limits (format.MaxDepth, format.ExpansionLimit) are
+// format's, as are the search tree's rules and its one walker
+// (format.Tree: the IPv4 start, the alias policy, the visit budget, the
+// iterator of leaves that Networks, NetworksWithin and Verify use). The
+// reader keeps what makes it fast: the lookup loops per record size and
+// the acceleration indexes (reader.go, index.go), and, for decoding, the
+// byte layer's use with maxminddb-golang's errors (decode_bytes.go),
+// untyped decoding and the Decode entry points (decode_any.go), the
+// caches keyed by data offset (decode_cache.go), the per-type plans
+// (decode_plan.go) and their decode functions (decode.go).
+//
 // Invariants:
 //
 //  1. Every answer (found, offset, prefix, decoded value, error type) is
@@ -35,8 +49,10 @@
 //     bound: every read of the data section is bounds-checked, nesting is
 //     limited to 512, containers larger than the rest of the section and
 //     pointer fan-out beyond a budget proportional to the section are
-//     errors, tree iteration and index building are bounded by the node
-//     count, filling an index slot by its size (FuzzReader, TestBadData).
+//     errors, tree iteration and verification make at most format.Tree's
+//     budget of node visits (the node count, plus the node count per alias
+//     followed), filling an index slot is bounded by its size (FuzzReader,
+//     TestBadData, format's FuzzTreeWalk).
 //  4. Decoded strings are copies: nothing handed to the caller points into
 //     the mapped file, so unmapping it cannot corrupt a record.
 //  5. Open reads the metadata and the 96 nodes down to the IPv4 subtree

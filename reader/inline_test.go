@@ -10,7 +10,7 @@ import (
 
 // hotInlined lists the functions of the lookup hot path (lookup, Result
 // accessors, Handle, the decoder's per-value helpers and caches, the
-// typed record cache) that must stay inlinable: a change that pushes one
+// typed record cache, and format's helpers they call) that must stay inlinable: a change that pushes one
 // over the compiler's budget adds a call to every lookup or value, and
 // this test names it, as bart's does.
 var hotInlined = map[string][]string{
@@ -20,6 +20,11 @@ var hotInlined = map[string][]string{
 		"(*Handle).Lookup", "(*Handle).Reader",
 		"(*decoder).payload", "(*decoder).checkContainer", "(*decoder).offsetOf", "(*decoder).newState",
 		"(*plan).lookupField", "(*skipCache).get", "(*skipCache).put", "(*mapCache).get",
+		"(*decoder).ctrl",
+	},
+	// format's byte layer and tree rules, as the reader calls them.
+	"../format": {
+		"ExpansionLimit", "SizeValid", "(*Tree).Children", "(*Tree).DataOffset", "(*Tree).IsAlias",
 	},
 	"./geoip2": {
 		"lookupShared[github.com/ipatlas/ipatlas/reader/geoip2.City]",

@@ -6,6 +6,8 @@ import (
 	"iter"
 	"net/netip"
 	"runtime"
+
+	"github.com/ipatlas/ipatlas/format"
 )
 
 type networkOptions struct {
@@ -48,14 +50,12 @@ func (r *Reader) Networks(options ...NetworksOption) iter.Seq[Result] {
 	return r.NetworksWithin(netip.PrefixFrom(netip.IPv4Unspecified(), 0), options...)
 }
 
-type netNode struct {
-	ip      [16]byte
-	bit     uint
-	pointer uint
-}
-
 // NetworksWithin is Networks restricted to the networks inside prefix. If
 // prefix lies inside one network of the tree, that network is yielded.
+// The walk is format.Tree's: its alias rule, and its bound on node
+// visits (Tolerant, as maxminddb-golang walks shared subtrees), which
+// ends a walk of a corrupt tree (a cycle, a subtree shared by too many
+// paths, a node below the last bit) with an error.
 func (r *Reader) NetworksWithin(prefix netip.Prefix, options ...NetworksOption) iter.Seq[Result] {
 	return func(yield func(Result) bool) {
 		defer runtime.KeepAlive(r) // the tree is mapped memory; see Lookup
@@ -87,97 +87,71 @@ func (r *Reader) NetworksWithin(prefix netip.Prefix, options ...NetworksOption) 
 			}
 			opt(&o)
 		}
-		ip := prefix.Addr()
-		key := ip.As16()
-		stop := prefix.Bits()
-		if ip.Is4() {
-			key = [16]byte{}
-			a4 := ip.As4()
-			copy(key[12:], a4[:])
-			stop += 96
+		wo := format.WalkOptions{Within: prefix, Empty: o.includeEmpty, Tolerant: true}
+		if o.includeAliased {
+			wo.Follow = followAll
 		}
-		if stop > 128 {
-			yield(Result{err: errors.New("invalid prefix: exceeds IPv6 maximum of 128 bits")})
-			return
-		}
-		// Walk to the prefix, bit by bit (an IPv4 prefix of an IPv4 tree
-		// starts at bit 96 at the root, as an IPv6 tree's starts at the
-		// node ::/96 leads to).
-		node, bit := uint(0), 0
-		if ip.Is4() {
-			node, bit = r.ipv4Start, r.ipv4StartBitDepth
-		}
-		for ; bit < stop && node < r.nodeCnt; bit++ {
-			node = r.child(node, uint(key[bit>>3]>>(7-bit&7)&1))
-		}
-		// Clear the bits past the depth reached.
-		start := netip.AddrFrom16(key)
-		if p, err := start.Prefix(bit); err == nil {
-			key = p.Addr().As16()
-		}
-
-		// A valid tree is visited once, plus once per alias of the IPv4
-		// subtree; a corrupt one (cycles, shared subtrees) could take
-		// exponential time, so the visits are bounded.
-		budget := 64*r.nodeCnt + 1024
-		stack := make([]netNode, 0, 64)
-		stack = append(stack, netNode{ip: key, bit: uint(bit), pointer: node})
-		for len(stack) > 0 {
-			n := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			for {
-				if r.buffer == nil {
-					// Closed by the loop's body (Close must not run
-					// concurrently, but may run between two yields).
-					yield(Result{ip: displayIP(n.ip), prefixLen: uint8(n.bit), err: errClosedDuringIteration})
-					return
-				}
-				if n.pointer == r.nodeCnt {
-					if o.includeEmpty {
-						if !yield(Result{ip: displayIP(n.ip), offset: notFound, prefixLen: uint8(n.bit)}) {
-							return
-						}
-					}
-					break
-				}
-				if !o.includeAliased && r.ipv4Start != 0 && n.pointer == r.ipv4Start && !inIPv4Subtree(n.ip) {
-					break
-				}
-				if n.pointer > r.nodeCnt {
-					off, err := r.resolveDataPointer(n.pointer)
-					if err == nil && o.skipEmpty {
-						var empty bool
-						empty, err = r.dec.isEmptyAt(off)
-						if err == nil && empty {
-							break
-						}
-					}
-					if !yield(Result{reader: r, ip: displayIP(n.ip), offset: off, prefixLen: uint8(n.bit), err: err}) {
-						return
-					}
-					break
-				}
-				if n.bit >= 128 {
-					res := Result{ip: displayIP(n.ip), prefixLen: uint8(n.bit)}
-					res.err = newInvalidDatabaseError("invalid search tree at %s", res.Prefix())
+		var w format.Walker // on the stack: no allocation
+		w.Reset(r.searchTree, wo)
+		for {
+			l, ok, err := w.Next()
+			if !ok && err == nil {
+				return
+			}
+			var res Result
+			if err != nil {
+				res = treeError(err)
+				if !ok {
 					yield(res)
 					return
 				}
-				if budget == 0 {
-					yield(Result{ip: displayIP(n.ip), prefixLen: uint8(n.bit),
-						err: newInvalidDatabaseError("invalid search tree: nodes reached too many times (a cycle or shared subtree)")})
-					return
+				// A bad record: maxminddb-golang v2 yields it and goes on.
+				res.reader = r
+			} else {
+				res = Result{ip: displayIP(l.Key), prefixLen: uint8(l.Depth), offset: notFound}
+				if l.HasData {
+					if o.skipEmpty {
+						empty, err := r.dec.isEmptyAt(l.Offset)
+						if err == nil && empty {
+							continue
+						}
+						res.err = err
+					}
+					res.reader, res.offset = r, l.Offset
 				}
-				budget--
-				right := n.ip
-				right[n.bit>>3] |= 1 << (7 - n.bit%8)
-				left, rightPtr := r.child(n.pointer, 0), r.child(n.pointer, 1)
-				n.bit++
-				stack = append(stack, netNode{ip: right, bit: n.bit, pointer: rightPtr})
-				n.pointer = left
+			}
+			if !yield(res) {
+				return
+			}
+			if r.buffer == nil {
+				// Closed by the loop's body (Close must not run
+				// concurrently, but may run between two yields): stop
+				// before the walk reads the unmapped tree.
+				yield(Result{ip: res.ip, prefixLen: res.prefixLen, err: errClosedDuringIteration})
+				return
 			}
 		}
 	}
+}
+
+func followAll([16]byte, int) bool { return true }
+
+// treeError words a walk's *format.TreeError as the reader's errors.
+func treeError(err error) Result {
+	te, ok := err.(*format.TreeError)
+	if !ok {
+		return Result{err: err}
+	}
+	res := Result{ip: displayIP(te.Key), prefixLen: uint8(te.Depth)}
+	switch te.Kind {
+	case format.TreeTooDeep:
+		res.err = newInvalidDatabaseError("invalid search tree at %s", res.Prefix())
+	case format.TreeBudget:
+		res.err = newInvalidDatabaseError("invalid search tree: nodes reached too many times (a cycle or shared subtree)")
+	default:
+		res.err = errTreeCorrupt
+	}
+	return res
 }
 
 // errClosedDuringIteration ends an iteration whose Reader was closed by

@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"sync/atomic"
 	"time"
+
+	"github.com/ipatlas/ipatlas/format"
 )
 
 const dataSectionSeparatorSize = 16
@@ -40,6 +42,10 @@ type Reader struct {
 	recSize uint
 
 	validRecordSize bool // recSize is 24, 28 or 32; tree walks need it
+
+	// searchTree is the tree's rules and walker (networks, verify);
+	// nil when the record size is not valid.
+	searchTree *format.Tree
 
 	ipv4Start         uint // node (or record) reached by 96 zero bits
 	ipv4StartBitDepth int  // how many bits that walk took (96 in an IPv4 tree)
@@ -213,6 +219,7 @@ func (r *Reader) Close() error {
 	}
 	r.buffer, r.tree, r.data = nil, nil, nil
 	r.dec = decoder{}
+	r.searchTree = nil
 	r.idx4, r.idx4p, r.idx6 = nil, nil, nil
 	r.idxMem.free()
 	return err
@@ -269,21 +276,28 @@ func OpenBytes(buffer []byte, options ...ReaderOption) (*Reader, error) {
 	return r, nil
 }
 
+// setIPv4Start makes the search tree's view (format.Tree: where the IPv4
+// space starts, the aliases, the walks) when the record size is valid;
+// an IPv6 tree with an invalid record size is an error, an IPv4 one is
+// not (its lookups are), as in maxminddb-golang.
 func (r *Reader) setIPv4Start() error {
-	if r.Metadata.IPVersion != 6 {
-		r.ipv4StartBitDepth = 96
+	r.ipv4StartBitDepth = 96
+	if !r.validRecordSize {
+		if r.Metadata.IPVersion == 6 {
+			return newInvalidDatabaseError("unsupported record size: %d", r.recSize)
+		}
 		return nil
 	}
-	switch r.recSize {
-	case 24, 28, 32:
-	default:
-		return newInvalidDatabaseError("unsupported record size: %d", r.recSize)
+	ipv := uint(4)
+	if r.Metadata.IPVersion == 6 {
+		ipv = 6
 	}
-	node, i := uint(0), 0
-	for ; i < 96 && node < r.nodeCnt; i++ {
-		node = r.child(node, 0)
+	t, err := format.NewTree(r.tree, r.nodeCnt, r.recSize, ipv, uint(len(r.data)))
+	if err != nil {
+		return newInvalidDatabaseError("%v", err)
 	}
-	r.ipv4Start, r.ipv4StartBitDepth = node, i
+	r.searchTree = t
+	r.ipv4Start, r.ipv4StartBitDepth = t.IPv4Start, t.IPv4StartBits
 	return nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"math/big"
 	"runtime"
 	"unicode/utf8"
+
+	"github.com/ipatlas/ipatlas/format"
 )
 
 // Verify checks the whole database: the metadata (format 2.0, a database
@@ -114,90 +116,19 @@ func checkUTF8(v any) error {
 	return nil
 }
 
-const (
-	nodeUnvisited = 0
-	nodeVisiting  = 255
-)
-
-// verifyTree walks the tree from the root, iteratively, and returns the
-// set of data offsets its records point to. A node is expanded once; its
-// height (longest path below it) is remembered so shared subtrees are
-// checked in linear time.
+// verifyTree walks the tree (format.Tree.Walk, aliases of the IPv4
+// subtree skipped) and returns the set of data offsets its records point
+// to. The walk's bound on node visits makes it linear in the tree's size:
+// a cycle, a path longer than 128 bits, or a subtree shared by more paths
+// than the Tolerant budget allows is an error; a subtree shared within it
+// is not, as in maxminddb-golang's Verify.
 func (r *Reader) verifyTree() (map[uint]bool, error) {
-	nc := r.nodeCnt
-	if nc > uint(len(r.buffer))/(r.recSize/4) {
-		return nil, newInvalidDatabaseError("bounds check failed during search tree verification")
-	}
 	offsets := make(map[uint]bool)
-	states := make([]uint8, nc)
-	startDepth := uint(0)
-	if r.Metadata.IPVersion == 4 {
-		startDepth = 96
-	}
-	type frame struct {
-		node, depth uint
-		child       uint8 // children handled so far
-		height      uint8 // of children so far
-	}
-	visit := func(ptr, depth uint) (push bool, height uint8, err error) {
-		if ptr == nc {
-			return false, 0, nil
-		}
-		if ptr > nc {
-			off, err := r.resolveDataPointer(ptr)
-			if err != nil {
-				return false, 0, err
-			}
-			offsets[off] = true
-			return false, 0, nil
-		}
-		if depth >= 128 {
-			return false, 0, newInvalidDatabaseError("invalid search tree: internal node at bit depth %d", depth)
-		}
-		switch states[ptr] {
-		case nodeVisiting:
-			return false, 0, newInvalidDatabaseError("invalid search tree: cycle at node %d", ptr)
-		case nodeUnvisited:
-			return true, 0, nil
-		default:
-			return false, states[ptr], nil
-		}
-	}
-	push, _, err := visit(0, startDepth)
-	if err != nil || !push {
-		return offsets, err
-	}
-	stack := []frame{{node: 0, depth: startDepth}}
-	states[0] = nodeVisiting
-	for len(stack) > 0 {
-		f := &stack[len(stack)-1]
-		if f.child == 2 {
-			if f.height == 128 {
-				return nil, newInvalidDatabaseError("invalid search tree: path exceeds 128 bits")
-			}
-			h := f.height + 1
-			if f.depth+uint(h) > 128 {
-				return nil, newInvalidDatabaseError("invalid search tree: path exceeds 128 bits")
-			}
-			states[f.node] = h
-			stack = stack[:len(stack)-1]
-			if len(stack) > 0 {
-				p := &stack[len(stack)-1]
-				p.height = max(p.height, h)
-			}
-			continue
-		}
-		ptr := r.child(f.node, uint(f.child))
-		f.child++
-		push, h, err := visit(ptr, f.depth+1)
+	for l, err := range r.searchTree.Walk(format.WalkOptions{Tolerant: true}) {
 		if err != nil {
-			return nil, err
+			return nil, treeError(err).err
 		}
-		f.height = max(f.height, h)
-		if push {
-			states[ptr] = nodeVisiting
-			stack = append(stack, frame{node: ptr, depth: f.depth + 1})
-		}
+		offsets[l.Offset] = true
 	}
 	return offsets, nil
 }

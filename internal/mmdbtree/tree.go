@@ -1,13 +1,17 @@
 // Package mmdbtree walks the search trees of MaxMind DB files: one tree
 // network by network (export), or two trees side by side (diff, compare),
-// over files that are memory-mapped, not read whole.
+// over files that are memory-mapped, not read whole. It owns the mapping
+// and the pair walk; the rules of one tree (node records, the IPv4
+// start, the alias policy, the visit budget) and the single-tree walk are
+// format.Tree's, shared with the reader.
 //
 // It reads any valid MMDB file and a corrupt one gives an error, never a
 // panic or an endless walk:
 //
-//  1. A walk visits at most Tree.Budget nodes (64 times the node count, a
-//     valid tree needs one visit per node plus one per alias of its IPv4
-//     subtree), so cycles and shared subtrees end with an error.
+//  1. Walk is format.Tree's walk, with its largest budget of node visits
+//     (Tolerant: 64 times the node count, what a walk that follows every
+//     alias may spend). A pair walk spends Tree.Budget, set to the same.
+//     So cycles and widely shared subtrees end with an error.
 //  2. A record that points outside the data section, and a node below the
 //     last bit of the address, are errors naming the file.
 //
@@ -18,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net/netip"
 	"sync/atomic"
 
@@ -32,6 +37,8 @@ type Tree struct {
 	// DB is the parsed file; Dec decodes its data section.
 	DB  *format.Database
 	Dec format.Decoder
+	// Search is the search tree's rules and single-tree walk.
+	Search *format.Tree
 	// Nodes is the node count, RecordSize the record size in bits.
 	Nodes, RecordSize uint
 	// Bits is 32 for an IPv4 tree, 128 for an IPv6 tree.
@@ -116,38 +123,23 @@ func FromBytes(path string, b []byte) (*Tree, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	md := db.Metadata
-	t := &Tree{Path: path, file: b, DB: db, Dec: db.Decoder(), Nodes: uint(md.NodeCount), RecordSize: uint(md.RecordSize), Bits: 32, IPv4Root: ^uint(0)}
-	switch md.RecordSize {
-	case 24, 28, 32:
-	default:
-		return nil, fmt.Errorf("%s: unsupported record size %d", path, md.RecordSize)
-	}
-	if uint(len(db.Tree)) < t.Nodes*format.NodeBytes(t.RecordSize) {
-		return nil, fmt.Errorf("%s: search tree of %d nodes does not fit in the file", path, t.Nodes)
-	}
-	switch md.IPVersion {
-	case 4:
-	case 6:
+	st := db.SearchTree()
+	t := &Tree{Path: path, file: b, DB: db, Dec: db.Decoder(), Search: st, Nodes: st.NodeCount, RecordSize: st.RecordSize, Bits: 32, IPv4Root: ^uint(0)}
+	if md.IPVersion == 6 {
 		t.Bits = 128
-		r, i := uint(0), 0
-		for ; i < 96 && r < t.Nodes; i++ {
-			r, _ = t.Children(r)
-		}
-		if i == 96 && r < t.Nodes {
+		if r, ok := st.IPv4Root(); ok {
 			t.IPv4Root = r
 		}
-	default:
-		return nil, fmt.Errorf("%s: unsupported ip_version %d", path, md.IPVersion)
 	}
-	// A valid tree is walked once, plus once per alias of its IPv4
-	// subtree (three in MaxMind's files).
-	t.Budget = 64*int(t.Nodes) + 1024
+	// The largest budget of format.Tree's rule: a pair walk may follow
+	// each alias of the IPv4 subtree (three in MaxMind's files).
+	t.Budget = st.VisitBudget(format.MaxAliasWalks)
 	return t, nil
 }
 
 // Children returns the two records of node n (n < t.Nodes).
 func (t *Tree) Children(n uint) (left, right uint) {
-	return format.ReadNode(t.DB.Tree, t.RecordSize, n)
+	return t.Search.Children(n)
 }
 
 // Visit spends one node visit of the walk budget.
@@ -162,19 +154,19 @@ func (t *Tree) Visit() error {
 // Offset returns the data-section offset that record r (> t.Nodes)
 // points to.
 func (t *Tree) Offset(r uint) (uint, error) {
-	off := r - t.Nodes - format.DataSectionSeparatorSize
-	if r < t.Nodes+format.DataSectionSeparatorSize || off >= uint(len(t.DB.Data)) {
+	off, ok := t.Search.DataOffset(r)
+	if !ok {
 		return 0, fmt.Errorf("%s: invalid search tree: record %d points outside the data section (%d bytes)", t.Path, r, len(t.DB.Data))
 	}
 	return off, nil
 }
 
 // IsAlias reports whether record r, met at the given depth and path,
-// is an alias of the IPv4 subtree: the subtree's root reached from
-// anywhere but ::/96 (::ffff:0:0/96, 2001::/32 and 2002::/16 in MaxMind's
-// files).
+// is an alias of the IPv4 subtree (format.Tree.IsAlias): the subtree's
+// root reached from anywhere but ::/96 (::ffff:0:0/96, 2001::/32 and
+// 2002::/16 in MaxMind's files).
 func (t *Tree) IsAlias(r uint, depth int, path *[16]byte) bool {
-	return r == t.IPv4Root && (depth != 96 || [12]byte(path[:12]) != [12]byte{})
+	return t.Bits == 128 && t.Search.IsAlias(r, path, depth)
 }
 
 // PathPrefix turns the first depth bits of path into a prefix of the
@@ -198,45 +190,44 @@ func SetPathBit(path *[16]byte, i int) { path[i/8] |= 0x80 >> (i % 8) }
 func ClearPathBit(path *[16]byte, i int) { path[i/8] &^= 0x80 >> (i % 8) }
 
 // Walk calls fn for every network with data, in address order, with the
-// data offset of its record. An alias of the IPv4 subtree met at a path
-// and depth is entered when follow says so, its networks given as the
-// IPv6 networks they are.
+// data offset of its record: format.Tree.Walk, with its visit budget,
+// counted in Visited. An alias of the IPv4 subtree met at a path and
+// depth is entered when follow says so, its networks given as the IPv6
+// networks they are. A corrupt tree is an error naming the file.
 func (t *Tree) Walk(follow func(path [16]byte, depth int) bool, fn func(p netip.Prefix, off uint) error) error {
-	type frame struct {
-		r     uint
-		depth int
-		path  [16]byte
-	}
-	stack := []frame{{r: 0}}
-	for len(stack) > 0 {
-		f := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		switch {
-		case f.r == t.Nodes: // no data
-			continue
-		case f.r > t.Nodes:
-			off, err := t.Offset(f.r)
-			if err != nil {
-				return err
-			}
-			if err := fn(PathPrefix(t.Bits, f.path, f.depth), off); err != nil {
-				return err
-			}
-			continue
+	var w format.Walker
+	w.Reset(t.Search, format.WalkOptions{Follow: follow, Tolerant: true})
+	counted := 0
+	for {
+		l, ok, err := w.Next()
+		if v := w.Visits(); v != counted {
+			t.Visited.Add(int64(v - counted))
+			counted = v
 		}
-		if t.IsAlias(f.r, f.depth, &f.path) && !follow(f.path, f.depth) {
-			continue
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.Path, err)
 		}
-		if f.depth >= t.Bits {
-			return fmt.Errorf("%s: invalid search tree: node %d below the last bit at %s", t.Path, f.r, PathPrefix(t.Bits, f.path, f.depth))
+		if !ok {
+			return nil
 		}
-		if err := t.Visit(); err != nil {
+		if err := fn(l.Prefix(), l.Offset); err != nil {
 			return err
 		}
-		left, right := t.Children(f.r)
-		rf := frame{r: right, depth: f.depth + 1, path: f.path}
-		SetPathBit(&rf.path, f.depth)
-		stack = append(stack, rf, frame{r: left, depth: f.depth + 1, path: f.path})
 	}
-	return nil
+}
+
+// Leaves returns format.Tree.Walk of the tree with these options, its
+// errors naming the file: every network (with data, and without when
+// o.Empty), for callers that want an iterator rather than a callback.
+func (t *Tree) Leaves(o format.WalkOptions) iter.Seq2[format.Leaf, error] {
+	return func(yield func(format.Leaf, error) bool) {
+		for l, err := range t.Search.Walk(o) {
+			if err != nil {
+				err = fmt.Errorf("%s: %w", t.Path, err)
+			}
+			if !yield(l, err) {
+				return
+			}
+		}
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ipatlas/ipatlas/format"
 )
 
 func TestOpenErrors(t *testing.T) {
@@ -25,18 +27,24 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-// TestWalkConformance walks a conformance database, mapped, and closes
-// it; the networks come in address order. (cmd/ipatlas's walk tests hold
-// the walk to maxminddb-golang's.)
-func TestWalkConformance(t *testing.T) {
-	path := "../../../shared/mmdb-conformance/test-data/GeoIP2-City-Test.mmdb"
+// conformanceFile returns the path of a conformance test database, or
+// skips the test when it is missing (fails under CI=true).
+func conformanceFile(t *testing.T, name string) string {
+	path := "../../../shared/mmdb-conformance/test-data/" + name
 	if _, err := os.Stat(path); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("CI=true but %s is missing", path)
 		}
 		t.Skipf("%s missing", path)
 	}
-	tr, err := Open(path)
+	return path
+}
+
+// TestWalkConformance walks a conformance database, mapped, and closes
+// it; the networks come in address order. (cmd/ipatlas's walk tests hold
+// the walk to maxminddb-golang's.)
+func TestWalkConformance(t *testing.T) {
+	tr, err := Open(conformanceFile(t, "GeoIP2-City-Test.mmdb"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,5 +66,70 @@ func TestWalkConformance(t *testing.T) {
 	}
 	if err := tr.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
+	}
+}
+
+// TestWalkAliases walks a mixed conformance tree with aliases skipped and
+// followed: following them adds each IPv4 network once per alias, as
+// IPv6 networks (independently: the IPv4 networks mapped into the alias
+// prefixes the tree holds, found by Lookup of the alias's first address),
+// Visited counts the visits, and Leaves gives what Walk gives.
+func TestWalkAliases(t *testing.T) {
+	tr, err := Open(conformanceFile(t, "MaxMind-DB-test-mixed-24.mmdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	collect := func(follow func([16]byte, int) bool) (v4, v6 []netip.Prefix) {
+		err := tr.Walk(follow, func(p netip.Prefix, _ uint) error {
+			if p.Addr().Is4() {
+				v4 = append(v4, p)
+			} else {
+				v6 = append(v6, p)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v4, v6
+	}
+	v4, v6 := collect(func([16]byte, int) bool { return false })
+	if tr.Visited.Load() == 0 {
+		t.Error("Visited is 0 after a walk")
+	}
+	v4all, v6all := collect(func([16]byte, int) bool { return true })
+	if len(v4) == 0 || len(v4all) != len(v4) {
+		t.Fatalf("IPv4 networks: %d, %d when following aliases", len(v4), len(v4all))
+	}
+	// Each IPv4 network appears under each alias: ::ffff:a.b.c.d/96+n in
+	// ::ffff:0:0/96, and 2002:a.b.c.d::/16+n in 2002::/16.
+	under := func(alias netip.Prefix) int {
+		n := 0
+		for _, p := range v6all {
+			if alias.Overlaps(p) {
+				n++
+			}
+		}
+		return n
+	}
+	for _, alias := range []string{"::ffff:0:0/96", "2002::/16"} {
+		if got := under(netip.MustParsePrefix(alias)); got != len(v4) {
+			t.Errorf("%s holds %d networks when following aliases, want the %d IPv4 ones", alias, got, len(v4))
+		}
+	}
+	aliased := len(v6all) - len(v6)
+	if aliased%len(v4) != 0 || aliased == 0 {
+		t.Errorf("following aliases added %d IPv6 networks, not a multiple of the %d IPv4 ones", aliased, len(v4))
+	}
+	n := 0
+	for _, err := range tr.Leaves(format.WalkOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != len(v4)+len(v6) {
+		t.Errorf("Leaves gave %d networks, Walk %d", n, len(v4)+len(v6))
 	}
 }
