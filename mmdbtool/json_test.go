@@ -112,7 +112,7 @@ func TestRecordJSONRandom(t *testing.T) {
 // detector) against format's.
 func TestRecordJSONRealFiles(t *testing.T) {
 	files := conformanceGlob(t, "test-data/*.mmdb")
-	if !testing.Short() {
+	if !underRace {
 		files = append(files, needDataFile(t, geoLiteCityPath, "run scripts/fetch-data.sh"))
 	}
 	for _, path := range files {
