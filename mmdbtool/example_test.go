@@ -1,6 +1,7 @@
 package mmdbtool_test
 
 import (
+	"errors"
 	"fmt"
 	"log"
 	"net/netip"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/mmdbtool"
+	"github.com/ipatlas/ipatlas/reader"
 )
 
 // writeExampleDB writes an IPv4 database of the given networks, in
@@ -33,6 +35,15 @@ func writeExampleDB(dir, name string, nets []netip.Prefix, cities []string) stri
 	return path
 }
 
+// mustOpen opens the database at path.
+func mustOpen(path string) *mmdbtool.File {
+	f, err := mmdbtool.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return f
+}
+
 // exampleDB writes the database the examples read: three networks,
 // two of them in Berlin.
 func exampleDB(dir string) string {
@@ -44,10 +55,7 @@ func exampleDB(dir string) string {
 func ExampleFile_Networks() {
 	dir, _ := os.MkdirTemp("", "mmdbtool")
 	defer os.RemoveAll(dir)
-	f, err := mmdbtool.Open(exampleDB(dir))
-	if err != nil {
-		log.Fatal(err)
-	}
+	f := mustOpen(exampleDB(dir))
 	defer f.Close()
 	for n, err := range f.Networks(mmdbtool.AliasesNone) {
 		if err != nil {
@@ -68,10 +76,7 @@ func ExampleFile_Networks() {
 func ExampleWriteJSONL() {
 	dir, _ := os.MkdirTemp("", "mmdbtool")
 	defer os.RemoveAll(dir)
-	f, err := mmdbtool.Open(exampleDB(dir))
-	if err != nil {
-		log.Fatal(err)
-	}
+	f := mustOpen(exampleDB(dir))
 	defer f.Close()
 	s, err := mmdbtool.WriteJSONL(os.Stdout, f, mmdbtool.ExportOptions{})
 	if err != nil {
@@ -88,10 +93,7 @@ func ExampleWriteJSONL() {
 func ExampleWriteCSV() {
 	dir, _ := os.MkdirTemp("", "mmdbtool")
 	defer os.RemoveAll(dir)
-	f, err := mmdbtool.Open(exampleDB(dir))
-	if err != nil {
-		log.Fatal(err)
-	}
+	f := mustOpen(exampleDB(dir))
 	defer f.Close()
 	if _, err := mmdbtool.WriteCSV(os.Stdout, f, mmdbtool.ExportOptions{}); err != nil {
 		log.Fatal(err)
@@ -106,19 +108,13 @@ func ExampleWriteCSV() {
 func ExampleDiffer_All() {
 	dir, _ := os.MkdirTemp("", "mmdbtool")
 	defer os.RemoveAll(dir)
-	a, err := mmdbtool.Open(exampleDB(dir))
-	if err != nil {
-		log.Fatal(err)
-	}
+	a := mustOpen(exampleDB(dir))
 	defer a.Close()
 	// B moves 10.0.3.0/24 to Munich, drops 192.0.2.0/24 and adds
 	// 198.51.100.0/24; it stores 10.0.2.0/24 on its own.
-	b, err := mmdbtool.Open(writeExampleDB(dir, "b.mmdb",
+	b := mustOpen(writeExampleDB(dir, "b.mmdb",
 		[]netip.Prefix{netip.MustParsePrefix("10.0.0.0/24"), netip.MustParsePrefix("10.0.2.0/24"), netip.MustParsePrefix("10.0.3.0/24"), netip.MustParsePrefix("198.51.100.0/24")},
 		[]string{"Berlin", "Berlin", "Munich", "Hamburg"}))
-	if err != nil {
-		log.Fatal(err)
-	}
 	defer b.Close()
 	d := mmdbtool.NewDiffer(a, b, mmdbtool.DiffOptions{})
 	for x, err := range d.All() {
@@ -138,17 +134,11 @@ func ExampleDiffer_All() {
 func ExampleDiffer_AppendJSON() {
 	dir, _ := os.MkdirTemp("", "mmdbtool")
 	defer os.RemoveAll(dir)
-	a, err := mmdbtool.Open(exampleDB(dir))
-	if err != nil {
-		log.Fatal(err)
-	}
+	a := mustOpen(exampleDB(dir))
 	defer a.Close()
-	b, err := mmdbtool.Open(writeExampleDB(dir, "b.mmdb",
+	b := mustOpen(writeExampleDB(dir, "b.mmdb",
 		[]netip.Prefix{netip.MustParsePrefix("10.0.0.0/24"), netip.MustParsePrefix("10.0.2.0/23")},
 		[]string{"Berlin", "Potsdam"}))
-	if err != nil {
-		log.Fatal(err)
-	}
 	defer b.Close()
 	d := mmdbtool.NewDiffer(a, b, mmdbtool.DiffOptions{})
 	var line []byte
@@ -262,4 +252,21 @@ func ExampleFlatten() {
 	// city.names.en ["city" "names" "en"] = Berlin
 	// location.latitude ["location" "latitude"] = 52.52
 	// subdivisions.0.iso_code ["subdivisions" "0" "iso_code"] = BE
+}
+
+func ExampleOpen() {
+	dir, _ := os.MkdirTemp("", "mmdbtool")
+	defer os.RemoveAll(dir)
+	f, err := mmdbtool.Open(exampleDB(dir)) // mapped, not read
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	md := f.Metadata()
+	fmt.Println(md.DatabaseType, md.IPVersion, f.Nodes(), "nodes")
+	_, err = mmdbtool.Open(dir)
+	fmt.Println(errors.Is(err, reader.ErrNotRegular))
+	// Output:
+	// Example-City 4 47 nodes
+	// true
 }

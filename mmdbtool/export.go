@@ -37,55 +37,24 @@ type ExportStats struct {
 // caller's to write, so that this package does not link the builder and
 // its store.
 func WriteJSONL(w io.Writer, f *File, opts ExportOptions) (ExportStats, error) {
-	var s ExportStats
-	cache := newTextCache(textCacheLimit)
-	seen := map[uint]struct{}{}
-	var line, scratch []byte
-	for n, err := range f.Networks(opts.Aliases) {
-		if err != nil {
-			return s, err
-		}
-		rec, ok := cache.get(n.Offset)
-		if !ok {
-			if scratch, err = f.AppendRecordJSON(scratch[:0], n.Offset); err != nil {
-				return s, err
-			}
-			rec = bytes.Clone(scratch)
-			cache.put(n.Offset, rec)
-		}
-		if _, ok := seen[n.Offset]; !ok {
-			seen[n.Offset] = struct{}{}
-			s.Records++
-		}
-		line = append(line[:0], `{"network":"`...)
-		line = n.Prefix.AppendTo(line)
-		line = append(line, `","record":`...)
-		line = append(line, rec...)
-		line = append(line, "}\n"...)
-		if _, err := w.Write(line); err != nil {
-			return s, err
-		}
-		s.Networks++
-		if opts.Progress != nil {
-			opts.Progress()
-		}
-	}
-	return s, nil
+	rows := rowWriter{pre: `{"network":"`, mid: `","record":`, post: "}\n"}
+	return rows.write(w, f, opts, func(dst []byte, off uint) ([]byte, error) {
+		return f.AppendRecordJSON(dst, off)
+	})
 }
 
 // WriteCSV writes a header row, then one row per network of f with data,
 // in address order. The first column is network; the others are the
-// union of the records' leaf paths (Flatten), in ColumnOrder. A cell is
-// empty where the record has no such leaf; LeafText gives the others.
-// A first walk over the distinct records finds the columns, a second
-// writes the rows.
+// union of the records' leaf paths (Flatten), in CompareColumns order. A
+// cell is empty where the record has no such leaf; LeafText gives the
+// others. A first walk over the distinct records finds the columns, a
+// second writes the rows.
 func WriteCSV(w io.Writer, f *File, opts ExportOptions) (ExportStats, error) {
-	var s ExportStats
 	colSet := map[string]struct{}{}
 	seen := map[uint]struct{}{}
 	for n, err := range f.Networks(opts.Aliases) {
 		if err != nil {
-			return s, err
+			return ExportStats{}, err
 		}
 		if _, ok := seen[n.Offset]; ok {
 			continue
@@ -93,11 +62,10 @@ func WriteCSV(w io.Writer, f *File, opts ExportOptions) (ExportStats, error) {
 		seen[n.Offset] = struct{}{}
 		v, err := f.Record(n.Offset)
 		if err != nil {
-			return s, err
+			return ExportStats{}, err
 		}
 		Flatten(v, func(path string, _ format.Value) { colSet[path] = struct{}{} })
 	}
-	s.Records = len(seen)
 	cols := make([]string, 0, len(colSet))
 	for c := range colSet {
 		cols = append(cols, c)
@@ -110,42 +78,67 @@ func WriteCSV(w io.Writer, f *File, opts ExportOptions) (ExportStats, error) {
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
 	if err := cw.Write(append([]string{"network"}, cols...)); err != nil {
-		return s, err
+		return ExportStats{}, err
 	}
 	cw.Flush()
 	if _, err := w.Write(buf.Bytes()); err != nil {
-		return s, err
+		return ExportStats{}, err
 	}
-	cache := newTextCache(textCacheLimit)
+	rows := rowWriter{mid: ",", post: ""}
+	if len(cols) == 0 {
+		rows = rowWriter{post: "\n"}
+	}
 	cells := make([]string, len(cols))
-	line := make([]byte, 0, 1024)
+	return rows.write(w, f, opts, func(dst []byte, off uint) ([]byte, error) {
+		if len(cols) == 0 {
+			return dst, nil
+		}
+		v, err := f.Record(off)
+		if err != nil {
+			return dst, err
+		}
+		clear(cells)
+		Flatten(v, func(path string, leaf format.Value) { cells[index[path]] = LeafText(leaf) })
+		buf.Reset()
+		if err := cw.Write(cells); err != nil {
+			return dst, err
+		}
+		cw.Flush()
+		return append(dst, buf.Bytes()...), nil
+	})
+}
+
+// rowWriter writes one line per network: pre, the prefix, mid, the text
+// of its record, post. The text of each record is made once (up to the
+// cache's bound).
+type rowWriter struct{ pre, mid, post string }
+
+func (r rowWriter) write(w io.Writer, f *File, opts ExportOptions, text func(dst []byte, off uint) ([]byte, error)) (ExportStats, error) {
+	var s ExportStats
+	cache := newTextCache(textCacheLimit)
+	seen := map[uint]struct{}{}
+	var line, scratch []byte
 	for n, err := range f.Networks(opts.Aliases) {
 		if err != nil {
 			return s, err
 		}
-		tail, ok := cache.get(n.Offset)
+		rec, ok := cache.get(n.Offset)
 		if !ok {
-			v, err := f.Record(n.Offset)
-			if err != nil {
+			if scratch, err = text(scratch[:0], n.Offset); err != nil {
 				return s, err
 			}
-			clear(cells)
-			Flatten(v, func(path string, leaf format.Value) { cells[index[path]] = LeafText(leaf) })
-			buf.Reset()
-			if err := cw.Write(cells); err != nil {
-				return s, err
-			}
-			cw.Flush()
-			tail = bytes.Clone(buf.Bytes())
-			cache.put(n.Offset, tail)
+			rec = bytes.Clone(scratch)
+			cache.put(n.Offset, rec)
 		}
-		line = n.Prefix.AppendTo(line[:0])
-		if len(cols) > 0 {
-			line = append(line, ',')
-			line = append(line, tail...)
-		} else {
-			line = append(line, '\n')
+		if _, ok := seen[n.Offset]; !ok {
+			seen[n.Offset] = struct{}{}
+			s.Records++
 		}
+		line = append(line[:0], r.pre...)
+		line = n.Prefix.AppendTo(line)
+		line = append(line, r.mid...)
+		line = append(line, rec...)
+		line = append(line, r.post...)
 		if _, err := w.Write(line); err != nil {
 			return s, err
 		}

@@ -117,11 +117,7 @@ func TestRecordJSONRealFiles(t *testing.T) {
 	}
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			f, err := Open(path)
-			if err != nil {
-				t.Skipf("not a readable database: %v", err)
-			}
-			defer f.Close()
+			f := openOrSkip(t, path)
 			seen := map[uint]bool{}
 			n := 0
 			// GeoLite2-City's half a million records are checked in full
@@ -170,11 +166,7 @@ func TestNetworksMatchesPeer(t *testing.T) {
 	}
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			f, err := Open(path)
-			if err != nil {
-				t.Skipf("not a readable database: %v", err)
-			}
-			defer f.Close()
+			f := openOrSkip(t, path)
 			peer, err := maxminddb.Open(path)
 			if err != nil {
 				t.Skipf("maxminddb-golang cannot open it: %v", err)
