@@ -37,7 +37,7 @@ type ExportStats struct {
 // caller's to write, so that this package does not link the builder and
 // its store.
 func WriteJSONL(w io.Writer, f *File, opts ExportOptions) (ExportStats, error) {
-	rows := rowWriter{pre: `{"network":"`, mid: `","record":`, post: "}\n"}
+	rows := rowWriter{pre: `{"network":"`, mid: `","record":`, post: "}\n", countRecords: true}
 	return rows.write(w, f, opts, func(dst []byte, off uint) ([]byte, error) {
 		return f.AppendRecordJSON(dst, off)
 	})
@@ -84,12 +84,14 @@ func WriteCSV(w io.Writer, f *File, opts ExportOptions) (ExportStats, error) {
 	if _, err := w.Write(buf.Bytes()); err != nil {
 		return ExportStats{}, err
 	}
-	rows := rowWriter{mid: ",", post: ""}
+	rows := rowWriter{mid: ","}
 	if len(cols) == 0 {
 		rows = rowWriter{post: "\n"}
 	}
+	records := len(seen)
+	seen = nil // the first walk counted the records
 	cells := make([]string, len(cols))
-	return rows.write(w, f, opts, func(dst []byte, off uint) ([]byte, error) {
+	s, err := rows.write(w, f, opts, func(dst []byte, off uint) ([]byte, error) {
 		if len(cols) == 0 {
 			return dst, nil
 		}
@@ -106,12 +108,17 @@ func WriteCSV(w io.Writer, f *File, opts ExportOptions) (ExportStats, error) {
 		cw.Flush()
 		return append(dst, buf.Bytes()...), nil
 	})
+	s.Records = records
+	return s, err
 }
 
 // rowWriter writes one line per network: pre, the prefix, mid, the text
 // of its record, post. The text of each record is made once (up to the
-// cache's bound).
-type rowWriter struct{ pre, mid, post string }
+// cache's bound). The distinct records are counted when countRecords.
+type rowWriter struct {
+	pre, mid, post string
+	countRecords   bool
+}
 
 func (r rowWriter) write(w io.Writer, f *File, opts ExportOptions, text func(dst []byte, off uint) ([]byte, error)) (ExportStats, error) {
 	var s ExportStats
@@ -130,7 +137,7 @@ func (r rowWriter) write(w io.Writer, f *File, opts ExportOptions, text func(dst
 			rec = bytes.Clone(scratch)
 			cache.put(n.Offset, rec)
 		}
-		if _, ok := seen[n.Offset]; !ok {
+		if _, ok := seen[n.Offset]; r.countRecords && !ok {
 			seen[n.Offset] = struct{}{}
 			s.Records++
 		}
