@@ -32,6 +32,23 @@ func peerAnswer(t *testing.T, r *maxminddb.Reader, addr netip.Addr) (bool, any) 
 	return true, v
 }
 
+// openWithPeer opens path with Open and with maxminddb-golang v2, both
+// closed when the test ends.
+func openWithPeer(t *testing.T, path string) (*File, *maxminddb.Reader) {
+	t.Helper()
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	r, err := maxminddb.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return f, r
+}
+
 // lastAddr returns the last address of p.
 func lastAddr(p netip.Prefix) netip.Addr {
 	b := p.Masked().Addr().AsSlice()
@@ -59,27 +76,8 @@ func TestDiffMatchesPeerLookups(t *testing.T) {
 	}
 	for _, pair := range pairs {
 		t.Run(pair[0]+"~"+pair[1], func(t *testing.T) {
-			pa, pb := filepath.Join(dir, pair[0]), filepath.Join(dir, pair[1])
-			a, err := Open(pa)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer a.Close()
-			b, err := Open(pb)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Close()
-			ra, err := maxminddb.Open(pa)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ra.Close()
-			rb, err := maxminddb.Open(pb)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rb.Close()
+			a, ra := openWithPeer(t, filepath.Join(dir, pair[0]))
+			b, rb := openWithPeer(t, filepath.Join(dir, pair[1]))
 			d := NewDiffer(a, b, DiffOptions{})
 			var diffs []Difference
 			for x, err := range d.All() {
