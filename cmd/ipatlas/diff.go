@@ -2,12 +2,11 @@ package main
 
 import (
 	"bufio"
-	"crypto/sha256"
 	"fmt"
 	"io"
-	"net/netip"
+	"iter"
 
-	"github.com/ipatlas/ipatlas/internal/mmdbtree"
+	"github.com/ipatlas/ipatlas/mmdbtool"
 )
 
 const diffHelp = `Compares the answers of two MaxMind DB files over the whole address space and prints,
@@ -54,48 +53,56 @@ func runDiff(args []string, stdout, stderr io.Writer) error {
 		return usagef("--limit %d: want 0 (no limit) or more", *limit)
 	}
 	trouble := func(err error) error { return exitError{exitUsage, err} }
-	a, err := openDBTree(rest[0])
+	a, err := mmdbtool.Open(rest[0])
 	if err != nil {
 		return trouble(err)
 	}
 	defer a.Close()
-	b, err := openDBTree(rest[1])
+	b, err := mmdbtool.Open(rest[1])
 	if err != nil {
 		return trouble(err)
 	}
-	total := -1 // not counted
+	defer b.Close()
+	d := mmdbtool.NewDiffer(a, b, mmdbtool.DiffOptions{IgnoreAliases: *ignoreAliases})
+	nodes := int64(a.Nodes() + b.Nodes())
+	visited := func() int64 { return a.Visited() + b.Visited() }
 	if !*brief && *limit > 0 {
 		// Count first, to say how much is coming when it is a lot.
-		c := newDiffer(a, b, *ignoreAliases)
-		prog := newProgress(stderr, "diff (counting)", "nodes", int64(a.Nodes+b.Nodes))
-		prog.watch(func() int64 { return a.Visited.Load() + b.Visited.Load() })
-		err := c.run()
+		prog := newProgress(stderr, "diff (counting)", "nodes", nodes)
+		prog.watch(visited)
+		err := drain(d.All())
 		prog.done()
 		if err != nil {
 			return trouble(err)
 		}
-		total = c.counts[changeAdded] + c.counts[changeRemoved] + c.counts[changeChanged]
-		if total > *limit {
+		if total := d.Counts().Total(); total > *limit {
 			fmt.Fprintf(stderr, "ipatlas diff: %d networks differ, more than --limit %d: printing the first %d (--limit 0 prints all, --brief none)\n", total, *limit, *limit)
 		}
 	}
-	defer b.Close()
 	out := bufio.NewWriterSize(stdout, 1<<16)
-	d := newDiffer(a, b, *ignoreAliases)
-	prog := newProgress(stderr, "diff", "nodes", int64(a.Nodes+b.Nodes))
-	base := a.Visited.Load() + b.Visited.Load() // the counting pass's
-	prog.watch(func() int64 { return a.Visited.Load() + b.Visited.Load() - base })
-	if !*brief {
+	prog := newProgress(stderr, "diff", "nodes", nodes)
+	base := visited() // the counting pass's
+	prog.watch(func() int64 { return visited() - base })
+	err = func() error {
+		var line []byte
 		printed := 0
-		d.emit = func(p netip.Prefix, c diffCell) error {
-			if *limit > 0 && printed >= *limit {
-				return nil
+		for x, err := range d.All() {
+			if err != nil {
+				return err
+			}
+			if *brief || *limit > 0 && printed >= *limit {
+				continue
 			}
 			printed++
-			return d.writeLine(out, p, c)
+			if line, err = d.AppendJSON(line[:0], x); err != nil {
+				return err
+			}
+			if _, err := out.Write(line); err != nil {
+				return err
+			}
 		}
-	}
-	err = d.run()
+		return nil
+	}()
 	prog.done()
 	if ferr := out.Flush(); err == nil {
 		err = ferr
@@ -103,154 +110,21 @@ func runDiff(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return trouble(err)
 	}
-	n := d.counts[changeAdded] + d.counts[changeRemoved] + d.counts[changeChanged]
-	if n == 0 {
+	c := d.Counts()
+	if c.Total() == 0 {
 		fmt.Fprintf(stderr, "ipatlas diff: %s and %s give the same answers\n", rest[0], rest[1])
 		return nil
 	}
 	return fmt.Errorf("%s and %s differ in %d networks: %d added, %d removed, %d changed",
-		rest[0], rest[1], n, d.counts[changeAdded], d.counts[changeRemoved], d.counts[changeChanged])
+		rest[0], rest[1], c.Total(), c.Added, c.Removed, c.Changed)
 }
 
-// The kinds of difference.
-const (
-	changeNone = iota
-	changeAdded
-	changeRemoved
-	changeChanged
-)
-
-var changeNames = [...]string{"same", "added", "removed", "changed"}
-
-// diffCell is how A and B compare on a network: the change, and the
-// records (data offsets and fingerprints) where a file answers.
-type diffCell struct {
-	change         int
-	offA, offB     uint
-	printA, printB recordPrint
-}
-
-// same reports whether c and o are the same difference: neighbours with
-// the same difference merge.
-func (c *diffCell) same(o *diffCell) bool {
-	return c.change == o.change && c.printA == o.printA && c.printB == o.printB
-}
-
-// differ walks two trees together (an mmdbtree.PairWalk) and counts
-// and emits the networks whose answers differ.
-type differ struct {
-	a, b         *dbTree
-	w            mmdbtree.PairWalk[diffCell]
-	printsA      recordPrints
-	printsB      recordPrints
-	jsonA, jsonB *recordJSON
-	emit         func(netip.Prefix, diffCell) error
-	counts       [4]int
-	line         []byte
-}
-
-func newDiffer(a, b *dbTree, ignoreAliases bool) *differ {
-	d := &differ{a: a, b: b, jsonA: newRecordJSON(a), jsonB: newRecordJSON(b)}
-	d.printsA = recordPrints{t: a, json: d.jsonA, memo: map[uint]recordPrint{}}
-	d.printsB = recordPrints{t: b, json: d.jsonB, memo: map[uint]recordPrint{}}
-	d.w = mmdbtree.PairWalk[diffCell]{A: a.Tree, B: b.Tree, IgnoreAliases: ignoreAliases,
-		Cell: d.leaves,
-		Same: func(x, y *diffCell) bool { return x.same(y) },
-		Skip: func(c *diffCell) bool { return c.change == changeNone },
-		Emit: d.emitOne,
-	}
-	return d
-}
-
-func (d *differ) run() error { return d.w.Run() }
-
-// leaves compares two leaf records.
-func (d *differ) leaves(a, b mmdbtree.Leaf) (diffCell, error) {
-	var c diffCell
-	var err error
-	if a.Has {
-		c.offA = a.Off
-		if c.printA, err = d.printsA.get(c.offA); err != nil {
-			return c, err
-		}
-	}
-	if b.Has {
-		c.offB = b.Off
-		if c.printB, err = d.printsB.get(c.offB); err != nil {
-			return c, err
-		}
-	}
-	switch {
-	case a.Has && b.Has && c.printA != c.printB:
-		c.change = changeChanged
-	case a.Has && !b.Has:
-		c.change = changeRemoved
-	case !a.Has && b.Has:
-		c.change = changeAdded
-	default:
-		return diffCell{}, nil
-	}
-	return c, nil
-}
-
-// emitOne counts a differing network and emits it.
-func (d *differ) emitOne(p netip.Prefix, c diffCell) error {
-	d.counts[c.change]++
-	if d.emit == nil {
-		return nil
-	}
-	return d.emit(p, c)
-}
-
-// writeLine writes one JSON line.
-func (d *differ) writeLine(w io.Writer, p netip.Prefix, c diffCell) error {
-	var err error
-	l := append(d.line[:0], `{"network":"`...)
-	l = p.AppendTo(l)
-	l = append(l, `","change":"`...)
-	l = append(l, changeNames[c.change]...)
-	l = append(l, '"')
-	if c.change != changeAdded {
-		l = append(l, `,"a":`...)
-		if l, err = d.jsonA.appendRecord(l, c.offA); err != nil {
+// drain runs an iterator to its end and returns its error.
+func drain[T any](seq iter.Seq2[T, error]) error {
+	for _, err := range seq {
+		if err != nil {
 			return err
 		}
 	}
-	if c.change != changeRemoved {
-		l = append(l, `,"b":`...)
-		if l, err = d.jsonB.appendRecord(l, c.offB); err != nil {
-			return err
-		}
-	}
-	l = append(l, "}\n"...)
-	d.line = l
-	_, err = w.Write(l)
-	return err
-}
-
-// recordPrint identifies a record by the SHA-256 of its JSON form, which
-// is lossless and canonical (sorted keys, types kept): equal prints mean
-// equal values, types included, whatever pointers and key order the
-// files used.
-type recordPrint [sha256.Size]byte
-
-// recordPrints caches the print of each record offset of one tree.
-type recordPrints struct {
-	t    *dbTree
-	json *recordJSON
-	memo map[uint]recordPrint
-	buf  []byte
-}
-
-func (f *recordPrints) get(off uint) (recordPrint, error) {
-	if fp, ok := f.memo[off]; ok {
-		return fp, nil
-	}
-	var err error
-	if f.buf, err = f.json.appendRecord(f.buf[:0], off); err != nil {
-		return recordPrint{}, err
-	}
-	fp := recordPrint(sha256.Sum256(f.buf))
-	f.memo[off] = fp
-	return fp, nil
+	return nil
 }

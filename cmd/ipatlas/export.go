@@ -2,23 +2,17 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"cmp"
 	"context"
-	"encoding/base64"
-	"encoding/csv"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ipatlas/ipatlas/builder"
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/mmdbtool"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
@@ -78,41 +72,49 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	case *out == "":
 		return usagef("--out is required")
 	}
-	mode, err := parseAliasMode(*aliases)
+	mode, err := mmdbtool.ParseAliases(*aliases)
 	if err != nil {
-		return err
+		return usagef("--aliases %q: want none, teredo or all", *aliases)
 	}
 	kind, compression, err := exportKind(*out, *formatName)
 	if err != nil {
 		return err
 	}
-	t, err := openDBTree(rest[0])
+	f, err := mmdbtool.Open(rest[0])
 	if err != nil {
 		return err
 	}
-	defer t.Close()
+	defer f.Close()
 	var prog io.Writer
-	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
-		prog = f
+	if t, ok := stderr.(*os.File); ok && isTerminal(t) {
+		prog = t
 	}
 	start := time.Now()
 	return interruptible(func(context.Context) error {
-		return exportTo(t, rest[0], *out, kind, compression, mode, start, prog, stdout, stderr)
+		return exportTo(f, *out, kind, compression, mode, start, prog, stdout, stderr)
 	}, func() { removeOwnTemps(*out) })
 }
 
-// exportTo is export's work: t written to out.
-func exportTo(t *dbTree, src, out, kind, compression string, mode aliasMode, start time.Time, prog, stdout, stderr io.Writer) error {
+// exportTo is export's work: f written to out.
+func exportTo(f *mmdbtool.File, out, kind, compression string, mode mmdbtool.Aliases, start time.Time, prog, stdout, stderr io.Writer) error {
 	w, err := createExportOutput(out, compression, stdout)
 	if err != nil {
 		return err
 	}
-	var s exportStats
+	p := newProgress(prog, "export "+f.Path(), "networks", 0)
+	opts := mmdbtool.ExportOptions{Aliases: mode, Progress: func() { p.add(1) }}
+	var s mmdbtool.ExportStats
 	if kind == "csv" {
-		s, err = exportCSV(t, mode, w, prog)
+		s, err = mmdbtool.WriteCSV(w, f, opts)
 	} else {
-		s, err = exportJSONL(t, mode, w, prog)
+		md := f.Metadata()
+		line := builder.AppendRawMetadataLine(nil, builder.RawMetadata{
+			DatabaseType: md.DatabaseType, Description: md.Description, Languages: md.Languages})
+		if _, err = w.Write(line); err == nil {
+			s, err = mmdbtool.WriteJSONL(w, f, opts)
+		}
 	}
+	p.done()
 	if err != nil {
 		w.abort()
 		if out == "-" {
@@ -129,7 +131,7 @@ func exportTo(t *dbTree, src, out, kind, compression string, mode aliasMode, sta
 		summary = stderr
 	}
 	fmt.Fprintf(summary, "%s: %d networks, %d distinct records, %s written to %s (%d bytes) in %s\n",
-		src, s.networks, s.records, kind, out, n, time.Since(start).Round(time.Millisecond))
+		f.Path(), s.Networks, s.Records, kind, out, n, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -161,278 +163,6 @@ func exportKind(out, formatName string) (kind, compression string, err error) {
 		return "csv", compression, nil
 	}
 	return "", "", usagef("cannot tell the format from --out %s (want .raw.jsonl, .jsonl, .ndjson or .csv, optionally .gz or .zst); give --format", out)
-}
-
-// exportStats counts what an export wrote.
-type exportStats struct{ networks, records int }
-
-// progress shows a count of networks on a terminal, about once a second.
-// exportProgress is export's progress line: networks written.
-type exportProgress struct{ p *progress }
-
-func newExportProgress(w io.Writer, what string) *exportProgress {
-	return &exportProgress{newProgress(w, what, "networks", 0)}
-}
-
-func (p *exportProgress) tick() { p.p.add(1) }
-
-func (p *exportProgress) done() { p.p.done() }
-
-// exportCache keeps the text made for each record offset, up to a memory
-// bound: the networks of a database share records, so most are made once.
-type exportCache struct {
-	m           map[uint][]byte
-	size, limit int
-}
-
-func newExportCache(limit int) *exportCache { return &exportCache{m: map[uint][]byte{}, limit: limit} }
-
-func (c *exportCache) get(off uint) ([]byte, bool) {
-	b, ok := c.m[off]
-	return b, ok
-}
-
-func (c *exportCache) put(off uint, b []byte) {
-	if c.size+len(b) > c.limit {
-		clear(c.m)
-		c.size = 0
-	}
-	c.m[off] = b
-	c.size += len(b)
-}
-
-// exportJSONL writes the raw-record lines.
-func exportJSONL(t *dbTree, mode aliasMode, w io.Writer, prog io.Writer) (exportStats, error) {
-	var s exportStats
-	cache := newExportCache(64 << 20)
-	rj := newRecordJSON(t)
-	seen := map[uint]struct{}{}
-	p := newExportProgress(prog, "export "+t.path)
-	md := t.DB.Metadata
-	line := builder.AppendRawMetadataLine(make([]byte, 0, 4096), builder.RawMetadata{
-		DatabaseType: md.DatabaseType, Description: md.Description, Languages: md.Languages})
-	if _, err := w.Write(line); err != nil {
-		return s, err
-	}
-	var scratch []byte
-	err := t.walk(mode, func(pfx netip.Prefix, off uint) error {
-		rec, ok := cache.get(off)
-		if !ok {
-			var err error
-			if scratch, err = rj.appendRecord(scratch[:0], off); err != nil {
-				return err
-			}
-			rec = bytes.Clone(scratch)
-			cache.put(off, rec)
-		}
-		if _, ok := seen[off]; !ok {
-			seen[off] = struct{}{}
-			s.records++
-		}
-		line = append(line[:0], `{"network":"`...)
-		line = pfx.AppendTo(line)
-		line = append(line, `","record":`...)
-		line = append(line, rec...)
-		line = append(line, "}\n"...)
-		if _, err := w.Write(line); err != nil {
-			return err
-		}
-		s.networks++
-		p.tick()
-		return nil
-	})
-	p.done()
-	return s, err
-}
-
-// exportCSV writes the flattened rows: a first pass over the distinct
-// records finds the columns, a second writes the rows.
-func exportCSV(t *dbTree, mode aliasMode, w io.Writer, prog io.Writer) (exportStats, error) {
-	var s exportStats
-	colSet := map[string]struct{}{}
-	seen := map[uint]struct{}{}
-	err := t.walk(mode, func(_ netip.Prefix, off uint) error {
-		if _, ok := seen[off]; ok {
-			return nil
-		}
-		seen[off] = struct{}{}
-		v, err := t.value(off)
-		if err != nil {
-			return err
-		}
-		flattenRecord(v, "", func(path string, _ format.Value) { colSet[path] = struct{}{} })
-		return nil
-	})
-	if err != nil {
-		return s, err
-	}
-	s.records = len(seen)
-	cols := sortColumns(colSet)
-	index := make(map[string]int, len(cols))
-	for i, c := range cols {
-		index[c] = i
-	}
-	var buf bytes.Buffer
-	cw := csv.NewWriter(&buf)
-	if err := cw.Write(append([]string{"network"}, cols...)); err != nil {
-		return s, err
-	}
-	cw.Flush()
-	if _, err := w.Write(buf.Bytes()); err != nil {
-		return s, err
-	}
-	// The budget of node visits was spent once on the first pass.
-	t.Budget += 64*int(t.Nodes) + 1024
-	cache := newExportCache(64 << 20)
-	cells := make([]string, len(cols))
-	p := newExportProgress(prog, "export "+t.path)
-	line := make([]byte, 0, 1024)
-	err = t.walk(mode, func(pfx netip.Prefix, off uint) error {
-		tail, ok := cache.get(off)
-		if !ok {
-			v, err := t.value(off)
-			if err != nil {
-				return err
-			}
-			clear(cells)
-			flattenRecord(v, "", func(path string, leaf format.Value) { cells[index[path]] = csvLeafText(leaf) })
-			buf.Reset()
-			if err := cw.Write(cells); err != nil {
-				return err
-			}
-			cw.Flush()
-			tail = bytes.Clone(buf.Bytes())
-			cache.put(off, tail)
-		}
-		line = pfx.AppendTo(line[:0])
-		if len(cols) > 0 {
-			line = append(line, ',')
-			line = append(line, tail...)
-		} else {
-			line = append(line, '\n')
-		}
-		if _, err := w.Write(line); err != nil {
-			return err
-		}
-		s.networks++
-		p.tick()
-		return nil
-	})
-	p.done()
-	return s, err
-}
-
-// flattenRecord calls fn for every leaf of v with its dotted path: map keys
-// (with '.' and '\' escaped by '\') and array indexes. Empty maps and
-// arrays have no leaves.
-func flattenRecord(v format.Value, path string, fn func(path string, leaf format.Value)) {
-	join := func(seg string) string {
-		if path == "" {
-			return seg
-		}
-		return path + "." + seg
-	}
-	switch v := v.(type) {
-	case format.Map:
-		for k, x := range v {
-			flattenRecord(x, join(escapePathKey(k)), fn)
-		}
-	case format.Slice:
-		for i, x := range v {
-			flattenRecord(x, join(strconv.Itoa(i)), fn)
-		}
-	default:
-		fn(path, v)
-	}
-}
-
-func escapePathKey(k string) string {
-	if !strings.ContainsAny(k, `.\`) {
-		return k
-	}
-	return strings.NewReplacer(`\`, `\\`, `.`, `\.`).Replace(k)
-}
-
-// splitColumnPath splits a dotted column name into its segments, unescaped.
-func splitColumnPath(path string) []string {
-	var segs []string
-	var cur strings.Builder
-	for i := 0; i < len(path); i++ {
-		switch c := path[i]; {
-		case c == '\\' && i+1 < len(path):
-			i++
-			cur.WriteByte(path[i])
-		case c == '.':
-			segs = append(segs, cur.String())
-			cur.Reset()
-		default:
-			cur.WriteByte(c)
-		}
-	}
-	return append(segs, cur.String())
-}
-
-// sortColumns orders the column names segment by segment, segments
-// that are both numbers (array indexes) by their value.
-func sortColumns(set map[string]struct{}) []string {
-	type col struct {
-		name string
-		segs []string
-	}
-	cols := make([]col, 0, len(set))
-	for c := range set {
-		cols = append(cols, col{c, splitColumnPath(c)})
-	}
-	slices.SortFunc(cols, func(a, b col) int {
-		for i := 0; i < len(a.segs) && i < len(b.segs); i++ {
-			x, y := a.segs[i], b.segs[i]
-			if x == y {
-				continue
-			}
-			nx, errx := strconv.ParseUint(x, 10, 64)
-			ny, erry := strconv.ParseUint(y, 10, 64)
-			if errx == nil && erry == nil && nx != ny {
-				return cmp.Compare(nx, ny)
-			}
-			return strings.Compare(x, y)
-		}
-		if c := cmp.Compare(len(a.segs), len(b.segs)); c != 0 {
-			return c
-		}
-		return strings.Compare(a.name, b.name)
-	})
-	names := make([]string, len(cols))
-	for i, c := range cols {
-		names[i] = c.name
-	}
-	return names
-}
-
-// csvLeafText is the CSV text of a scalar value.
-func csvLeafText(v format.Value) string {
-	switch v := v.(type) {
-	case format.String:
-		return string(v)
-	case format.Bool:
-		return strconv.FormatBool(bool(v))
-	case format.Float64:
-		return strconv.FormatFloat(float64(v), 'g', -1, 64)
-	case format.Float32:
-		return strconv.FormatFloat(float64(v), 'g', -1, 32)
-	case format.Uint16:
-		return strconv.FormatUint(uint64(v), 10)
-	case format.Uint32:
-		return strconv.FormatUint(uint64(v), 10)
-	case format.Uint64:
-		return strconv.FormatUint(uint64(v), 10)
-	case format.Int32:
-		return strconv.FormatInt(int64(v), 10)
-	case format.Uint128:
-		return v.Big().String()
-	case format.Bytes:
-		return base64.StdEncoding.EncodeToString(v)
-	}
-	return ""
 }
 
 // exportOutput is where an export goes: a temporary file renamed into place

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/mmdbtool"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/maxmind/mmdbwriter"
@@ -611,7 +612,7 @@ func TestExportCSV(t *testing.T) {
 				if !want[c] {
 					t.Errorf("column %q is no leaf path of any record", c)
 				}
-				if i > 0 && csvColumnLess(splitColumnPath(cols[i-1]), splitColumnPath(c)) >= 0 {
+				if i > 0 && csvColumnLess(mmdbtool.SplitColumn(cols[i-1]), mmdbtool.SplitColumn(c)) >= 0 {
 					t.Errorf("columns %q, %q out of order", cols[i-1], c)
 				}
 			}

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/ipatlas/ipatlas/format"
-	"github.com/ipatlas/ipatlas/reader"
+	"github.com/ipatlas/ipatlas/mmdbtool"
 )
 
 func runInspect(args []string, stdout, stderr io.Writer) error {
@@ -38,17 +38,15 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 	case len(rest) > 1:
 		return usagef("one FILE.mmdb at a time, got %d arguments", len(rest))
 	}
-	f, err := loadMMDB(rest[0])
+	st, err := mmdbtool.Inspect(rest[0])
+	var te *mmdbtool.TreeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("%w (run 'ipatlas verify' for a full check)", err)
+	}
 	if err != nil {
 		return err
 	}
-	defer f.close()
-	start := time.Now()
-	st, err := walkTree(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w (run 'ipatlas verify' for a full check)", f.path, err)
-	}
-	rep := f.report(st, time.Since(start))
+	rep := newInspectReport(rest[0], st)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)
@@ -56,175 +54,6 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 		return enc.Encode(rep)
 	}
 	return rep.writeText(stdout)
-}
-
-// mmdbFile is a database file read into memory, its sections located. The
-// reader over it accepts what maxminddb-golang v2 accepts, so that inspect
-// and verify work on any file the drop-in reader opens.
-type mmdbFile struct {
-	path     string
-	buf      []byte
-	r        *reader.Reader // opened WithoutIndex over buf
-	md       reader.Metadata
-	tree     []byte // node_count nodes
-	data     []byte // between the separator and the metadata marker
-	marker   int    // offset of the last metadata marker in buf
-	meta     []byte // the metadata section, after the marker
-	nodeSize uint   // bytes per node: record_size / 4
-}
-
-// loadMMDB reads path and opens it with the drop-in reader.
-func loadMMDB(path string) (*mmdbFile, error) {
-	buf, err := readRegularFile(path)
-	if err != nil {
-		return nil, err
-	}
-	if len(buf) == 0 {
-		return nil, fmt.Errorf("%s: file is empty", path)
-	}
-	r, err := reader.OpenBytes(buf, reader.WithoutIndex())
-	if err != nil {
-		return nil, fmt.Errorf("%s: not a readable MaxMind DB file: %w", path, err)
-	}
-	f := &mmdbFile{path: path, buf: buf, r: r, md: r.Metadata}
-	// OpenBytes has checked that the tree and the separator fit before
-	// the marker.
-	f.marker = bytes.LastIndex(buf, format.MetadataMarker)
-	f.meta = buf[f.marker+len(format.MetadataMarker):]
-	f.nodeSize = f.md.RecordSize / 4
-	treeSize := f.md.NodeCount * f.nodeSize
-	f.tree = buf[:treeSize]
-	f.data = buf[treeSize+format.DataSectionSeparatorSize : f.marker]
-	return f, nil
-}
-
-func (f *mmdbFile) close() { _ = f.r.Close() }
-
-// treeStats is what one walk of the search tree finds.
-type treeStats struct {
-	v4, v6     [129]uint64 // networks with data per prefix length
-	records    uint64      // distinct data offsets that records point to
-	offsets    []uint64    // bit set of those offsets
-	nodes      uint64      // distinct nodes reached from the root
-	visits     uint64      // node expansions (a shared subtree counts once per path)
-	aliases    []netip.Prefix
-	ipv4Start  uint // node 96 zero bits lead to in an IPv6 tree, or node_count+ when none
-	hasV4Start bool
-}
-
-// walkTree walks the search tree of f once, from the root, depth first,
-// without recursion, and counts the networks that have data. In an IPv6
-// tree, a record outside the path ::/96 that points at the IPv4 start node
-// (the node 96 zero bits lead to) is an alias: it is recorded and not
-// followed. A node below the last bit, a record pointing into the
-// separator or past the data section, and more node expansions than the
-// tree has nodes (a cycle, or shared subtrees) are errors: a corrupt tree
-// cannot make the walk run for ever.
-func walkTree(f *mmdbFile) (*treeStats, error) {
-	md := f.md
-	rs := md.RecordSize
-	if rs != 24 && rs != 28 && rs != 32 {
-		return nil, fmt.Errorf("record_size %d: not 24, 28 or 32", rs)
-	}
-	nc := md.NodeCount
-	if nc == 0 {
-		return nil, fmt.Errorf("node_count is 0: the file has no search tree")
-	}
-	maxBits := uint(128)
-	if md.IPVersion == 4 {
-		maxBits = 32
-	}
-	st := &treeStats{ipv4Start: nc}
-	if md.IPVersion == 6 {
-		node, i := uint(0), 0
-		for ; i < 96 && node < nc; i++ {
-			node, _ = format.ReadNode(f.tree, rs, node)
-		}
-		if node < nc {
-			st.ipv4Start, st.hasV4Start = node, true
-		}
-	}
-	dataLen := uint(len(f.data))
-	seenData := make([]uint64, dataLen/64+1)
-	seenNode := make([]uint64, nc/64+1)
-	type frame struct {
-		node   uint
-		depth  uint
-		hi, lo uint64 // the bits of the path, most significant first
-	}
-	stack := make([]frame, 1, 130)
-	stack[0] = frame{}
-	for len(stack) > 0 {
-		fr := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if st.visits++; st.visits > uint64(nc) {
-			return nil, fmt.Errorf("search tree: more node visits than its %d nodes: a cycle or shared subtrees", nc)
-		}
-		if w, b := fr.node/64, uint64(1)<<(fr.node%64); seenNode[w]&b == 0 {
-			seenNode[w] |= b
-			st.nodes++
-		}
-		left, right := format.ReadNode(f.tree, rs, fr.node)
-		d := fr.depth + 1
-		// Right first, so that the left child is expanded first: address
-		// order, which lists the aliases in order.
-		for bit := 1; bit >= 0; bit-- {
-			rec, hi, lo := left, fr.hi, fr.lo
-			if bit == 1 {
-				rec = right
-				if fr.depth < 64 {
-					hi |= 1 << (63 - fr.depth)
-				} else {
-					lo |= 1 << (127 - fr.depth)
-				}
-			}
-			switch {
-			case rec < nc:
-				if d >= maxBits {
-					return nil, fmt.Errorf("search tree: node %d at bit %d, below the last bit of a %d-bit tree", rec, d, maxBits)
-				}
-				if st.hasV4Start && rec == st.ipv4Start && !(d == 96 && hi == 0 && lo == 0) {
-					st.aliases = append(st.aliases, inspectPathPrefix(hi, lo, d, md.IPVersion))
-					continue
-				}
-				stack = append(stack, frame{rec, d, hi, lo})
-			case rec == nc: // no data
-			default:
-				if rec < nc+format.DataSectionSeparatorSize || rec-nc-format.DataSectionSeparatorSize >= dataLen {
-					return nil, fmt.Errorf("search tree: record %d of node %d points outside the data section (%d bytes)", rec, fr.node, dataLen)
-				}
-				off := rec - nc - format.DataSectionSeparatorSize
-				if w, b := off/64, uint64(1)<<(off%64); seenData[w]&b == 0 {
-					seenData[w] |= b
-					st.records++
-				}
-				switch {
-				case md.IPVersion == 4:
-					st.v4[d]++
-				case d >= 96 && hi == 0 && lo>>32 == 0:
-					st.v4[d-96]++
-				default:
-					st.v6[d]++
-				}
-			}
-		}
-	}
-	slices.SortFunc(st.aliases, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
-	st.offsets = seenData
-	return st, nil
-}
-
-// inspectPathPrefix returns the prefix of the first depth bits of hi:lo.
-func inspectPathPrefix(hi, lo uint64, depth uint, ipVersion uint) netip.Prefix {
-	var a [16]byte
-	for i := range 8 {
-		a[i] = byte(hi >> (56 - 8*i))
-		a[8+i] = byte(lo >> (56 - 8*i))
-	}
-	if ipVersion == 4 {
-		return netip.PrefixFrom(netip.AddrFrom4([4]byte(a[:4])), int(depth))
-	}
-	return netip.PrefixFrom(netip.AddrFrom16(a), int(depth))
 }
 
 // prefixString is p.String(), except that an IPv4-mapped IPv6 prefix is
@@ -307,12 +136,13 @@ func familyStats(h *[129]uint64, bitLen int) inspectFamily {
 	return fam
 }
 
-func (f *mmdbFile) report(st *treeStats, walk time.Duration) *inspectReport {
-	md := f.md
+// newInspectReport makes the report of the file at path from its Stats.
+func newInspectReport(path string, st *mmdbtool.Stats) *inspectReport {
+	md := st.Metadata
 	fm := format.Metadata{BuildEpoch: md.BuildEpoch}
 	rep := &inspectReport{
-		File:     f.path,
-		FileSize: len(f.buf),
+		File:     path,
+		FileSize: st.FileSize,
 		Metadata: inspectMetadata{
 			DatabaseType: md.DatabaseType,
 			Description:  md.Description,
@@ -325,13 +155,13 @@ func (f *mmdbFile) report(st *treeStats, walk time.Duration) *inspectReport {
 			BuildEpoch:   uint64(md.BuildEpoch),
 			BuildTime:    fm.BuildTime().Format(time.RFC3339),
 		},
-		SearchTreeSize:  uint(len(f.tree)),
-		DataSectionSize: len(f.data),
-		MetadataSize:    len(f.buf) - f.marker,
-		NodesReached:    st.nodes,
-		DistinctRecords: st.records,
+		SearchTreeSize:  uint(st.SearchTreeSize),
+		DataSectionSize: st.DataSectionSize,
+		MetadataSize:    st.MetadataSize,
+		NodesReached:    st.NodesReached,
+		DistinctRecords: st.DistinctRecords,
 		Aliases:         []string{},
-		WalkSeconds:     walk.Seconds(),
+		WalkSeconds:     st.WalkTime.Seconds(),
 		ipVersion:       md.IPVersion,
 	}
 	if rep.Metadata.Description == nil {
@@ -344,10 +174,10 @@ func (f *mmdbFile) report(st *treeStats, walk time.Duration) *inspectReport {
 		rep.desc = append(rep.desc, inspectKeyText{k, v})
 	}
 	slices.SortFunc(rep.desc, func(a, b inspectKeyText) int { return strings.Compare(a.key, b.key) })
-	rep.Networks.IPv4 = familyStats(&st.v4, 32)
-	rep.Networks.IPv6 = familyStats(&st.v6, 128)
+	rep.Networks.IPv4 = familyStats(&st.IPv4, 32)
+	rep.Networks.IPv6 = familyStats(&st.IPv6, 128)
 	rep.Networks.Total = rep.Networks.IPv4.Networks + rep.Networks.IPv6.Networks
-	for _, a := range st.aliases {
+	for _, a := range st.Aliases {
 		rep.Aliases = append(rep.Aliases, prefixString(a))
 	}
 	return rep

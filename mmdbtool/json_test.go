@@ -1,4 +1,4 @@
-package main
+package mmdbtool
 
 import (
 	"bytes"
@@ -15,8 +15,8 @@ import (
 
 // slowRecordJSON is the obvious JSON of the record at off: decoded whole
 // by format, written by format.
-func slowRecordJSON(t *dbTree, off uint) ([]byte, error) {
-	v, _, err := t.dec.Value(off)
+func slowRecordJSON(dec format.Decoder, off uint) ([]byte, error) {
+	v, _, err := dec.Value(off)
 	if err != nil {
 		return nil, err
 	}
@@ -89,11 +89,11 @@ func TestRecordJSONRandom(t *testing.T) {
 		}
 		offs = append(offs, off)
 	}
-	tree := &dbTree{path: "random", dec: format.NewDecoder(enc.Bytes())}
-	rj := newRecordJSON(tree)
-	rj.limit = 1 << 10 // small, so that the fragment memo is cleared often
+	dec := format.NewDecoder(enc.Bytes())
+	rj := newRecordJSON("random", dec)
+	rj.frag.limit = 1 << 10 // small, so that the fragment memo is cleared often
 	for _, off := range offs {
-		want, err := slowRecordJSON(tree, uint(off))
+		want, err := slowRecordJSON(dec, uint(off))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,17 +113,11 @@ func TestRecordJSONRandom(t *testing.T) {
 func TestRecordJSONRealFiles(t *testing.T) {
 	files := conformanceGlob(t, "test-data/*.mmdb")
 	if !underRace {
-		// Under the race detector, TestExportGeoLiteRoundTrip checks
-		// GeoLite2-City's records (by export, build and maxminddb-golang).
-		files = append(files, needGeoLiteCity(t))
+		files = append(files, needDataFile(t, geoLiteCityPath, "run scripts/fetch-data.sh"))
 	}
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			tree, err := openDBTree(path)
-			if err != nil {
-				t.Skipf("not a readable database: %v", err)
-			}
-			rj := newRecordJSON(tree)
+			f := openOrSkip(t, path)
 			seen := map[uint]bool{}
 			n := 0
 			// GeoLite2-City's half a million records are checked in full
@@ -133,36 +127,36 @@ func TestRecordJSONRealFiles(t *testing.T) {
 			if filepath.Base(path) == "GeoLite2-City.mmdb" {
 				stride = 16
 			}
-			err = tree.walk(aliasAll, func(_ netip.Prefix, off uint) error {
+			for nw, err := range f.Networks(AliasesAll) {
+				if err != nil {
+					t.Skipf("tree: %v", err)
+				}
+				off := nw.Offset
 				if seen[off] {
-					return nil
+					continue
 				}
 				seen[off] = true
 				if len(seen)%stride != 0 {
-					return nil
+					continue
 				}
-				want, werr := slowRecordJSON(tree, off)
-				got, gerr := rj.appendRecord(nil, off)
+				want, werr := slowRecordJSON(f.t.Dec, off)
+				got, gerr := f.AppendRecordJSON(nil, off)
 				if (werr == nil) != (gerr == nil) {
 					t.Errorf("offset %d: error %v, format's %v", off, gerr, werr)
 				} else if werr == nil && !bytes.Equal(got, want) {
 					t.Errorf("offset %d:\n got %s\nwant %s", off, got, want)
 				}
 				n++
-				return nil
-			})
-			if err != nil {
-				t.Skipf("tree: %v", err)
 			}
 			t.Logf("%d records checked", n)
 		})
 	}
 }
 
-// TestWalkMatchesPeer checks the networks and record offsets of the
-// export walk against maxminddb-golang v2's Networks, without aliases
+// TestNetworksMatchesPeer checks the networks and record offsets of
+// File.Networks against maxminddb-golang v2's Networks, without aliases
 // and with them (teredo: those inside 2001::/32 only).
-func TestWalkMatchesPeer(t *testing.T) {
+func TestNetworksMatchesPeer(t *testing.T) {
 	files := conformanceGlob(t, "test-data/MaxMind-DB-test-*.mmdb")
 	files = append(files, conformanceGlob(t, "test-data/GeoIP2-City-Test.mmdb")...)
 	teredo := netip.MustParsePrefix("2001::/32")
@@ -172,23 +166,20 @@ func TestWalkMatchesPeer(t *testing.T) {
 	}
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			tree, err := openDBTree(path)
-			if err != nil {
-				t.Skipf("not a readable database: %v", err)
-			}
+			f := openOrSkip(t, path)
 			peer, err := maxminddb.Open(path)
 			if err != nil {
 				t.Skipf("maxminddb-golang cannot open it: %v", err)
 			}
 			defer peer.Close()
-			for _, mode := range []aliasMode{aliasNone, aliasTeredo, aliasAll} {
+			for _, mode := range []Aliases{AliasesNone, AliasesTeredo, AliasesAll} {
 				var want []net
 				var opts []maxminddb.NetworksOption
-				if mode != aliasNone {
+				if mode != AliasesNone {
 					opts = append(opts, maxminddb.IncludeAliasedNetworks())
 				}
 				inAlias := map[netip.Prefix]bool{}
-				if mode == aliasTeredo {
+				if mode == AliasesTeredo {
 					for res := range peer.Networks() {
 						inAlias[res.Prefix()] = true
 					}
@@ -198,25 +189,22 @@ func TestWalkMatchesPeer(t *testing.T) {
 						t.Skipf("maxminddb-golang: %v", res.Err())
 					}
 					p := res.Prefix()
-					if mode == aliasTeredo && !inAlias[p] && !teredo.Overlaps(p) {
+					if mode == AliasesTeredo && !inAlias[p] && !teredo.Overlaps(p) {
 						continue
 					}
 					want = append(want, net{p, res.Offset()})
 				}
 				var got []net
-				err := tree.walk(mode, func(p netip.Prefix, off uint) error {
-					got = append(got, net{p, uintptr(off)})
-					return nil
-				})
-				if err != nil {
-					t.Fatalf("walk: %v", err)
+				for nw, err := range f.Networks(mode) {
+					if err != nil {
+						t.Fatalf("walk: %v", err)
+					}
+					got = append(got, net{nw.Prefix, uintptr(nw.Offset)})
 				}
 				if !slices.Equal(got, want) {
-					t.Errorf("mode %d: %d networks, maxminddb-golang %d\n got %v\nwant %v", mode, len(got), len(want), head(got, 8), head(want, 8))
+					t.Errorf("aliases %v: %d networks, maxminddb-golang %d\n got %v\nwant %v", mode, len(got), len(want), head(got, 8), head(want, 8))
 				}
 			}
 		})
 	}
 }
-
-func head[T any](s []T, n int) []T { return s[:min(n, len(s))] }
