@@ -13,17 +13,17 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	servepkg "github.com/ipatlas/ipatlas/serve"
 )
 
 // serveLoadgen builds bench/loadgen into dir.
@@ -270,8 +270,8 @@ func TestServeInPlaceWriteUnderLoad(t *testing.T) {
 				}
 			} else {
 				serveWaitFor(t, "/readyz degraded", func() bool { _, v := p.status(t, "/readyz"); return v["status"] == "degraded" })
-				if c, v := p.status(t, "/readyz"); c != 200 || v["problem"] != problemInvalid {
-					t.Errorf("/readyz with the copy serving and the file truncated: %d %v; want 200, problem %q", c, v, problemInvalid)
+				if c, v := p.status(t, "/readyz"); c != 200 || v["problem"] != "not a valid MaxMind DB file" {
+					t.Errorf("/readyz with the copy serving and the file truncated: %d %v; want 200, problem %q", c, v, "not a valid MaxMind DB file")
 				}
 				if got := p.country(t, "1.2.3.4"); got != "CN" {
 					t.Errorf("with the file truncated, the copy answered %q for 1.2.3.4, want CN", got)
@@ -322,7 +322,7 @@ func TestServeFIFOUnderLoad(t *testing.T) {
 	}
 	serveWaitFor(t, "the FIFO to be refused", func() bool {
 		_, v := p.status(t, "/healthz")
-		return v["status"] == "degraded" && v["last_reload_error"] == problemNotRegular
+		return v["status"] == "degraded" && v["last_reload_error"] == "not a regular file"
 	})
 	p.signal(t, syscall.SIGHUP)
 	serveWaitFor(t, "the FIFO to be refused on SIGHUP", func() bool {
@@ -372,68 +372,6 @@ func TestServeFIFOUnderLoad(t *testing.T) {
 			t.Errorf("ipatlas %s on a FIFO: %v\n%s\nwant a failure saying it is not a regular file", args[0], err, out)
 		}
 	}
-}
-
-// serveTestLoader returns a loader of dir/served.mmdb holding a (built
-// from serveCSVA), and the bytes of a and b (serveCSVB), for tests that
-// run the service in this process.
-func serveTestLoader(t *testing.T) (ld *dbLoader, served string, a, b []byte) {
-	t.Helper()
-	dir := t.TempDir()
-	a = serveReadFile(t, serveBuildDB(t, dir, "a.mmdb", serveCSVA))
-	b = serveReadFile(t, serveBuildDB(t, dir, "b.mmdb", serveCSVB))
-	served = filepath.Join(dir, "served.mmdb")
-	serveRenameOver(t, served, a)
-	ld = &dbLoader{path: served, check: checkModeSample, mmap: true, holder: &dbHolder{},
-		metrics: &serveMetrics{}, log: slog.New(slog.DiscardHandler)}
-	if err := ld.initial(); err != nil {
-		t.Fatal(err)
-	}
-	return ld, served, a, b
-}
-
-// TestServeReloadTimeout: a load that blocks (as open() does on a hung
-// network mount) is reported after the reload timeout as degraded health
-// and a reload failure, no second load starts meanwhile, and stopping the
-// watcher does not wait for it. At e9db24f the loader held its lock across
-// the open, so nothing else could proceed.
-func TestServeReloadTimeout(t *testing.T) {
-	ld, served, _, b := serveTestLoader(t)
-	metrics, holder := ld.metrics, ld.holder
-	defer holder.shutdown()
-	block := make(chan struct{})
-	var n int32
-	var nmu sync.Mutex
-	ld.openHook = func() {
-		nmu.Lock()
-		n++
-		nmu.Unlock()
-		<-block
-	}
-	stop, watched := make(chan struct{}), make(chan struct{})
-	go func() { ld.watch(10*time.Millisecond, 100*time.Millisecond, nil, nil, stop); close(watched) }()
-	serveRenameOver(t, served, b)
-	serveWaitFor(t, "the blocked load to be reported", func() bool {
-		p := ld.problem.Load()
-		return p != nil && p.class == problemTimedOut
-	})
-	time.Sleep(200 * time.Millisecond) // more polls: none may start a second load
-	if got := metrics.reloadFailures.Load(); got != 1 {
-		t.Errorf("%d reload failures, want 1 (the timed-out load)", got)
-	}
-	nmu.Lock()
-	if n != 1 {
-		t.Errorf("%d loads started while one was blocked, want 1", n)
-	}
-	nmu.Unlock()
-	close(stop)
-	select {
-	case <-watched:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the watcher did not stop while a load was blocked")
-	}
-	close(block)
-	ld.attempts.Wait()
 }
 
 // TestServeSlowReaders is issue 14 point 3: 1,000 connections that each
@@ -508,7 +446,7 @@ func TestServeHidesPaths(t *testing.T) {
 			_, health, _ := p.do(t, "GET", "/healthz", "")
 			_, ready, _ := p.do(t, "GET", "/readyz", "")
 			_, metrics, _ := p.do(t, "GET", "/metrics", "")
-			var h serveHealth
+			var h servepkg.Health
 			serveDecodeJSON(t, health, &h)
 			for name, body := range map[string][]byte{"/healthz": health, "/readyz": ready, "/metrics": metrics} {
 				if got := bytes.Contains(body, []byte(sub)); got != expose {
@@ -516,11 +454,11 @@ func TestServeHidesPaths(t *testing.T) {
 				}
 			}
 			if expose {
-				if h.Database != served || !strings.Contains(h.LastReloadError, served) || h.LastReloadError == problemInvalid {
+				if h.Database != served || !strings.Contains(h.LastReloadError, served) || h.LastReloadError == "not a valid MaxMind DB file" {
 					t.Errorf("/healthz with --expose-paths: database %q, error %q; want the path and the full error", h.Database, h.LastReloadError)
 				}
-			} else if h.Database != "served.mmdb" || h.LastReloadError != problemInvalid {
-				t.Errorf("/healthz: database %q, error %q; want served.mmdb and %q", h.Database, h.LastReloadError, problemInvalid)
+			} else if h.Database != "served.mmdb" || h.LastReloadError != "not a valid MaxMind DB file" {
+				t.Errorf("/healthz: database %q, error %q; want served.mmdb and the class of the error", h.Database, h.LastReloadError)
 			}
 			if !bytes.Contains(metrics, []byte(`ipatlas_database_info{path="`+h.Database+`"`)) {
 				t.Errorf("/metrics does not name the file as /healthz does (%q)", h.Database)
@@ -561,7 +499,7 @@ func TestServeOperatorConventions(t *testing.T) {
 	}
 	zipped, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.Header.Get("Content-Encoding") != "gzip" || len(zipped) >= len(plain) || plainCode != 200 || len(plain) < gzipMin {
+	if resp.Header.Get("Content-Encoding") != "gzip" || len(zipped) >= len(plain) || plainCode != 200 || len(plain) < servepkg.GzipMin {
 		t.Errorf("Accept-Encoding gzip: Content-Encoding %q, %d bytes against %d plain", resp.Header.Get("Content-Encoding"), len(zipped), len(plain))
 	} else if zr, err := gzip.NewReader(bytes.NewReader(zipped)); err != nil {
 		t.Errorf("gzip answer: %v", err)
@@ -642,46 +580,3 @@ func TestServeNaNLikeLookup(t *testing.T) {
 	}
 }
 
-// TestServeTouchAndSameSizeWrite: a touch of the mapped file (new mtime,
-// same content) fails no request and reloads it; a write in place of a
-// file of the same size without truncation (new mtime, other content) is
-// answered 503 until it is loaded whole, never from the old tree over the
-// new bytes.
-func TestServeTouchAndSameSizeWrite(t *testing.T) {
-	dir := t.TempDir()
-	a := serveReadFile(t, serveBuildDB(t, dir, "a.mmdb", serveCSVC))
-	// The same networks with another country of the same length: the
-	// same size, other bytes.
-	b := serveReadFile(t, serveBuildDB(t, dir, "b.mmdb", strings.Replace(serveCSVC, "Japan,JP", "China,CN", 1)))
-	if len(a) != len(b) || bytes.Equal(a, b) {
-		t.Fatalf("want two files of the same size and other content: %d and %d bytes", len(a), len(b))
-	}
-	served := filepath.Join(dir, "served.mmdb")
-	serveRenameOver(t, served, a)
-	p := startServe(t, served, "--poll", "1h") // only requests and SIGHUP look at the file
-	later := time.Now().Add(time.Hour)
-	if err := os.Chtimes(served, later, later); err != nil {
-		t.Fatal(err)
-	}
-	if got := p.country(t, "1.2.3.4"); got != "JP" {
-		t.Errorf("after a touch: %q, want JP", got)
-	}
-	// Overwrite without truncation: the size never changes.
-	f, err := os.OpenFile(served, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteAt(b, 0); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	code, body, _ := p.do(t, "GET", "/v1/lookup/1.2.3.4", "")
-	if code != 503 {
-		t.Errorf("after a same-size write in place: %d %s; want 503", code, body)
-	}
-	p.signal(t, syscall.SIGHUP)
-	serveWaitFor(t, "the rewritten file to be served", func() bool {
-		code, body, _ := p.do(t, "GET", "/v1/lookup/1.2.3.4", "")
-		return code == 200 && bytes.Contains(body, []byte(`"CN"`))
-	})
-}
