@@ -352,6 +352,7 @@ func (l *loader) watch(ctx context.Context, poll, timeout time.Duration, reqs <-
 		running  bool
 		started  time.Time
 		reported bool           // the running attempt's overrun was reported
+		overran  error          // its error, once reported
 		pending  string         // a forced reload asked for while one ran
 		waiting  []chan<- error // replies for the running attempt
 		queued   []chan<- error // replies for the pending one
@@ -370,13 +371,18 @@ func (l *loader) watch(ctx context.Context, poll, timeout time.Duration, reqs <-
 		if running {
 			if force {
 				pending = why
-				if r != nil {
+				switch {
+				case r == nil:
+				case overran != nil:
+					r <- overran // the running load is stuck: say so now
+				default:
 					queued = append(queued, r)
 				}
 			}
 			return
 		}
 		running, started, reported = true, time.Now(), false
+		overran = nil
 		if r != nil {
 			waiting = append(waiting, r)
 		}
@@ -412,8 +418,10 @@ func (l *loader) watch(ctx context.Context, poll, timeout time.Duration, reqs <-
 				l.setProblem(le)
 				l.metrics.reloadFailures.Add(1)
 				l.log.Error("reload timed out; no new attempt until it returns", "file", l.path, "timeout", timeout.String())
+				overran = le
 				reply(waiting, le)
-				waiting = nil
+				reply(queued, le)
+				waiting, queued = nil, nil
 			}
 		case res := <-results:
 			running = false
