@@ -34,6 +34,10 @@ const (
 	MaxBatchBody = 256 << 10
 )
 
+// DefaultPoll is how often ipatlas serve looks at the file's inode, size
+// and mtime (its --poll); a good argument to Watch.
+const DefaultPoll = time.Second
+
 // GzipMin is the smallest answer that is gzipped for a client that
 // accepts gzip: one GeoLite2-City record (about 1 KiB) is not worth it
 // (gzip cost 15% of single-lookup throughput on loopback, bench/SERVE.md);

@@ -70,7 +70,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 			"process exits within --shutdown-timeout + 5s whatever is still running.\n"+
 			"The bound address is logged as \"listening on HOST:PORT\" (use --addr 127.0.0.1:0 for any free port).", stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "`HOST:PORT` to listen on")
-	fs.DurationVar(&c.poll, "poll", time.Second, "how often to check the file for a new version; 0: only on SIGHUP")
+	fs.DurationVar(&c.poll, "poll", servepkg.DefaultPoll, "how often to check the file for a new version; 0: only on SIGHUP")
 	fs.StringVar(&c.check, "check", string(servepkg.CheckSample), "what a new file must pass before it is served: sample (open, look up 8,192 spread-out\n"+
 		"addresses and walk the first networks of 49 regions, decoding every record reached: about\n"+
 		"0.1 s on GeoLite2-City) or full (Reader.Verify, every node and record: 13-16 s on\n"+

@@ -579,4 +579,3 @@ func TestServeNaNLikeLookup(t *testing.T) {
 		t.Errorf("serve: %d %s\nlookup: %s", code, body, want)
 	}
 }
-

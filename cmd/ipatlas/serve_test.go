@@ -507,4 +507,3 @@ func TestServeReloadUnderLoad(t *testing.T) {
 		t.Errorf("exit status %d after SIGTERM:\n%s", p.code, p.stderr)
 	}
 }
-
