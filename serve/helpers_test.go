@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -12,15 +11,14 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/ipatlas/ipatlas/internal/servetest"
 
 	"github.com/ipatlas/ipatlas/format"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 )
 
 // country is one network of a test database: a GeoIP2-style record with
@@ -68,53 +66,6 @@ func writeDB(t testing.TB, dir, name string, ipVersion int, rows []country) stri
 	return path
 }
 
-func readFile(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// renameOver puts content at dst the way a deployment should: a
-// temporary file in dst's directory renamed over dst.
-func renameOver(t testing.TB, dst string, content []byte) {
-	t.Helper()
-	tmp := dst + ".tmp"
-	if err := os.WriteFile(tmp, content, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// overwriteInPlace rewrites path with content the way cp does: the same
-// inode, truncated, then written in chunks of chunk bytes with pause
-// between them (0: at once).
-func overwriteInPlace(t testing.TB, path string, content []byte, chunk int, pause time.Duration) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if chunk <= 0 {
-		chunk = len(content)
-	}
-	for len(content) > 0 {
-		n := min(chunk, len(content))
-		if _, err := f.Write(content[:n]); err != nil {
-			t.Fatal(err)
-		}
-		content = content[n:]
-		if pause > 0 {
-			time.Sleep(pause)
-		}
-	}
-}
-
 // geoLite returns the real GeoLite2-City database, skipping the test when
 // it is missing (failing under CI=true).
 func geoLite(t testing.TB) string {
@@ -129,29 +80,11 @@ func geoLite(t testing.TB) string {
 	return path
 }
 
-// logBuffer is a log destination safe for concurrent writes.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testServer is a Server in an httptest server.
 type testServer struct {
 	*Server
 	http *httptest.Server
-	log  *logBuffer
+	log  *servetest.LockedBuffer
 	base string
 }
 
@@ -160,7 +93,7 @@ type testServer struct {
 // test.
 func startServer(t testing.TB, opts Options) *testServer {
 	t.Helper()
-	ts := &testServer{log: &logBuffer{}}
+	ts := &testServer{log: &servetest.LockedBuffer{}}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(ts.log, nil))
 	}
@@ -187,143 +120,32 @@ func (ts *testServer) watch(t testing.TB, poll time.Duration) {
 	t.Cleanup(func() { cancel(); <-done; ts.loader.attempts.Wait() })
 }
 
-var client = &http.Client{Timeout: 30 * time.Second}
-
-// do sends a request and returns the status, the body and the headers.
-func do(t testing.TB, base, method, path, body string) (int, []byte, http.Header) {
-	t.Helper()
-	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading the body: %v", method, path, err)
-	}
-	return resp.StatusCode, b, resp.Header
-}
-
 func (ts *testServer) do(t testing.TB, method, path, body string) (int, []byte, http.Header) {
 	t.Helper()
-	return do(t, ts.base, method, path, body)
+	return servetest.Do(t, ts.base, method, path, body)
 }
 
 // status returns the status code and the decoded JSON body of GET path.
 func (ts *testServer) status(t testing.TB, path string) (int, map[string]any) {
 	t.Helper()
-	code, body, _ := ts.do(t, "GET", path, "")
-	var v map[string]any
-	decodeJSON(t, body, &v)
-	return code, v
-}
-
-// testAnswer is one answer of the lookup endpoints, numbers kept as
-// written.
-type testAnswer struct {
-	IP      string         `json:"ip"`
-	Network string         `json:"network"`
-	Found   bool           `json:"found"`
-	Record  map[string]any `json:"record"`
-}
-
-func decodeJSON(t testing.TB, b []byte, v any) {
-	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		t.Fatalf("response is not the expected JSON (%v):\n%s", err, b)
-	}
-}
-
-// isoOf returns the country ISO code of an answer's record.
-func isoOf(a testAnswer) string {
-	c, _ := a.Record["country"].(map[string]any)
-	iso, _ := c["iso_code"].(string)
-	return iso
+	return servetest.Status(t, ts.base, path)
 }
 
 // country returns the ISO code of the country ts answers for ip.
 func (ts *testServer) country(t testing.TB, ip string) string {
 	t.Helper()
-	code, body, _ := ts.do(t, "GET", "/v1/lookup/"+ip, "")
-	if code != http.StatusOK {
-		t.Fatalf("GET /v1/lookup/%s: status %d: %s", ip, code, body)
-	}
-	var a testAnswer
-	decodeJSON(t, body, &a)
-	return isoOf(a)
+	return servetest.Country(t, ts.base, ip)
 }
 
 // metrics scrapes /metrics and parses it with Prometheus's own parser.
 func (ts *testServer) metrics(t testing.TB) map[string]*dto.MetricFamily {
 	t.Helper()
-	code, body, h := ts.do(t, "GET", "/metrics", "")
-	if code != http.StatusOK {
-		t.Fatalf("GET /metrics: status %d: %s", code, body)
-	}
-	if ct := h.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
-		t.Errorf("/metrics Content-Type %q", ct)
-	}
-	var parser expfmt.TextParser
-	fams, err := parser.TextToMetricFamilies(bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("/metrics is not valid Prometheus text (%v):\n%s", err, body)
-	}
-	return fams
+	return servetest.Scrape(t, ts.base)
 }
 
 func (ts *testServer) metric(t testing.TB, name string, labels ...string) float64 {
 	t.Helper()
-	return metricValue(ts.metrics(t), name, labels...)
-}
-
-// metricValue returns the value of the sample of family name whose labels
-// include all of labels (name=value pairs), or -1 if there is none.
-func metricValue(fams map[string]*dto.MetricFamily, name string, labels ...string) float64 {
-	f := fams[name]
-	if f == nil {
-		return -1
-	}
-next:
-	for _, m := range f.GetMetric() {
-		have := map[string]string{}
-		for _, l := range m.GetLabel() {
-			have[l.GetName()] = l.GetValue()
-		}
-		for i := 0; i+1 < len(labels); i += 2 {
-			if have[labels[i]] != labels[i+1] {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue()
-		case m.Gauge != nil:
-			return m.Gauge.GetValue()
-		case m.Untyped != nil:
-			return m.Untyped.GetValue()
-		case m.Histogram != nil:
-			return float64(m.Histogram.GetSampleCount())
-		}
-	}
-	return -1
-}
-
-// waitFor polls cond until it holds or 20 s pass.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return servetest.MetricValue(ts.metrics(t), name, labels...)
 }
 
 // probeAddrs returns seeded random addresses spread over the address
@@ -352,13 +174,13 @@ func probeAddrs(n4, n6 int) []netip.Addr {
 
 // peerAnswer is maxminddb-golang v2's answer for a, in the form the
 // service answers (record decoded by the peer, then through JSON).
-func peerAnswer(t testing.TB, db *maxminddb.Reader, a netip.Addr) testAnswer {
+func peerAnswer(t testing.TB, db *maxminddb.Reader, a netip.Addr) servetest.Answer {
 	t.Helper()
 	res := db.Lookup(a)
 	if err := res.Err(); err != nil {
 		t.Fatalf("maxminddb-golang: %s: %v", a, err)
 	}
-	ans := testAnswer{IP: a.String(), Network: res.Prefix().String(), Found: res.Found()}
+	ans := servetest.Answer{IP: a.String(), Network: res.Prefix().String(), Found: res.Found()}
 	if res.Found() {
 		var v any
 		if err := res.Decode(&v); err != nil {
@@ -368,7 +190,7 @@ func peerAnswer(t testing.TB, db *maxminddb.Reader, a netip.Addr) testAnswer {
 		if err != nil {
 			t.Fatal(err)
 		}
-		decodeJSON(t, b, &ans.Record)
+		servetest.DecodeJSON(t, b, &ans.Record)
 	}
 	return ans
 }
@@ -438,4 +260,18 @@ func peerRejects(data []byte) bool {
 	}
 	var v any
 	return db.Lookup(netip.MustParseAddr("1.2.3.4")).Decode(&v) != nil || db.Verify() != nil
+}
+
+// servedAB writes databases a (countriesA) and b (countriesB), puts a at
+// served.mmdb in a directory of its own and starts a Server of it with
+// opts (Path set here).
+func servedAB(t testing.TB, opts Options) (p *testServer, served string, a, b []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	a = servetest.ReadFile(t, writeDB(t, dir, "a.mmdb", 6, countriesA))
+	b = servetest.ReadFile(t, writeDB(t, dir, "b.mmdb", 6, countriesB))
+	served = filepath.Join(dir, "served.mmdb")
+	servetest.RenameOver(t, served, a)
+	opts.Path = served
+	return startServer(t, opts), served, a, b
 }

@@ -1,9 +1,7 @@
 package serve
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -16,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipatlas/ipatlas/internal/servetest"
 
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/reader"
@@ -107,10 +107,10 @@ func TestHTTP(t *testing.T) {
 				return
 			}
 			var v any
-			decodeJSON(t, body, &v)
+			servetest.DecodeJSON(t, body, &v)
 			if code != http.StatusOK {
 				var e map[string]any
-				decodeJSON(t, body, &e)
+				servetest.DecodeJSON(t, body, &e)
 				if msg, _ := e["error"].(string); len(e) != 1 || msg == "" {
 					t.Errorf("error body is not {\"error\": \"...\"}: %s", body)
 				}
@@ -119,9 +119,9 @@ func TestHTTP(t *testing.T) {
 	}
 	// Every record is the one maxminddb-golang v2 reads from the same file.
 	for _, ip := range []string{"1.2.3.4", "5.6.7.8", "2001:db8::1", "::ffff:1.2.3.4", "9.9.9.9"} {
-		var got testAnswer
+		var got servetest.Answer
 		_, body, _ := p.do(t, "GET", "/v1/lookup/"+ip, "")
-		decodeJSON(t, body, &got)
+		servetest.DecodeJSON(t, body, &got)
 		if want := peerAnswer(t, peer, netip.MustParseAddr(ip)); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", ip, got, want)
 		}
@@ -140,7 +140,7 @@ func TestMatchesPeer(t *testing.T) {
 	peer := openPeer(t, path)
 	p := startServer(t, Options{Path: path})
 	addrs := probeAddrs(1600, 400)
-	want := make([]testAnswer, len(addrs))
+	want := make([]servetest.Answer, len(addrs))
 	found := 0
 	for i, a := range addrs {
 		want[i] = peerAnswer(t, peer, a)
@@ -151,7 +151,7 @@ func TestMatchesPeer(t *testing.T) {
 	if found < len(addrs)/2 {
 		t.Fatalf("only %d of %d addresses found: the sample does not exercise records", found, len(addrs))
 	}
-	check := func(how string, i int, got testAnswer) {
+	check := func(how string, i int, got servetest.Answer) {
 		t.Helper()
 		if !reflect.DeepEqual(got, want[i]) {
 			t.Errorf("%s %s:\n got %+v\nwant %+v", how, addrs[i], got, want[i])
@@ -165,8 +165,8 @@ func TestMatchesPeer(t *testing.T) {
 			if code != http.StatusOK || h.Get("Content-Type") != "application/json" {
 				t.Fatalf("GET %s: status %d, Content-Type %q: %s", a, code, h.Get("Content-Type"), body)
 			}
-			var got testAnswer
-			decodeJSON(t, body, &got)
+			var got servetest.Answer
+			servetest.DecodeJSON(t, body, &got)
 			check("GET", i, got)
 		}
 	}
@@ -182,8 +182,8 @@ func TestMatchesPeer(t *testing.T) {
 		if code != http.StatusOK || h.Get("Content-Type") != "application/json" {
 			t.Fatalf("POST batch: status %d, Content-Type %q: %.300s", code, h.Get("Content-Type"), body)
 		}
-		var got []testAnswer
-		decodeJSON(t, body, &got)
+		var got []servetest.Answer
+		servetest.DecodeJSON(t, body, &got)
 		if len(got) != hi-lo {
 			t.Fatalf("batch of %d got %d answers", hi-lo, len(got))
 		}
@@ -234,7 +234,7 @@ func TestMetrics(t *testing.T) {
 	}
 	perEndpoint := map[string]float64{}
 	for _, c := range counts {
-		got := metricValue(fams, "ipatlas_http_requests_total", "endpoint", c.endpoint, "code", c.code)
+		got := servetest.MetricValue(fams, "ipatlas_http_requests_total", "endpoint", c.endpoint, "code", c.code)
 		if got != c.want {
 			t.Errorf("ipatlas_http_requests_total{endpoint=%q,code=%q} = %g, want %g", c.endpoint, c.code, got, c.want)
 		}
@@ -285,14 +285,14 @@ func TestMetrics(t *testing.T) {
 		{"ipatlas_database_state", []string{"state", "degraded"}, 0},
 	}
 	for _, g := range gauges {
-		if got := metricValue(fams, g.name, g.labels...); got != g.want {
+		if got := servetest.MetricValue(fams, g.name, g.labels...); got != g.want {
 			t.Errorf("%s%v = %g, want %g", g.name, g.labels, got, g.want)
 		}
 	}
 	if got := float64(testBuildTime.Unix()); got != float64(peer.Metadata.BuildEpoch) {
 		t.Errorf("build_epoch %d, written %g", peer.Metadata.BuildEpoch, got)
 	}
-	if got := metricValue(fams, "ipatlas_database_loaded_timestamp_seconds"); got < float64(time.Now().Add(-time.Hour).Unix()) {
+	if got := servetest.MetricValue(fams, "ipatlas_database_loaded_timestamp_seconds"); got < float64(time.Now().Add(-time.Hour).Unix()) {
 		t.Errorf("ipatlas_database_loaded_timestamp_seconds = %g", got)
 	}
 	// The first scrape shows up in the second.
@@ -366,63 +366,25 @@ func TestNaN(t *testing.T) {
 // BatchItemErrors, and one JSON access-log line per request.
 func TestOptions(t *testing.T) {
 	db := writeDB(t, t.TempDir(), "a.mmdb", 6, countriesA)
-	log := &logBuffer{}
+	log := &servetest.LockedBuffer{}
 	p := startServer(t, Options{Path: db, BatchItemErrors: true, AccessLog: true, Logger: slog.New(slog.NewJSONHandler(log, nil))})
 	plainSrv := startServer(t, Options{Path: db, DisableGzip: true})
 
-	code, body, _ := p.do(t, "POST", "/v1/lookup", `["1.2.3.4","bogus",7,"5.6.7.8"]`)
-	var items []map[string]any
-	decodeJSON(t, body, &items)
-	if code != 200 || len(items) != 4 || items[0]["found"] != true || items[3]["found"] != true ||
-		items[1]["ip"] != "bogus" || !strings.Contains(items[1]["error"].(string), "not an IP address") ||
-		items[2]["ip"] != "7" || items[2]["error"] == nil {
-		t.Errorf("batch with BatchItemErrors: %d %s", code, body)
-	}
-
-	batch := "[" + strings.Repeat(`"1.2.3.4","5.6.7.8","2001:db8::1",`, 20) + `"1.2.3.4"]`
-	plainCode, plain, _ := p.do(t, "POST", "/v1/lookup", batch)
-	post := func(ts *testServer) (*http.Response, []byte) {
-		req, _ := http.NewRequest("POST", ts.base+"/v1/lookup", strings.NewReader(batch))
-		req.Header.Set("Accept-Encoding", "gzip")
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		return resp, b
-	}
-	resp, zipped := post(p)
-	if resp.Header.Get("Content-Encoding") != "gzip" || len(zipped) >= len(plain) || plainCode != 200 || len(plain) < GzipMin {
-		t.Errorf("Accept-Encoding gzip: Content-Encoding %q, %d bytes against %d plain", resp.Header.Get("Content-Encoding"), len(zipped), len(plain))
-	} else if zr, err := gzip.NewReader(bytes.NewReader(zipped)); err != nil {
-		t.Errorf("gzip answer: %v", err)
-	} else if unz, err := io.ReadAll(zr); err != nil || !bytes.Equal(unz, plain) {
-		t.Errorf("gzip answer unzipped (%v) differs from the plain one", err)
-	}
-	if resp, b := post(plainSrv); resp.Header.Get("Content-Encoding") != "" || !bytes.Equal(b, plain) {
-		t.Errorf("with DisableGzip: Content-Encoding %q", resp.Header.Get("Content-Encoding"))
-	}
-	req, _ := http.NewRequest("GET", p.base+"/v1/lookup/1.2.3.4", nil)
+	servetest.CheckItemErrors(t, p.base)
+	batch, plain := servetest.CheckGzip(t, p.base, GzipMin)
+	req, _ := http.NewRequest("POST", plainSrv.base+"/v1/lookup", strings.NewReader(batch))
 	req.Header.Set("Accept-Encoding", "gzip")
-	if resp, err := client.Do(req); err != nil {
-		t.Error(err)
-	} else if resp.Body.Close(); resp.Header.Get("Content-Encoding") != "" || resp.StatusCode != 200 || resp.Header.Get("Vary") != "Accept-Encoding" {
-		t.Errorf("a small answer: status %d, Content-Encoding %q, Vary %q; want 200, no gzip, Vary Accept-Encoding", resp.StatusCode, resp.Header.Get("Content-Encoding"), resp.Header.Get("Vary"))
+	resp, err := servetest.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "" || !bytes.Equal(b, plain) {
+		t.Errorf("with DisableGzip: Content-Encoding %q, %d bytes against %d plain", resp.Header.Get("Content-Encoding"), len(b), len(plain))
 	}
 
-	access := 0
-	sc := bufio.NewScanner(strings.NewReader(log.String()))
-	for sc.Scan() {
-		var line map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-			t.Errorf("log line is not JSON: %s", sc.Text())
-			continue
-		}
-		if line["msg"] == "request" && line["path"] == "/v1/lookup" && line["method"] == "POST" && line["status"] == float64(200) {
-			access++
-		}
-	}
+	access := servetest.CountAccessLines(t, log.String(), "POST", "/v1/lookup", 200)
 	if access != 3 {
 		t.Errorf("%d access log lines for the 3 batches:\n%s", access, log)
 	}
@@ -551,13 +513,13 @@ func TestHandle(t *testing.T) {
 // name the file by its base name and a reload error by its class; with
 // ExposePaths they show the path and the full error.
 func TestHidesPaths(t *testing.T) {
-	a := readFile(t, writeDB(t, t.TempDir(), "a.mmdb", 6, countriesA))
+	a := servetest.ReadFile(t, writeDB(t, t.TempDir(), "a.mmdb", 6, countriesA))
 	for _, expose := range []bool{false, true} {
 		sub := t.TempDir()
 		served := filepath.Join(sub, "served.mmdb")
-		renameOver(t, served, a)
+		servetest.RenameOver(t, served, a)
 		p := startServer(t, Options{Path: served, ExposePaths: expose})
-		renameOver(t, served, []byte("not a database"))
+		servetest.RenameOver(t, served, []byte("not a database"))
 		if err := p.Reload(t.Context()); err == nil {
 			t.Fatal("Reload took a file that is not a database")
 		}
@@ -565,7 +527,7 @@ func TestHidesPaths(t *testing.T) {
 		_, ready, _ := p.do(t, "GET", "/readyz", "")
 		_, metrics, _ := p.do(t, "GET", "/metrics", "")
 		var h Health
-		decodeJSON(t, health, &h)
+		servetest.DecodeJSON(t, health, &h)
 		for name, body := range map[string][]byte{"/healthz": health, "/readyz": ready, "/metrics": metrics} {
 			if got := bytes.Contains(body, []byte(sub)); got != expose {
 				t.Errorf("expose %v: %s shows the directory %s: %v:\n%s", expose, name, sub, got, body)

@@ -38,9 +38,10 @@ const (
 // paths ("file missing", "not a valid MaxMind DB file", "file failed the
 // check", ...); Err is the full error, with the path.
 type LoadError struct {
-	Class string
-	Err   error
-	info  os.FileInfo // when set: the version tried, not tried again until it changes
+	Class   string
+	Err     error
+	info    os.FileInfo // when set: the version tried, not tried again until it changes
+	renamed bool        // another file was renamed over the path while this one loaded
 }
 
 func (e *LoadError) Error() string { return e.Err.Error() }
@@ -83,8 +84,21 @@ type loader struct {
 
 // open opens and checks the file at l.path and returns a new generation
 // holding one reference (for the holder). It refuses a file whose stat
-// changes while it is loaded (a copy still being written).
-func (l *loader) open() (g *generation, err error) {
+// changes while it is loaded (a copy still being written). A file
+// replaced by a rename meanwhile is whole: it is loaded again at once,
+// up to 3 times.
+func (l *loader) open() (*generation, error) {
+	for i := 0; ; i++ {
+		g, err := l.openOnce()
+		var le *LoadError
+		if i < 3 && errors.As(err, &le) && le.renamed {
+			continue
+		}
+		return g, err
+	}
+}
+
+func (l *loader) openOnce() (g *generation, err error) {
 	if l.openHook != nil {
 		l.openHook()
 	}
@@ -93,7 +107,7 @@ func (l *loader) open() (g *generation, err error) {
 		return nil, statError(err)
 	}
 	if !info.Mode().IsRegular() {
-		return nil, &LoadError{problemNotRegular, fmt.Errorf("%s: %w", l.path, reader.ErrNotRegular), info}
+		return nil, &LoadError{Class: problemNotRegular, Err: fmt.Errorf("%s: %w", l.path, reader.ErrNotRegular), info: info}
 	}
 	var file *os.File
 	if l.mmap {
@@ -107,7 +121,7 @@ func (l *loader) open() (g *generation, err error) {
 			if file != nil {
 				_ = file.Close()
 			}
-			return nil, &LoadError{problemUnreadable, fmt.Errorf("%s: %w", l.path, err), info}
+			return nil, &LoadError{Class: problemUnreadable, Err: fmt.Errorf("%s: %w", l.path, err), info: info}
 		}
 	}
 	var r *reader.Reader
@@ -134,6 +148,7 @@ func (l *loader) open() (g *generation, err error) {
 		return sampleCheck(r)
 	})
 	var sum uint32
+	renamed := false
 	if err == nil && file != nil {
 		// What a touch is told apart from a write by (changedInPlace).
 		sum, err = fileCRC(file)
@@ -145,6 +160,7 @@ func (l *loader) open() (g *generation, err error) {
 		if serr != nil || !sameFileVersion(info, after) {
 			class, err = problemChanging, errors.New("the file changed while it was loaded; trying again when it settles")
 			if serr == nil {
+				renamed = !os.SameFile(info, after)
 				info = after
 			}
 		}
@@ -160,7 +176,7 @@ func (l *loader) open() (g *generation, err error) {
 		if errors.As(err, &fe) {
 			class = problemChanging
 		}
-		return nil, &LoadError{class, fmt.Errorf("%s: %w", l.path, err), info}
+		return nil, &LoadError{class, fmt.Errorf("%s: %w", l.path, err), info, renamed}
 	}
 	g = &generation{r: r, owned: true, records: new(recordCache), info: info, loaded: time.Now(), mapped: l.mmap, file: file, sum: sum}
 	if file != nil {
@@ -281,6 +297,11 @@ func (l *loader) apply(res attemptResult) error {
 		}
 		l.statFailing = false
 		l.lastSeen = le.info
+		if le.Class == problemChanging {
+			// Not a version to skip: load again at the next look,
+			// whatever its stat, until it settles.
+			l.lastSeen = nil
+		}
 		l.setProblem(le)
 		l.metrics.reloadFailures.Add(1)
 		l.log.Warn("rejected new file; still serving the loaded one", "why", res.why, "problem", le.Class, "err", res.err)

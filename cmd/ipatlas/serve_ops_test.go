@@ -7,13 +7,9 @@ package main
 // server's RSS.
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ipatlas/ipatlas/internal/servetest"
 
 	servepkg "github.com/ipatlas/ipatlas/serve"
 )
@@ -110,79 +108,7 @@ func (p *serveProc) alive(t *testing.T) {
 // status returns the status code and the decoded JSON body of GET path.
 func (p *serveProc) status(t *testing.T, path string) (int, map[string]any) {
 	t.Helper()
-	code, body, _ := p.do(t, "GET", path, "")
-	var v map[string]any
-	serveDecodeJSON(t, body, &v)
-	return code, v
-}
-
-// serveTally asks for 1.2.3.4 over and over until stop, counting the
-// statuses and the countries of the 200 answers.
-type serveTally struct {
-	halt      chan struct{}
-	done      chan struct{}
-	statuses  map[int]int
-	countries map[string]int
-}
-
-func startServeTally(t *testing.T, base string) *serveTally {
-	tl := &serveTally{halt: make(chan struct{}), done: make(chan struct{}), statuses: map[int]int{}, countries: map[string]int{}}
-	go func() {
-		defer close(tl.done)
-		for {
-			select {
-			case <-tl.halt:
-				return
-			default:
-			}
-			resp, err := serveClient.Get(base + "/v1/lookup/1.2.3.4")
-			if err != nil {
-				t.Errorf("asking for 1.2.3.4: %v", err)
-				return
-			}
-			body, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			tl.statuses[resp.StatusCode]++
-			if resp.StatusCode != 200 {
-				continue
-			}
-			var ans serveAnswer
-			if err == nil {
-				err = json.Unmarshal(body, &ans)
-			}
-			if err != nil {
-				t.Errorf("answer for 1.2.3.4 (%v): %s", err, body)
-				return
-			}
-			c, _ := ans.Record["country"].(map[string]any)
-			iso, _ := c["iso_code"].(string)
-			tl.countries[iso]++
-		}
-	}()
-	return tl
-}
-
-// stop ends the tally and returns its counts.
-func (tl *serveTally) stop() (statuses map[int]int, countries map[string]int) {
-	close(tl.halt)
-	<-tl.done
-	return tl.statuses, tl.countries
-}
-
-// overwriteInPlace rewrites path with content the way cp does: the same
-// inode, truncated, then written.
-func overwriteInPlace(t *testing.T, path string, content []byte) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Write(content); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	return servetest.Status(t, p.base, path)
 }
 
 // TestServeInPlaceWriteUnderLoad is issue 14 point 1: the served file is
@@ -206,16 +132,19 @@ func TestServeInPlaceWriteUnderLoad(t *testing.T) {
 	}{{"mmap", true}, {"copy", false}} {
 		t.Run(mode.name, func(t *testing.T) {
 			served := filepath.Join(t.TempDir(), "served.mmdb")
-			serveRenameOver(t, served, serveReadFile(t, a))
+			servetest.RenameOver(t, served, servetest.ReadFile(t, a))
 			p := startServe(t, served, "--poll", "10ms", "--mmap="+strconv.FormatBool(mode.mmap))
 			rss0 := serveRSS(t, p.cmd.Process.Pid)
 
-			tally := startServeTally(t, p.base)
+			tally := servetest.StartLoad(p.base, 1)
 			lg := startLoadgen(t, loadgen, "--url", p.base, "-c", "4", "-d", "3s", "--v6", "0.2",
 				"--reload-file", served, "--reload-with", a+","+b, "--reload-every", "100ms",
 				"--swap-mode", "copy", "--copy-chunk", "256", "--copy-pause", "2ms")
 			rep := lg.wait(t)
-			statuses, countries := tally.stop()
+			statuses, countries, failures := tally.Stop()
+			if len(failures) > 0 {
+				t.Errorf("asking for 1.2.3.4 during the writes: %v", failures)
+			}
 			p.alive(t)
 			t.Logf("answers for 1.2.3.4: statuses %v, countries %v; RSS %d MiB before, %d MiB after",
 				statuses, countries, rss0, serveRSS(t, p.cmd.Process.Pid))
@@ -247,47 +176,7 @@ func TestServeInPlaceWriteUnderLoad(t *testing.T) {
 				}
 			}
 
-			// A whole file written in place is picked up.
-			overwriteInPlace(t, served, serveReadFile(t, a))
-			serveWaitFor(t, "a.mmdb written in place to be served", func() bool {
-				code, body, _ := p.do(t, "GET", "/v1/lookup/1.2.3.4", "")
-				return code == 200 && bytes.Contains(body, []byte(`"CN"`))
-			})
-			serveWaitFor(t, "ready", func() bool { c, v := p.status(t, "/readyz"); return c == 200 && v["status"] == "ready" })
-
-			// A truncation left in place.
-			if err := os.Truncate(served, 0); err != nil {
-				t.Fatal(err)
-			}
-			if mode.mmap {
-				serveWaitFor(t, "/readyz 503", func() bool { c, _ := p.status(t, "/readyz"); return c == 503 })
-				code, body, h := p.do(t, "GET", "/v1/lookup/1.2.3.4", "")
-				if code != 503 || h.Get("Retry-After") == "" || !bytes.Contains(body, []byte("changed in place")) && !bytes.Contains(body, []byte("memory fault")) {
-					t.Errorf("lookup in the truncated file: %d %s; want 503 saying why, with Retry-After", code, body)
-				}
-				if c, v := p.status(t, "/healthz"); c != 200 || v["status"] != "unavailable" {
-					t.Errorf("/healthz of a truncated mapped file: %d %v; want 200, status unavailable", c, v)
-				}
-			} else {
-				serveWaitFor(t, "/readyz degraded", func() bool { _, v := p.status(t, "/readyz"); return v["status"] == "degraded" })
-				if c, v := p.status(t, "/readyz"); c != 200 || v["problem"] != "not a valid MaxMind DB file" {
-					t.Errorf("/readyz with the copy serving and the file truncated: %d %v; want 200, problem %q", c, v, "not a valid MaxMind DB file")
-				}
-				if got := p.country(t, "1.2.3.4"); got != "CN" {
-					t.Errorf("with the file truncated, the copy answered %q for 1.2.3.4, want CN", got)
-				}
-				if c, v := p.status(t, "/healthz"); c != 200 || v["status"] != "degraded" {
-					t.Errorf("/healthz: %d %v; want 200, status degraded", c, v)
-				}
-			}
-			overwriteInPlace(t, served, serveReadFile(t, b))
-			serveWaitFor(t, "b.mmdb written in place to be served", func() bool {
-				code, body, _ := p.do(t, "GET", "/v1/lookup/1.2.3.4", "")
-				return code == 200 && bytes.Contains(body, []byte(`"US"`))
-			})
-			if c, v := p.status(t, "/readyz"); c != 200 || v["status"] != "ready" {
-				t.Errorf("/readyz after a whole file: %d %v; want 200 ready", c, v)
-			}
+			servetest.InPlaceAftermath(t, p.base, served, servetest.ReadFile(t, a), servetest.ReadFile(t, b), mode.mmap)
 			if p.signal(t, syscall.SIGTERM); p.wait(t) != 0 {
 				t.Errorf("exit status %d after SIGTERM:\n%s", p.code, p.stderr)
 			}
@@ -308,37 +197,28 @@ func TestServeFIFOUnderLoad(t *testing.T) {
 	a := serveBuildDB(t, dir, "a.mmdb", serveCSVA)
 	b := serveBuildDB(t, dir, "b.mmdb", serveCSVB)
 	served := filepath.Join(dir, "served.mmdb")
-	serveRenameOver(t, served, serveReadFile(t, a))
+	servetest.RenameOver(t, served, servetest.ReadFile(t, a))
 	p := startServe(t, served, "--poll", "10ms")
 	lg := startLoadgen(t, loadgen, "--url", p.base, "-c", "4", "-d", "3s")
 
 	time.Sleep(300 * time.Millisecond)
-	fifo := filepath.Join(dir, "fifo.tmp")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Skipf("mkfifo: %v", err)
-	}
-	if err := os.Rename(fifo, served); err != nil {
-		t.Fatal(err)
-	}
-	serveWaitFor(t, "the FIFO to be refused", func() bool {
-		_, v := p.status(t, "/healthz")
-		return v["status"] == "degraded" && v["last_reload_error"] == "not a regular file"
-	})
+	servetest.PutFIFO(t, p.base, served)
 	p.signal(t, syscall.SIGHUP)
-	serveWaitFor(t, "the FIFO to be refused on SIGHUP", func() bool {
+	servetest.WaitFor(t, "the FIFO to be refused on SIGHUP", func() bool {
 		return strings.Count(p.stderr.String(), "not a regular file") >= 2
 	})
 	if got := p.country(t, "1.2.3.4"); got != "CN" {
 		t.Errorf("with a FIFO at the path, 1.2.3.4 in %q, want CN (the loaded file)", got)
 	}
-	serveRenameOver(t, served, serveReadFile(t, b))
-	serveWaitFor(t, "b.mmdb after the FIFO", func() bool { return p.country(t, "1.2.3.4") == "US" })
+	servetest.RenameOver(t, served, servetest.ReadFile(t, b))
+	servetest.WaitFor(t, "b.mmdb after the FIFO", func() bool { return p.country(t, "1.2.3.4") == "US" })
 	rep := lg.wait(t)
 	if rep.Failures != 0 || rep.Requests < 100 {
 		t.Errorf("%d of %d requests failed (%v); want none of at least 100", rep.Failures, rep.Requests, rep.FailureKinds)
 	}
 
 	// The FIFO again, then SIGTERM: the process ends.
+	fifo := filepath.Join(dir, "fifo.tmp")
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +290,7 @@ wait:
 	p.alive(t)
 	fams := p.metrics(t)
 	t.Logf("RSS %d MiB before, peak %d MiB; /healthz answered 200 %d times during the run; batches turned away: %g",
-		rss0, peak, healthy, serveMetricValue(fams, "ipatlas_http_requests_overload_total"))
+		rss0, peak, healthy, servetest.MetricValue(fams, "ipatlas_http_requests_overload_total"))
 	if rep.SlowConns < 900 {
 		t.Errorf("only %d slow connections sent their batch", rep.SlowConns)
 	}
@@ -436,10 +316,10 @@ func TestServeHidesPaths(t *testing.T) {
 		t.Run("expose="+strconv.FormatBool(expose), func(t *testing.T) {
 			sub := t.TempDir()
 			served := filepath.Join(sub, "served.mmdb")
-			serveRenameOver(t, served, serveReadFile(t, a))
+			servetest.RenameOver(t, served, servetest.ReadFile(t, a))
 			p := startServe(t, served, "--poll", "10ms", "--expose-paths="+strconv.FormatBool(expose))
-			serveRenameOver(t, served, []byte("not a database"))
-			serveWaitFor(t, "the bad file to be rejected", func() bool {
+			servetest.RenameOver(t, served, []byte("not a database"))
+			servetest.WaitFor(t, "the bad file to be rejected", func() bool {
 				_, v := p.status(t, "/healthz")
 				return v["status"] == "degraded"
 			})
@@ -447,7 +327,7 @@ func TestServeHidesPaths(t *testing.T) {
 			_, ready, _ := p.do(t, "GET", "/readyz", "")
 			_, metrics, _ := p.do(t, "GET", "/metrics", "")
 			var h servepkg.Health
-			serveDecodeJSON(t, health, &h)
+			servetest.DecodeJSON(t, health, &h)
 			for name, body := range map[string][]byte{"/healthz": health, "/readyz": ready, "/metrics": metrics} {
 				if got := bytes.Contains(body, []byte(sub)); got != expose {
 					t.Errorf("%s shows the directory %s: %v, want %v:\n%s", name, sub, got, expose, body)
@@ -479,52 +359,20 @@ func TestServeOperatorConventions(t *testing.T) {
 	if c, v := p.status(t, "/readyz"); c != 200 || v["status"] != "ready" {
 		t.Errorf("/readyz: %d %v; want 200 ready", c, v)
 	}
-	// Per-item errors: the good addresses are answered.
-	code, body, _ := p.do(t, "POST", "/v1/lookup", `["1.2.3.4","bogus",7,"5.6.7.8"]`)
-	var items []map[string]any
-	serveDecodeJSON(t, body, &items)
-	if code != 200 || len(items) != 4 || items[0]["found"] != true || items[3]["found"] != true ||
-		items[1]["ip"] != "bogus" || !strings.Contains(items[1]["error"].(string), "not an IP address") ||
-		items[2]["ip"] != "7" || items[2]["error"] == nil {
-		t.Errorf("batch with --batch-item-errors: %d %s", code, body)
-	}
-	// gzip when asked, the same JSON once unzipped.
-	batch := "[" + strings.Repeat(`"1.2.3.4","5.6.7.8","2001:db8::1",`, 20) + `"1.2.3.4"]`
-	plainCode, plain, _ := p.do(t, "POST", "/v1/lookup", batch)
-	req, _ := http.NewRequest("POST", p.base+"/v1/lookup", strings.NewReader(batch))
-	req.Header.Set("Accept-Encoding", "gzip")
-	resp, err := serveClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zipped, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.Header.Get("Content-Encoding") != "gzip" || len(zipped) >= len(plain) || plainCode != 200 || len(plain) < servepkg.GzipMin {
-		t.Errorf("Accept-Encoding gzip: Content-Encoding %q, %d bytes against %d plain", resp.Header.Get("Content-Encoding"), len(zipped), len(plain))
-	} else if zr, err := gzip.NewReader(bytes.NewReader(zipped)); err != nil {
-		t.Errorf("gzip answer: %v", err)
-	} else if unz, err := io.ReadAll(zr); err != nil || !bytes.Equal(unz, plain) {
-		t.Errorf("gzip answer unzipped (%v) differs from the plain one:\n%s\n%s", err, unz, plain)
-	}
-	// A single small answer is not worth compressing.
-	req, _ = http.NewRequest("GET", p.base+"/v1/lookup/1.2.3.4", nil)
-	req.Header.Set("Accept-Encoding", "gzip")
-	if resp, err := serveClient.Do(req); err != nil {
-		t.Error(err)
-	} else if resp.Body.Close(); resp.Header.Get("Content-Encoding") != "" || resp.StatusCode != 200 {
-		t.Errorf("a small answer: status %d, Content-Encoding %q; want 200 and no gzip", resp.StatusCode, resp.Header.Get("Content-Encoding"))
-	}
+	// Per-item errors: the good addresses are answered; gzip when asked.
+	servetest.CheckItemErrors(t, p.base)
+	servetest.CheckGzip(t, p.base, servepkg.GzipMin)
 	fams := p.metrics(t)
-	if got := serveMetricValue(fams, "ipatlas_database_build_timestamp_seconds"); got < 1.7e9 {
+	if got := servetest.MetricValue(fams, "ipatlas_database_build_timestamp_seconds"); got < 1.7e9 {
 		t.Errorf("ipatlas_database_build_timestamp_seconds = %g", got)
 	}
 	// client_golang's collectors (issue 13) and the build.
 	for _, name := range []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "process_resident_memory_bytes", "go_build_info", "ipatlas_build_info"} {
-		if got := serveMetricValue(fams, name); got <= 0 {
+		if got := servetest.MetricValue(fams, name); got <= 0 {
 			t.Errorf("%s = %g, want a positive value", name, got)
 		}
 	}
-	if rss := serveMetricValue(fams, "process_resident_memory_bytes"); rss > 0 {
+	if rss := servetest.MetricValue(fams, "process_resident_memory_bytes"); rss > 0 {
 		if proc := float64(serveRSS(t, p.cmd.Process.Pid)) * (1 << 20); rss < proc/2 || rss > proc*2 {
 			t.Errorf("process_resident_memory_bytes %g, /proc says %g", rss, proc)
 		}
@@ -533,18 +381,7 @@ func TestServeOperatorConventions(t *testing.T) {
 		t.Errorf("exit status %d after SIGTERM:\n%s", p.code, p.stderr)
 	}
 	// Every line of the log is a JSON object; one per request in the access log.
-	access := 0
-	sc := bufio.NewScanner(strings.NewReader(p.stderr.String()))
-	for sc.Scan() {
-		var line map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-			t.Errorf("log line is not JSON: %s", sc.Text())
-			continue
-		}
-		if line["msg"] == "request" && line["path"] == "/v1/lookup" && line["method"] == "POST" && line["status"] == float64(200) {
-			access++
-		}
-	}
+	access := servetest.CountAccessLines(t, p.stderr.String(), "POST", "/v1/lookup", 200)
 	if access != 3 {
 		t.Errorf("%d access log lines for the 3 batches:\n%s", access, p.stderr)
 	}

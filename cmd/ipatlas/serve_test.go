@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -12,13 +11,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ipatlas/ipatlas/internal/servetest"
+
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 )
 
 // Small databases for the serve tests, built with ipatlas build: the
@@ -59,52 +58,11 @@ func serveGeoLite(t *testing.T) string {
 	return path
 }
 
-// serveRenameOver puts a copy of src at dst the way a deployment should: write
-// a temporary file in dst's directory, then rename it over dst.
-func serveRenameOver(t *testing.T, dst string, content []byte) {
-	t.Helper()
-	tmp := dst + ".tmp"
-	if err := os.WriteFile(tmp, content, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func serveReadFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// serveLockedBuffer is a bytes.Buffer safe to write from the process's copier
-// while the test reads it.
-type serveLockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *serveLockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *serveLockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // serveProc is a running "ipatlas serve" (the built binary).
 type serveProc struct {
 	cmd    *exec.Cmd
 	base   string // http://127.0.0.1:PORT
-	stderr *serveLockedBuffer
+	stderr *servetest.LockedBuffer
 	done   chan struct{} // closed when the process has exited
 	code   int           // exit status, once done
 }
@@ -120,8 +78,8 @@ func startServe(t *testing.T, args ...string) *serveProc {
 // process's environment.
 func startServeEnv(t *testing.T, env []string, args ...string) *serveProc {
 	t.Helper()
-	p := &serveProc{stderr: &serveLockedBuffer{}, done: make(chan struct{})}
-	stdout := &serveLockedBuffer{}
+	p := &serveProc{stderr: &servetest.LockedBuffer{}, done: make(chan struct{})}
+	stdout := &servetest.LockedBuffer{}
 	p.cmd = exec.Command(ipatlasBin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	if env != nil {
 		p.cmd.Env = append(os.Environ(), env...)
@@ -187,137 +145,22 @@ func (p *serveProc) wait(t *testing.T) int {
 	}
 }
 
-var serveClient = &http.Client{Timeout: 30 * time.Second}
-
 // do sends a request and returns the status, the body and the headers.
 func (p *serveProc) do(t *testing.T, method, path, body string) (int, []byte, http.Header) {
 	t.Helper()
-	return serveDo(t, p.base, method, path, body)
-}
-
-func serveDo(t *testing.T, base, method, path, body string) (int, []byte, http.Header) {
-	t.Helper()
-	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := serveClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading the body: %v", method, path, err)
-	}
-	return resp.StatusCode, b, resp.Header
-}
-
-// serveAnswer is one answer of the lookup endpoints, numbers kept as
-// written.
-type serveAnswer struct {
-	IP      string         `json:"ip"`
-	Network string         `json:"network"`
-	Found   bool           `json:"found"`
-	Record  map[string]any `json:"record"`
-}
-
-func serveDecodeJSON(t *testing.T, b []byte, v any) {
-	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		t.Fatalf("response is not the expected JSON (%v):\n%s", err, b)
-	}
+	return servetest.Do(t, p.base, method, path, body)
 }
 
 // country returns the ISO code of the country p answers for ip.
 func (p *serveProc) country(t *testing.T, ip string) string {
 	t.Helper()
-	return serveCountry(t, p.base, ip)
-}
-
-func serveCountry(t *testing.T, base, ip string) string {
-	t.Helper()
-	code, body, _ := serveDo(t, base, "GET", "/v1/lookup/"+ip, "")
-	if code != http.StatusOK {
-		t.Fatalf("GET /v1/lookup/%s: status %d: %s", ip, code, body)
-	}
-	var a serveAnswer
-	serveDecodeJSON(t, body, &a)
-	if !a.Found {
-		return ""
-	}
-	c, _ := a.Record["country"].(map[string]any)
-	iso, _ := c["iso_code"].(string)
-	return iso
+	return servetest.Country(t, p.base, ip)
 }
 
 // metrics scrapes /metrics and parses it with Prometheus's own parser.
 func (p *serveProc) metrics(t *testing.T) map[string]*dto.MetricFamily {
 	t.Helper()
-	return serveScrape(t, p.base)
-}
-
-func serveScrape(t *testing.T, base string) map[string]*dto.MetricFamily {
-	t.Helper()
-	code, body, h := serveDo(t, base, "GET", "/metrics", "")
-	if code != http.StatusOK {
-		t.Fatalf("GET /metrics: status %d: %s", code, body)
-	}
-	if ct := h.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
-		t.Errorf("/metrics Content-Type %q", ct)
-	}
-	var parser expfmt.TextParser
-	fams, err := parser.TextToMetricFamilies(bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("/metrics is not valid Prometheus text (%v):\n%s", err, body)
-	}
-	return fams
-}
-
-// serveMetricValue returns the value of the sample of family name whose labels
-// include all of labels (name=value pairs), or -1 if there is none.
-func serveMetricValue(fams map[string]*dto.MetricFamily, name string, labels ...string) float64 {
-	f := fams[name]
-	if f == nil {
-		return -1
-	}
-next:
-	for _, m := range f.GetMetric() {
-		have := map[string]string{}
-		for _, l := range m.GetLabel() {
-			have[l.GetName()] = l.GetValue()
-		}
-		for i := 0; i+1 < len(labels); i += 2 {
-			if have[labels[i]] != labels[i+1] {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue()
-		case m.Gauge != nil:
-			return m.Gauge.GetValue()
-		case m.Untyped != nil:
-			return m.Untyped.GetValue()
-		case m.Histogram != nil:
-			return float64(m.Histogram.GetSampleCount())
-		}
-	}
-	return -1
-}
-
-// serveWaitFor polls cond until it holds or 20 s pass.
-func serveWaitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return servetest.Scrape(t, p.base)
 }
 
 func TestServeUsage(t *testing.T) {
@@ -364,21 +207,21 @@ func TestServeUsage(t *testing.T) {
 // SIGHUP, which reloads even an unchanged file.
 func TestServeSIGHUP(t *testing.T) {
 	dir := t.TempDir()
-	a := serveReadFile(t, serveBuildDB(t, dir, "a.mmdb", serveCSVA))
-	b := serveReadFile(t, serveBuildDB(t, dir, "b.mmdb", serveCSVB))
+	a := servetest.ReadFile(t, serveBuildDB(t, dir, "a.mmdb", serveCSVA))
+	b := servetest.ReadFile(t, serveBuildDB(t, dir, "b.mmdb", serveCSVB))
 	served := filepath.Join(dir, "served.mmdb")
-	serveRenameOver(t, served, a)
+	servetest.RenameOver(t, served, a)
 	p := startServe(t, served, "--poll", "0")
-	serveRenameOver(t, served, b)
+	servetest.RenameOver(t, served, b)
 	time.Sleep(300 * time.Millisecond)
 	if got := p.country(t, "1.2.3.4"); got != "CN" {
 		t.Fatalf("with polling off, 1.2.3.4 in %q before SIGHUP, want CN", got)
 	}
 	p.signal(t, syscall.SIGHUP)
-	serveWaitFor(t, "the answer from b.mmdb after SIGHUP", func() bool { return p.country(t, "1.2.3.4") == "US" })
+	servetest.WaitFor(t, "the answer from b.mmdb after SIGHUP", func() bool { return p.country(t, "1.2.3.4") == "US" })
 	p.signal(t, syscall.SIGHUP)
-	serveWaitFor(t, "a second reload", func() bool {
-		return serveMetricValue(p.metrics(t), "ipatlas_database_reloads_total") == 2
+	servetest.WaitFor(t, "a second reload", func() bool {
+		return servetest.MetricValue(p.metrics(t), "ipatlas_database_reloads_total") == 2
 	})
 	if got := p.country(t, "1.2.3.4"); got != "US" {
 		t.Errorf("1.2.3.4 in %q, want US", got)
@@ -411,11 +254,11 @@ func TestServeGracefulShutdown(t *testing.T) {
 			defer conn.Close()
 			body := `["1.2.3.4","9.9.9.9"]`
 			fmt.Fprintf(conn, "POST /v1/lookup HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", host, len(body), body[:10])
-			serveWaitFor(t, "the request to be in flight", func() bool {
-				return serveMetricValue(p.metrics(t), "ipatlas_http_requests_in_flight") == 2 // it and the scrape
+			servetest.WaitFor(t, "the request to be in flight", func() bool {
+				return servetest.MetricValue(p.metrics(t), "ipatlas_http_requests_in_flight") == 2 // it and the scrape
 			})
 			p.signal(t, sig)
-			serveWaitFor(t, "the listener to close", func() bool {
+			servetest.WaitFor(t, "the listener to close", func() bool {
 				c, err := net.DialTimeout("tcp", host, time.Second)
 				if err == nil {
 					c.Close()
@@ -436,8 +279,8 @@ func TestServeGracefulShutdown(t *testing.T) {
 			}
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			var got []serveAnswer
-			serveDecodeJSON(t, b, &got)
+			var got []servetest.Answer
+			servetest.DecodeJSON(t, b, &got)
 			if resp.StatusCode != 200 || len(got) != 2 || !got[0].Found || got[1].Found {
 				t.Errorf("answer to the request in flight: %s %s", resp.Status, b)
 			}
@@ -477,21 +320,24 @@ func TestServeReloadUnderLoad(t *testing.T) {
 	a := serveBuildDB(t, dir, "a.mmdb", serveCSVA)
 	b := serveBuildDB(t, dir, "b.mmdb", serveCSVB)
 	served := filepath.Join(dir, "served.mmdb")
-	serveRenameOver(t, served, serveReadFile(t, a))
+	servetest.RenameOver(t, served, servetest.ReadFile(t, a))
 	p := startServe(t, served, "--poll", "10ms")
 
-	tally := startServeTally(t, p.base)
+	tally := servetest.StartLoad(p.base, 1)
 	cmd := exec.Command(loadgen, "--url", p.base, "-c", "4", "-d", "3s", "--v6", "0.2", "--json",
 		"--reload-file", served, "--reload-with", a+","+b, "--reload-every", "100ms")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	statuses, seen := tally.stop()
+	statuses, seen, failures := tally.Stop()
+	if len(failures) > 0 {
+		t.Errorf("asking for 1.2.3.4 during the reloads: %v", failures)
+	}
 	if err != nil {
 		t.Errorf("loadgen: %v\n%s\n%s", err, stdout.String(), stderr.String())
 	}
 	var rep loadgenReport
-	serveDecodeJSON(t, stdout.Bytes(), &rep)
+	servetest.DecodeJSON(t, stdout.Bytes(), &rep)
 	t.Logf("loadgen: %s", bytes.TrimSpace(stdout.Bytes()))
 	if rep.Failures != 0 || rep.Requests < 100 {
 		t.Errorf("%d of %d requests failed (%v); want none of at least 100", rep.Failures, rep.Requests, rep.FailureKinds)

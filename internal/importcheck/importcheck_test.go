@@ -59,6 +59,9 @@ var rules = []rule{
 	// readers and plots with svgplot (not bench/report: no gonum in the
 	// ipatlas binary).
 	{pkg: "eval/...", allow: []string{std, "format/...", "reader/...", "builder/...", "internal/mmdbtree/...", "internal/svgplot/...", "internal/recordpath/...", "internal/geo/..."}},
+	// servetest is imported only by the tests of serve and cmd/ipatlas:
+	// it parses /metrics with Prometheus's own parser.
+	{pkg: "internal/servetest", allow: []string{std, "github.com/prometheus/..."}},
 	{pkg: "internal/...", allow: []string{std, "format/..."}},
 }
 
