@@ -7,11 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net/netip"
 	"os"
 	"strings"
 
+	"github.com/ipatlas/ipatlas/internal/recordjson"
 	"github.com/ipatlas/ipatlas/internal/recordpath"
 	"github.com/ipatlas/ipatlas/reader"
 )
@@ -169,9 +169,9 @@ func printResult(enc *json.Encoder, ip string, res reader.Result, path []string)
 		// strings format.AppendJSON uses.
 		switch l := line.(type) {
 		case *lookupLine:
-			l.Record = jsonSafe(l.Record)
+			l.Record = recordjson.Safe(l.Record)
 		case *lookupPathLine:
-			l.Value = jsonSafe(l.Value)
+			l.Value = recordjson.Safe(l.Value)
 		}
 		err = enc.Encode(line)
 	}
@@ -189,40 +189,4 @@ func valueAtPath(res reader.Result, path []string) (any, error) { return recordp
 func hasFlag(fs *flag.FlagSet, name string) (set bool) {
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
-}
-
-// jsonSafe returns v with every NaN or infinite float replaced by the
-// string "NaN", "+Inf" or "-Inf".
-func jsonSafe(v any) any {
-	switch x := v.(type) {
-	case float64:
-		return jsonFloat(x)
-	case float32:
-		return jsonFloat(float64(x))
-	case map[string]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[k] = jsonSafe(e)
-		}
-		return m
-	case []any:
-		s := make([]any, len(x))
-		for i, e := range x {
-			s[i] = jsonSafe(e)
-		}
-		return s
-	}
-	return v
-}
-
-func jsonFloat(f float64) any {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "+Inf"
-	case math.IsInf(f, -1):
-		return "-Inf"
-	}
-	return f
 }

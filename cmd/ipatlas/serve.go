@@ -14,6 +14,9 @@ import (
 	"runtime/debug"
 	"syscall"
 	"time"
+
+	servepkg "github.com/ipatlas/ipatlas/serve"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // serveConfig is what the flags of serve set.
@@ -67,8 +70,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 			"process exits within --shutdown-timeout + 5s whatever is still running.\n"+
 			"The bound address is logged as \"listening on HOST:PORT\" (use --addr 127.0.0.1:0 for any free port).", stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "`HOST:PORT` to listen on")
-	fs.DurationVar(&c.poll, "poll", time.Second, "how often to check the file for a new version; 0: only on SIGHUP")
-	fs.StringVar(&c.check, "check", checkModeSample, "what a new file must pass before it is served: sample (open, look up 8,192 spread-out\n"+
+	fs.DurationVar(&c.poll, "poll", servepkg.DefaultPoll, "how often to check the file for a new version; 0: only on SIGHUP")
+	fs.StringVar(&c.check, "check", string(servepkg.CheckSample), "what a new file must pass before it is served: sample (open, look up 8,192 spread-out\n"+
 		"addresses and walk the first networks of 49 regions, decoding every record reached: about\n"+
 		"0.1 s on GeoLite2-City) or full (Reader.Verify, every node and record: 13-16 s on\n"+
 		"GeoLite2-City on a shared 2-core machine; old answers are served meanwhile)")
@@ -101,7 +104,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return usagef("serve takes one FILE.mmdb, got %d arguments", len(rest))
 	case c.poll < 0:
 		return usagef("--poll must be 0 or more, got %s", c.poll)
-	case c.check != checkModeSample && c.check != checkModeFull:
+	case c.check != string(servepkg.CheckSample) && c.check != string(servepkg.CheckFull):
 		return usagef("--check must be sample or full, got %q", c.check)
 	case c.grace <= 0:
 		return usagef("--shutdown-timeout must be positive, got %s", c.grace)
@@ -139,23 +142,35 @@ func serve(path string, c serveConfig, stdout, stderr io.Writer) error {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
-	metrics := &serveMetrics{}
-	holder := &dbHolder{}
-	ld := &dbLoader{path: path, check: c.check, mmap: c.useMmap, holder: holder, metrics: metrics, log: logger}
-	start := time.Now()
-	// The first load runs on its own goroutine too, so that a blocked
-	// file system or a signal cannot keep the process from exiting.
-	loaded := make(chan error, 1)
-	go func() { loaded <- ld.initial() }()
+	queueWait := c.queueWait
+	if queueWait == 0 {
+		queueWait = -1 // serve.Options: negative is no wait, zero the default
+	}
+	opts := servepkg.Options{
+		Path: path, Check: servepkg.Check(c.check), ReadIntoMemory: !c.useMmap, ReloadTimeout: c.reloadTimeout,
+		MaxInFlight: c.maxInFlight, MaxBatches: c.maxBatches, QueueWait: queueWait,
+		DisableGzip: !c.gzip, BatchItemErrors: c.perItem, ExposePaths: c.exposePaths, AccessLog: c.accessLog,
+		Logger: logger, Registerer: prometheus.NewRegistry(), RuntimeMetrics: true,
+	}
+	// The first load runs on its own goroutine, so that a blocked file
+	// system or a signal cannot keep the process from exiting.
+	type made struct {
+		s   *servepkg.Server
+		err error
+	}
+	loaded := make(chan made, 1)
+	go func() { s, err := servepkg.New(opts); loaded <- made{s, err} }()
 	timeout := time.NewTimer(c.reloadTimeout)
 	defer timeout.Stop()
+	var ls *servepkg.Server
 wait:
 	for {
 		select {
-		case err := <-loaded:
-			if err != nil {
-				return err
+		case m := <-loaded:
+			if m.err != nil {
+				return m.err
 			}
+			ls = m.s
 			break wait
 		case <-timeout.C:
 			return fmt.Errorf("%s: loading took more than --reload-timeout %s (a blocked file system?)", path, c.reloadTimeout)
@@ -165,22 +180,14 @@ wait:
 			}
 		}
 	}
-	defer holder.shutdown()
-	cur := holder.acquire()
-	m := cur.r.Metadata
-	logger.Info("loaded", "file", path, "database_type", m.DatabaseType,
-		"built", time.Unix(int64(m.BuildEpoch), 0).UTC().Format(time.RFC3339), "nodes", m.NodeCount,
-		"ip_version", m.IPVersion, "check", c.check, "took", time.Since(start).Round(time.Millisecond).String())
-	cur.release()
+	defer ls.Close()
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listening: %w", err)
 	}
-	wake := make(chan struct{}, 1)
-	ls := newLookupServer(holder, ld, metrics, c, logger, wake)
 	srv := &http.Server{
-		Handler:           ls.handler(),
+		Handler:           ls,
 		ReadHeaderTimeout: c.readHeaderTimeout,
 		ReadTimeout:       c.readTimeout,
 		WriteTimeout:      c.writeTimeout,
@@ -190,11 +197,10 @@ wait:
 	}
 
 	// The watcher reloads on a changed stat, on SIGHUP and on a fault,
-	// one load at a time, until stop is closed; it never waits on I/O.
-	hup := make(chan struct{}, 1)
-	stop := make(chan struct{})
-	defer close(stop)
-	go ld.watch(c.poll, c.reloadTimeout, hup, wake, stop)
+	// one load at a time, until the context ends; it never waits on I/O.
+	ctx, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
+	go func() { _ = ls.Watch(ctx, c.poll) }()
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -207,13 +213,10 @@ wait:
 			return fmt.Errorf("serving: %w", err)
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
-				select {
-				case hup <- struct{}{}:
-				default: // a reload is already pending
-				}
+				ls.RequestReload("SIGHUP")
 				continue
 			}
-			ld.closing.Store(true) // no reload from here on
+			stopWatch() // no reload from here on
 			// Whatever blocks from here on (a handler stuck in a faulting
 			// read, a hung file system), the process ends.
 			time.AfterFunc(c.grace+5*time.Second, func() {

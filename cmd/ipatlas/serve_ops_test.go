@@ -7,23 +7,21 @@ package main
 // server's RSS.
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ipatlas/ipatlas/internal/servetest"
+
+	servepkg "github.com/ipatlas/ipatlas/serve"
 )
 
 // serveLoadgen builds bench/loadgen into dir.
@@ -110,79 +108,7 @@ func (p *serveProc) alive(t *testing.T) {
 // status returns the status code and the decoded JSON body of GET path.
 func (p *serveProc) status(t *testing.T, path string) (int, map[string]any) {
 	t.Helper()
-	code, body, _ := p.do(t, "GET", path, "")
-	var v map[string]any
-	serveDecodeJSON(t, body, &v)
-	return code, v
-}
-
-// serveTally asks for 1.2.3.4 over and over until stop, counting the
-// statuses and the countries of the 200 answers.
-type serveTally struct {
-	halt      chan struct{}
-	done      chan struct{}
-	statuses  map[int]int
-	countries map[string]int
-}
-
-func startServeTally(t *testing.T, base string) *serveTally {
-	tl := &serveTally{halt: make(chan struct{}), done: make(chan struct{}), statuses: map[int]int{}, countries: map[string]int{}}
-	go func() {
-		defer close(tl.done)
-		for {
-			select {
-			case <-tl.halt:
-				return
-			default:
-			}
-			resp, err := serveClient.Get(base + "/v1/lookup/1.2.3.4")
-			if err != nil {
-				t.Errorf("asking for 1.2.3.4: %v", err)
-				return
-			}
-			body, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			tl.statuses[resp.StatusCode]++
-			if resp.StatusCode != 200 {
-				continue
-			}
-			var ans serveAnswer
-			if err == nil {
-				err = json.Unmarshal(body, &ans)
-			}
-			if err != nil {
-				t.Errorf("answer for 1.2.3.4 (%v): %s", err, body)
-				return
-			}
-			c, _ := ans.Record["country"].(map[string]any)
-			iso, _ := c["iso_code"].(string)
-			tl.countries[iso]++
-		}
-	}()
-	return tl
-}
-
-// stop ends the tally and returns its counts.
-func (tl *serveTally) stop() (statuses map[int]int, countries map[string]int) {
-	close(tl.halt)
-	<-tl.done
-	return tl.statuses, tl.countries
-}
-
-// overwriteInPlace rewrites path with content the way cp does: the same
-// inode, truncated, then written.
-func overwriteInPlace(t *testing.T, path string, content []byte) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Write(content); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	return servetest.Status(t, p.base, path)
 }
 
 // TestServeInPlaceWriteUnderLoad is issue 14 point 1: the served file is
@@ -206,16 +132,19 @@ func TestServeInPlaceWriteUnderLoad(t *testing.T) {
 	}{{"mmap", true}, {"copy", false}} {
 		t.Run(mode.name, func(t *testing.T) {
 			served := filepath.Join(t.TempDir(), "served.mmdb")
-			serveRenameOver(t, served, serveReadFile(t, a))
+			servetest.RenameOver(t, served, servetest.ReadFile(t, a))
 			p := startServe(t, served, "--poll", "10ms", "--mmap="+strconv.FormatBool(mode.mmap))
 			rss0 := serveRSS(t, p.cmd.Process.Pid)
 
-			tally := startServeTally(t, p.base)
+			tally := servetest.StartLoad(p.base, 1)
 			lg := startLoadgen(t, loadgen, "--url", p.base, "-c", "4", "-d", "3s", "--v6", "0.2",
 				"--reload-file", served, "--reload-with", a+","+b, "--reload-every", "100ms",
 				"--swap-mode", "copy", "--copy-chunk", "256", "--copy-pause", "2ms")
 			rep := lg.wait(t)
-			statuses, countries := tally.stop()
+			statuses, countries, failures := tally.Stop()
+			if len(failures) > 0 {
+				t.Errorf("asking for 1.2.3.4 during the writes: %v", failures)
+			}
 			p.alive(t)
 			t.Logf("answers for 1.2.3.4: statuses %v, countries %v; RSS %d MiB before, %d MiB after",
 				statuses, countries, rss0, serveRSS(t, p.cmd.Process.Pid))
@@ -247,47 +176,7 @@ func TestServeInPlaceWriteUnderLoad(t *testing.T) {
 				}
 			}
 
-			// A whole file written in place is picked up.
-			overwriteInPlace(t, served, serveReadFile(t, a))
-			serveWaitFor(t, "a.mmdb written in place to be served", func() bool {
-				code, body, _ := p.do(t, "GET", "/v1/lookup/1.2.3.4", "")
-				return code == 200 && bytes.Contains(body, []byte(`"CN"`))
-			})
-			serveWaitFor(t, "ready", func() bool { c, v := p.status(t, "/readyz"); return c == 200 && v["status"] == "ready" })
-
-			// A truncation left in place.
-			if err := os.Truncate(served, 0); err != nil {
-				t.Fatal(err)
-			}
-			if mode.mmap {
-				serveWaitFor(t, "/readyz 503", func() bool { c, _ := p.status(t, "/readyz"); return c == 503 })
-				code, body, h := p.do(t, "GET", "/v1/lookup/1.2.3.4", "")
-				if code != 503 || h.Get("Retry-After") == "" || !bytes.Contains(body, []byte("changed in place")) && !bytes.Contains(body, []byte("memory fault")) {
-					t.Errorf("lookup in the truncated file: %d %s; want 503 saying why, with Retry-After", code, body)
-				}
-				if c, v := p.status(t, "/healthz"); c != 200 || v["status"] != "unavailable" {
-					t.Errorf("/healthz of a truncated mapped file: %d %v; want 200, status unavailable", c, v)
-				}
-			} else {
-				serveWaitFor(t, "/readyz degraded", func() bool { _, v := p.status(t, "/readyz"); return v["status"] == "degraded" })
-				if c, v := p.status(t, "/readyz"); c != 200 || v["problem"] != problemInvalid {
-					t.Errorf("/readyz with the copy serving and the file truncated: %d %v; want 200, problem %q", c, v, problemInvalid)
-				}
-				if got := p.country(t, "1.2.3.4"); got != "CN" {
-					t.Errorf("with the file truncated, the copy answered %q for 1.2.3.4, want CN", got)
-				}
-				if c, v := p.status(t, "/healthz"); c != 200 || v["status"] != "degraded" {
-					t.Errorf("/healthz: %d %v; want 200, status degraded", c, v)
-				}
-			}
-			overwriteInPlace(t, served, serveReadFile(t, b))
-			serveWaitFor(t, "b.mmdb written in place to be served", func() bool {
-				code, body, _ := p.do(t, "GET", "/v1/lookup/1.2.3.4", "")
-				return code == 200 && bytes.Contains(body, []byte(`"US"`))
-			})
-			if c, v := p.status(t, "/readyz"); c != 200 || v["status"] != "ready" {
-				t.Errorf("/readyz after a whole file: %d %v; want 200 ready", c, v)
-			}
+			servetest.InPlaceAftermath(t, p.base, served, servetest.ReadFile(t, a), servetest.ReadFile(t, b), mode.mmap)
 			if p.signal(t, syscall.SIGTERM); p.wait(t) != 0 {
 				t.Errorf("exit status %d after SIGTERM:\n%s", p.code, p.stderr)
 			}
@@ -308,37 +197,28 @@ func TestServeFIFOUnderLoad(t *testing.T) {
 	a := serveBuildDB(t, dir, "a.mmdb", serveCSVA)
 	b := serveBuildDB(t, dir, "b.mmdb", serveCSVB)
 	served := filepath.Join(dir, "served.mmdb")
-	serveRenameOver(t, served, serveReadFile(t, a))
+	servetest.RenameOver(t, served, servetest.ReadFile(t, a))
 	p := startServe(t, served, "--poll", "10ms")
 	lg := startLoadgen(t, loadgen, "--url", p.base, "-c", "4", "-d", "3s")
 
 	time.Sleep(300 * time.Millisecond)
-	fifo := filepath.Join(dir, "fifo.tmp")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Skipf("mkfifo: %v", err)
-	}
-	if err := os.Rename(fifo, served); err != nil {
-		t.Fatal(err)
-	}
-	serveWaitFor(t, "the FIFO to be refused", func() bool {
-		_, v := p.status(t, "/healthz")
-		return v["status"] == "degraded" && v["last_reload_error"] == problemNotRegular
-	})
+	servetest.PutFIFO(t, p.base, served)
 	p.signal(t, syscall.SIGHUP)
-	serveWaitFor(t, "the FIFO to be refused on SIGHUP", func() bool {
+	servetest.WaitFor(t, "the FIFO to be refused on SIGHUP", func() bool {
 		return strings.Count(p.stderr.String(), "not a regular file") >= 2
 	})
 	if got := p.country(t, "1.2.3.4"); got != "CN" {
 		t.Errorf("with a FIFO at the path, 1.2.3.4 in %q, want CN (the loaded file)", got)
 	}
-	serveRenameOver(t, served, serveReadFile(t, b))
-	serveWaitFor(t, "b.mmdb after the FIFO", func() bool { return p.country(t, "1.2.3.4") == "US" })
+	servetest.RenameOver(t, served, servetest.ReadFile(t, b))
+	servetest.WaitFor(t, "b.mmdb after the FIFO", func() bool { return p.country(t, "1.2.3.4") == "US" })
 	rep := lg.wait(t)
 	if rep.Failures != 0 || rep.Requests < 100 {
 		t.Errorf("%d of %d requests failed (%v); want none of at least 100", rep.Failures, rep.Requests, rep.FailureKinds)
 	}
 
 	// The FIFO again, then SIGTERM: the process ends.
+	fifo := filepath.Join(dir, "fifo.tmp")
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -372,68 +252,6 @@ func TestServeFIFOUnderLoad(t *testing.T) {
 			t.Errorf("ipatlas %s on a FIFO: %v\n%s\nwant a failure saying it is not a regular file", args[0], err, out)
 		}
 	}
-}
-
-// serveTestLoader returns a loader of dir/served.mmdb holding a (built
-// from serveCSVA), and the bytes of a and b (serveCSVB), for tests that
-// run the service in this process.
-func serveTestLoader(t *testing.T) (ld *dbLoader, served string, a, b []byte) {
-	t.Helper()
-	dir := t.TempDir()
-	a = serveReadFile(t, serveBuildDB(t, dir, "a.mmdb", serveCSVA))
-	b = serveReadFile(t, serveBuildDB(t, dir, "b.mmdb", serveCSVB))
-	served = filepath.Join(dir, "served.mmdb")
-	serveRenameOver(t, served, a)
-	ld = &dbLoader{path: served, check: checkModeSample, mmap: true, holder: &dbHolder{},
-		metrics: &serveMetrics{}, log: slog.New(slog.DiscardHandler)}
-	if err := ld.initial(); err != nil {
-		t.Fatal(err)
-	}
-	return ld, served, a, b
-}
-
-// TestServeReloadTimeout: a load that blocks (as open() does on a hung
-// network mount) is reported after the reload timeout as degraded health
-// and a reload failure, no second load starts meanwhile, and stopping the
-// watcher does not wait for it. At e9db24f the loader held its lock across
-// the open, so nothing else could proceed.
-func TestServeReloadTimeout(t *testing.T) {
-	ld, served, _, b := serveTestLoader(t)
-	metrics, holder := ld.metrics, ld.holder
-	defer holder.shutdown()
-	block := make(chan struct{})
-	var n int32
-	var nmu sync.Mutex
-	ld.openHook = func() {
-		nmu.Lock()
-		n++
-		nmu.Unlock()
-		<-block
-	}
-	stop, watched := make(chan struct{}), make(chan struct{})
-	go func() { ld.watch(10*time.Millisecond, 100*time.Millisecond, nil, nil, stop); close(watched) }()
-	serveRenameOver(t, served, b)
-	serveWaitFor(t, "the blocked load to be reported", func() bool {
-		p := ld.problem.Load()
-		return p != nil && p.class == problemTimedOut
-	})
-	time.Sleep(200 * time.Millisecond) // more polls: none may start a second load
-	if got := metrics.reloadFailures.Load(); got != 1 {
-		t.Errorf("%d reload failures, want 1 (the timed-out load)", got)
-	}
-	nmu.Lock()
-	if n != 1 {
-		t.Errorf("%d loads started while one was blocked, want 1", n)
-	}
-	nmu.Unlock()
-	close(stop)
-	select {
-	case <-watched:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the watcher did not stop while a load was blocked")
-	}
-	close(block)
-	ld.attempts.Wait()
 }
 
 // TestServeSlowReaders is issue 14 point 3: 1,000 connections that each
@@ -472,7 +290,7 @@ wait:
 	p.alive(t)
 	fams := p.metrics(t)
 	t.Logf("RSS %d MiB before, peak %d MiB; /healthz answered 200 %d times during the run; batches turned away: %g",
-		rss0, peak, healthy, serveMetricValue(fams, "ipatlas_http_requests_overload_total"))
+		rss0, peak, healthy, servetest.MetricValue(fams, "ipatlas_http_requests_overload_total"))
 	if rep.SlowConns < 900 {
 		t.Errorf("only %d slow connections sent their batch", rep.SlowConns)
 	}
@@ -498,29 +316,29 @@ func TestServeHidesPaths(t *testing.T) {
 		t.Run("expose="+strconv.FormatBool(expose), func(t *testing.T) {
 			sub := t.TempDir()
 			served := filepath.Join(sub, "served.mmdb")
-			serveRenameOver(t, served, serveReadFile(t, a))
+			servetest.RenameOver(t, served, servetest.ReadFile(t, a))
 			p := startServe(t, served, "--poll", "10ms", "--expose-paths="+strconv.FormatBool(expose))
-			serveRenameOver(t, served, []byte("not a database"))
-			serveWaitFor(t, "the bad file to be rejected", func() bool {
+			servetest.RenameOver(t, served, []byte("not a database"))
+			servetest.WaitFor(t, "the bad file to be rejected", func() bool {
 				_, v := p.status(t, "/healthz")
 				return v["status"] == "degraded"
 			})
 			_, health, _ := p.do(t, "GET", "/healthz", "")
 			_, ready, _ := p.do(t, "GET", "/readyz", "")
 			_, metrics, _ := p.do(t, "GET", "/metrics", "")
-			var h serveHealth
-			serveDecodeJSON(t, health, &h)
+			var h servepkg.Health
+			servetest.DecodeJSON(t, health, &h)
 			for name, body := range map[string][]byte{"/healthz": health, "/readyz": ready, "/metrics": metrics} {
 				if got := bytes.Contains(body, []byte(sub)); got != expose {
 					t.Errorf("%s shows the directory %s: %v, want %v:\n%s", name, sub, got, expose, body)
 				}
 			}
 			if expose {
-				if h.Database != served || !strings.Contains(h.LastReloadError, served) || h.LastReloadError == problemInvalid {
+				if h.Database != served || !strings.Contains(h.LastReloadError, served) || h.LastReloadError == "not a valid MaxMind DB file" {
 					t.Errorf("/healthz with --expose-paths: database %q, error %q; want the path and the full error", h.Database, h.LastReloadError)
 				}
-			} else if h.Database != "served.mmdb" || h.LastReloadError != problemInvalid {
-				t.Errorf("/healthz: database %q, error %q; want served.mmdb and %q", h.Database, h.LastReloadError, problemInvalid)
+			} else if h.Database != "served.mmdb" || h.LastReloadError != "not a valid MaxMind DB file" {
+				t.Errorf("/healthz: database %q, error %q; want served.mmdb and the class of the error", h.Database, h.LastReloadError)
 			}
 			if !bytes.Contains(metrics, []byte(`ipatlas_database_info{path="`+h.Database+`"`)) {
 				t.Errorf("/metrics does not name the file as /healthz does (%q)", h.Database)
@@ -541,52 +359,20 @@ func TestServeOperatorConventions(t *testing.T) {
 	if c, v := p.status(t, "/readyz"); c != 200 || v["status"] != "ready" {
 		t.Errorf("/readyz: %d %v; want 200 ready", c, v)
 	}
-	// Per-item errors: the good addresses are answered.
-	code, body, _ := p.do(t, "POST", "/v1/lookup", `["1.2.3.4","bogus",7,"5.6.7.8"]`)
-	var items []map[string]any
-	serveDecodeJSON(t, body, &items)
-	if code != 200 || len(items) != 4 || items[0]["found"] != true || items[3]["found"] != true ||
-		items[1]["ip"] != "bogus" || !strings.Contains(items[1]["error"].(string), "not an IP address") ||
-		items[2]["ip"] != "7" || items[2]["error"] == nil {
-		t.Errorf("batch with --batch-item-errors: %d %s", code, body)
-	}
-	// gzip when asked, the same JSON once unzipped.
-	batch := "[" + strings.Repeat(`"1.2.3.4","5.6.7.8","2001:db8::1",`, 20) + `"1.2.3.4"]`
-	plainCode, plain, _ := p.do(t, "POST", "/v1/lookup", batch)
-	req, _ := http.NewRequest("POST", p.base+"/v1/lookup", strings.NewReader(batch))
-	req.Header.Set("Accept-Encoding", "gzip")
-	resp, err := serveClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zipped, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.Header.Get("Content-Encoding") != "gzip" || len(zipped) >= len(plain) || plainCode != 200 || len(plain) < gzipMin {
-		t.Errorf("Accept-Encoding gzip: Content-Encoding %q, %d bytes against %d plain", resp.Header.Get("Content-Encoding"), len(zipped), len(plain))
-	} else if zr, err := gzip.NewReader(bytes.NewReader(zipped)); err != nil {
-		t.Errorf("gzip answer: %v", err)
-	} else if unz, err := io.ReadAll(zr); err != nil || !bytes.Equal(unz, plain) {
-		t.Errorf("gzip answer unzipped (%v) differs from the plain one:\n%s\n%s", err, unz, plain)
-	}
-	// A single small answer is not worth compressing.
-	req, _ = http.NewRequest("GET", p.base+"/v1/lookup/1.2.3.4", nil)
-	req.Header.Set("Accept-Encoding", "gzip")
-	if resp, err := serveClient.Do(req); err != nil {
-		t.Error(err)
-	} else if resp.Body.Close(); resp.Header.Get("Content-Encoding") != "" || resp.StatusCode != 200 {
-		t.Errorf("a small answer: status %d, Content-Encoding %q; want 200 and no gzip", resp.StatusCode, resp.Header.Get("Content-Encoding"))
-	}
+	// Per-item errors: the good addresses are answered; gzip when asked.
+	servetest.CheckItemErrors(t, p.base)
+	servetest.CheckGzip(t, p.base, servepkg.GzipMin)
 	fams := p.metrics(t)
-	if got := serveMetricValue(fams, "ipatlas_database_build_timestamp_seconds"); got < 1.7e9 {
+	if got := servetest.MetricValue(fams, "ipatlas_database_build_timestamp_seconds"); got < 1.7e9 {
 		t.Errorf("ipatlas_database_build_timestamp_seconds = %g", got)
 	}
 	// client_golang's collectors (issue 13) and the build.
 	for _, name := range []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "process_resident_memory_bytes", "go_build_info", "ipatlas_build_info"} {
-		if got := serveMetricValue(fams, name); got <= 0 {
+		if got := servetest.MetricValue(fams, name); got <= 0 {
 			t.Errorf("%s = %g, want a positive value", name, got)
 		}
 	}
-	if rss := serveMetricValue(fams, "process_resident_memory_bytes"); rss > 0 {
+	if rss := servetest.MetricValue(fams, "process_resident_memory_bytes"); rss > 0 {
 		if proc := float64(serveRSS(t, p.cmd.Process.Pid)) * (1 << 20); rss < proc/2 || rss > proc*2 {
 			t.Errorf("process_resident_memory_bytes %g, /proc says %g", rss, proc)
 		}
@@ -595,18 +381,7 @@ func TestServeOperatorConventions(t *testing.T) {
 		t.Errorf("exit status %d after SIGTERM:\n%s", p.code, p.stderr)
 	}
 	// Every line of the log is a JSON object; one per request in the access log.
-	access := 0
-	sc := bufio.NewScanner(strings.NewReader(p.stderr.String()))
-	for sc.Scan() {
-		var line map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-			t.Errorf("log line is not JSON: %s", sc.Text())
-			continue
-		}
-		if line["msg"] == "request" && line["path"] == "/v1/lookup" && line["method"] == "POST" && line["status"] == float64(200) {
-			access++
-		}
-	}
+	access := servetest.CountAccessLines(t, p.stderr.String(), "POST", "/v1/lookup", 200)
 	if access != 3 {
 		t.Errorf("%d access log lines for the 3 batches:\n%s", access, p.stderr)
 	}
@@ -640,48 +415,4 @@ func TestServeNaNLikeLookup(t *testing.T) {
 	if code != 200 || string(body) != want {
 		t.Errorf("serve: %d %s\nlookup: %s", code, body, want)
 	}
-}
-
-// TestServeTouchAndSameSizeWrite: a touch of the mapped file (new mtime,
-// same content) fails no request and reloads it; a write in place of a
-// file of the same size without truncation (new mtime, other content) is
-// answered 503 until it is loaded whole, never from the old tree over the
-// new bytes.
-func TestServeTouchAndSameSizeWrite(t *testing.T) {
-	dir := t.TempDir()
-	a := serveReadFile(t, serveBuildDB(t, dir, "a.mmdb", serveCSVC))
-	// The same networks with another country of the same length: the
-	// same size, other bytes.
-	b := serveReadFile(t, serveBuildDB(t, dir, "b.mmdb", strings.Replace(serveCSVC, "Japan,JP", "China,CN", 1)))
-	if len(a) != len(b) || bytes.Equal(a, b) {
-		t.Fatalf("want two files of the same size and other content: %d and %d bytes", len(a), len(b))
-	}
-	served := filepath.Join(dir, "served.mmdb")
-	serveRenameOver(t, served, a)
-	p := startServe(t, served, "--poll", "1h") // only requests and SIGHUP look at the file
-	later := time.Now().Add(time.Hour)
-	if err := os.Chtimes(served, later, later); err != nil {
-		t.Fatal(err)
-	}
-	if got := p.country(t, "1.2.3.4"); got != "JP" {
-		t.Errorf("after a touch: %q, want JP", got)
-	}
-	// Overwrite without truncation: the size never changes.
-	f, err := os.OpenFile(served, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteAt(b, 0); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	code, body, _ := p.do(t, "GET", "/v1/lookup/1.2.3.4", "")
-	if code != 503 {
-		t.Errorf("after a same-size write in place: %d %s; want 503", code, body)
-	}
-	p.signal(t, syscall.SIGHUP)
-	serveWaitFor(t, "the rewritten file to be served", func() bool {
-		code, body, _ := p.do(t, "GET", "/v1/lookup/1.2.3.4", "")
-		return code == 200 && bytes.Contains(body, []byte(`"CN"`))
-	})
 }

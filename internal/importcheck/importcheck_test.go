@@ -42,6 +42,12 @@ var rules = []rule{
 	{pkg: "builder/...", allow: []string{std, "kv/...", "format/...", "gazetteer/...", "internal/geo", "github.com/klauspost/compress/..."}},
 	{pkg: "compile/...", allow: []string{std, "kv/...", "format/...", "internal/geo", "github.com/klauspost/compress/..."}},
 	{pkg: "bench/...", allow: []string{anything}},
+	// serve is the embeddable HTTP lookup service (issue 13): it reads
+	// databases only through reader (never Pebble, never a peer reader),
+	// encodes records with recordjson (the encoder lookup prints with),
+	// exposes metrics through client_golang (prometheus/...) and gzips
+	// answers with klauspost/compress, both already linked by the CLI.
+	{pkg: "serve/...", allow: []string{std, "reader/...", "internal/recordjson", "internal/recordpath", "github.com/prometheus/...", "github.com/klauspost/compress/..."}},
 	{pkg: "cmd/ipatlas/...", allow: []string{anything}},
 	// mmdbtree maps the files it walks; it opens them with reader's
 	// non-blocking regular-file check (reader.OpenRegular).
@@ -57,6 +63,9 @@ var rules = []rule{
 	// files with mmdbtree, reads them with reader (verify and inspect take
 	// any file the drop-in reader opens) and maps them itself.
 	{pkg: "mmdbtool/...", allow: []string{std, "format/...", "reader/...", "internal/mmdbtree/...", "golang.org/x/sys/..."}},
+	// servetest is imported only by the tests of serve and cmd/ipatlas:
+	// it parses /metrics with Prometheus's own parser.
+	{pkg: "internal/servetest", allow: []string{std, "github.com/prometheus/..."}},
 	{pkg: "internal/...", allow: []string{std, "format/..."}},
 }
 
