@@ -43,6 +43,9 @@ var rules = []rule{
 	{pkg: "compile/...", allow: []string{std, "kv/...", "format/...", "internal/geo", "github.com/klauspost/compress/..."}},
 	{pkg: "bench/...", allow: []string{anything}},
 	{pkg: "cmd/ipatlas/...", allow: []string{anything}},
+	// The benchmark suite's command; the peers stay out of cmd/ipatlas
+	// (TestShippedDeps).
+	{pkg: "cmd/ipatlas-bench/...", allow: []string{anything}},
 	// mmdbtree maps the files it walks; it opens them with reader's
 	// non-blocking regular-file check (reader.OpenRegular).
 	{pkg: "internal/mmdbtree/...", allow: []string{std, "format/...", "reader/...", "golang.org/x/sys/..."}},
