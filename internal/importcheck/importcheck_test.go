@@ -56,6 +56,9 @@ var rules = []rule{
 	// readers and plots with svgplot (not bench/report: no gonum in the
 	// ipatlas binary).
 	{pkg: "eval/...", allow: []string{std, "format/...", "reader/...", "builder/...", "internal/mmdbtree/...", "internal/svgplot/...", "internal/recordpath/...", "internal/geo/..."}},
+	// sampledb compiles testdata/sample for examples and tests (test
+	// support; no command links it).
+	{pkg: "internal/sampledb/...", allow: []string{std, "builder/...", "compile/..."}},
 	{pkg: "internal/...", allow: []string{std, "format/..."}},
 }
 
