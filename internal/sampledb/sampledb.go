@@ -92,42 +92,65 @@ func City(dir string) (string, error) {
 	return path, nil
 }
 
-// Row returns the sample CSV's row whose network column is network, as a
-// map from column name to cell (empty cells included), and its line
-// number (the header is line 1).
-func Row(network string) (map[string]string, int, error) {
+// Rows calls fn with each data row of the sample CSV, as a map from
+// column name to cell (empty cells included), and its line number (the
+// header is line 1), until fn returns an error, which Rows returns.
+func Rows(fn func(line int, row map[string]string) error) error {
 	root, err := Root()
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
 	f, err := os.Open(filepath.Join(root, CSV))
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
 	defer f.Close()
 	r := csv.NewReader(f)
 	header, err := r.Read()
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s: header: %w", CSV, err)
+		return fmt.Errorf("%s: header: %w", CSV, err)
 	}
 	for {
 		cells, err := r.Read()
 		if errors.Is(err, io.EOF) {
-			return nil, 0, fmt.Errorf("%s: no row for %s", CSV, network)
+			return nil
 		}
 		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", CSV, err)
-		}
-		if cells[0] != network {
-			continue
+			return fmt.Errorf("%s: %w", CSV, err)
 		}
 		row := make(map[string]string, len(header))
 		for i, h := range header {
 			row[h] = cells[i]
 		}
 		line, _ := r.FieldPos(0)
+		if err := fn(line, row); err != nil {
+			return err
+		}
+	}
+}
+
+// errFound stops Rows at the row Row looks for.
+var errFound = errors.New("found")
+
+// Row returns the sample CSV's row whose network column is network, and
+// its line number (see Rows).
+func Row(network string) (map[string]string, int, error) {
+	var row map[string]string
+	var line int
+	err := Rows(func(l int, r map[string]string) error {
+		if r["network"] != network {
+			return nil
+		}
+		row, line = r, l
+		return errFound
+	})
+	if errors.Is(err, errFound) {
 		return row, line, nil
 	}
+	if err == nil {
+		err = fmt.Errorf("%s: no row for %s", CSV, network)
+	}
+	return nil, 0, err
 }
 
 // Stdout runs f and returns what it wrote to os.Stdout: for a test that
