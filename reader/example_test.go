@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log"
 	"net/netip"
-	"os"
 	"strings"
 	"testing"
 
@@ -23,15 +22,11 @@ import (
 // TestExampleMatchesSample checks against the CSV read with encoding/csv.
 // 192.0.2.1 (TEST-NET-1) is in no row.
 func Example() {
-	dir, err := os.MkdirTemp("", "reader-example-")
+	path, cleanup, err := sampledb.TempCity() // testdata/sample/bertgeo.csv compiled
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
-	path, err := sampledb.City(dir) // dir/city.mmdb
-	if err != nil {
-		log.Fatal(err)
-	}
+	defer cleanup()
 
 	db, err := reader.Open(path)
 	if err != nil {

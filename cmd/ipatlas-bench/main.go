@@ -36,19 +36,14 @@ import (
 // one scripts/fetch-data.sh fetches.
 const defaultBenchDB = "data/GeoLite2-City.mmdb"
 
-// Exit statuses, as ipatlas has them.
-const (
-	exitOK    = 0
-	exitData  = 1 // bad input data, a failed run, an I/O error
-	exitUsage = 2 // bad flags or arguments
-)
+// Exit statuses besides 0, as ipatlas has them: a failed run (bad data,
+// an I/O error) and a usage error (bad flags or arguments).
+const exitData, exitUsage = 1, 2
 
-// usageError is an error in how the command was called.
-type usageError struct{ msg string }
+// usageErr marks an error in how the command was called.
+type usageErr struct{ error }
 
-func (e usageError) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+func usagef(format string, args ...any) error { return usageErr{fmt.Errorf(format, args...)} }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -61,11 +56,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name += " " + args[0]
 	}
-	var ue usageError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
-		return exitOK
-	case errors.As(err, &ue):
+		return 0
+	case errors.As(err, new(usageErr)):
 		fmt.Fprintf(stderr, "%s: %v\nRun '%s --help' for usage.\n", name, err, name)
 		return exitUsage
 	}
@@ -133,7 +127,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return usageError{err.Error()}
+		return usageErr{err}
 	}
 	if rest := fs.Args(); len(rest) > 0 {
 		return usagef("unexpected arguments %q", rest)

@@ -20,44 +20,38 @@ import (
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 )
 
-// benchBin and ipatlasBin are the commands built once for the tests:
-// ipatlas-bench, run as a user runs it, and the ipatlas whose ingest and
-// compile `build` times.
-var benchBin, ipatlasBin string
+// ipatlasBin is the ipatlas built once for the tests: the binary whose
+// ingest and compile `build` times.
+var ipatlasBin string
 
+// TestMain runs the command's child processes too: the suite starts them
+// as os.Executable() (here the test binary) with "child" first.
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "child" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
 	dir, err := os.MkdirTemp("", "ipatlas-bench-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	benchBin, ipatlasBin = filepath.Join(dir, "ipatlas-bench"), filepath.Join(dir, "ipatlas")
-	for _, b := range []struct{ out, pkg string }{{benchBin, "."}, {ipatlasBin, "../ipatlas"}} {
-		if out, err := exec.Command("go", "build", "-o", b.out, b.pkg).CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", b.pkg, err, out)
-			os.RemoveAll(dir)
-			os.Exit(1)
-		}
+	ipatlasBin = filepath.Join(dir, "ipatlas")
+	code := 1
+	if out, err := exec.Command("go", "build", "-o", ipatlasBin, "../ipatlas").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building ipatlas: %v\n%s", err, out)
+	} else {
+		code = m.Run()
 	}
-	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
-// runCLI runs the built ipatlas-bench and returns its output and exit
-// status.
-func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	cmd := exec.Command(benchBin, args...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return o.String(), e.String(), ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running ipatlas-bench %s: %v", strings.Join(args, " "), err)
-	}
-	return o.String(), e.String(), 0
+// runCLI runs the command in this process and returns its output and
+// exit status.
+func runCLI(args ...string) (stdout, stderr string, code int) {
+	var o, e strings.Builder
+	code = run(args, &o, &e)
+	return o.String(), e.String(), code
 }
 
 // benchNet is a network of the small City database of the bench tests.
@@ -108,14 +102,11 @@ func writeBenchDB(t *testing.T, path string) []benchNet {
 			t.Fatal(err)
 		}
 	}
-	f, err := os.Create(path)
-	if err != nil {
+	var buf bytes.Buffer
+	if _, err := tree.WriteTo(&buf); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tree.WriteTo(f); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return nets
@@ -161,7 +152,7 @@ func TestBenchReadersShort(t *testing.T) {
 	db := filepath.Join(dir, "city.mmdb")
 	nets := writeBenchDB(t, db)
 	out := filepath.Join(dir, "report")
-	_, stderr, code := runCLI(t, "readers", "--short", "--db", db, "--out", out, "--addrs", "1024", "--count", "1", "--time", "2ms")
+	_, stderr, code := runCLI("readers", "--short", "--db", db, "--out", out, "--addrs", "1024", "--count", "1", "--time", "2ms")
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, stderr)
 	}
@@ -262,7 +253,7 @@ func TestBenchReadersShort(t *testing.T) {
 // report must show them with the plots.
 func TestBenchBuildShort(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "report")
-	_, stderr, code := runCLI(t, "build", "--short", "--scale", "1024,2048", "--out", out, "--ipatlas", ipatlasBin)
+	_, stderr, code := runCLI("build", "--short", "--scale", "1024,2048", "--out", out, "--ipatlas", ipatlasBin)
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, stderr)
 	}
@@ -287,7 +278,7 @@ func TestBenchBuildShort(t *testing.T) {
 		checkSVG(t, filepath.Join(out, p))
 	}
 	// The report renders again from the kept results.
-	if _, stderr, code := runCLI(t, "report", "--out", out); code != 0 {
+	if _, stderr, code := runCLI("report", "--out", out); code != 0 {
 		t.Fatalf("report: exit %d:\n%s", code, stderr)
 	}
 }
@@ -302,9 +293,9 @@ func TestBenchUsage(t *testing.T) {
 	}{
 		{"no subcommand", nil, exitUsage, "no subcommand"},
 		{"unknown subcommand", []string{"frob"}, exitUsage, "unknown subcommand"},
-		{"help", []string{"--help"}, exitOK, "Usage: ipatlas-bench readers|build|all|report"},
-		{"readers help", []string{"readers", "--help"}, exitOK, "Usage: ipatlas-bench readers"},
-		{"build help", []string{"build", "--help"}, exitOK, "mmdbwriter-timeout"},
+		{"help", []string{"--help"}, 0, "Usage: ipatlas-bench readers|build|all|report"},
+		{"readers help", []string{"readers", "--help"}, 0, "Usage: ipatlas-bench readers"},
+		{"build help", []string{"build", "--help"}, 0, "mmdbwriter-timeout"},
 		{"bad count", []string{"readers", "--count", "0", "--out", dir}, exitUsage, "ipatlas-bench readers: --count 0"},
 		{"bad flag", []string{"readers", "--frob", "--out", dir}, exitUsage, "Run 'ipatlas-bench readers --help'"},
 		{"bad scale", []string{"build", "--scale", "1.5", "--out", dir}, exitUsage, "--scale"},
@@ -320,7 +311,7 @@ func TestBenchUsage(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, stderr, code := runCLI(t, c.args...)
+			_, stderr, code := runCLI(c.args...)
 			if code != c.code {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, c.code, stderr)
 			}
@@ -336,8 +327,8 @@ func TestBenchUsage(t *testing.T) {
 
 // TestReportHelp: `report --help` lists only the flag that applies.
 func TestReportHelp(t *testing.T) {
-	_, help, code := runCLI(t, "report", "--help")
-	if code != exitOK || !strings.Contains(help, "-out") {
+	_, help, code := runCLI("report", "--help")
+	if code != 0 || !strings.Contains(help, "-out") {
 		t.Fatalf("exit %d:\n%s", code, help)
 	}
 	for _, f := range []string{"-db", "-scale", "-short", "-count", "-mmdbwriter", "-ipatlas"} {
@@ -353,7 +344,7 @@ func TestReportHelp(t *testing.T) {
 // error that says to give --ipatlas.
 func TestFindIPAtlas(t *testing.T) {
 	var log bytes.Buffer
-	if got, cleanup, err := findIPAtlas(ipatlasBin, t.TempDir(), benchBin, &log); err != nil || got != ipatlasBin {
+	if got, cleanup, err := findIPAtlas(ipatlasBin, t.TempDir(), filepath.Join(t.TempDir(), "ipatlas-bench"), &log); err != nil || got != ipatlasBin {
 		t.Errorf("--ipatlas %s: got %q, %v", ipatlasBin, got, err)
 	} else {
 		cleanup()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -25,13 +26,11 @@ func writeNoDescDB(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	f, err := os.Create(path)
+	if err == nil {
+		_, err = tree.WriteTo(f)
+		err = errors.Join(err, f.Close())
+	}
 	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tree.WriteTo(f); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -92,6 +92,20 @@ func City(dir string) (string, error) {
 	return path, nil
 }
 
+// TempCity is City into a new temporary directory; cleanup removes it.
+func TempCity() (path string, cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", "ipatlas-sample-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	if path, err = City(dir); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return path, cleanup, nil
+}
+
 // Rows calls fn with each data row of the sample CSV, as a map from
 // column name to cell (empty cells included), and its line number (the
 // header is line 1), until fn returns an error, which Rows returns.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log"
 	"net/netip"
-	"os"
 	"strings"
 	"testing"
 
@@ -23,15 +22,11 @@ import (
 // the country. TestExampleReaderCityMatchesSample checks these against the
 // CSV read with encoding/csv.
 func ExampleReader_City() {
-	dir, err := os.MkdirTemp("", "geoip2-example-")
+	path, cleanup, err := sampledb.TempCity() // testdata/sample/bertgeo.csv compiled
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
-	path, err := sampledb.City(dir) // dir/city.mmdb
-	if err != nil {
-		log.Fatal(err)
-	}
+	defer cleanup()
 
 	db, err := geoip2.Open(path)
 	if err != nil {
