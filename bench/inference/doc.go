@@ -28,6 +28,6 @@
 // network.
 //
 // Used by bench/buildbench (the build path's scale benchmark) and by
-// `ipatlas bench build`. Everything here is safe for concurrent use: there
+// `ipatlas-bench build`. Everything here is safe for concurrent use: there
 // is no shared mutable state.
 package inference

@@ -121,7 +121,7 @@ func Render(dir string, r *suite.ReadersResult, b *suite.BuildResult) error {
 	}
 	var md strings.Builder
 	md.WriteString("# ipatlas benchmark report\n\n")
-	md.WriteString("Written by `ipatlas bench`; every figure below comes from the run described with it (machine, command, commit). ")
+	md.WriteString("Written by `ipatlas-bench`; every figure below comes from the run described with it (machine, command, commit). ")
 	md.WriteString("The raw results are in readers.json and build.json beside this file.\n\n")
 	if r != nil {
 		if err := renderReaders(&md, dir, r); err != nil {

@@ -250,7 +250,7 @@ func (o *BuildOptions) runScale(ctx context.Context, sc Scale) (ScaleResult, str
 	defer os.RemoveAll(store)
 
 	o.progressf("bench build: scale %s: ipatlas ingest", sc.Label)
-	cr, err := o.Child.exec(ctx, o.IPAtlasTimeout, "ingest", "--db", store, "--source", "bench", in)
+	cr, err := o.Child.ipatlas(ctx, o.IPAtlasTimeout, "ingest", "--db", store, "--source", "bench", in)
 	if err != nil {
 		return r, "", fmt.Errorf("scale %s: ipatlas ingest: %w", sc.Label, err)
 	}
@@ -259,7 +259,7 @@ func (o *BuildOptions) runScale(ctx context.Context, sc Scale) (ScaleResult, str
 	keep := ""
 	if !cr.timedOut {
 		o.progressf("bench build: scale %s: ipatlas compile", sc.Label)
-		cr, err = o.Child.exec(ctx, o.IPAtlasTimeout, "compile", "--db", store, "--out", out)
+		cr, err = o.Child.ipatlas(ctx, o.IPAtlasTimeout, "compile", "--db", store, "--out", out)
 		if err != nil {
 			return r, "", fmt.Errorf("scale %s: ipatlas compile: %w", sc.Label, err)
 		}
@@ -357,7 +357,7 @@ func writeWithMMDBWriter(in, out string) (mmdbwriterResult, error) {
 	}
 	tree, err := mmdbwriter.New(mmdbwriter.Options{
 		DatabaseType:            "ipatlas-City",
-		Description:             map[string]string{"en": "ipatlas bench build (mmdbwriter)"},
+		Description:             map[string]string{"en": "ipatlas-bench build (mmdbwriter)"},
 		Languages:               []string{"en"},
 		IPVersion:               6,
 		RecordSize:              28,

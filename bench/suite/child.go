@@ -23,11 +23,14 @@ import (
 )
 
 // ChildRunner starts the child processes that measure one reader or
-// writer alone: Exe (the ipatlas binary) with Args before the child's own
-// arguments (e.g. "bench", "child"), so that RunChild runs in the child.
+// writer alone: Exe (the ipatlas-bench binary) with Args before the
+// child's own arguments (e.g. "child"), so that RunChild runs in the
+// child; and IPAtlas, the ipatlas binary whose ingest and compile the
+// build benchmark times (the shipped command, not a copy of its code).
 type ChildRunner struct {
-	Exe  string
-	Args []string
+	Exe     string
+	Args    []string
+	IPAtlas string
 }
 
 // childRun is what a child process cost.
@@ -39,26 +42,31 @@ type childRun struct {
 	timedOut  bool
 }
 
-// exec runs Exe with args (without c.Args: another ipatlas command) and
-// at most timeout (0: no limit). A timeout is not an error: the result
-// says timedOut. A failure is an error with the child's stderr.
-func (c ChildRunner) exec(ctx context.Context, timeout time.Duration, args ...string) (childRun, error) {
-	if c.Exe == "" {
-		return childRun{}, errors.New("no ipatlas executable to run child processes with")
+// ipatlas runs an ipatlas command (ingest, compile) of c.IPAtlas; see run.
+func (c ChildRunner) ipatlas(ctx context.Context, timeout time.Duration, args ...string) (childRun, error) {
+	if c.IPAtlas == "" {
+		return childRun{}, errors.New("no ipatlas executable to run ingest and compile with")
 	}
+	return run(ctx, timeout, c.IPAtlas, args...)
+}
+
+// run runs exe with args and at most timeout (0: no limit). A timeout is
+// not an error: the result says timedOut. A failure is an error with the
+// child's stderr.
+func run(ctx context.Context, timeout time.Duration, exe string, args ...string) (childRun, error) {
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	cmd := exec.CommandContext(ctx, c.Exe, args...)
+	cmd := exec.CommandContext(ctx, exe, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.WaitDelay = 10 * time.Second
 	t0 := time.Now()
 	err := cmd.Start()
 	if err != nil {
-		return childRun{}, fmt.Errorf("%s: %w", c.Exe, err)
+		return childRun{}, fmt.Errorf("%s: %w", exe, err)
 	}
 	// Peak RSS: the child's VmHWM, sampled while it runs. getrusage's
 	// maxrss would not do: a child started with vfork+exec inherits the
@@ -99,14 +107,17 @@ func (c ChildRunner) exec(ctx context.Context, timeout time.Duration, args ...st
 		if len(msg) > 2000 {
 			msg = msg[len(msg)-2000:]
 		}
-		return res, fmt.Errorf("%s %s: %w: %s", c.Exe, strings.Join(args, " "), err, msg)
+		return res, fmt.Errorf("%s %s: %w: %s", exe, strings.Join(args, " "), err, msg)
 	}
 	return res, nil
 }
 
 // child runs a child mode (RunChild) in a process of its own.
 func (c ChildRunner) child(ctx context.Context, timeout time.Duration, args ...string) (childRun, error) {
-	return c.exec(ctx, timeout, append(append([]string{}, c.Args...), args...)...)
+	if c.Exe == "" {
+		return childRun{}, errors.New("no ipatlas-bench executable to run child processes with")
+	}
+	return run(ctx, timeout, c.Exe, append(append([]string{}, c.Args...), args...)...)
 }
 
 // Reader names of the open measurement.
@@ -189,7 +200,7 @@ func RunChild(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return errors.New("want a child mode: open or mmdbwriter")
 	}
-	fs := flag.NewFlagSet("bench child "+args[0], flag.ContinueOnError)
+	fs := flag.NewFlagSet("ipatlas-bench child "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	switch args[0] {
 	case "open":

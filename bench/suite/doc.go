@@ -1,4 +1,4 @@
-// Package suite is the benchmark suite behind `ipatlas bench`: it
+// Package suite is the benchmark suite behind cmd/ipatlas-bench: it
 // measures ipatlas's readers against their peers and ipatlas's build
 // against mmdbwriter, and returns results that bench/report renders.
 //
@@ -15,8 +15,8 @@
 // counted and checked equal within each group: the peers check each other.
 //
 // Build (RunBuild): for each scale, inference results from bench/inference
-// are built by `ipatlas ingest` + `ipatlas compile` and by mmdbwriter,
-// each in a child process (wall time, CPU time, peak RSS as the child's VmHWM),
+// are built by `ipatlas ingest` + `ipatlas compile` (the ipatlas binary
+// named by ChildRunner.IPAtlas) and by mmdbwriter, each in a child process (wall time, CPU time, peak RSS as the child's VmHWM),
 // with a timeout after which a run is reported as not finished; every
 // output is checked against the rows with maxminddb-golang v2.
 //

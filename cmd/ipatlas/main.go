@@ -46,7 +46,6 @@ func commands() []command {
 		{"eval", "measure .mmdb files against ground truth: error km, accuracy per level, calibration", runEval},
 		{"compare", "measure how two .mmdb files disagree, weighted by addresses", runCompare},
 		{"serve", "serve lookups over HTTP, reloading the file when it changes", runServe},
-		{"bench", "run the benchmark suite and write a report with plots", runBench},
 		{"gazetteer", "build a gazetteer (places for labeling) from GeoNames dumps or an MMDB", runGazetteer},
 		{"store", "store maintenance: `store migrate --db DIR` upgrades a store written by an older ipatlas", runStore},
 	}
@@ -89,6 +88,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 			return exitCode(err, exitData)
 		}
+	}
+	if args[0] == "bench" {
+		fmt.Fprintln(stderr, benchMoved)
+		return exitUsage
 	}
 	fmt.Fprintf(stderr, "ipatlas: unknown command %q\nRun 'ipatlas help' for the commands.\n", args[0])
 	return exitUsage

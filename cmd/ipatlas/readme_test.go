@@ -37,7 +37,7 @@ func readmeBlocks(t *testing.T) []string {
 // readmeNotRun are README blocks the test does not run, and why.
 var readmeNotRun = map[string]string{
 	"bash scripts/test.sh":                               "the test command itself",
-	"go run ./cmd/ipatlas bench all --out bench/results": "the multi-minute benchmark suite",
+	"go run ./cmd/ipatlas-bench all --out bench/results": "the multi-minute benchmark suite",
 }
 
 // TestREADMEExamples runs the README's shell blocks as written, in order,

@@ -103,15 +103,4 @@ func TestSmallThings(t *testing.T) {
 			t.Errorf("lookups in an empty database:\n%s", stdout)
 		}
 	})
-	t.Run("bench report --help", func(t *testing.T) {
-		_, help, code := runCLI(t, "bench", "report", "--help")
-		if code != exitOK || !strings.Contains(help, "-out") {
-			t.Fatalf("exit %d:\n%s", code, help)
-		}
-		for _, f := range []string{"-db", "-scale", "-short", "-count", "-mmdbwriter"} {
-			if strings.Contains(help, f) {
-				t.Errorf("bench report --help lists %s, which does not apply", f)
-			}
-		}
-	})
 }

@@ -7,4 +7,9 @@
 // import anything (peer readers for cross-checks, say). Packages that do not
 // exist yet are not checked; a package that no rule covers is an error, so a
 // new top-level folder has to be added to SPEC.md and to the table.
+//
+// A second test (shipped_test.go, TestShippedDeps) checks what the shipped
+// binary links, transitively: `go list -deps ./cmd/ipatlas` must list no
+// peer reader or writer (maxminddb-golang, geoip2-golang, mmdbwriter), no
+// gonum plotting and no bench/ package; those belong to cmd/ipatlas-bench.
 package importcheck

@@ -49,6 +49,9 @@ var rules = []rule{
 	// answers with klauspost/compress, both already linked by the CLI.
 	{pkg: "serve/...", allow: []string{std, "reader/...", "internal/recordjson", "internal/recordpath", "github.com/prometheus/...", "github.com/klauspost/compress/..."}},
 	{pkg: "cmd/ipatlas/...", allow: []string{anything}},
+	// The benchmark suite's command; the peers stay out of cmd/ipatlas
+	// (TestShippedDeps).
+	{pkg: "cmd/ipatlas-bench/...", allow: []string{anything}},
 	// mmdbtree maps the files it walks; it opens them with reader's
 	// non-blocking regular-file check (reader.OpenRegular).
 	{pkg: "internal/mmdbtree/...", allow: []string{std, "format/...", "reader/...", "golang.org/x/sys/..."}},
@@ -66,6 +69,9 @@ var rules = []rule{
 	// servetest is imported only by the tests of serve and cmd/ipatlas:
 	// it parses /metrics with Prometheus's own parser.
 	{pkg: "internal/servetest", allow: []string{std, "github.com/prometheus/..."}},
+	// sampledb compiles testdata/sample for examples and tests (test
+	// support; no command links it).
+	{pkg: "internal/sampledb/...", allow: []string{std, "builder/...", "compile/..."}},
 	{pkg: "internal/...", allow: []string{std, "format/..."}},
 }
 
