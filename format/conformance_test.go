@@ -16,38 +16,26 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
-// conformanceDir holds MaxMind's conformance files (spec, test-data,
-// bad-data, source-data), shared by the checkouts and never copied into
-// the repository.
-const conformanceDir = "../../shared/mmdb-conformance"
-
-// readConformance returns the bytes of a file under conformanceDir.
+// readConformance returns the bytes of a file of MaxMind's conformance
+// suite (spec, test-data, bad-data, source-data; testutil finds it).
 func readConformance(t testing.TB, rel string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(conformanceDir, rel))
-	if err != nil {
-		t.Fatalf("reading conformance file: %v", err)
-	}
-	return b
+	return testutil.ReadFile(t, testutil.Conformance(t, rel))
 }
 
-// conformanceFiles lists the files matching pattern under conformanceDir,
-// as paths relative to it; it fails the test when there are none.
+// conformanceFiles lists the conformance files matching pattern, as paths
+// relative to the suite's root; it fails the test when there are none.
 func conformanceFiles(t testing.TB, pattern string) []string {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(conformanceDir, pattern))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(paths) == 0 {
-		t.Fatalf("no conformance files match %s under %s", pattern, conformanceDir)
-	}
+	dir := testutil.ConformanceDir(t)
+	paths := testutil.ConformanceGlob(t, pattern)
 	rels := make([]string, len(paths))
 	for i, p := range paths {
-		rels[i], _ = filepath.Rel(conformanceDir, p)
+		rels[i], _ = filepath.Rel(dir, p)
 	}
 	return rels
 }
@@ -716,7 +704,7 @@ func TestConformanceSourceData(t *testing.T) {
 	checked := 0
 	for _, rel := range conformanceFiles(t, "source-data/*.json") {
 		name := strings.TrimSuffix(filepath.Base(rel), ".json")
-		mmdb := filepath.Join(conformanceDir, "test-data", name+".mmdb")
+		mmdb := testutil.Conformance(t, "test-data", name+".mmdb")
 		if _, err := os.Stat(mmdb); err != nil {
 			continue // a source without a database in test-data
 		}

@@ -3,8 +3,6 @@ package format
 import (
 	"bytes"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -17,11 +15,7 @@ func addConformanceSeeds(f *testing.F, fn func(file []byte)) {
 	n := 0
 	for _, pattern := range []string{"test-data/*.mmdb", "bad-data/*/*.mmdb"} {
 		for _, rel := range conformanceFiles(f, pattern) {
-			file, err := os.ReadFile(filepath.Join(conformanceDir, rel))
-			if err != nil {
-				f.Fatal(err)
-			}
-			fn(file)
+			fn(readConformance(f, rel))
 			n++
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,16 +12,15 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
@@ -790,67 +788,6 @@ func rtMLWant(v Value) any {
 	return fmt.Sprintf("unexpected %T", v)
 }
 
-// rtMLParse parses mmdblookup's output: "{", "}", "[", "]", `"key": `
-// and "text <type>" lines, indented.
-func rtMLParse(out string) (any, error) {
-	var lines []string
-	for _, l := range strings.Split(out, "\n") {
-		if l = strings.Trim(l, " "); l != "" {
-			lines = append(lines, l)
-		}
-	}
-	i := 0
-	var value func() (any, error)
-	value = func() (any, error) {
-		if i >= len(lines) {
-			return nil, fmt.Errorf("output ends early")
-		}
-		l := lines[i]
-		i++
-		switch l {
-		case "{":
-			m := map[string]any{}
-			for i < len(lines) && lines[i] != "}" {
-				k := lines[i]
-				if len(k) < 3 || k[0] != '"' || !strings.HasSuffix(k, `":`) {
-					return nil, fmt.Errorf("line %d: want a key, got %q", i, k)
-				}
-				i++
-				v, err := value()
-				if err != nil {
-					return nil, err
-				}
-				m[k[1:len(k)-2]] = v
-			}
-			i++
-			return m, nil
-		case "[":
-			s := []any{}
-			for i < len(lines) && lines[i] != "]" {
-				v, err := value()
-				if err != nil {
-					return nil, err
-				}
-				s = append(s, v)
-			}
-			i++
-			return s, nil
-		}
-		if !strings.HasSuffix(l, ">") || !strings.Contains(l, "<") {
-			return nil, fmt.Errorf("line %d: not a value: %q", i, l)
-		}
-		if strings.HasPrefix(l, "<") { // empty bytes: " <bytes>"
-			return " " + l, nil
-		}
-		return l, nil
-	}
-	v, err := value()
-	if err == nil && i != len(lines) {
-		err = fmt.Errorf("%d lines after the value", len(lines)-i)
-	}
-	return v, err
-}
-
 // rtPyScript reads addresses (one a line, on stdin) from the
 // database argv[1] with the pure-Python reader and, when present, the C
 // extension (libmaxminddb), and prints a JSON line each: records tagged
@@ -891,32 +828,6 @@ for line in sys.stdin:
     out.append(json.dumps(row))
 print("\n".join(out))
 `
-
-// rtTool finds an outside reader; when it is missing the test skips, or
-// fails under CI=true.
-func rtTool(t *testing.T, what string, check func() error) {
-	t.Helper()
-	if err := check(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", what, err)
-		}
-		t.Skipf("%s not available, skipping: %v", what, err)
-	}
-}
-
-const (
-	rtPython     = "/usr/bin/python3"
-	rtMmdblookup = "/usr/bin/mmdblookup"
-)
-
-func rtHavePython() error {
-	return exec.Command(rtPython, "-c", "import maxminddb").Run()
-}
-
-func rtHaveMmdblookup() error {
-	_, err := exec.LookPath(rtMmdblookup)
-	return err
-}
 
 // TestWriterRoundTrip writes seeded random inputs with every IP version,
 // alias setting and record size, and checks lookups of thousands of
@@ -992,7 +903,6 @@ func TestWriterRoundTrip(t *testing.T) {
 				full := rs == []int{0, 24, 28, 32}[i%4]
 				sr := rand.New(rand.NewPCG(seed, uint64(100*i+rs)))
 				t.Run("python", func(t *testing.T) {
-					rtTool(t, "python3-maxminddb for "+rtPython, rtHavePython)
 					qs, ws := queries, want
 					if !full {
 						qs, ws = rtSample(sr, queries, want, 300)
@@ -1000,7 +910,6 @@ func TestWriterRoundTrip(t *testing.T) {
 					rtCheckPython(t, path, db, qs, ws, pool)
 				})
 				t.Run("mmdblookup", func(t *testing.T) {
-					rtTool(t, "libmaxminddb's mmdblookup", rtHaveMmdblookup)
 					n := 8
 					if full {
 						n = 32
@@ -1201,24 +1110,24 @@ func rtCheckDatabase(t *testing.T, db *Database, queries []netip.Addr, want []in
 	rtListed(t, "Walk", listed, minimal, &rtOracle{version: version, aliases: aliases})
 }
 
+// rtCheckOutside checks every query with python3-maxminddb and
+// mmdblookup, in subtests that skip (or fail under CI) when the reader is
+// missing.
+func rtCheckOutside(t *testing.T, path string, db *Database, queries []netip.Addr, want []int, pool []Value) {
+	t.Run("python", func(t *testing.T) {
+		rtCheckPython(t, path, db, queries, want, pool)
+	})
+	t.Run("mmdblookup", func(t *testing.T) {
+		rtCheckMmdblookup(t, path, queries, want, pool)
+	})
+}
+
 func rtCheckPython(t *testing.T, path string, db *Database, queries []netip.Addr, want []int, pool []Value) {
-	dir := t.TempDir()
-	script := filepath.Join(dir, "read.py")
 	var qs strings.Builder
 	for _, q := range queries {
 		qs.WriteString(q.String() + "\n")
 	}
-	if err := os.WriteFile(script, []byte(rtPyScript), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(rtPython, script, path)
-	cmd.Stdin = strings.NewReader(qs.String())
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("python: %v\n%s", err, stderr.String())
-	}
+	out := testutil.RunPython(t, rtPyScript, qs.String(), path)
 	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
 	if len(lines) != len(queries)+1 {
 		t.Fatalf("python printed %d lines for %d queries", len(lines), len(queries))
@@ -1237,7 +1146,7 @@ func rtCheckPython(t *testing.T, path string, db *Database, queries []netip.Addr
 	}
 	readers := []string{"py"}
 	if head.Ext != "" {
-		if os.Getenv("CI") == "true" {
+		if testutil.InCI() {
 			t.Errorf("python's C extension (libmaxminddb) is missing: %s", head.Ext)
 		}
 		t.Logf("python's C extension (libmaxminddb) is missing, checking the pure-Python reader only: %s", head.Ext)
@@ -1283,59 +1192,24 @@ func rtCheckPython(t *testing.T, path string, db *Database, queries []netip.Addr
 // rtCheckMmdblookup runs mmdblookup for each query (a process per
 // address, two at a time) and compares the record it prints.
 func rtCheckMmdblookup(t *testing.T, path string, queries []netip.Addr, want []int, pool []Value) {
-	type result struct {
-		j   int
-		out string
-		rc  int
-		err error
-	}
-	results := make([]result, len(queries))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 2)
-	for j := range queries {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			cmd := exec.Command(rtMmdblookup, "--file", path, "--ip", queries[j].String())
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			err := cmd.Run()
-			res := result{j: j, out: stdout.String()}
-			var ee *exec.ExitError
-			switch {
-			case errors.As(err, &ee):
-				res.rc = ee.ExitCode()
-				res.out += stderr.String()
-			case err != nil:
-				res.err = err
-			}
-			results[j] = res
-		}()
-	}
-	wg.Wait()
-	for _, res := range results {
-		q := queries[res.j]
-		if res.err != nil {
-			t.Fatalf("mmdblookup %s: %v", q, res.err)
-		}
-		w := want[res.j]
+	results := testutil.MmdblookupAll(t, testutil.Mmdblookup(t), path, queries)
+	for j, res := range results {
+		q, w := queries[j], want[j]
 		if w < 0 {
-			if res.rc != 6 || !strings.Contains(res.out, "Could not find an entry") {
-				t.Errorf("mmdblookup %s: exit %d, want 6 (not found):\n%s", q, res.rc, res.out)
+			if res.Found {
+				t.Errorf("mmdblookup %s: found, want not found (exit 6):\n%s", q, res.Out)
 			}
 			continue
 		}
-		if res.rc != 0 {
-			t.Errorf("mmdblookup %s: exit %d, oracle has record %d:\n%s", q, res.rc, w, res.out)
+		if !res.Found {
+			t.Errorf("mmdblookup %s: not found, oracle has record %d", q, w)
 			continue
 		}
-		got, err := rtMLParse(res.out)
+		v, err := testutil.ParseMmdblookup(res.Out)
 		if err != nil {
-			t.Fatalf("mmdblookup %s: %v\n%s", q, err, res.out)
+			t.Fatalf("mmdblookup %s: %v\n%s", q, err, res.Out)
 		}
-		if exp := rtMLWant(pool[w]); !reflect.DeepEqual(got, exp) {
+		if got, exp := v.Tagged(), rtMLWant(pool[w]); !reflect.DeepEqual(got, exp) {
 			t.Errorf("mmdblookup %s:\n got %v\nwant %v (record %d)", q, got, exp, w)
 		}
 	}
@@ -1355,12 +1229,7 @@ func wtLookup(t *testing.T, path, addr string) any {
 	if err := rd.Verify(); err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	var x any
-	res := rd.Lookup(netip.MustParseAddr(addr))
-	if err := res.Decode(&x); err != nil {
-		t.Fatalf("Lookup(%s): %v", addr, err)
-	}
-	return x
+	return testutil.LookupV2(t, rd, netip.MustParseAddr(addr))
 }
 
 // wtDirNames lists the names in dir.
@@ -1651,14 +1520,7 @@ func TestWriterLargeOffsets(t *testing.T) {
 			if got := rtV2Got(wtLookup(t, path, "2.1.2.3")); !reflect.DeepEqual(got, rtV2Want(nets[0].v)) {
 				t.Errorf("maxminddb-golang: 2.1.2.3 = %v", got)
 			}
-			t.Run("python", func(t *testing.T) {
-				rtTool(t, "python3-maxminddb for "+rtPython, rtHavePython)
-				rtCheckPython(t, path, db, queries, want, pool)
-			})
-			t.Run("mmdblookup", func(t *testing.T) {
-				rtTool(t, "libmaxminddb's mmdblookup", rtHaveMmdblookup)
-				rtCheckMmdblookup(t, path, queries, want, pool)
-			})
+			rtCheckOutside(t, path, db, queries, want, pool)
 		})
 	}
 }
@@ -1948,14 +1810,7 @@ func TestWriterRecordIsEarlierSubValue(t *testing.T) {
 	queries := []netip.Addr{netip.MustParseAddr("1.2.3.4"), netip.MustParseAddr("2.2.3.4"), netip.MustParseAddr("3.2.3.4"), netip.MustParseAddr("4.0.0.0")}
 	want := []int{0, 1, 2, -1}
 	rtCheckV2(t, path, o, queries, want, o.minimal(), pool)
-	t.Run("python", func(t *testing.T) {
-		rtTool(t, "python3-maxminddb for "+rtPython, rtHavePython)
-		rtCheckPython(t, path, db, queries, want, pool)
-	})
-	t.Run("mmdblookup", func(t *testing.T) {
-		rtTool(t, "libmaxminddb's mmdblookup", rtHaveMmdblookup)
-		rtCheckMmdblookup(t, path, queries, want, pool)
-	})
+	rtCheckOutside(t, path, db, queries, want, pool)
 }
 
 // TestWriterUseAfterClose: after a successful Close, Insert, Intern+

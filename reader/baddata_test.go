@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
@@ -44,13 +45,13 @@ func TestBadData(t *testing.T) {
 		{name: "maxminddb-golang/unexpected-bytes.mmdb", openErr: true},
 		{name: "maxminddb-python/bad-unicode-in-map-key.mmdb", verifyErr: true, lookupIP: "0.0.0.0", lookupErr: true, decodeErr: true, iterateErr: true},
 	}
-	files, _ := filepath.Glob(filepath.Join(conformance, "bad-data", "*", "*.mmdb"))
+	files := testutil.ConformanceGlob(t, "bad-data/*/*.mmdb")
 	listed := map[string]bool{}
 	for _, tt := range tests {
 		listed[tt.name] = true
 	}
 	for _, f := range files {
-		rel, _ := filepath.Rel(filepath.Join(conformance, "bad-data"), f)
+		rel, _ := filepath.Rel(testutil.Conformance(t, "bad-data"), f)
 		if !listed[rel] {
 			t.Errorf("bad-data file %s has no row in the table", rel)
 		}
@@ -66,7 +67,7 @@ func TestBadData(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(conformance, "bad-data", tt.name)
+			path := testutil.Conformance(t, "bad-data", tt.name)
 			p, e1, e2 := openPair(t, path)
 			check(t, "open", tt.openErr, e1, e2)
 			if e1 != nil || e2 != nil {

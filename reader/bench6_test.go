@@ -3,6 +3,7 @@ package reader_test
 import (
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/reader"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
@@ -14,7 +15,7 @@ import (
 // workers: through a func value (impls) the target would escape for both
 // readers whatever Decode does.
 func BenchmarkDecodeMisses(b *testing.B) {
-	path := benchPath(b)
+	path := testutil.GeoLiteCity(b)
 	ours, err := reader.Open(path)
 	if err != nil {
 		b.Fatal(err)

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"os"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/reader"
 	"github.com/ipatlas/ipatlas/reader/geoip2"
 	geoip2golang "github.com/oschwald/geoip2-golang/v2"
@@ -22,18 +22,6 @@ import (
 // Each case first looks every address up once, so that it is measured in
 // steady state (pages mapped, caches filled) as a server runs.
 //	benchstat -col /impl /tmp/reader-bench.txt
-
-const benchDB = "../data/GeoLite2-City.mmdb"
-
-func benchPath(b *testing.B) string {
-	if _, err := os.Stat(benchDB); err != nil {
-		if os.Getenv("CI") == "true" {
-			b.Fatalf("%s missing in CI: %v", benchDB, err)
-		}
-		b.Skipf("%s missing: run scripts/fetch-data.sh", benchDB)
-	}
-	return benchDB
-}
 
 // publicAddrs returns n random global unicast addresses that are not
 // private: IPv4, or IPv6 from 2000::/3.
@@ -130,7 +118,7 @@ type impl struct {
 }
 
 func impls(b *testing.B) []impl {
-	path := benchPath(b)
+	path := testutil.GeoLiteCity(b)
 	ours, err := reader.Open(path)
 	if err != nil {
 		b.Fatal(err)
@@ -241,7 +229,7 @@ func BenchmarkDecode(b *testing.B) {
 // BenchmarkCity is a typed City lookup: ipatlas's shared record,
 // ipatlas's geoip2-golang-style private copy, and geoip2-golang v2.
 func BenchmarkCity(b *testing.B) {
-	path := benchPath(b)
+	path := testutil.GeoLiteCity(b)
 	ours, err := geoip2.Open(path)
 	if err != nil {
 		b.Fatal(err)
@@ -298,7 +286,7 @@ func BenchmarkCity(b *testing.B) {
 // reservation of the acceleration index, which lookups fill) and reports
 // the index size.
 func BenchmarkOpen(b *testing.B) {
-	path := benchPath(b)
+	path := testutil.GeoLiteCity(b)
 	b.Run("impl=ipatlas", func(b *testing.B) {
 		b.ReportAllocs()
 		var idx int
@@ -337,7 +325,7 @@ func BenchmarkOpen(b *testing.B) {
 // BenchmarkIndexWidth shows what the IPv4 index width buys: IPv4 lookups
 // (Found, Offset, Prefix) with indexes of 16 to 24 bits.
 func BenchmarkIndexWidth(b *testing.B) {
-	path := benchPath(b)
+	path := testutil.GeoLiteCity(b)
 	addrs := publicAddrs(nAddrs, false)
 	for _, w := range []int{16, 20, 22, 23, 24} {
 		r, err := reader.Open(path, reader.IPv4IndexBits(w))

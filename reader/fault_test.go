@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // TestOpenRefusesNonRegular: a FIFO (with no writer, so that opening it
@@ -51,7 +53,7 @@ func TestOpenRefusesNonRegular(t *testing.T) {
 // a lookup's decode then reads pages past the end of the file, which raises
 // SIGBUS. Inside Guard that is a *FaultError; the process lives on.
 func TestGuardTurnsFaultIntoError(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join(conformance, "test-data", "GeoIP2-City-Test.mmdb"))
+	src, err := os.ReadFile(testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,28 +3,12 @@ package reader
 import (
 	"math/rand/v2"
 	"net/netip"
-	"os"
 	"reflect"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
-
-// geoLitePath is the real database that scripts/fetch-data.sh fetches.
-const geoLitePath = "../data/GeoLite2-City.mmdb"
-
-// needGeoLite returns the path of GeoLite2-City.mmdb, skipping the test
-// when it is missing (failing instead when CI=true).
-func needGeoLite(t testing.TB) string {
-	t.Helper()
-	if _, err := os.Stat(geoLitePath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s missing in CI: run scripts/fetch-data.sh (%v)", geoLitePath, err)
-		}
-		t.Skipf("%s missing: run scripts/fetch-data.sh", geoLitePath)
-	}
-	return geoLitePath
-}
 
 // randomAddrs returns n random IPv4 (v6 false) or IPv6 addresses from a
 // fixed seed; IPv6 addresses are drawn from 2000::/3 (where the data is)
@@ -76,7 +60,7 @@ type sparseRecord struct {
 }
 
 func TestGeoLiteMatchesPeer(t *testing.T) {
-	path := needGeoLite(t)
+	path := testutil.GeoLiteCity(t)
 	theirs, err := maxminddb.Open(path)
 	if err != nil {
 		t.Fatal(err)

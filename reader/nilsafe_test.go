@@ -3,9 +3,9 @@ package reader
 import (
 	"net/netip"
 	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
@@ -15,7 +15,7 @@ import (
 // readers of IPv4 and IPv6 trees.
 func TestCloseInsideNetworks(t *testing.T) {
 	for _, name := range []string{"GeoIP2-City-Test.mmdb", "MaxMind-DB-test-ipv4-24.mmdb", "MaxMind-DB-test-mixed-28.mmdb"} {
-		path := filepath.Join(conformance, "test-data", name)
+		path := testutil.Conformance(t, "test-data", name)
 		// The reference: maxminddb-golang v2 on the same file.
 		ref, err := maxminddb.Open(path)
 		if err != nil {
@@ -90,7 +90,7 @@ func closeAfter[R interface {
 // TestNoDatabaseErrors holds the ways of reaching a Reader that is not
 // there (and of passing nil options) to an error, never a panic.
 func TestNoDatabaseErrors(t *testing.T) {
-	path := filepath.Join(conformance, "test-data", "GeoIP2-City-Test.mmdb")
+	path := testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb")
 	buf := readFile(t, path)
 	a := netip.MustParseAddr("81.2.69.142")
 	networksErr := func(r *Reader, opts ...NetworksOption) error {

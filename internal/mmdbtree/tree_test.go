@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 func TestOpenErrors(t *testing.T) {
@@ -29,13 +31,7 @@ func TestOpenErrors(t *testing.T) {
 // it; the networks come in address order. (cmd/ipatlas's walk tests hold
 // the walk to maxminddb-golang's.)
 func TestWalkConformance(t *testing.T) {
-	path := "../../../shared/mmdb-conformance/test-data/GeoIP2-City-Test.mmdb"
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but %s is missing", path)
-		}
-		t.Skipf("%s missing", path)
-	}
+	path := testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb")
 	tr, err := Open(path)
 	if err != nil {
 		t.Fatal(err)

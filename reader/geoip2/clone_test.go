@@ -3,10 +3,11 @@ package geoip2
 import (
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"reflect"
 	"sync"
 	"testing"
+
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // scribble writes junk into every value reachable from v, following
@@ -108,7 +109,7 @@ var privateLookups = []struct {
 func TestPrivateCopyIsDeep(t *testing.T) {
 	for _, m := range privateLookups {
 		t.Run(m.name, func(t *testing.T) {
-			path := filepath.Join(testData, m.file)
+			path := testutil.Conformance(t, "test-data", m.file)
 			r, err := Open(path)
 			if err != nil {
 				t.Fatal(err)
@@ -153,7 +154,7 @@ func TestPrivateCopyIsDeep(t *testing.T) {
 func TestPrivateCopyRace(t *testing.T) {
 	for _, m := range privateLookups {
 		t.Run(m.name, func(t *testing.T) {
-			path := filepath.Join(testData, m.file)
+			path := testutil.Conformance(t, "test-data", m.file)
 			r, err := Open(path)
 			if err != nil {
 				t.Fatal(err)
@@ -200,7 +201,7 @@ func TestPrivateCopyRace(t *testing.T) {
 // TestNoDatabaseErrors: a nil Option and the lookups of a nil *Reader
 // (what a zero Handle holds) are errors, never panics.
 func TestNoDatabaseErrors(t *testing.T) {
-	path := filepath.Join(testData, "GeoIP2-City-Test.mmdb")
+	path := testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb")
 	a := netip.MustParseAddr("81.2.69.142")
 	var h Handle
 	cases := []struct {

@@ -8,12 +8,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/reader"
 	theirs "github.com/oschwald/geoip2-golang/v2"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
-
-const testData = "../../../shared/mmdb-conformance/test-data"
 
 // networks lists every network of a database with maxminddb-golang, plus
 // addresses with no data.
@@ -44,10 +43,7 @@ func jsonOf(t *testing.T, v any) string {
 // the GeoIP2/GeoLite2 test databases with geoip2-golang v2. The models
 // share JSON tags, so equal JSON means equal field values.
 func TestModelsMatchGeoIP2(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(testData, "Geo*.mmdb"))
-	if len(files) == 0 {
-		t.Fatal("no test databases")
-	}
+	files := testutil.ConformanceGlob(t, "test-data/Geo*.mmdb")
 	type method struct {
 		name   string
 		ours   func(*Reader, netip.Addr) (any, error)
@@ -114,7 +110,7 @@ func TestModelsMatchGeoIP2(t *testing.T) {
 // TestSharedCityDoesNotAllocate holds CityShared to its promise: no
 // allocation once the record is cached.
 func TestSharedCityDoesNotAllocate(t *testing.T) {
-	r, err := Open(filepath.Join(testData, "GeoIP2-City-Test.mmdb"))
+	r, err := Open(testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +135,7 @@ func TestSharedCityDoesNotAllocate(t *testing.T) {
 // TestConcurrentShared runs typed lookups from many goroutines (with
 // -race) and checks each answer against a serial run.
 func TestConcurrentShared(t *testing.T) {
-	path := filepath.Join(testData, "GeoIP2-City-Test.mmdb")
+	path := testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb")
 	r, err := Open(path, WithCacheSize(64))
 	if err != nil {
 		t.Fatal(err)
