@@ -40,8 +40,10 @@ var rules = []rule{
 	// builder and compile reach Pebble only through kv. klauspost/compress
 	// reads .gz/.zst inputs (builder) and writes .mmdb.zst (compile).
 	// gazetteer reads MMDBs through reader, never Pebble; builder labels
-	// rows with it; internal/geo is the shared great-circle geometry.
-	{pkg: "gazetteer/...", allow: []string{std, "format/...", "reader/...", "internal/geo"}},
+	// rows with it; internal/geo is the shared great-circle geometry;
+	// internal/atomicfile writes files whole (temp, fsync, rename, fsync
+	// of the folder).
+	{pkg: "gazetteer/...", allow: []string{std, "format/...", "reader/...", "internal/geo", "internal/atomicfile"}},
 	{pkg: "builder/...", allow: []string{std, "kv/...", "format/...", "gazetteer/...", "internal/geo", "github.com/klauspost/compress/..."}},
 	{pkg: "compile/...", allow: []string{std, "kv/...", "format/...", "internal/geo", "github.com/klauspost/compress/..."}},
 	{pkg: "bench/...", allow: []string{anything}},
@@ -55,7 +57,7 @@ var rules = []rule{
 	// reader, walks them with mmdbtree, reads truth files with builder's
 	// readers and plots with svgplot (not bench/report: no gonum in the
 	// ipatlas binary).
-	{pkg: "eval/...", allow: []string{std, "format/...", "reader/...", "builder/...", "internal/mmdbtree/...", "internal/svgplot/...", "internal/recordpath/...", "internal/geo/..."}},
+	{pkg: "eval/...", allow: []string{std, "format/...", "reader/...", "builder/...", "internal/mmdbtree/...", "internal/svgplot/...", "internal/recordpath/...", "internal/geo/...", "internal/atomicfile"}},
 	// testutil is the tests' shared helpers: data locators, the
 	// skip-or-fail rule and the peer-reader oracles. It imports no module
 	// package (format's and reader's internal tests use it), and only
