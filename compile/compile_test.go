@@ -1,14 +1,12 @@
 package compile
 
 import (
-	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 	"net/netip"
 	"path/filepath"
 	"testing"
 
-	"os"
-
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 func record(t *testing.T, id uint32, conf float64) []byte {
@@ -58,10 +56,7 @@ func TestEqualPrefixes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			file, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			file := testutil.ReadFile(t, path)
 			db, err := format.Parse(file)
 			if err != nil {
 				t.Fatal(err)
@@ -119,11 +114,7 @@ func TestStatsRecords(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			db, err := maxminddb.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db := testutil.OpenV2(t, path)
 			offsets := map[uintptr]bool{}
 			for res := range db.Networks() {
 				if res.Err() != nil {

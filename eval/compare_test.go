@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	maxminddb "github.com/oschwald/maxminddb-golang/v2"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // splitNetworks cuts p into random disjoint networks, some without data.
@@ -84,16 +84,8 @@ func TestCompareMatchesBruteForce(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	pa, err := maxminddb.Open(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pa.Close()
-	pb, err := maxminddb.Open(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pb.Close()
+	pa := testutil.OpenV2(t, a)
+	pb := testutil.OpenV2(t, b)
 	type space struct {
 		a, b, both, country, city, loc float64
 		moved                          [4]float64

@@ -17,7 +17,6 @@ import (
 	"testing"
 
 	"github.com/ipatlas/ipatlas/internal/testutil"
-	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
 // readConformance returns the bytes of a file of MaxMind's conformance
@@ -422,10 +421,7 @@ func TestConformanceWalkAgainstV2(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := maxminddb.OpenBytes(file)
-			if err != nil {
-				t.Fatalf("v2 cannot open a file we parse: %v", err)
-			}
+			r := testutil.OpenV2Bytes(t, file)
 			type rec struct {
 				prefix netip.Prefix
 				offset uint
@@ -537,10 +533,7 @@ func TestConformanceLookupAgainstV2(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := maxminddb.OpenBytes(file)
-			if err != nil {
-				t.Fatal(err)
-			}
+			r := testutil.OpenV2Bytes(t, file)
 			var nets []netip.Prefix
 			if err := db.Walk(func(p netip.Prefix, _ uint) error {
 				nets = append(nets, p)

@@ -17,7 +17,6 @@ import (
 
 	"github.com/ipatlas/ipatlas/internal/testutil"
 	geoip2 "github.com/oschwald/geoip2-golang/v2"
-	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
 // continentNames are the seven GeoIP2 continents with the English names
@@ -88,10 +87,7 @@ func TestContinentTableMaxMindSourceData(t *testing.T) {
 	pairs := 0
 	for _, name := range []string{"GeoIP2-Country-Test.json", "GeoLite2-City-Test.json", "GeoIP2-City-Test.json"} {
 		t.Run(name, func(t *testing.T) {
-			b, err := os.ReadFile(filepath.Join(dir, name))
-			if err != nil {
-				t.Fatal(err)
-			}
+			b := testutil.ReadFile(t, filepath.Join(dir, name))
 			type part struct {
 				Code    string `json:"code"`
 				ISOCode string `json:"iso_code"`
@@ -393,10 +389,7 @@ func cloneInference(in Inference) Inference {
 func TestRecordGolden(t *testing.T) {
 	for _, tc := range schemaCases {
 		t.Run(tc.name, func(t *testing.T) {
-			raw, err := os.ReadFile(filepath.Join("testdata", "schema", tc.name+".json"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			raw := testutil.ReadFile(t, filepath.Join("testdata", "schema", tc.name+".json"))
 			jd := json.NewDecoder(bytes.NewReader(raw))
 			jd.UseNumber()
 			var j any
@@ -896,11 +889,7 @@ func schemaCNRecord(t *testing.T) Map {
 // into a struct of the ipatlas map: GeoIP2 readers see the GeoIP2 fields
 // with MaxMind's types. Expected values are written by hand.
 func TestRecordMaxMindGo(t *testing.T) {
-	db, err := maxminddb.OpenBytes(schemaOneRecordDB(t, schemaCNRecord(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testutil.OpenV2Bytes(t, schemaOneRecordDB(t, schemaCNRecord(t)))
 	if err := db.Verify(); err != nil {
 		t.Errorf("Verify: %v", err)
 	}

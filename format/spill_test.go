@@ -9,7 +9,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/oschwald/maxminddb-golang/v2"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // TestWriterBoundedCaches writes many records, each repeated far apart,
@@ -94,11 +94,7 @@ func TestWriterBoundedCaches(t *testing.T) {
 			}
 			rtCheckV2(t, path, o, queries, want, o.minimal(), pool)
 			// Stored once: as many distinct offsets as distinct records.
-			rd, err := maxminddb.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rd.Close()
+			rd := testutil.OpenV2(t, path)
 			var offs []uintptr
 			for res := range rd.Networks() {
 				offs = append(offs, res.Offset())

@@ -574,22 +574,32 @@ func rtWrite(t *testing.T, path string, opts WriterOptions, nets []rtNet, pool [
 	}
 }
 
-// rtV2Want is how maxminddb-golang decodes v into an any: integers by
-// value, float and double kept apart.
-func rtV2Want(v Value) any {
+// rtTree rebuilds v's maps and slices as map[string]any and []any, with
+// leaf applied to every other value.
+func rtTree(v Value, leaf func(Value) any) any {
 	switch v := v.(type) {
 	case Map:
 		m := map[string]any{}
 		for k, e := range v {
-			m[k] = rtV2Want(e)
+			m[k] = rtTree(e, leaf)
 		}
 		return m
 	case Slice:
 		s := []any{}
 		for _, e := range v {
-			s = append(s, rtV2Want(e))
+			s = append(s, rtTree(e, leaf))
 		}
 		return s
+	}
+	return leaf(v)
+}
+
+// rtV2Want is how maxminddb-golang decodes v into an any: integers by
+// value, float and double kept apart.
+func rtV2Want(v Value) any { return rtTree(v, rtV2Leaf) }
+
+func rtV2Leaf(v Value) any {
+	switch v := v.(type) {
 	case String:
 		return "s:" + string(v)
 	case Bytes:
@@ -657,25 +667,15 @@ func rtV2Got(x any) any {
 // rtPyWant is how the Python reader's record looks once tagged by
 // rtPyScript: integers by value, floats as doubles.
 func rtPyWant(v Value) any {
-	switch v := v.(type) {
-	case Map:
-		m := map[string]any{}
-		for k, e := range v {
-			m[k] = rtPyWant(e)
+	return rtTree(v, func(v Value) any {
+		switch v := v.(type) {
+		case Float32:
+			return "f:" + strconv.FormatFloat(float64(v), 'x', -1, 64)
+		case Float64:
+			return "f:" + strconv.FormatFloat(float64(v), 'x', -1, 64)
 		}
-		return m
-	case Slice:
-		s := []any{}
-		for _, e := range v {
-			s = append(s, rtPyWant(e))
-		}
-		return s
-	case Float32:
-		return "f:" + strconv.FormatFloat(float64(v), 'x', -1, 64)
-	case Float64:
-		return "f:" + strconv.FormatFloat(float64(v), 'x', -1, 64)
-	}
-	return rtV2Want(v)
+		return rtV2Leaf(v)
+	})
 }
 
 // rtPyGot turns rtPyScript's tagged JSON ([tag, payload]) into the form
@@ -751,19 +751,11 @@ func rtMLWant(v Value) any {
 		}
 		return strconv.FormatFloat(f, 'f', 6, 64)
 	}
+	return rtTree(v, func(v Value) any { return rtMLLeaf(v, cf) })
+}
+
+func rtMLLeaf(v Value, cf func(float64) string) any {
 	switch v := v.(type) {
-	case Map:
-		m := map[string]any{}
-		for k, e := range v {
-			m[k] = rtMLWant(e)
-		}
-		return m
-	case Slice:
-		s := []any{}
-		for _, e := range v {
-			s = append(s, rtMLWant(e))
-		}
-		return s
 	case String:
 		return `"` + string(v) + `" <utf8_string>`
 	case Bytes:
@@ -871,10 +863,7 @@ func TestWriterRoundTrip(t *testing.T) {
 				opts := WriterOptions{IPVersion: in.version, RecordSize: rs, DisableIPv4Aliases: !in.aliases,
 					Languages: []string{"en", "zh-CN"}, BuildTime: time.Unix(1700000000, 0)}
 				rtWrite(t, path, opts, nets, pool)
-				file, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatal(err)
-				}
+				file := testutil.ReadFile(t, path)
 				db, err := Parse(file)
 				if err != nil {
 					t.Fatalf("Parse: %v", err)
@@ -990,11 +979,7 @@ func rtListed(t *testing.T, reader string, got []rtNet, minimal []rtNet, o *rtOr
 }
 
 func rtCheckV2(t *testing.T, path string, o *rtOracle, queries []netip.Addr, want []int, minimal []rtNet, pool []Value) {
-	rd, err := maxminddb.Open(path)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	defer rd.Close()
+	rd := testutil.OpenV2(t, path)
 	if err := rd.Verify(); err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
@@ -1221,11 +1206,7 @@ func rtCheckMmdblookup(t *testing.T, path string, queries []netip.Addr, want []i
 // (through maxminddb-golang), or nil.
 func wtLookup(t *testing.T, path, addr string) any {
 	t.Helper()
-	rd, err := maxminddb.Open(path)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	defer rd.Close()
+	rd := testutil.OpenV2(t, path)
 	if err := rd.Verify(); err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
@@ -1494,10 +1475,7 @@ func TestWriterLargeOffsets(t *testing.T) {
 			if err := w.Close(); err != nil {
 				t.Fatal(err)
 			}
-			file, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			file := testutil.ReadFile(t, path)
 			db, err := Parse(file)
 			if err != nil {
 				t.Fatal(err)
@@ -1605,10 +1583,7 @@ func TestWriterReplacesAtomically(t *testing.T) {
 		}
 	}
 	write(String("old"), nil)
-	oldBytes, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	oldBytes := testutil.ReadFile(t, path)
 	held, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -1711,11 +1686,7 @@ func TestWriterAliasCases(t *testing.T) {
 					t.Errorf("Lookup(%s) = %v, want %v", p.addr, got, p.want)
 				}
 			}
-			rd, err := maxminddb.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rd.Close()
+			rd := testutil.OpenV2(t, path)
 			n := 0
 			for res := range rd.Networks(maxminddb.IncludeAliasedNetworks()) {
 				if res.Err() != nil {
@@ -1749,10 +1720,7 @@ func TestWriterManyNodes(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "x.mmdb")
 	rtWrite(t, path, WriterOptions{DisableIPv4Aliases: true}, nets, pool)
-	file, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	file := testutil.ReadFile(t, path)
 	db, err := Parse(file)
 	if err != nil {
 		t.Fatal(err)
@@ -1791,10 +1759,7 @@ func TestWriterRecordIsEarlierSubValue(t *testing.T) {
 		nets[i].in = nets[i].p
 	}
 	rtWrite(t, path, WriterOptions{IPVersion: 4}, nets, pool)
-	file, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	file := testutil.ReadFile(t, path)
 	db, err := Parse(file)
 	if err != nil {
 		t.Fatal(err)
@@ -1828,10 +1793,7 @@ func TestWriterUseAfterClose(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	before, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := testutil.ReadFile(t, path)
 	if err := w.InsertValue(netip.MustParsePrefix("2.0.0.0/8"), String("b")); err == nil {
 		t.Error("InsertValue after Close succeeded")
 	}

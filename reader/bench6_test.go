@@ -5,7 +5,6 @@ import (
 
 	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/reader"
-	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
 // BenchmarkDecodeMisses is BenchmarkDecode's cityMaps case on uniform
@@ -20,10 +19,7 @@ func BenchmarkDecodeMisses(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	theirs, err := maxminddb.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	theirs := testutil.OpenV2(b, path)
 	b.Cleanup(func() { ours.Close(); theirs.Close() })
 	addrs := publicAddrs(nAddrs, true)
 	for _, a := range addrs { // steady state, as in BenchmarkLookup

@@ -6,11 +6,11 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/bench/model"
 	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/reader"
 	"github.com/ipatlas/ipatlas/reader/geoip2"
 	geoip2golang "github.com/oschwald/geoip2-golang/v2"
-	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
 // The benchmarks run each case on ipatlas's reader and on the peers in the
@@ -53,55 +53,8 @@ const nAddrs = 1 << 16
 
 var sink any
 
-// cityMaps is a geoip2-golang v1 style City model: names as maps.
-type cityMaps struct {
-	City struct {
-		GeoNameID uint              `maxminddb:"geoname_id"`
-		Names     map[string]string `maxminddb:"names"`
-	} `maxminddb:"city"`
-	Continent struct {
-		Code      string            `maxminddb:"code"`
-		GeoNameID uint              `maxminddb:"geoname_id"`
-		Names     map[string]string `maxminddb:"names"`
-	} `maxminddb:"continent"`
-	Country struct {
-		GeoNameID         uint              `maxminddb:"geoname_id"`
-		IsInEuropeanUnion bool              `maxminddb:"is_in_european_union"`
-		IsoCode           string            `maxminddb:"iso_code"`
-		Names             map[string]string `maxminddb:"names"`
-	} `maxminddb:"country"`
-	Location struct {
-		AccuracyRadius uint16  `maxminddb:"accuracy_radius"`
-		Latitude       float64 `maxminddb:"latitude"`
-		Longitude      float64 `maxminddb:"longitude"`
-		MetroCode      uint    `maxminddb:"metro_code"`
-		TimeZone       string  `maxminddb:"time_zone"`
-	} `maxminddb:"location"`
-	Postal struct {
-		Code string `maxminddb:"code"`
-	} `maxminddb:"postal"`
-	RegisteredCountry struct {
-		GeoNameID         uint              `maxminddb:"geoname_id"`
-		IsInEuropeanUnion bool              `maxminddb:"is_in_european_union"`
-		IsoCode           string            `maxminddb:"iso_code"`
-		Names             map[string]string `maxminddb:"names"`
-	} `maxminddb:"registered_country"`
-	RepresentedCountry struct {
-		GeoNameID         uint              `maxminddb:"geoname_id"`
-		IsInEuropeanUnion bool              `maxminddb:"is_in_european_union"`
-		IsoCode           string            `maxminddb:"iso_code"`
-		Names             map[string]string `maxminddb:"names"`
-		Type              string            `maxminddb:"type"`
-	} `maxminddb:"represented_country"`
-	Subdivisions []struct {
-		GeoNameID uint              `maxminddb:"geoname_id"`
-		IsoCode   string            `maxminddb:"iso_code"`
-		Names     map[string]string `maxminddb:"names"`
-	} `maxminddb:"subdivisions"`
-	Traits struct {
-		IsAnycast bool `maxminddb:"is_anycast"`
-	} `maxminddb:"traits"`
-}
+// cityMaps is the City model bench/suite decodes into too.
+type cityMaps = model.CityMaps
 
 // countryOnly is the smallest useful model: the country's ISO code.
 type countryOnly struct {
@@ -127,10 +80,7 @@ func impls(b *testing.B) []impl {
 	if err != nil {
 		b.Fatal(err)
 	}
-	theirs, err := maxminddb.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	theirs := testutil.OpenV2(b, path)
 	b.Cleanup(func() { ours.Close(); plain.Close(); theirs.Close() })
 	return []impl{
 		{"ipatlas",
@@ -313,10 +263,7 @@ func BenchmarkOpen(b *testing.B) {
 	b.Run("impl=maxminddb", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			r, err := maxminddb.Open(path)
-			if err != nil {
-				b.Fatal(err)
-			}
+			r := testutil.OpenV2(b, path)
 			r.Close()
 		}
 	})

@@ -53,10 +53,7 @@ func TestOpenRefusesNonRegular(t *testing.T) {
 // a lookup's decode then reads pages past the end of the file, which raises
 // SIGBUS. Inside Guard that is a *FaultError; the process lives on.
 func TestGuardTurnsFaultIntoError(t *testing.T) {
-	src, err := os.ReadFile(testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := testutil.ReadFile(t, testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb"))
 	path := filepath.Join(t.TempDir(), "city.mmdb")
 	if err := os.WriteFile(path, src, 0o644); err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/ipatlas/ipatlas/internal/testutil"
-	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
 // randomAddrs returns n random IPv4 (v6 false) or IPv6 addresses from a
@@ -61,11 +60,7 @@ type sparseRecord struct {
 
 func TestGeoLiteMatchesPeer(t *testing.T) {
 	path := testutil.GeoLiteCity(t)
-	theirs, err := maxminddb.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer theirs.Close()
+	theirs := testutil.OpenV2(t, path)
 	for _, tc := range []struct {
 		name   string
 		opts   []ReaderOption

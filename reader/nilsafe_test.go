@@ -2,7 +2,6 @@ package reader
 
 import (
 	"net/netip"
-	"os"
 	"testing"
 
 	"github.com/ipatlas/ipatlas/internal/testutil"
@@ -17,10 +16,7 @@ func TestCloseInsideNetworks(t *testing.T) {
 	for _, name := range []string{"GeoIP2-City-Test.mmdb", "MaxMind-DB-test-ipv4-24.mmdb", "MaxMind-DB-test-mixed-28.mmdb"} {
 		path := testutil.Conformance(t, "test-data", name)
 		// The reference: maxminddb-golang v2 on the same file.
-		ref, err := maxminddb.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ref := testutil.OpenV2(t, path)
 		refErr := closeAfter(t, 2, ref.Networks(maxminddb.IncludeNetworksWithoutData()), ref.Close)
 		if refErr == nil {
 			t.Fatalf("%s: maxminddb-golang v2 no longer ends with an error: revisit this test", name)
@@ -28,15 +24,16 @@ func TestCloseInsideNetworks(t *testing.T) {
 		for _, mode := range []string{"Open", "OpenBytes"} {
 			t.Run(name+"/"+mode, func(t *testing.T) {
 				var r *Reader
+				var err error
 				if mode == "Open" {
 					r, err = Open(path)
 				} else {
-					r, err = OpenBytes(readFile(t, path))
+					r, err = OpenBytes(testutil.ReadFile(t, path))
 				}
 				if err != nil {
 					t.Fatal(err)
 				}
-				err := closeAfter(t, 2, r.Networks(IncludeNetworksWithoutData()), r.Close)
+				err = closeAfter(t, 2, r.Networks(IncludeNetworksWithoutData()), r.Close)
 				if err == nil {
 					t.Fatalf("no error after Close inside the loop (maxminddb-golang v2: %v)", refErr)
 				}
@@ -91,7 +88,7 @@ func closeAfter[R interface {
 // there (and of passing nil options) to an error, never a panic.
 func TestNoDatabaseErrors(t *testing.T) {
 	path := testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb")
-	buf := readFile(t, path)
+	buf := testutil.ReadFile(t, path)
 	a := netip.MustParseAddr("81.2.69.142")
 	networksErr := func(r *Reader, opts ...NetworksOption) error {
 		for res := range r.Networks(opts...) {
@@ -172,13 +169,4 @@ func TestNoDatabaseErrors(t *testing.T) {
 	if res := h.Lookup(a); res.Err() != nil || !res.Found() {
 		t.Fatalf("after Reload into a zero Handle: %v, found %v", res.Err(), res.Found())
 	}
-}
-
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/ipatlas/ipatlas/builder"
 	"github.com/ipatlas/ipatlas/compile"
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/kv"
-	"github.com/oschwald/maxminddb-golang/v2"
 )
 
 // tinyKV and tinyWriter are caches far smaller than the records of the
@@ -100,16 +100,8 @@ func TestBoundedCachesGiveTheSameDatabase(t *testing.T) {
 			if c.PerAddress && refStats.Records < c.Rows()*99/100 {
 				t.Fatalf("%d distinct records of %d rows: the per-address input is not distinct", refStats.Records, c.Rows())
 			}
-			a, err := maxminddb.Open(small)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer a.Close()
-			r, err := maxminddb.Open(ref)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
+			a := testutil.OpenV2(t, small)
+			r := testutil.OpenV2(t, ref)
 			n := 0
 			for i := range c.Rows() {
 				var p netip.Prefix

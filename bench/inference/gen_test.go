@@ -11,9 +11,9 @@ import (
 
 	"github.com/ipatlas/ipatlas/builder"
 	"github.com/ipatlas/ipatlas/compile"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/kv"
 	"github.com/klauspost/compress/gzip"
-	"github.com/oschwald/maxminddb-golang/v2"
 )
 
 // small is the Configuration of the quick tests.
@@ -153,11 +153,7 @@ func TestCheckCatchesWrongRows(t *testing.T) {
 	if _, err := compile.Compile(snap, mmdb, compile.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	db, err := maxminddb.Open(mmdb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testutil.OpenV2(t, mmdb)
 	if _, err := checkLookups(small, db, 1000); err != nil {
 		t.Fatalf("right seed: %v", err)
 	}

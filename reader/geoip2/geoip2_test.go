@@ -18,11 +18,7 @@ import (
 // addresses with no data.
 func networks(t *testing.T, path string) []netip.Addr {
 	t.Helper()
-	db, err := maxminddb.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testutil.OpenV2(t, path)
 	var out []netip.Addr
 	for r := range db.Networks(maxminddb.IncludeNetworksWithoutData()) {
 		out = append(out, r.Prefix().Addr())
