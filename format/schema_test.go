@@ -141,14 +141,11 @@ func TestContinentTableMaxMindSourceData(t *testing.T) {
 // must match, and each code of the table must occur there.
 func TestContinentTableGeoLite2(t *testing.T) {
 	file := testutil.ReadFile(t, testutil.GeoLiteCountry(t))
-	db, err := Parse(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := mustParse(t, file)
 	dec := db.Decoder()
 	seen := map[uint]bool{}
 	found := map[string]Continent{}
-	err = db.Walk(func(p netip.Prefix, off uint) error {
+	err := db.Walk(func(p netip.Prefix, off uint) error {
 		if seen[off] {
 			return nil
 		}
@@ -771,10 +768,7 @@ func TestInferenceFromGeoIP2Record(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			db, err := Parse(readConformance(t, filepath.Join("test-data", tc.file)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			db := mustParse(t, readConformance(t, filepath.Join("test-data", tc.file)))
 			off, _, found, err := db.Lookup(netip.MustParseAddr(tc.addr))
 			if err != nil || !found {
 				t.Fatalf("Lookup(%s): found %v, %v", tc.addr, found, err)

@@ -149,10 +149,7 @@ func FuzzWriterInput(f *testing.F) {
 			t.Fatalf("Close: %v", err)
 		}
 		file := testutil.ReadFile(t, path)
-		db, err := Parse(file)
-		if err != nil {
-			t.Fatalf("Parse: %v", err)
-		}
+		db := mustParse(t, file)
 		rd := testutil.OpenV2Bytes(t, file)
 		if err := rd.Verify(); err != nil {
 			t.Fatalf("maxminddb-golang Verify: %v", err)
@@ -246,10 +243,7 @@ func FuzzInternBytes(f *testing.F) {
 			t.Fatal(err)
 		}
 		file := testutil.ReadFile(t, path)
-		db, err := Parse(file)
-		if err != nil {
-			t.Fatal(err)
-		}
+		db := mustParse(t, file)
 		off, _, found, err := db.Lookup(netip.MustParseAddr("1.2.3.4"))
 		if err != nil || !found {
 			t.Fatalf("Lookup = %v, %v", found, err)

@@ -864,10 +864,7 @@ func TestWriterRoundTrip(t *testing.T) {
 					Languages: []string{"en", "zh-CN"}, BuildTime: time.Unix(1700000000, 0)}
 				rtWrite(t, path, opts, nets, pool)
 				file := testutil.ReadFile(t, path)
-				db, err := Parse(file)
-				if err != nil {
-					t.Fatalf("Parse: %v", err)
-				}
+				db := mustParse(t, file)
 				wantRS := uint(rs)
 				if rs == 0 {
 					wantRS = 24
@@ -1476,10 +1473,7 @@ func TestWriterLargeOffsets(t *testing.T) {
 				t.Fatal(err)
 			}
 			file := testutil.ReadFile(t, path)
-			db, err := Parse(file)
-			if err != nil {
-				t.Fatal(err)
-			}
+			db := mustParse(t, file)
 			if db.Metadata.RecordSize != uint(tt.want) {
 				t.Fatalf("record size %d, want %d", db.Metadata.RecordSize, tt.want)
 			}
@@ -1721,10 +1715,7 @@ func TestWriterManyNodes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.mmdb")
 	rtWrite(t, path, WriterOptions{DisableIPv4Aliases: true}, nets, pool)
 	file := testutil.ReadFile(t, path)
-	db, err := Parse(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := mustParse(t, file)
 	if db.Metadata.NodeCount < 1<<18+1<<16 {
 		t.Fatalf("only %d nodes", db.Metadata.NodeCount)
 	}
@@ -1760,10 +1751,7 @@ func TestWriterRecordIsEarlierSubValue(t *testing.T) {
 	}
 	rtWrite(t, path, WriterOptions{IPVersion: 4}, nets, pool)
 	file := testutil.ReadFile(t, path)
-	db, err := Parse(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := mustParse(t, file)
 	off, _, _, err := db.Lookup(netip.MustParseAddr("2.0.0.0"))
 	if err != nil {
 		t.Fatal(err)

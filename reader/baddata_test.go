@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"iter"
 	"net/netip"
 	"path/filepath"
 	"testing"
@@ -81,40 +82,30 @@ func TestBadData(t *testing.T) {
 				var va, vb any
 				check(t, "decode", tt.decodeErr, a.Decode(&va), b.Decode(&vb))
 			}
-			iterate := func(seq func(func(Result) bool)) error {
-				n := 0
-				for r := range seq {
-					if n++; n > 1000 {
-						break
-					}
-					if r.Err() != nil {
-						return r.Err()
-					}
-					var v any
-					if err := r.Decode(&v); err != nil {
-						return err
-					}
-				}
-				return nil
-			}
-			iterateTheirs := func() error {
-				n := 0
-				for r := range p.theirs.Networks() {
-					if n++; n > 1000 {
-						break
-					}
-					if r.Err() != nil {
-						return r.Err()
-					}
-					var v any
-					if err := r.Decode(&v); err != nil {
-						return err
-					}
-				}
-				return nil
-			}
-			check(t, "iterate", tt.iterateErr, iterate(p.ours.Networks()), iterateTheirs())
+			check(t, "iterate", tt.iterateErr, iterate(p.ours.Networks()), iterate(p.theirs.Networks()))
 		})
 	}
 	var _ = maxminddb.Open
+}
+
+// iterate decodes the first 1000 networks of seq (ours or
+// maxminddb-golang's) and returns the first error.
+func iterate[R interface {
+	Err() error
+	Decode(any) error
+}](seq iter.Seq[R]) error {
+	n := 0
+	for r := range seq {
+		if n++; n > 1000 {
+			break
+		}
+		if r.Err() != nil {
+			return r.Err()
+		}
+		var v any
+		if err := r.Decode(&v); err != nil {
+			return err
+		}
+	}
+	return nil
 }

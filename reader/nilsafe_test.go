@@ -146,19 +146,7 @@ func TestNoDatabaseErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var err error
-			func() {
-				defer func() {
-					if p := recover(); p != nil {
-						t.Fatalf("panic: %v", p)
-					}
-				}()
-				err = c.run()
-			}()
-			if err == nil {
-				t.Fatal("no error")
-			}
-			t.Log(err)
+			testutil.ErrorNotPanic(t, c.run)
 		})
 	}
 	// Reload fills an empty Handle.

@@ -164,3 +164,24 @@ func ReadFile(tb testing.TB, path string) []byte {
 	}
 	return b
 }
+
+// ErrorNotPanic runs f and fails the test when f panics or returns nil;
+// otherwise it logs the error. Bad input and misuse must come back as
+// errors.
+func ErrorNotPanic(tb testing.TB, f func() error) {
+	tb.Helper()
+	var err error
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				tb.Fatalf("panic: %v", p)
+			}
+		}()
+		err = f()
+	}()
+	if err == nil {
+		tb.Fatal("no error")
+		return
+	}
+	tb.Log(err)
+}

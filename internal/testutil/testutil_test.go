@@ -22,6 +22,7 @@ func (r *recorder) Skipf(format string, args ...any) { r.skipped = format }
 func (r *recorder) Fatalf(format string, args ...any) {
 	r.failed = format
 }
+func (r *recorder) Fatal(args ...any) { r.failed = "Fatal" }
 
 func TestNeedRule(t *testing.T) {
 	missing := errors.New("no such file")
@@ -41,6 +42,24 @@ func TestNeedRule(t *testing.T) {
 		Need(r, "thing", tc.err, "get it")
 		if (r.skipped != "") != tc.skip || (r.failed != "") != tc.fail {
 			t.Errorf("CI=%q err=%v: skipped %q, failed %q; want skip %v, fail %v", tc.ci, tc.err, r.skipped, r.failed, tc.skip, tc.fail)
+		}
+	}
+}
+
+func TestErrorNotPanic(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    func() error
+		fail bool
+	}{
+		{"error", func() error { return errors.New("bad") }, false},
+		{"nil", func() error { return nil }, true},
+		{"panic", func() error { panic("boom") }, true},
+	} {
+		r := &recorder{TB: t}
+		ErrorNotPanic(r, tc.f)
+		if (r.failed != "") != tc.fail {
+			t.Errorf("%s: failed %q, want failure %v", tc.name, r.failed, tc.fail)
 		}
 	}
 }

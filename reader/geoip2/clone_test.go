@@ -109,12 +109,7 @@ var privateLookups = []struct {
 func TestPrivateCopyIsDeep(t *testing.T) {
 	for _, m := range privateLookups {
 		t.Run(m.name, func(t *testing.T) {
-			path := testutil.Conformance(t, "test-data", m.file)
-			r, err := Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
+			r, path := openTestData(t, m.file)
 			indirect := 0
 			for _, a := range networks(t, path) {
 				before, err := m.private(r, a)
@@ -154,12 +149,7 @@ func TestPrivateCopyIsDeep(t *testing.T) {
 func TestPrivateCopyRace(t *testing.T) {
 	for _, m := range privateLookups {
 		t.Run(m.name, func(t *testing.T) {
-			path := testutil.Conformance(t, "test-data", m.file)
-			r, err := Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
+			r, path := openTestData(t, m.file)
 			addrs := networks(t, path)
 			want := map[netip.Addr]string{}
 			for _, a := range addrs {
@@ -221,18 +211,7 @@ func TestNoDatabaseErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var err error
-			func() {
-				defer func() {
-					if p := recover(); p != nil {
-						t.Fatalf("panic: %v", p)
-					}
-				}()
-				err = c.run()
-			}()
-			if err == nil {
-				t.Fatal("no error")
-			}
+			testutil.ErrorNotPanic(t, c.run)
 		})
 	}
 }

@@ -26,6 +26,19 @@ func networks(t *testing.T, path string) []netip.Addr {
 	return append(out, netip.MustParseAddr("1.2.3.4"), netip.MustParseAddr("2a02:ff00::1"))
 }
 
+// openTestData opens the conformance database name (test-data) and
+// closes it when the test ends; it returns the reader and the path.
+func openTestData(t *testing.T, name string) (*Reader, string) {
+	t.Helper()
+	path := testutil.Conformance(t, "test-data", name)
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r, path
+}
+
 func jsonOf(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
@@ -106,11 +119,7 @@ func TestModelsMatchGeoIP2(t *testing.T) {
 // TestSharedCityDoesNotAllocate holds CityShared to its promise: no
 // allocation once the record is cached.
 func TestSharedCityDoesNotAllocate(t *testing.T) {
-	r, err := Open(testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r, _ := openTestData(t, "GeoIP2-City-Test.mmdb")
 	for _, ip := range []string{"81.2.69.160", "2a02:cf40::1", "1.2.3.4"} {
 		a := netip.MustParseAddr(ip)
 		first, _, err := r.CityShared(a)
