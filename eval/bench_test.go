@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -14,23 +13,14 @@ import (
 // writeRandomTruth writes n truth rows at random IPv4 addresses with
 // random points and countries.
 func writeRandomTruth(tb testing.TB, n int) string {
-	path := filepath.Join(tb.TempDir(), "truth.csv")
-	f, err := os.Create(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	w := bufio.NewWriter(f)
 	rng := rand.New(rand.NewPCG(1, 2))
-	fmt.Fprintln(w, "ip,latitude,longitude,country_code,city")
-	for range n {
-		u := rng.Uint32()
-		fmt.Fprintf(w, "%d.%d.%d.%d,%.5f,%.5f,%s,City\n", u>>24, u>>16&255, u>>8&255, u&255, rng.Float64()*180-90, rng.Float64()*360-180, testCountries[rng.IntN(len(testCountries))])
-	}
-	if err := w.Flush(); err != nil {
-		tb.Fatal(err)
-	}
-	f.Close()
-	return path
+	return testutil.WriteFileWith(tb, filepath.Join(tb.TempDir(), "truth.csv"), func(w *bufio.Writer) {
+		fmt.Fprintln(w, "ip,latitude,longitude,country_code,city")
+		for range n {
+			u := rng.Uint32()
+			fmt.Fprintf(w, "%d.%d.%d.%d,%.5f,%.5f,%s,City\n", u>>24, u>>16&255, u>>8&255, u&255, rng.Float64()*180-90, rng.Float64()*360-180, testCountries[rng.IntN(len(testCountries))])
+		}
+	})
 }
 
 // BenchmarkEvaluateGeoLite evaluates GeoLite2-City on 1M truth rows (one

@@ -20,6 +20,7 @@
 package testutil
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -184,4 +185,27 @@ func ErrorNotPanic(tb testing.TB, f func() error) {
 		return
 	}
 	tb.Log(err)
+}
+
+// WriteFileWith creates path, writes to it through a buffered writer with
+// fill, flushes and closes it, and returns path; an error fails the test.
+// (A bufio.Writer keeps its first error, so fill need not check each
+// write.)
+func WriteFileWith(tb testing.TB, path string, fill func(w *bufio.Writer)) string {
+	tb.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+		return path
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	fill(w)
+	err = w.Flush()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		tb.Fatalf("writing %s: %v", path, err)
+	}
+	return path
 }

@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"bufio"
 	"errors"
 	"net/netip"
 	"os"
@@ -61,6 +62,21 @@ func TestErrorNotPanic(t *testing.T) {
 		if (r.failed != "") != tc.fail {
 			t.Errorf("%s: failed %q, want failure %v", tc.name, r.failed, tc.fail)
 		}
+	}
+}
+
+func TestWriteFileWith(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.txt")
+	if got := WriteFileWith(t, path, func(w *bufio.Writer) { w.WriteString("a\nb\n") }); got != path {
+		t.Errorf("WriteFileWith returned %s, want %s", got, path)
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != "a\nb\n" {
+		t.Errorf("file holds %q, %v", b, err)
+	}
+	r := &recorder{TB: t}
+	WriteFileWith(r, filepath.Join(t.TempDir(), "missing", "f.txt"), func(w *bufio.Writer) {})
+	if r.failed == "" {
+		t.Error("WriteFileWith into a missing folder did not fail")
 	}
 }
 
