@@ -8,9 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/ipatlas/ipatlas/internal/testutil"
 )
@@ -19,32 +17,12 @@ import (
 // for reading blocks), a directory and a device are refused at once with
 // ErrNotRegular, never blocking.
 func TestOpenRefusesNonRegular(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "served.mmdb")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Skipf("mkfifo: %v", err)
-	}
-	for _, path := range []string{fifo, dir, "/dev/null"} {
-		done := make(chan error, 1)
-		go func() {
-			r, err := Open(path)
-			if err == nil {
-				r.Close()
-			}
-			done <- err
-		}()
-		select {
-		case err := <-done:
-			var pe *fs.PathError
-			if !errors.Is(err, ErrNotRegular) || !errors.As(err, &pe) || pe.Path != path {
-				t.Errorf("Open(%s): %v; want a PathError naming it, wrapping ErrNotRegular", path, err)
-			}
-		case <-time.After(10 * time.Second):
-			// Unblock the open so that the test binary can end.
-			if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
-				w.Close()
-			}
-			t.Fatalf("Open(%s) still blocked after 10s", path)
+	fifo := testutil.FIFO(t, "served.mmdb")
+	for _, path := range []string{fifo, filepath.Dir(fifo), "/dev/null"} {
+		err := testutil.NoBlock(t, fifo, func() (*Reader, error) { return Open(path) })
+		var pe *fs.PathError
+		if !errors.Is(err, ErrNotRegular) || !errors.As(err, &pe) || pe.Path != path {
+			t.Errorf("Open(%s): %v; want a PathError naming it, wrapping ErrNotRegular", path, err)
 		}
 	}
 }
