@@ -45,17 +45,7 @@ func TestEqualPrefixes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "t.mmdb")
-			_, err := CompileNetworks(func(yield func(Network, error) bool) {
-				for _, n := range c.in {
-					if !yield(n, nil) {
-						return
-					}
-				}
-			}, path, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			path, _ := compileAll(t, c.in)
 			file := testutil.ReadFile(t, path)
 			db, err := format.Parse(file)
 			if err != nil {
@@ -103,17 +93,7 @@ func TestStatsRecords(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "t.mmdb")
-			st, err := CompileNetworks(func(yield func(Network, error) bool) {
-				for _, n := range tc.in {
-					if !yield(n, nil) {
-						return
-					}
-				}
-			}, path, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			path, st := compileAll(t, tc.in)
 			db := testutil.OpenV2(t, path)
 			offsets := map[uintptr]bool{}
 			for res := range db.Networks() {
@@ -127,4 +107,22 @@ func TestStatsRecords(t *testing.T) {
 			}
 		})
 	}
+}
+
+// compileAll compiles the networks in to a new file and returns its path
+// and the stats.
+func compileAll(t *testing.T, in []Network) (string, Stats) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "t.mmdb")
+	st, err := CompileNetworks(func(yield func(Network, error) bool) {
+		for _, n := range in {
+			if !yield(n, nil) {
+				return
+			}
+		}
+	}, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, st
 }

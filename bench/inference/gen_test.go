@@ -135,20 +135,7 @@ func TestNetworksInOrder(t *testing.T) {
 // from other rows (another seed).
 func TestCheckCatchesWrongRows(t *testing.T) {
 	dir := t.TempDir()
-	csvPath, _ := generateSmall(t, small, dir)
-	st, err := kv.Open(filepath.Join(dir, "db"), kv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := builder.IngestFile(context.Background(), st, "bench", 0, kv.Upsert, csvPath, builder.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	snap, err := st.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer snap.Close()
+	snap := ingestSmall(t, small, dir, kv.Options{}, kv.Upsert)
 	mmdb := filepath.Join(dir, "out.mmdb")
 	if _, err := compile.Compile(snap, mmdb, compile.Options{}); err != nil {
 		t.Fatal(err)
@@ -199,4 +186,26 @@ func TestAddressRowsInOrder(t *testing.T) {
 	if len(distinct) < c.Rows()*999/1000 {
 		t.Errorf("%d distinct records of %d rows", len(distinct), c.Rows())
 	}
+}
+
+// ingestSmall generates c's CSV in dir, ingests it into a store there
+// with mode, and returns a snapshot; the store and the snapshot are
+// closed when the test ends.
+func ingestSmall(t *testing.T, c Config, dir string, ko kv.Options, mode kv.Mode) *kv.Snapshot {
+	t.Helper()
+	csvPath, _ := generateSmall(t, c, dir)
+	st, err := kv.Open(filepath.Join(dir, "db"), ko)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := builder.IngestFile(context.Background(), st, "bench", 0, mode, csvPath, builder.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := st.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { snap.Close() })
+	return snap
 }
