@@ -1210,20 +1210,6 @@ func wtLookup(t *testing.T, path, addr string) any {
 	return testutil.LookupV2(t, rd, netip.MustParseAddr(addr))
 }
 
-// wtDirNames lists the names in dir.
-func wtDirNames(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
 func TestWriterInsertErrors(t *testing.T) {
 	type step struct {
 		prefix string
@@ -1350,7 +1336,7 @@ func TestWriterOptionErrors(t *testing.T) {
 				w.Abort()
 				t.Fatal("Create succeeded")
 			}
-			if names := wtDirNames(t, dir); len(names) != 0 {
+			if names := testutil.DirNames(t, dir); len(names) != 0 {
 				t.Fatalf("Create left %v behind", names)
 			}
 		})
@@ -1429,7 +1415,7 @@ func TestWriterRecordSizeTooSmall(t *testing.T) {
 	if err := w.Close(); err == nil || !strings.Contains(err.Error(), "record") {
 		t.Fatalf("Close = %v, want an error about the record size", err)
 	}
-	if names := wtDirNames(t, dir); len(names) != 0 {
+	if names := testutil.DirNames(t, dir); len(names) != 0 {
 		t.Fatalf("failed Close left %v behind", names)
 	}
 	if err := w.Close(); err == nil {
@@ -1515,7 +1501,7 @@ func TestWriterAbortKeepsOldFile(t *testing.T) {
 	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, old) {
 		t.Fatalf("after Abort the path holds %q, %v", got, err)
 	}
-	if names := wtDirNames(t, dir); !slices.Equal(names, []string{"x.mmdb"}) {
+	if names := testutil.DirNames(t, dir); !slices.Equal(names, []string{"x.mmdb"}) {
 		t.Fatalf("Abort left %v", names)
 	}
 	if err := w.Close(); err == nil {
@@ -1549,7 +1535,7 @@ func TestWriterCloseErrorKeepsOldFile(t *testing.T) {
 	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, old) {
 		t.Fatalf("after a failed Close the path holds %q, %v", clip(got), err)
 	}
-	if names := wtDirNames(t, dir); !slices.Equal(names, []string{"x.mmdb"}) {
+	if names := testutil.DirNames(t, dir); !slices.Equal(names, []string{"x.mmdb"}) {
 		t.Fatalf("failed Close left %v", names)
 	}
 }
@@ -1598,7 +1584,7 @@ func TestWriterReplacesAtomically(t *testing.T) {
 	if err != nil || !bytes.Equal(heldBytes, oldBytes) {
 		t.Fatalf("a reader of the old file saw it change")
 	}
-	if names := wtDirNames(t, dir); !slices.Equal(names, []string{"x.mmdb"}) {
+	if names := testutil.DirNames(t, dir); !slices.Equal(names, []string{"x.mmdb"}) {
 		t.Fatalf("directory holds %v", names)
 	}
 	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {

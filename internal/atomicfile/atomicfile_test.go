@@ -11,21 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-)
 
-// names lists the entries of dir.
-func names(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		out = append(out, e.Name())
-	}
-	return out
-}
+	"github.com/ipatlas/ipatlas/internal/testutil"
+)
 
 // oldFile makes dir/db holding "old" and returns its path.
 func oldFile(t *testing.T) (dir, path string) {
@@ -41,7 +29,7 @@ func oldFile(t *testing.T) (dir, path string) {
 // wantOld checks that dir holds db alone, with "old".
 func wantOld(t *testing.T, dir, path string) {
 	t.Helper()
-	if got := names(t, dir); !slices.Equal(got, []string{"db"}) {
+	if got := testutil.DirNames(t, dir); !slices.Equal(got, []string{"db"}) {
 		t.Errorf("folder holds %q, want only db (no temporary file)", got)
 	}
 	if b, err := os.ReadFile(path); err != nil || string(b) != "old" {
@@ -57,7 +45,7 @@ func TestWriteFileReplaces(t *testing.T) {
 	if b, err := os.ReadFile(path); err != nil || string(b) != "new" {
 		t.Errorf("target = %q, %v; want new", b, err)
 	}
-	if got := names(t, dir); !slices.Equal(got, []string{"db"}) {
+	if got := testutil.DirNames(t, dir); !slices.Equal(got, []string{"db"}) {
 		t.Errorf("folder holds %q, want only db", got)
 	}
 	if runtime.GOOS != "windows" {
@@ -84,7 +72,7 @@ func TestFailedWriteLeavesOld(t *testing.T) {
 		if _, err := w.Write([]byte("half")); err != nil {
 			return err
 		}
-		if got := names(t, dir); len(got) != 2 {
+		if got := testutil.DirNames(t, dir); len(got) != 2 {
 			t.Errorf("while writing the folder holds %q, want db and a temporary file", got)
 		}
 		return boom
@@ -109,7 +97,7 @@ func TestFailedRenameLeavesNoTemp(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), path) {
 		t.Fatalf("WriteFile over a folder = %v, want an error naming %s", err, path)
 	}
-	if got := names(t, dir); !slices.Equal(got, []string{"db"}) {
+	if got := testutil.DirNames(t, dir); !slices.Equal(got, []string{"db"}) {
 		t.Errorf("folder holds %q, want only db (no temporary file)", got)
 	}
 	if fi, err := os.Stat(path); err != nil || !fi.IsDir() {
@@ -179,7 +167,7 @@ func TestSweepsStale(t *testing.T) {
 	if err := WriteFile(path, []byte("new")); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := names(t, dir), []string{live, "db", "other"}; !slices.Equal(got, want) {
+	if got, want := testutil.DirNames(t, dir), []string{live, "db", "other"}; !slices.Equal(got, want) {
 		t.Errorf("folder holds %q, want %q", got, want)
 	}
 }

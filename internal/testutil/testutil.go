@@ -209,3 +209,19 @@ func WriteFileWith(tb testing.TB, path string, fill func(w *bufio.Writer)) strin
 	}
 	return path
 }
+
+// DirNames returns the names of the entries of dir, sorted; an error fails
+// the test. Tests of atomic writes use it to see that no temporary file
+// is left behind.
+func DirNames(tb testing.TB, dir string) []string {
+	tb.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}

@@ -80,6 +80,18 @@ func TestWriteFileWith(t *testing.T) {
 	}
 }
 
+func TestDirNames(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"b", "a", ".c"} {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := DirNames(t, dir); !reflect.DeepEqual(got, []string{".c", "a", "b"}) {
+		t.Errorf("DirNames = %q", got)
+	}
+}
+
 func TestRequire(t *testing.T) {
 	t.Setenv("CI", "true")
 	r := &recorder{TB: t}
