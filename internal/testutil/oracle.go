@@ -240,11 +240,7 @@ func parseMmdbLines(lines []string, i int) (MmdbValue, int, error) {
 func OpenV2(tb testing.TB, path string) *maxminddb.Reader {
 	tb.Helper()
 	r, err := maxminddb.Open(path)
-	if err != nil {
-		tb.Fatalf("maxminddb-golang v2: %v", err)
-	}
-	tb.Cleanup(func() { r.Close() })
-	return r
+	return closeAtEnd(tb, r, err)
 }
 
 // OpenV2Bytes opens a database held in memory with maxminddb-golang v2;
@@ -252,6 +248,11 @@ func OpenV2(tb testing.TB, path string) *maxminddb.Reader {
 func OpenV2Bytes(tb testing.TB, file []byte) *maxminddb.Reader {
 	tb.Helper()
 	r, err := maxminddb.OpenBytes(file)
+	return closeAtEnd(tb, r, err)
+}
+
+func closeAtEnd(tb testing.TB, r *maxminddb.Reader, err error) *maxminddb.Reader {
+	tb.Helper()
 	if err != nil {
 		tb.Fatalf("maxminddb-golang v2: %v", err)
 	}
