@@ -5,30 +5,21 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/kv"
 )
 
 // writeBenchCSV writes n /24 rows with a three-level hierarchy.
 func writeBenchCSV(b *testing.B, n int) string {
-	path := filepath.Join(b.TempDir(), "bench.csv")
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	w := bufio.NewWriter(f)
-	w.WriteString("network,country,country_code,country_confidence,province,province_code,province_confidence,city,city_confidence,latitude,longitude,accuracy_radius_km,source\n")
-	for i := range n {
-		fmt.Fprintf(w, "%d.%d.%d.0/24,China,CN,0.98,Shanghai,CN-SH,0.91,上海%d,0.9,31.22,121.54,5,bertgeo\n", 1+i>>16, i>>8&255, i&255, i%1000)
-	}
-	if err := w.Flush(); err != nil {
-		b.Fatal(err)
-	}
-	f.Close()
-	return path
+	return testutil.WriteFileWith(b, filepath.Join(b.TempDir(), "bench.csv"), func(w *bufio.Writer) {
+		w.WriteString("network,country,country_code,country_confidence,province,province_code,province_confidence,city,city_confidence,latitude,longitude,accuracy_radius_km,source\n")
+		for i := range n {
+			fmt.Fprintf(w, "%d.%d.%d.0/24,China,CN,0.98,Shanghai,CN-SH,0.91,上海%d,0.9,31.22,121.54,5,bertgeo\n", 1+i>>16, i>>8&255, i&255, i%1000)
+		}
+	})
 }
 
 // BenchmarkReadFile parses a CSV file without a store.

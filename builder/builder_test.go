@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/kv"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -231,10 +232,7 @@ func TestSampleAllFormats(t *testing.T) {
 // TestOptionsOverrideExtension reads a gzipped CSV under a name that says
 // neither.
 func TestOptionsOverrideExtension(t *testing.T) {
-	data, err := os.ReadFile("testdata/sample.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := testutil.ReadFile(t, "testdata/sample.csv")
 	path := writeFile(t, t.TempDir(), "rows.dat", compress(t, data, "gzip"))
 	if _, _, _, err := readAll(t, path, sampleOpts); err == nil || !strings.Contains(err.Error(), "cannot tell the format") {
 		t.Fatalf("ReadFile without a format: %v", err)
@@ -657,13 +655,10 @@ func TestCorruptCompressedFile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("testdata", tt.sample))
-			if err != nil {
-				t.Fatal(err)
-			}
+			data := testutil.ReadFile(t, filepath.Join("testdata", tt.sample))
 			z := compress(t, data, tt.compression)
 			path := writeFile(t, dir, tt.name, z[:len(z)*2/3])
-			_, err = IngestFile(context.Background(), st, "c", 0, kv.Upsert, path, sampleOpts)
+			_, err := IngestFile(context.Background(), st, "c", 0, kv.Upsert, path, sampleOpts)
 			if err == nil || !strings.HasPrefix(err.Error(), path) || !strings.Contains(err.Error(), tt.compression) {
 				t.Fatalf("IngestFile = %v, want an error naming %s and %s", err, path, tt.compression)
 			}

@@ -4,10 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"os"
 	"testing"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // parseAll runs the parser of fmt over data as scan does with SkipBadRows,
@@ -73,10 +73,7 @@ func parseAll(t *testing.T, fmtName string, data []byte) {
 
 func addSeeds(f *testing.F, files ...string) {
 	for _, name := range files {
-		b, err := os.ReadFile("testdata/" + name)
-		if err != nil {
-			f.Fatal(err)
-		}
+		b := testutil.ReadFile(f, "testdata/"+name)
 		f.Add(b)
 	}
 }

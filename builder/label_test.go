@@ -8,7 +8,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/gazetteer"
 	"github.com/ipatlas/ipatlas/internal/cputime"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/kv"
 )
 
@@ -136,22 +136,16 @@ func randomPlaces(r *rand.Rand, n int) *gazetteer.Gazetteer {
 func BenchmarkIngestLabel(b *testing.B) {
 	const n = 100_000
 	r := rand.New(rand.NewPCG(1, 2))
-	path := filepath.Join(b.TempDir(), "pts.csv")
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	w := bufio.NewWriter(f)
-	w.WriteString("network,latitude,longitude,confidence\n")
 	g := randomPlaces(r, 200_000)
-	for i := range n {
-		p := g.Places[r.IntN(5000)]
-		lat := math.Max(-90, math.Min(90, p.Lat+(r.Float64()-0.5)*0.1))
-		lon := math.Max(-180, math.Min(180, p.Lon+(r.Float64()-0.5)*0.1))
-		fmt.Fprintf(w, "10.%d.%d.%d,%.5f,%.5f,0.8\n", i>>16, i>>8&255, i&255, lat, lon)
-	}
-	w.Flush()
-	f.Close()
+	path := testutil.WriteFileWith(b, filepath.Join(b.TempDir(), "pts.csv"), func(w *bufio.Writer) {
+		w.WriteString("network,latitude,longitude,confidence\n")
+		for i := range n {
+			p := g.Places[r.IntN(5000)]
+			lat := math.Max(-90, math.Min(90, p.Lat+(r.Float64()-0.5)*0.1))
+			lon := math.Max(-180, math.Min(180, p.Lon+(r.Float64()-0.5)*0.1))
+			fmt.Fprintf(w, "10.%d.%d.%d,%.5f,%.5f,0.8\n", i>>16, i>>8&255, i&255, lat, lon)
+		}
+	})
 	for _, c := range []struct {
 		name string
 		l    *gazetteer.Labeler

@@ -9,10 +9,9 @@ import (
 	"slices"
 	"testing"
 
-	maxminddb "github.com/oschwald/maxminddb-golang/v2"
-
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/geo"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // aggRow is one per-address input row.
@@ -136,11 +135,7 @@ type answer struct {
 // the number of networks in the file.
 func checkAnswers(t *testing.T, path string, rows []aggRow, st Stats, maxKm float64) int {
 	t.Helper()
-	db, err := maxminddb.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testutil.OpenV2(t, path)
 	for _, row := range rows {
 		var a answer
 		res := db.Lookup(row.addr)
@@ -211,11 +206,7 @@ func TestAggregatePerAddress(t *testing.T) {
 	}
 	// region:country merges across cities: fewer networks still.
 	countryPath, countrySt := compileRows(t, rows, Aggregation{Level: "country"})
-	db, err := maxminddb.Open(countryPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testutil.OpenV2(t, countryPath)
 	for _, row := range rows {
 		var a answer
 		if err := db.Lookup(row.addr).Decode(&a); err != nil || a.Country.IsoCode != row.in.Regions[0].Code || a.City.GeonameID != 0 {
@@ -251,10 +242,7 @@ func TestAggregateProperty(t *testing.T) {
 			policy.MaxMergeKm = r.Float64() * 200
 		}
 		path, st := compileRows(t, rows, policy)
-		db, err := maxminddb.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
+		db := testutil.OpenV2(t, path)
 		depth := map[string]int{"country": 1, "province": 2, "city": 3}[policy.Level]
 		for _, row := range rows {
 			var a answer

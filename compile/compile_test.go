@@ -1,14 +1,12 @@
 package compile
 
 import (
-	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 	"net/netip"
 	"path/filepath"
 	"testing"
 
-	"os"
-
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 func record(t *testing.T, id uint32, conf float64) []byte {
@@ -47,21 +45,8 @@ func TestEqualPrefixes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "t.mmdb")
-			_, err := CompileNetworks(func(yield func(Network, error) bool) {
-				for _, n := range c.in {
-					if !yield(n, nil) {
-						return
-					}
-				}
-			}, path, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			file, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			path, _ := compileAll(t, c.in)
+			file := testutil.ReadFile(t, path)
 			db, err := format.Parse(file)
 			if err != nil {
 				t.Fatal(err)
@@ -108,22 +93,8 @@ func TestStatsRecords(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "t.mmdb")
-			st, err := CompileNetworks(func(yield func(Network, error) bool) {
-				for _, n := range tc.in {
-					if !yield(n, nil) {
-						return
-					}
-				}
-			}, path, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			db, err := maxminddb.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			path, st := compileAll(t, tc.in)
+			db := testutil.OpenV2(t, path)
 			offsets := map[uintptr]bool{}
 			for res := range db.Networks() {
 				if res.Err() != nil {
@@ -136,4 +107,22 @@ func TestStatsRecords(t *testing.T) {
 			}
 		})
 	}
+}
+
+// compileAll compiles the networks in to a new file and returns its path
+// and the stats.
+func compileAll(t *testing.T, in []Network) (string, Stats) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "t.mmdb")
+	st, err := CompileNetworks(func(yield func(Network, error) bool) {
+		for _, n := range in {
+			if !yield(n, nil) {
+				return
+			}
+		}
+	}, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, st
 }

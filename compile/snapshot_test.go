@@ -7,11 +7,11 @@ import (
 	"github.com/ipatlas/ipatlas/format"
 	"iter"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/kv"
 )
 
@@ -176,14 +176,8 @@ func TestCompileRecordsMatchBytes(t *testing.T) {
 	if s1 != s2 {
 		t.Fatalf("stats %+v with records, %+v without", s1, s2)
 	}
-	a, err := os.ReadFile(withRecords)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(plain)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := testutil.ReadFile(t, withRecords)
+	b := testutil.ReadFile(t, plain)
 	if !bytes.Equal(a, b) {
 		t.Fatalf("the files differ (%d and %d bytes)", len(a), len(b))
 	}

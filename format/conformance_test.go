@@ -16,38 +16,35 @@ import (
 	"strings"
 	"testing"
 
-	maxminddb "github.com/oschwald/maxminddb-golang/v2"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
-// conformanceDir holds MaxMind's conformance files (spec, test-data,
-// bad-data, source-data), shared by the checkouts and never copied into
-// the repository.
-const conformanceDir = "../../shared/mmdb-conformance"
-
-// readConformance returns the bytes of a file under conformanceDir.
+// readConformance returns the bytes of a file of MaxMind's conformance
+// suite (spec, test-data, bad-data, source-data; testutil finds it).
 func readConformance(t testing.TB, rel string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(conformanceDir, rel))
-	if err != nil {
-		t.Fatalf("reading conformance file: %v", err)
-	}
-	return b
+	return testutil.ReadFile(t, testutil.Conformance(t, rel))
 }
 
-// conformanceFiles lists the files matching pattern under conformanceDir,
-// as paths relative to it; it fails the test when there are none.
+// mustParse parses an MMDB file, failing the test when it cannot.
+func mustParse(t testing.TB, file []byte) *Database {
+	t.Helper()
+	db, err := Parse(file)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	return db
+}
+
+// conformanceFiles lists the conformance files matching pattern, as paths
+// relative to the suite's root; it fails the test when there are none.
 func conformanceFiles(t testing.TB, pattern string) []string {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(conformanceDir, pattern))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(paths) == 0 {
-		t.Fatalf("no conformance files match %s under %s", pattern, conformanceDir)
-	}
+	dir := testutil.ConformanceDir(t)
+	paths := testutil.ConformanceGlob(t, pattern)
 	rels := make([]string, len(paths))
 	for i, p := range paths {
-		rels[i], _ = filepath.Rel(conformanceDir, p)
+		rels[i], _ = filepath.Rel(dir, p)
 	}
 	return rels
 }
@@ -276,10 +273,7 @@ func TestConformanceBadData(t *testing.T) {
 				t.Fatalf("failed at stage %q (%v), want %q (%s)", got, err, tc.stage, tc.msg)
 			}
 			if tc.stage == stageNone {
-				db, err := Parse(file)
-				if err != nil {
-					t.Fatal(err)
-				}
+				db := mustParse(t, file)
 				if tc.verify != nil {
 					tc.verify(t, db)
 				}
@@ -430,14 +424,8 @@ func TestConformanceWalkAgainstV2(t *testing.T) {
 	for _, rel := range validTestData(t) {
 		t.Run(filepath.Base(rel), func(t *testing.T) {
 			file := readConformance(t, rel)
-			db, err := Parse(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := maxminddb.OpenBytes(file)
-			if err != nil {
-				t.Fatalf("v2 cannot open a file we parse: %v", err)
-			}
+			db := mustParse(t, file)
+			r := testutil.OpenV2Bytes(t, file)
 			type rec struct {
 				prefix netip.Prefix
 				offset uint
@@ -545,14 +533,8 @@ func TestConformanceLookupAgainstV2(t *testing.T) {
 		name := filepath.Base(rel)
 		t.Run(name, func(t *testing.T) {
 			file := readConformance(t, rel)
-			db, err := Parse(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := maxminddb.OpenBytes(file)
-			if err != nil {
-				t.Fatal(err)
-			}
+			db := mustParse(t, file)
+			r := testutil.OpenV2Bytes(t, file)
 			var nets []netip.Prefix
 			if err := db.Walk(func(p netip.Prefix, _ uint) error {
 				nets = append(nets, p)
@@ -609,10 +591,7 @@ func ipv4InIPv6(a netip.Addr) netip.Addr {
 // TestConformanceIPv6InIPv4Database: an IPv6 address in an IPv4 tree has
 // no data, at prefix length 0 (v2 reports an error instead).
 func TestConformanceIPv6InIPv4Database(t *testing.T) {
-	db, err := Parse(readConformance(t, "test-data/MaxMind-DB-test-ipv4-24.mmdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := mustParse(t, readConformance(t, "test-data/MaxMind-DB-test-ipv4-24.mmdb"))
 	for _, a := range []string{"::1.1.1.1", "2001:db8::1", "::"} {
 		off, bits, found, err := db.Lookup(netip.MustParseAddr(a))
 		if err != nil || found || bits != 0 || off != 0 {
@@ -716,15 +695,12 @@ func TestConformanceSourceData(t *testing.T) {
 	checked := 0
 	for _, rel := range conformanceFiles(t, "source-data/*.json") {
 		name := strings.TrimSuffix(filepath.Base(rel), ".json")
-		mmdb := filepath.Join(conformanceDir, "test-data", name+".mmdb")
+		mmdb := testutil.Conformance(t, "test-data", name+".mmdb")
 		if _, err := os.Stat(mmdb); err != nil {
 			continue // a source without a database in test-data
 		}
 		t.Run(name, func(t *testing.T) {
-			db, err := Parse(readConformance(t, filepath.Join("test-data", name+".mmdb")))
-			if err != nil {
-				t.Fatal(err)
-			}
+			db := mustParse(t, readConformance(t, filepath.Join("test-data", name+".mmdb")))
 			jd := json.NewDecoder(bytes.NewReader(readConformance(t, rel)))
 			jd.UseNumber()
 			var entries []map[string]any
@@ -791,10 +767,7 @@ func TestConformanceSourceData(t *testing.T) {
 // ::255.255.255.255/128, in an IPv6 tree with IPv4 aliases), every type
 // with its exact kind.
 func TestConformanceDecoderFile(t *testing.T) {
-	db, err := Parse(readConformance(t, "test-data/MaxMind-DB-test-decoder.mmdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := mustParse(t, readConformance(t, "test-data/MaxMind-DB-test-decoder.mmdb"))
 	u128 := func(hi, lo uint64) Uint128 { return Uint128{Hi: hi, Lo: lo} }
 	allTypes := Map{
 		"array":   Slice{Uint32(1), Uint32(2), Uint32(3)},
@@ -984,10 +957,7 @@ func TestParseHandMade(t *testing.T) {
 // per path to it, and Lookup agrees.
 func TestWalkSharedSubtree(t *testing.T) {
 	tree := append(append(AppendNode(nil, 24, 1, 1), AppendNode(nil, 24, 19, 19)...), AppendNode(nil, 24, 3, 3)...)
-	db, err := Parse(handMadeFile(t, tree, 3, 24, 4))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := mustParse(t, handMadeFile(t, tree, 3, 24, 4))
 	var got []string
 	if err := db.Walk(func(p netip.Prefix, off uint) error {
 		got = append(got, fmt.Sprintf("%s@%d", p, off))

@@ -479,10 +479,7 @@ func TestSkipAgreesWithValue(t *testing.T) {
 	for _, rel := range validTestData(t) {
 		t.Run(filepath.Base(rel), func(t *testing.T) {
 			file := readConformance(t, rel)
-			db, err := Parse(file)
-			if err != nil {
-				t.Fatal(err)
-			}
+			db := mustParse(t, file)
 			md, err := FindMetadata(file)
 			if err != nil {
 				t.Fatal(err)

@@ -3,8 +3,6 @@ package format
 import (
 	"bytes"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -17,11 +15,7 @@ func addConformanceSeeds(f *testing.F, fn func(file []byte)) {
 	n := 0
 	for _, pattern := range []string{"test-data/*.mmdb", "bad-data/*/*.mmdb"} {
 		for _, rel := range conformanceFiles(f, pattern) {
-			file, err := os.ReadFile(filepath.Join(conformanceDir, rel))
-			if err != nil {
-				f.Fatal(err)
-			}
-			fn(file)
+			fn(readConformance(f, rel))
 			n++
 		}
 	}
@@ -99,10 +93,7 @@ func FuzzParse(f *testing.F) {
 // for an exponential time.
 func FuzzTree(f *testing.F) {
 	for _, rel := range []string{"test-data/MaxMind-DB-test-ipv4-24.mmdb", "test-data/MaxMind-DB-test-mixed-28.mmdb", "test-data/MaxMind-DB-test-decoder.mmdb"} {
-		db, err := Parse(readConformance(f, rel))
-		if err != nil {
-			f.Fatal(err)
-		}
+		db := mustParse(f, readConformance(f, rel))
 		sel := map[uint]uint8{24: 0, 28: 1, 32: 2}[db.Metadata.RecordSize]
 		f.Add(bytes.Clone(db.Tree), uint32(db.Metadata.NodeCount), sel, db.Metadata.IPVersion == 6)
 	}

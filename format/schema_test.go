@@ -9,32 +9,15 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	geoip2 "github.com/oschwald/geoip2-golang/v2"
-	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
-
-// schemaDataDir is where the real GeoLite2 databases are fetched
-// (scripts/fetch-data.sh), relative to format/.
-const schemaDataDir = "../data"
-
-// schemaRequire skips the test when path is missing, or fails it when
-// running under CI (CI=true), where the data must be there.
-func schemaRequire(t *testing.T, path string) {
-	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but %s is missing: %v", path, err)
-		}
-		t.Skipf("%s is missing (%v); skipping", path, err)
-	}
-}
 
 // continentNames are the seven GeoIP2 continents with the English names
 // MaxMind's data uses, written out by hand; the data tests below check
@@ -100,15 +83,11 @@ func TestContinentTableShape(t *testing.T) {
 // every country code there (also registered and represented countries)
 // is in the table.
 func TestContinentTableMaxMindSourceData(t *testing.T) {
-	dir := filepath.Join(conformanceDir, "source-data")
-	schemaRequire(t, dir)
+	dir := testutil.Conformance(t, "source-data")
 	pairs := 0
 	for _, name := range []string{"GeoIP2-Country-Test.json", "GeoLite2-City-Test.json", "GeoIP2-City-Test.json"} {
 		t.Run(name, func(t *testing.T) {
-			b, err := os.ReadFile(filepath.Join(dir, name))
-			if err != nil {
-				t.Fatal(err)
-			}
+			b := testutil.ReadFile(t, filepath.Join(dir, name))
 			type part struct {
 				Code    string `json:"code"`
 				ISOCode string `json:"iso_code"`
@@ -161,20 +140,12 @@ func TestContinentTableMaxMindSourceData(t *testing.T) {
 // GeoLite2-Country database, which covers every country: each pair there
 // must match, and each code of the table must occur there.
 func TestContinentTableGeoLite2(t *testing.T) {
-	path := filepath.Join(schemaDataDir, "GeoLite2-Country.mmdb")
-	schemaRequire(t, path)
-	file, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := Parse(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	file := testutil.ReadFile(t, testutil.GeoLiteCountry(t))
+	db := mustParse(t, file)
 	dec := db.Decoder()
 	seen := map[uint]bool{}
 	found := map[string]Continent{}
-	err = db.Walk(func(p netip.Prefix, off uint) error {
+	err := db.Walk(func(p netip.Prefix, off uint) error {
 		if seen[off] {
 			return nil
 		}
@@ -415,10 +386,7 @@ func cloneInference(in Inference) Inference {
 func TestRecordGolden(t *testing.T) {
 	for _, tc := range schemaCases {
 		t.Run(tc.name, func(t *testing.T) {
-			raw, err := os.ReadFile(filepath.Join("testdata", "schema", tc.name+".json"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			raw := testutil.ReadFile(t, filepath.Join("testdata", "schema", tc.name+".json"))
 			jd := json.NewDecoder(bytes.NewReader(raw))
 			jd.UseNumber()
 			var j any
@@ -774,7 +742,7 @@ func TestRoundTrip(t *testing.T) {
 // written by hand from source-data/GeoIP2-Enterprise-Test.json and
 // GeoIP2-City-Test.json.
 func TestInferenceFromGeoIP2Record(t *testing.T) {
-	schemaRequire(t, filepath.Join(conformanceDir, "test-data"))
+	testutil.Conformance(t, "test-data")
 	for _, tc := range []struct {
 		file, addr string
 		want       Inference
@@ -800,10 +768,7 @@ func TestInferenceFromGeoIP2Record(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			db, err := Parse(readConformance(t, filepath.Join("test-data", tc.file)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			db := mustParse(t, readConformance(t, filepath.Join("test-data", tc.file)))
 			off, _, found, err := db.Lookup(netip.MustParseAddr(tc.addr))
 			if err != nil || !found {
 				t.Fatalf("Lookup(%s): found %v, %v", tc.addr, found, err)
@@ -918,11 +883,7 @@ func schemaCNRecord(t *testing.T) Map {
 // into a struct of the ipatlas map: GeoIP2 readers see the GeoIP2 fields
 // with MaxMind's types. Expected values are written by hand.
 func TestRecordMaxMindGo(t *testing.T) {
-	db, err := maxminddb.OpenBytes(schemaOneRecordDB(t, schemaCNRecord(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testutil.OpenV2Bytes(t, schemaOneRecordDB(t, schemaCNRecord(t)))
 	if err := db.Verify(); err != nil {
 		t.Errorf("Verify: %v", err)
 	}
@@ -1000,13 +961,7 @@ func TestRecordMaxMindGo(t *testing.T) {
 // libmaxminddb's mmdblookup, a reader written in C: each path gives the
 // value and the type written by hand here.
 func TestRecordMmdblookup(t *testing.T) {
-	bin, err := exec.LookPath("mmdblookup")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true but mmdblookup (Debian package mmdb-bin) is not installed")
-		}
-		t.Skip("mmdblookup not installed (Debian package mmdb-bin); skipping")
-	}
+	bin := testutil.Mmdblookup(t)
 	path := filepath.Join(t.TempDir(), "schema.mmdb")
 	if err := os.WriteFile(path, schemaOneRecordDB(t, schemaCNRecord(t)), 0o644); err != nil {
 		t.Fatal(err)
@@ -1035,12 +990,11 @@ func TestRecordMmdblookup(t *testing.T) {
 		{"ipatlas names_lang", `"zh-CN" <utf8_string>`},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
-			args := append([]string{"--file", path, "--ip", "198.51.100.1"}, strings.Fields(tc.path)...)
-			out, err := exec.Command(bin, args...).CombinedOutput()
-			if err != nil {
-				t.Fatalf("mmdblookup %s: %v\n%s", strings.Join(args, " "), err, out)
+			res := testutil.RunMmdblookup(t, bin, path, netip.MustParseAddr("198.51.100.1"), strings.Fields(tc.path)...)
+			if !res.Found || !res.PathOK {
+				t.Fatalf("mmdblookup %s: found %v, path found %v", tc.path, res.Found, res.PathOK)
 			}
-			if got := strings.TrimSpace(string(out)); got != tc.want {
+			if got := strings.TrimSpace(res.Out); got != tc.want {
 				t.Errorf("mmdblookup %s = %q, want %q", tc.path, got, tc.want)
 			}
 		})

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/oschwald/maxminddb-golang/v2"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // TestWriterBoundedCaches writes many records, each repeated far apart,
@@ -95,11 +95,7 @@ func TestWriterBoundedCaches(t *testing.T) {
 			}
 			rtCheckV2(t, path, o, queries, want, o.minimal(), pool)
 			// Stored once: as many distinct offsets as distinct records.
-			rd, err := maxminddb.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rd.Close()
+			rd := testutil.OpenV2(t, path)
 			var offs []uintptr
 			for res := range rd.Networks() {
 				offs = append(offs, res.Offset())
@@ -138,11 +134,7 @@ func TestWriterFilterErrs(t *testing.T) {
 	if w.Records() != recs {
 		t.Errorf("Records() = %d, want %d", w.Records(), recs)
 	}
-	rd, err := maxminddb.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	rd := testutil.OpenV2(t, path)
 	if err := rd.Verify(); err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +190,7 @@ func TestWriterTooLargeFailsEarly(t *testing.T) {
 		if err := w.Close(); !errors.Is(err, ErrTooLarge) {
 			t.Errorf("Close = %v, want the Insert's error", err)
 		}
-		if names := wtDirNames(t, dir); len(names) != 0 {
+		if names := testutil.DirNames(t, dir); len(names) != 0 {
 			t.Errorf("left %v behind", names)
 		}
 	})
@@ -227,11 +219,7 @@ func TestWriterTooLargeFailsEarly(t *testing.T) {
 		if w.Records() != recs {
 			t.Errorf("Records() = %d, want %d", w.Records(), recs)
 		}
-		rd, err := maxminddb.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rd.Close()
+		rd := testutil.OpenV2(t, path)
 		if err := rd.Verify(); err != nil {
 			t.Fatal(err)
 		}

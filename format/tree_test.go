@@ -88,10 +88,7 @@ func TestNodeSizesAgree(t *testing.T) {
 		t.Run(base, func(t *testing.T) {
 			var ref [][2]uint
 			for _, size := range []uint{24, 28, 32} {
-				db, err := Parse(readConformance(t, fmt.Sprintf("test-data/MaxMind-DB-test-%s-%d.mmdb", base, size)))
-				if err != nil {
-					t.Fatal(err)
-				}
+				db := mustParse(t, readConformance(t, fmt.Sprintf("test-data/MaxMind-DB-test-%s-%d.mmdb", base, size)))
 				if db.Metadata.RecordSize != size {
 					t.Fatalf("record size %d, want %d", db.Metadata.RecordSize, size)
 				}

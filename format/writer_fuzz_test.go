@@ -2,11 +2,10 @@ package format
 
 import (
 	"net/netip"
-	"os"
 	"path/filepath"
 	"testing"
 
-	maxminddb "github.com/oschwald/maxminddb-golang/v2"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // fzAnchors are the places IPv6 networks of FuzzWriterInput start from:
@@ -149,18 +148,9 @@ func FuzzWriterInput(f *testing.F) {
 		if err := w.Close(); err != nil {
 			t.Fatalf("Close: %v", err)
 		}
-		file, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		db, err := Parse(file)
-		if err != nil {
-			t.Fatalf("Parse: %v", err)
-		}
-		rd, err := maxminddb.OpenBytes(file)
-		if err != nil {
-			t.Fatalf("maxminddb-golang: %v", err)
-		}
+		file := testutil.ReadFile(t, path)
+		db := mustParse(t, file)
+		rd := testutil.OpenV2Bytes(t, file)
 		if err := rd.Verify(); err != nil {
 			t.Fatalf("maxminddb-golang Verify: %v", err)
 		}
@@ -252,14 +242,8 @@ func FuzzInternBytes(f *testing.F) {
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
-		file, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		db, err := Parse(file)
-		if err != nil {
-			t.Fatal(err)
-		}
+		file := testutil.ReadFile(t, path)
+		db := mustParse(t, file)
 		off, _, found, err := db.Lookup(netip.MustParseAddr("1.2.3.4"))
 		if err != nil || !found {
 			t.Fatalf("Lookup = %v, %v", found, err)

@@ -13,16 +13,15 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
@@ -576,22 +575,32 @@ func rtWrite(t *testing.T, path string, opts WriterOptions, nets []rtNet, pool [
 	}
 }
 
-// rtV2Want is how maxminddb-golang decodes v into an any: integers by
-// value, float and double kept apart.
-func rtV2Want(v Value) any {
+// rtTree rebuilds v's maps and slices as map[string]any and []any, with
+// leaf applied to every other value.
+func rtTree(v Value, leaf func(Value) any) any {
 	switch v := v.(type) {
 	case Map:
 		m := map[string]any{}
 		for k, e := range v {
-			m[k] = rtV2Want(e)
+			m[k] = rtTree(e, leaf)
 		}
 		return m
 	case Slice:
 		s := []any{}
 		for _, e := range v {
-			s = append(s, rtV2Want(e))
+			s = append(s, rtTree(e, leaf))
 		}
 		return s
+	}
+	return leaf(v)
+}
+
+// rtV2Want is how maxminddb-golang decodes v into an any: integers by
+// value, float and double kept apart.
+func rtV2Want(v Value) any { return rtTree(v, rtV2Leaf) }
+
+func rtV2Leaf(v Value) any {
+	switch v := v.(type) {
 	case String:
 		return "s:" + string(v)
 	case Bytes:
@@ -659,25 +668,15 @@ func rtV2Got(x any) any {
 // rtPyWant is how the Python reader's record looks once tagged by
 // rtPyScript: integers by value, floats as doubles.
 func rtPyWant(v Value) any {
-	switch v := v.(type) {
-	case Map:
-		m := map[string]any{}
-		for k, e := range v {
-			m[k] = rtPyWant(e)
+	return rtTree(v, func(v Value) any {
+		switch v := v.(type) {
+		case Float32:
+			return "f:" + strconv.FormatFloat(float64(v), 'x', -1, 64)
+		case Float64:
+			return "f:" + strconv.FormatFloat(float64(v), 'x', -1, 64)
 		}
-		return m
-	case Slice:
-		s := []any{}
-		for _, e := range v {
-			s = append(s, rtPyWant(e))
-		}
-		return s
-	case Float32:
-		return "f:" + strconv.FormatFloat(float64(v), 'x', -1, 64)
-	case Float64:
-		return "f:" + strconv.FormatFloat(float64(v), 'x', -1, 64)
-	}
-	return rtV2Want(v)
+		return rtV2Leaf(v)
+	})
 }
 
 // rtPyGot turns rtPyScript's tagged JSON ([tag, payload]) into the form
@@ -753,19 +752,11 @@ func rtMLWant(v Value) any {
 		}
 		return strconv.FormatFloat(f, 'f', 6, 64)
 	}
+	return rtTree(v, func(v Value) any { return rtMLLeaf(v, cf) })
+}
+
+func rtMLLeaf(v Value, cf func(float64) string) any {
 	switch v := v.(type) {
-	case Map:
-		m := map[string]any{}
-		for k, e := range v {
-			m[k] = rtMLWant(e)
-		}
-		return m
-	case Slice:
-		s := []any{}
-		for _, e := range v {
-			s = append(s, rtMLWant(e))
-		}
-		return s
 	case String:
 		return `"` + string(v) + `" <utf8_string>`
 	case Bytes:
@@ -788,67 +779,6 @@ func rtMLWant(v Value) any {
 		return fmt.Sprintf("0x%016X%016X <uint128>", v.Hi, v.Lo)
 	}
 	return fmt.Sprintf("unexpected %T", v)
-}
-
-// rtMLParse parses mmdblookup's output: "{", "}", "[", "]", `"key": `
-// and "text <type>" lines, indented.
-func rtMLParse(out string) (any, error) {
-	var lines []string
-	for _, l := range strings.Split(out, "\n") {
-		if l = strings.Trim(l, " "); l != "" {
-			lines = append(lines, l)
-		}
-	}
-	i := 0
-	var value func() (any, error)
-	value = func() (any, error) {
-		if i >= len(lines) {
-			return nil, fmt.Errorf("output ends early")
-		}
-		l := lines[i]
-		i++
-		switch l {
-		case "{":
-			m := map[string]any{}
-			for i < len(lines) && lines[i] != "}" {
-				k := lines[i]
-				if len(k) < 3 || k[0] != '"' || !strings.HasSuffix(k, `":`) {
-					return nil, fmt.Errorf("line %d: want a key, got %q", i, k)
-				}
-				i++
-				v, err := value()
-				if err != nil {
-					return nil, err
-				}
-				m[k[1:len(k)-2]] = v
-			}
-			i++
-			return m, nil
-		case "[":
-			s := []any{}
-			for i < len(lines) && lines[i] != "]" {
-				v, err := value()
-				if err != nil {
-					return nil, err
-				}
-				s = append(s, v)
-			}
-			i++
-			return s, nil
-		}
-		if !strings.HasSuffix(l, ">") || !strings.Contains(l, "<") {
-			return nil, fmt.Errorf("line %d: not a value: %q", i, l)
-		}
-		if strings.HasPrefix(l, "<") { // empty bytes: " <bytes>"
-			return " " + l, nil
-		}
-		return l, nil
-	}
-	v, err := value()
-	if err == nil && i != len(lines) {
-		err = fmt.Errorf("%d lines after the value", len(lines)-i)
-	}
-	return v, err
 }
 
 // rtPyScript reads addresses (one a line, on stdin) from the
@@ -892,32 +822,6 @@ for line in sys.stdin:
 print("\n".join(out))
 `
 
-// rtTool finds an outside reader; when it is missing the test skips, or
-// fails under CI=true.
-func rtTool(t *testing.T, what string, check func() error) {
-	t.Helper()
-	if err := check(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", what, err)
-		}
-		t.Skipf("%s not available, skipping: %v", what, err)
-	}
-}
-
-const (
-	rtPython     = "/usr/bin/python3"
-	rtMmdblookup = "/usr/bin/mmdblookup"
-)
-
-func rtHavePython() error {
-	return exec.Command(rtPython, "-c", "import maxminddb").Run()
-}
-
-func rtHaveMmdblookup() error {
-	_, err := exec.LookPath(rtMmdblookup)
-	return err
-}
-
 // TestWriterRoundTrip writes seeded random inputs with every IP version,
 // alias setting and record size, and checks lookups of thousands of
 // addresses against a brute-force oracle through maxminddb-golang v2
@@ -960,14 +864,8 @@ func TestWriterRoundTrip(t *testing.T) {
 				opts := WriterOptions{IPVersion: in.version, RecordSize: rs, DisableIPv4Aliases: !in.aliases,
 					Languages: []string{"en", "zh-CN"}, BuildTime: time.Unix(1700000000, 0)}
 				rtWrite(t, path, opts, nets, pool)
-				file, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				db, err := Parse(file)
-				if err != nil {
-					t.Fatalf("Parse: %v", err)
-				}
+				file := testutil.ReadFile(t, path)
+				db := mustParse(t, file)
 				wantRS := uint(rs)
 				if rs == 0 {
 					wantRS = 24
@@ -992,7 +890,6 @@ func TestWriterRoundTrip(t *testing.T) {
 				full := rs == []int{0, 24, 28, 32}[i%4]
 				sr := rand.New(rand.NewPCG(seed, uint64(100*i+rs)))
 				t.Run("python", func(t *testing.T) {
-					rtTool(t, "python3-maxminddb for "+rtPython, rtHavePython)
 					qs, ws := queries, want
 					if !full {
 						qs, ws = rtSample(sr, queries, want, 300)
@@ -1000,7 +897,6 @@ func TestWriterRoundTrip(t *testing.T) {
 					rtCheckPython(t, path, db, qs, ws, pool)
 				})
 				t.Run("mmdblookup", func(t *testing.T) {
-					rtTool(t, "libmaxminddb's mmdblookup", rtHaveMmdblookup)
 					n := 8
 					if full {
 						n = 32
@@ -1081,11 +977,7 @@ func rtListed(t *testing.T, reader string, got []rtNet, minimal []rtNet, o *rtOr
 }
 
 func rtCheckV2(t *testing.T, path string, o *rtOracle, queries []netip.Addr, want []int, minimal []rtNet, pool []Value) {
-	rd, err := maxminddb.Open(path)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	defer rd.Close()
+	rd := testutil.OpenV2(t, path)
 	if err := rd.Verify(); err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
@@ -1201,24 +1093,24 @@ func rtCheckDatabase(t *testing.T, db *Database, queries []netip.Addr, want []in
 	rtListed(t, "Walk", listed, minimal, &rtOracle{version: version, aliases: aliases})
 }
 
+// rtCheckOutside checks every query with python3-maxminddb and
+// mmdblookup, in subtests that skip (or fail under CI) when the reader is
+// missing.
+func rtCheckOutside(t *testing.T, path string, db *Database, queries []netip.Addr, want []int, pool []Value) {
+	t.Run("python", func(t *testing.T) {
+		rtCheckPython(t, path, db, queries, want, pool)
+	})
+	t.Run("mmdblookup", func(t *testing.T) {
+		rtCheckMmdblookup(t, path, queries, want, pool)
+	})
+}
+
 func rtCheckPython(t *testing.T, path string, db *Database, queries []netip.Addr, want []int, pool []Value) {
-	dir := t.TempDir()
-	script := filepath.Join(dir, "read.py")
 	var qs strings.Builder
 	for _, q := range queries {
 		qs.WriteString(q.String() + "\n")
 	}
-	if err := os.WriteFile(script, []byte(rtPyScript), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(rtPython, script, path)
-	cmd.Stdin = strings.NewReader(qs.String())
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("python: %v\n%s", err, stderr.String())
-	}
+	out := testutil.RunPython(t, rtPyScript, qs.String(), path)
 	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
 	if len(lines) != len(queries)+1 {
 		t.Fatalf("python printed %d lines for %d queries", len(lines), len(queries))
@@ -1237,7 +1129,7 @@ func rtCheckPython(t *testing.T, path string, db *Database, queries []netip.Addr
 	}
 	readers := []string{"py"}
 	if head.Ext != "" {
-		if os.Getenv("CI") == "true" {
+		if testutil.InCI() {
 			t.Errorf("python's C extension (libmaxminddb) is missing: %s", head.Ext)
 		}
 		t.Logf("python's C extension (libmaxminddb) is missing, checking the pure-Python reader only: %s", head.Ext)
@@ -1283,59 +1175,24 @@ func rtCheckPython(t *testing.T, path string, db *Database, queries []netip.Addr
 // rtCheckMmdblookup runs mmdblookup for each query (a process per
 // address, two at a time) and compares the record it prints.
 func rtCheckMmdblookup(t *testing.T, path string, queries []netip.Addr, want []int, pool []Value) {
-	type result struct {
-		j   int
-		out string
-		rc  int
-		err error
-	}
-	results := make([]result, len(queries))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 2)
-	for j := range queries {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			cmd := exec.Command(rtMmdblookup, "--file", path, "--ip", queries[j].String())
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			err := cmd.Run()
-			res := result{j: j, out: stdout.String()}
-			var ee *exec.ExitError
-			switch {
-			case errors.As(err, &ee):
-				res.rc = ee.ExitCode()
-				res.out += stderr.String()
-			case err != nil:
-				res.err = err
-			}
-			results[j] = res
-		}()
-	}
-	wg.Wait()
-	for _, res := range results {
-		q := queries[res.j]
-		if res.err != nil {
-			t.Fatalf("mmdblookup %s: %v", q, res.err)
-		}
-		w := want[res.j]
+	results := testutil.MmdblookupAll(t, testutil.Mmdblookup(t), path, queries)
+	for j, res := range results {
+		q, w := queries[j], want[j]
 		if w < 0 {
-			if res.rc != 6 || !strings.Contains(res.out, "Could not find an entry") {
-				t.Errorf("mmdblookup %s: exit %d, want 6 (not found):\n%s", q, res.rc, res.out)
+			if res.Found {
+				t.Errorf("mmdblookup %s: found, want not found (exit 6):\n%s", q, res.Out)
 			}
 			continue
 		}
-		if res.rc != 0 {
-			t.Errorf("mmdblookup %s: exit %d, oracle has record %d:\n%s", q, res.rc, w, res.out)
+		if !res.Found {
+			t.Errorf("mmdblookup %s: not found, oracle has record %d", q, w)
 			continue
 		}
-		got, err := rtMLParse(res.out)
+		v, err := testutil.ParseMmdblookup(res.Out)
 		if err != nil {
-			t.Fatalf("mmdblookup %s: %v\n%s", q, err, res.out)
+			t.Fatalf("mmdblookup %s: %v\n%s", q, err, res.Out)
 		}
-		if exp := rtMLWant(pool[w]); !reflect.DeepEqual(got, exp) {
+		if got, exp := v.Tagged(), rtMLWant(pool[w]); !reflect.DeepEqual(got, exp) {
 			t.Errorf("mmdblookup %s:\n got %v\nwant %v (record %d)", q, got, exp, w)
 		}
 	}
@@ -1347,34 +1204,11 @@ func rtCheckMmdblookup(t *testing.T, path string, queries []netip.Addr, want []i
 // (through maxminddb-golang), or nil.
 func wtLookup(t *testing.T, path, addr string) any {
 	t.Helper()
-	rd, err := maxminddb.Open(path)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	defer rd.Close()
+	rd := testutil.OpenV2(t, path)
 	if err := rd.Verify(); err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	var x any
-	res := rd.Lookup(netip.MustParseAddr(addr))
-	if err := res.Decode(&x); err != nil {
-		t.Fatalf("Lookup(%s): %v", addr, err)
-	}
-	return x
-}
-
-// wtDirNames lists the names in dir.
-func wtDirNames(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return names
+	return testutil.LookupV2(t, rd, netip.MustParseAddr(addr))
 }
 
 func TestWriterInsertErrors(t *testing.T) {
@@ -1503,7 +1337,7 @@ func TestWriterOptionErrors(t *testing.T) {
 				w.Abort()
 				t.Fatal("Create succeeded")
 			}
-			if names := wtDirNames(t, dir); len(names) != 0 {
+			if names := testutil.DirNames(t, dir); len(names) != 0 {
 				t.Fatalf("Create left %v behind", names)
 			}
 		})
@@ -1587,7 +1421,7 @@ func TestWriterRecordSizeTooSmall(t *testing.T) {
 	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "24-bit records") {
 		t.Fatalf("error %v, want ErrTooLarge naming the record size", err)
 	}
-	if names := wtDirNames(t, dir); len(names) != 0 {
+	if names := testutil.DirNames(t, dir); len(names) != 0 {
 		t.Fatalf("failed Close left %v behind", names)
 	}
 	if err := w.Close(); err == nil {
@@ -1630,14 +1464,8 @@ func TestWriterLargeOffsets(t *testing.T) {
 			if err := w.Close(); err != nil {
 				t.Fatal(err)
 			}
-			file, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			db, err := Parse(file)
-			if err != nil {
-				t.Fatal(err)
-			}
+			file := testutil.ReadFile(t, path)
+			db := mustParse(t, file)
 			if db.Metadata.RecordSize != uint(tt.want) {
 				t.Fatalf("record size %d, want %d", db.Metadata.RecordSize, tt.want)
 			}
@@ -1656,14 +1484,7 @@ func TestWriterLargeOffsets(t *testing.T) {
 			if got := rtV2Got(wtLookup(t, path, "2.1.2.3")); !reflect.DeepEqual(got, rtV2Want(nets[0].v)) {
 				t.Errorf("maxminddb-golang: 2.1.2.3 = %v", got)
 			}
-			t.Run("python", func(t *testing.T) {
-				rtTool(t, "python3-maxminddb for "+rtPython, rtHavePython)
-				rtCheckPython(t, path, db, queries, want, pool)
-			})
-			t.Run("mmdblookup", func(t *testing.T) {
-				rtTool(t, "libmaxminddb's mmdblookup", rtHaveMmdblookup)
-				rtCheckMmdblookup(t, path, queries, want, pool)
-			})
+			rtCheckOutside(t, path, db, queries, want, pool)
 		})
 	}
 }
@@ -1686,7 +1507,7 @@ func TestWriterAbortKeepsOldFile(t *testing.T) {
 	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, old) {
 		t.Fatalf("after Abort the path holds %q, %v", got, err)
 	}
-	if names := wtDirNames(t, dir); !slices.Equal(names, []string{"x.mmdb"}) {
+	if names := testutil.DirNames(t, dir); !slices.Equal(names, []string{"x.mmdb"}) {
 		t.Fatalf("Abort left %v", names)
 	}
 	if err := w.Close(); err == nil {
@@ -1718,7 +1539,7 @@ func TestWriterCloseErrorKeepsOldFile(t *testing.T) {
 	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, old) {
 		t.Fatalf("after a failed Close the path holds %q, %v", clip(got), err)
 	}
-	if names := wtDirNames(t, dir); !slices.Equal(names, []string{"x.mmdb"}) {
+	if names := testutil.DirNames(t, dir); !slices.Equal(names, []string{"x.mmdb"}) {
 		t.Fatalf("failed Close left %v", names)
 	}
 }
@@ -1746,10 +1567,7 @@ func TestWriterReplacesAtomically(t *testing.T) {
 		}
 	}
 	write(String("old"), nil)
-	oldBytes, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	oldBytes := testutil.ReadFile(t, path)
 	held, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -1770,7 +1588,7 @@ func TestWriterReplacesAtomically(t *testing.T) {
 	if err != nil || !bytes.Equal(heldBytes, oldBytes) {
 		t.Fatalf("a reader of the old file saw it change")
 	}
-	if names := wtDirNames(t, dir); !slices.Equal(names, []string{"x.mmdb"}) {
+	if names := testutil.DirNames(t, dir); !slices.Equal(names, []string{"x.mmdb"}) {
 		t.Fatalf("directory holds %v", names)
 	}
 	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
@@ -1852,11 +1670,7 @@ func TestWriterAliasCases(t *testing.T) {
 					t.Errorf("Lookup(%s) = %v, want %v", p.addr, got, p.want)
 				}
 			}
-			rd, err := maxminddb.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rd.Close()
+			rd := testutil.OpenV2(t, path)
 			n := 0
 			for res := range rd.Networks(maxminddb.IncludeAliasedNetworks()) {
 				if res.Err() != nil {
@@ -1890,14 +1704,8 @@ func TestWriterManyNodes(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "x.mmdb")
 	rtWrite(t, path, WriterOptions{DisableIPv4Aliases: true}, nets, pool)
-	file, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := Parse(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	file := testutil.ReadFile(t, path)
+	db := mustParse(t, file)
 	if db.Metadata.NodeCount < 1<<18+1<<16 {
 		t.Fatalf("only %d nodes", db.Metadata.NodeCount)
 	}
@@ -1932,14 +1740,8 @@ func TestWriterRecordIsEarlierSubValue(t *testing.T) {
 		nets[i].in = nets[i].p
 	}
 	rtWrite(t, path, WriterOptions{IPVersion: 4}, nets, pool)
-	file, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := Parse(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	file := testutil.ReadFile(t, path)
+	db := mustParse(t, file)
 	off, _, _, err := db.Lookup(netip.MustParseAddr("2.0.0.0"))
 	if err != nil {
 		t.Fatal(err)
@@ -1951,14 +1753,7 @@ func TestWriterRecordIsEarlierSubValue(t *testing.T) {
 	queries := []netip.Addr{netip.MustParseAddr("1.2.3.4"), netip.MustParseAddr("2.2.3.4"), netip.MustParseAddr("3.2.3.4"), netip.MustParseAddr("4.0.0.0")}
 	want := []int{0, 1, 2, -1}
 	rtCheckV2(t, path, o, queries, want, o.minimal(), pool)
-	t.Run("python", func(t *testing.T) {
-		rtTool(t, "python3-maxminddb for "+rtPython, rtHavePython)
-		rtCheckPython(t, path, db, queries, want, pool)
-	})
-	t.Run("mmdblookup", func(t *testing.T) {
-		rtTool(t, "libmaxminddb's mmdblookup", rtHaveMmdblookup)
-		rtCheckMmdblookup(t, path, queries, want, pool)
-	})
+	rtCheckOutside(t, path, db, queries, want, pool)
 }
 
 // TestWriterUseAfterClose: after a successful Close, Insert, Intern+
@@ -1976,10 +1771,7 @@ func TestWriterUseAfterClose(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	before, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := testutil.ReadFile(t, path)
 	if err := w.InsertValue(netip.MustParsePrefix("2.0.0.0/8"), String("b")); err == nil {
 		t.Error("InsertValue after Close succeeded")
 	}

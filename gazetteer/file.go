@@ -9,9 +9,10 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"unicode/utf8"
+
+	"github.com/ipatlas/ipatlas/internal/atomicfile"
 )
 
 // The gazetteer file (.gaz), little-endian:
@@ -112,32 +113,11 @@ func (g *Gazetteer) Append(b []byte) []byte {
 	return append(b, p...)
 }
 
-// WriteFile writes g to path atomically: a temporary file in the same
-// folder, fsynced, then renamed over path.
-func (g *Gazetteer) WriteFile(path string) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("gazetteer: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(g.Append(nil)); err != nil {
-		return fmt.Errorf("gazetteer: %w", err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("gazetteer: %w", err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("gazetteer: %w", err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("gazetteer: %w", err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
+// WriteFile writes g to path atomically (internal/atomicfile): a
+// temporary file in the same folder, fsynced, renamed over path, and the
+// folder fsynced.
+func (g *Gazetteer) WriteFile(path string) error {
+	if err := atomicfile.WriteFile(path, g.Append(nil)); err != nil {
 		return fmt.Errorf("gazetteer: %w", err)
 	}
 	return nil

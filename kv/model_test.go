@@ -287,7 +287,13 @@ func runModel(t *testing.T, seed uint64, steps int) {
 		snaps = nil
 	}
 	defer closeSnaps()
-	removeIngest := func(i int) { ingests = slices.Delete(ingests, i, i+1) }
+	// takeIngest removes a random in-flight ingest and returns it.
+	takeIngest := func() *modelIngest {
+		i := r.IntN(len(ingests))
+		mi := ingests[i]
+		ingests = slices.Delete(ingests, i, i+1)
+		return mi
+	}
 
 	for step := range steps {
 		var op string
@@ -391,9 +397,7 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			if len(ingests) == 0 {
 				continue
 			}
-			i := r.IntN(len(ingests))
-			mi := ingests[i]
-			removeIngest(i)
+			mi := takeIngest()
 			err := mi.in.Commit()
 			ml := m.layers[mi.layer.Name]
 			if ml == nil || ml.ID != mi.layer.ID {
@@ -430,9 +434,7 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			if len(ingests) == 0 {
 				continue
 			}
-			i := r.IntN(len(ingests))
-			mi := ingests[i]
-			removeIngest(i)
+			mi := takeIngest()
 			if err := mi.in.Abort(); err != nil {
 				t.Fatalf("step %d: Abort: %v", step, err)
 			}

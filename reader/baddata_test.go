@@ -1,10 +1,12 @@
 package reader
 
 import (
+	"iter"
 	"net/netip"
 	"path/filepath"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
@@ -44,13 +46,13 @@ func TestBadData(t *testing.T) {
 		{name: "maxminddb-golang/unexpected-bytes.mmdb", openErr: true},
 		{name: "maxminddb-python/bad-unicode-in-map-key.mmdb", verifyErr: true, lookupIP: "0.0.0.0", lookupErr: true, decodeErr: true, iterateErr: true},
 	}
-	files, _ := filepath.Glob(filepath.Join(conformance, "bad-data", "*", "*.mmdb"))
+	files := testutil.ConformanceGlob(t, "bad-data/*/*.mmdb")
 	listed := map[string]bool{}
 	for _, tt := range tests {
 		listed[tt.name] = true
 	}
 	for _, f := range files {
-		rel, _ := filepath.Rel(filepath.Join(conformance, "bad-data"), f)
+		rel, _ := filepath.Rel(testutil.Conformance(t, "bad-data"), f)
 		if !listed[rel] {
 			t.Errorf("bad-data file %s has no row in the table", rel)
 		}
@@ -66,7 +68,7 @@ func TestBadData(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(conformance, "bad-data", tt.name)
+			path := testutil.Conformance(t, "bad-data", tt.name)
 			p, e1, e2 := openPair(t, path)
 			check(t, "open", tt.openErr, e1, e2)
 			if e1 != nil || e2 != nil {
@@ -80,40 +82,30 @@ func TestBadData(t *testing.T) {
 				var va, vb any
 				check(t, "decode", tt.decodeErr, a.Decode(&va), b.Decode(&vb))
 			}
-			iterate := func(seq func(func(Result) bool)) error {
-				n := 0
-				for r := range seq {
-					if n++; n > 1000 {
-						break
-					}
-					if r.Err() != nil {
-						return r.Err()
-					}
-					var v any
-					if err := r.Decode(&v); err != nil {
-						return err
-					}
-				}
-				return nil
-			}
-			iterateTheirs := func() error {
-				n := 0
-				for r := range p.theirs.Networks() {
-					if n++; n > 1000 {
-						break
-					}
-					if r.Err() != nil {
-						return r.Err()
-					}
-					var v any
-					if err := r.Decode(&v); err != nil {
-						return err
-					}
-				}
-				return nil
-			}
-			check(t, "iterate", tt.iterateErr, iterate(p.ours.Networks()), iterateTheirs())
+			check(t, "iterate", tt.iterateErr, iterate(p.ours.Networks()), iterate(p.theirs.Networks()))
 		})
 	}
 	var _ = maxminddb.Open
+}
+
+// iterate decodes the first 1000 networks of seq (ours or
+// maxminddb-golang's) and returns the first error.
+func iterate[R interface {
+	Err() error
+	Decode(any) error
+}](seq iter.Seq[R]) error {
+	n := 0
+	for r := range seq {
+		if n++; n > 1000 {
+			break
+		}
+		if r.Err() != nil {
+			return r.Err()
+		}
+		var v any
+		if err := r.Decode(&v); err != nil {
+			return err
+		}
+	}
+	return nil
 }

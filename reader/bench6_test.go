@@ -3,8 +3,8 @@ package reader_test
 import (
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/reader"
-	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
 // BenchmarkDecodeMisses is BenchmarkDecode's cityMaps case on uniform
@@ -14,15 +14,12 @@ import (
 // workers: through a func value (impls) the target would escape for both
 // readers whatever Decode does.
 func BenchmarkDecodeMisses(b *testing.B) {
-	path := benchPath(b)
+	path := testutil.GeoLiteCity(b)
 	ours, err := reader.Open(path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	theirs, err := maxminddb.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	theirs := testutil.OpenV2(b, path)
 	b.Cleanup(func() { ours.Close(); theirs.Close() })
 	addrs := publicAddrs(nAddrs, true)
 	for _, a := range addrs { // steady state, as in BenchmarkLookup

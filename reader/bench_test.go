@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"os"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/bench/model"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/reader"
 	"github.com/ipatlas/ipatlas/reader/geoip2"
 	geoip2golang "github.com/oschwald/geoip2-golang/v2"
-	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
 // The benchmarks run each case on ipatlas's reader and on the peers in the
@@ -22,18 +22,6 @@ import (
 // Each case first looks every address up once, so that it is measured in
 // steady state (pages mapped, caches filled) as a server runs.
 //	benchstat -col /impl /tmp/reader-bench.txt
-
-const benchDB = "../data/GeoLite2-City.mmdb"
-
-func benchPath(b *testing.B) string {
-	if _, err := os.Stat(benchDB); err != nil {
-		if os.Getenv("CI") == "true" {
-			b.Fatalf("%s missing in CI: %v", benchDB, err)
-		}
-		b.Skipf("%s missing: run scripts/fetch-data.sh", benchDB)
-	}
-	return benchDB
-}
 
 // publicAddrs returns n random global unicast addresses that are not
 // private: IPv4, or IPv6 from 2000::/3.
@@ -65,55 +53,8 @@ const nAddrs = 1 << 16
 
 var sink any
 
-// cityMaps is a geoip2-golang v1 style City model: names as maps.
-type cityMaps struct {
-	City struct {
-		GeoNameID uint              `maxminddb:"geoname_id"`
-		Names     map[string]string `maxminddb:"names"`
-	} `maxminddb:"city"`
-	Continent struct {
-		Code      string            `maxminddb:"code"`
-		GeoNameID uint              `maxminddb:"geoname_id"`
-		Names     map[string]string `maxminddb:"names"`
-	} `maxminddb:"continent"`
-	Country struct {
-		GeoNameID         uint              `maxminddb:"geoname_id"`
-		IsInEuropeanUnion bool              `maxminddb:"is_in_european_union"`
-		IsoCode           string            `maxminddb:"iso_code"`
-		Names             map[string]string `maxminddb:"names"`
-	} `maxminddb:"country"`
-	Location struct {
-		AccuracyRadius uint16  `maxminddb:"accuracy_radius"`
-		Latitude       float64 `maxminddb:"latitude"`
-		Longitude      float64 `maxminddb:"longitude"`
-		MetroCode      uint    `maxminddb:"metro_code"`
-		TimeZone       string  `maxminddb:"time_zone"`
-	} `maxminddb:"location"`
-	Postal struct {
-		Code string `maxminddb:"code"`
-	} `maxminddb:"postal"`
-	RegisteredCountry struct {
-		GeoNameID         uint              `maxminddb:"geoname_id"`
-		IsInEuropeanUnion bool              `maxminddb:"is_in_european_union"`
-		IsoCode           string            `maxminddb:"iso_code"`
-		Names             map[string]string `maxminddb:"names"`
-	} `maxminddb:"registered_country"`
-	RepresentedCountry struct {
-		GeoNameID         uint              `maxminddb:"geoname_id"`
-		IsInEuropeanUnion bool              `maxminddb:"is_in_european_union"`
-		IsoCode           string            `maxminddb:"iso_code"`
-		Names             map[string]string `maxminddb:"names"`
-		Type              string            `maxminddb:"type"`
-	} `maxminddb:"represented_country"`
-	Subdivisions []struct {
-		GeoNameID uint              `maxminddb:"geoname_id"`
-		IsoCode   string            `maxminddb:"iso_code"`
-		Names     map[string]string `maxminddb:"names"`
-	} `maxminddb:"subdivisions"`
-	Traits struct {
-		IsAnycast bool `maxminddb:"is_anycast"`
-	} `maxminddb:"traits"`
-}
+// cityMaps is the City model bench/suite decodes into too.
+type cityMaps = model.CityMaps
 
 // countryOnly is the smallest useful model: the country's ISO code.
 type countryOnly struct {
@@ -130,7 +71,7 @@ type impl struct {
 }
 
 func impls(b *testing.B) []impl {
-	path := benchPath(b)
+	path := testutil.GeoLiteCity(b)
 	ours, err := reader.Open(path)
 	if err != nil {
 		b.Fatal(err)
@@ -139,10 +80,7 @@ func impls(b *testing.B) []impl {
 	if err != nil {
 		b.Fatal(err)
 	}
-	theirs, err := maxminddb.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	theirs := testutil.OpenV2(b, path)
 	b.Cleanup(func() { ours.Close(); plain.Close(); theirs.Close() })
 	return []impl{
 		{"ipatlas",
@@ -241,7 +179,7 @@ func BenchmarkDecode(b *testing.B) {
 // BenchmarkCity is a typed City lookup: ipatlas's shared record,
 // ipatlas's geoip2-golang-style private copy, and geoip2-golang v2.
 func BenchmarkCity(b *testing.B) {
-	path := benchPath(b)
+	path := testutil.GeoLiteCity(b)
 	ours, err := geoip2.Open(path)
 	if err != nil {
 		b.Fatal(err)
@@ -298,7 +236,7 @@ func BenchmarkCity(b *testing.B) {
 // reservation of the acceleration index, which lookups fill) and reports
 // the index size.
 func BenchmarkOpen(b *testing.B) {
-	path := benchPath(b)
+	path := testutil.GeoLiteCity(b)
 	b.Run("impl=ipatlas", func(b *testing.B) {
 		b.ReportAllocs()
 		var idx int
@@ -325,10 +263,7 @@ func BenchmarkOpen(b *testing.B) {
 	b.Run("impl=maxminddb", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			r, err := maxminddb.Open(path)
-			if err != nil {
-				b.Fatal(err)
-			}
+			r := testutil.OpenV2(b, path)
 			r.Close()
 		}
 	})
@@ -337,7 +272,7 @@ func BenchmarkOpen(b *testing.B) {
 // BenchmarkIndexWidth shows what the IPv4 index width buys: IPv4 lookups
 // (Found, Offset, Prefix) with indexes of 16 to 24 bits.
 func BenchmarkIndexWidth(b *testing.B) {
-	path := benchPath(b)
+	path := testutil.GeoLiteCity(b)
 	addrs := publicAddrs(nAddrs, false)
 	for _, w := range []int{16, 20, 22, 23, 24} {
 		r, err := reader.Open(path, reader.IPv4IndexBits(w))

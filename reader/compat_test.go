@@ -11,19 +11,14 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
-
-const conformance = "../../shared/mmdb-conformance"
 
 // testDataFiles lists the conformance test databases.
 func testDataFiles(t testing.TB) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(conformance, "test-data", "*.mmdb"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no conformance test data under %s (err %v)", conformance, err)
-	}
-	return files
+	return testutil.ConformanceGlob(t, "test-data/*.mmdb")
 }
 
 // errClass names the kind of an error so that ours and maxminddb-golang's

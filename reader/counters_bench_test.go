@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/reader"
 )
 
@@ -30,7 +31,7 @@ func rusage() (cpuNs, faults int64) {
 // sub-benchmarks take out the index (noindex) and the decoded-value
 // caches (nocache). BENCHMARKS.md has the findings.
 func BenchmarkDecodeCounters(b *testing.B) {
-	path := benchPath(b)
+	path := testutil.GeoLiteCity(b)
 	addrs := publicAddrs(nAddrs, false)
 	for _, c := range []struct {
 		name string

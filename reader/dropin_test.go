@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // dropinProgram is a program written for maxminddb-golang v2, following
@@ -150,7 +152,7 @@ func TestDropIn(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds two programs")
 	}
-	abs, err := filepath.Abs(filepath.Join(conformance, "test-data"))
+	abs, err := filepath.Abs(testutil.Conformance(t, "test-data"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,41 +8,21 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // TestOpenRefusesNonRegular: a FIFO (with no writer, so that opening it
 // for reading blocks), a directory and a device are refused at once with
 // ErrNotRegular, never blocking.
 func TestOpenRefusesNonRegular(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "served.mmdb")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Skipf("mkfifo: %v", err)
-	}
-	for _, path := range []string{fifo, dir, "/dev/null"} {
-		done := make(chan error, 1)
-		go func() {
-			r, err := Open(path)
-			if err == nil {
-				r.Close()
-			}
-			done <- err
-		}()
-		select {
-		case err := <-done:
-			var pe *fs.PathError
-			if !errors.Is(err, ErrNotRegular) || !errors.As(err, &pe) || pe.Path != path {
-				t.Errorf("Open(%s): %v; want a PathError naming it, wrapping ErrNotRegular", path, err)
-			}
-		case <-time.After(10 * time.Second):
-			// Unblock the open so that the test binary can end.
-			if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
-				w.Close()
-			}
-			t.Fatalf("Open(%s) still blocked after 10s", path)
+	fifo := testutil.FIFO(t, "served.mmdb")
+	for _, path := range []string{fifo, filepath.Dir(fifo), "/dev/null"} {
+		err := testutil.NoBlock(t, fifo, func() (*Reader, error) { return Open(path) })
+		var pe *fs.PathError
+		if !errors.Is(err, ErrNotRegular) || !errors.As(err, &pe) || pe.Path != path {
+			t.Errorf("Open(%s): %v; want a PathError naming it, wrapping ErrNotRegular", path, err)
 		}
 	}
 }
@@ -51,10 +31,7 @@ func TestOpenRefusesNonRegular(t *testing.T) {
 // a lookup's decode then reads pages past the end of the file, which raises
 // SIGBUS. Inside Guard that is a *FaultError; the process lives on.
 func TestGuardTurnsFaultIntoError(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join(conformance, "test-data", "GeoIP2-City-Test.mmdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := testutil.ReadFile(t, testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb"))
 	path := filepath.Join(t.TempDir(), "city.mmdb")
 	if err := os.WriteFile(path, src, 0o644); err != nil {
 		t.Fatal(err)

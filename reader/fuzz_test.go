@@ -3,9 +3,10 @@ package reader
 import (
 	"net/netip"
 	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // FuzzReader opens mutated databases and runs every stage on them: open,
@@ -27,8 +28,7 @@ import (
 func FuzzReader(f *testing.F) {
 	var seeds []string
 	for _, dir := range []string{"test-data/*.mmdb", "bad-data/*/*.mmdb"} {
-		m, _ := filepath.Glob(filepath.Join(conformance, dir))
-		seeds = append(seeds, m...)
+		seeds = append(seeds, testutil.ConformanceGlob(f, dir)...)
 	}
 	for _, s := range seeds {
 		b, err := os.ReadFile(s)

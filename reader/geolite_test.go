@@ -3,28 +3,11 @@ package reader
 import (
 	"math/rand/v2"
 	"net/netip"
-	"os"
 	"reflect"
 	"testing"
 
-	maxminddb "github.com/oschwald/maxminddb-golang/v2"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
-
-// geoLitePath is the real database that scripts/fetch-data.sh fetches.
-const geoLitePath = "../data/GeoLite2-City.mmdb"
-
-// needGeoLite returns the path of GeoLite2-City.mmdb, skipping the test
-// when it is missing (failing instead when CI=true).
-func needGeoLite(t testing.TB) string {
-	t.Helper()
-	if _, err := os.Stat(geoLitePath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s missing in CI: run scripts/fetch-data.sh (%v)", geoLitePath, err)
-		}
-		t.Skipf("%s missing: run scripts/fetch-data.sh", geoLitePath)
-	}
-	return geoLitePath
-}
 
 // randomAddrs returns n random IPv4 (v6 false) or IPv6 addresses from a
 // fixed seed; IPv6 addresses are drawn from 2000::/3 (where the data is)
@@ -76,12 +59,8 @@ type sparseRecord struct {
 }
 
 func TestGeoLiteMatchesPeer(t *testing.T) {
-	path := needGeoLite(t)
-	theirs, err := maxminddb.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer theirs.Close()
+	path := testutil.GeoLiteCity(t)
+	theirs := testutil.OpenV2(t, path)
 	for _, tc := range []struct {
 		name   string
 		opts   []ReaderOption
@@ -121,31 +100,13 @@ func TestGeoLiteMatchesPeer(t *testing.T) {
 					continue
 				}
 				decoded[x.Offset()] = true
-				var va, vb any
-				if err := x.Decode(&va); err != nil {
-					t.Fatalf("%s: %v", a, err)
-				}
-				if err := y.Decode(&vb); err != nil {
-					t.Fatalf("%s: maxminddb: %v", a, err)
-				}
-				if !reflect.DeepEqual(va, vb) {
-					t.Fatalf("%s: record\n%v\nmaxminddb\n%v", a, va, vb)
-				}
+				decodeBoth[any](t, a.String(), x, y)
 				// A small struct skips most of the record; twice, so that
 				// the second decode meets the skips and the names map the
 				// first remembered. The map is changed after each decode: the
 				// next decode must not see the change.
 				for range 2 {
-					var sa, sb sparseRecord
-					if err := x.Decode(&sa); err != nil {
-						t.Fatalf("%s: sparse: %v", a, err)
-					}
-					if err := y.Decode(&sb); err != nil {
-						t.Fatalf("%s: sparse: maxminddb: %v", a, err)
-					}
-					if !reflect.DeepEqual(sa, sb) {
-						t.Fatalf("%s: sparse record %+v, maxminddb %+v", a, sa, sb)
-					}
+					sa := decodeBoth[sparseRecord](t, a.String()+": sparse", x, y)
 					if sa.Country.Names != nil {
 						sa.Country.Names["en"] = "changed by the caller"
 					}
@@ -157,4 +118,22 @@ func TestGeoLiteMatchesPeer(t *testing.T) {
 			t.Logf("%d addresses, %d found, %d distinct records compared", len(addrs), found, len(decoded))
 		})
 	}
+}
+
+// decodeBoth decodes x (ours) and y (maxminddb-golang's result for the
+// same address) into a new T each, and fails the test unless both decode
+// to equal values; it returns ours.
+func decodeBoth[T any](t *testing.T, what string, x, y interface{ Decode(any) error }) T {
+	t.Helper()
+	var a, b T
+	if err := x.Decode(&a); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if err := y.Decode(&b); err != nil {
+		t.Fatalf("%s: maxminddb: %v", what, err)
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("%s: record\n%+v\nmaxminddb\n%+v", what, a, b)
+	}
+	return a
 }

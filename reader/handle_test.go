@@ -3,11 +3,12 @@ package reader
 import (
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // TestHotReload runs lookups and decodes from several goroutines while
@@ -16,8 +17,8 @@ import (
 // of the two files: never an error, never a mix. Run with -race.
 func TestHotReload(t *testing.T) {
 	files := []string{
-		filepath.Join(conformance, "test-data", "GeoIP2-City-Test.mmdb"),
-		filepath.Join(conformance, "test-data", "GeoLite2-City-Test.mmdb"),
+		testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb"),
+		testutil.Conformance(t, "test-data", "GeoLite2-City-Test.mmdb"),
 	}
 	// The expected answer per file and address, from a plain reader.
 	var addrs []netip.Addr
@@ -86,7 +87,7 @@ func TestHotReload(t *testing.T) {
 	if lookups.Load() == 0 {
 		t.Fatal("no lookups ran")
 	}
-	if err := h.Reload(filepath.Join(conformance, "bad-data", "maxminddb-golang", "cyclic-data-structure.mmdb")); err == nil {
+	if err := h.Reload(testutil.Conformance(t, "bad-data", "maxminddb-golang", "cyclic-data-structure.mmdb")); err == nil {
 		t.Fatal("reloading a bad file succeeded")
 	}
 	if r := h.Lookup(addrs[0]); r.Err() != nil {

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // TestIndexMatchesPlainWalk checks invariant 2: for every index width, an
@@ -12,8 +14,8 @@ import (
 // every conformance database and on GeoLite2-City when present.
 func TestIndexMatchesPlainWalk(t *testing.T) {
 	files := testDataFiles(t)
-	if _, err := os.Stat(geoLitePath); err == nil {
-		files = append(files, geoLitePath)
+	if _, err := os.Stat(testutil.DataPath(t, "GeoLite2-City.mmdb")); err == nil {
+		files = append(files, testutil.DataPath(t, "GeoLite2-City.mmdb"))
 	}
 	addrs := append(randomAddrs(20000, false, 7), randomAddrs(5000, true, 8)...)
 	for _, f := range files {
@@ -47,7 +49,7 @@ func TestIndexMatchesPlainWalk(t *testing.T) {
 // TestLookupDoesNotAllocate holds Lookup and the Result accessors to zero
 // allocations.
 func TestLookupDoesNotAllocate(t *testing.T) {
-	r, err := Open(filepath.Join(conformance, "test-data", "GeoIP2-City-Test.mmdb"))
+	r, err := Open(testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +69,7 @@ func TestLookupDoesNotAllocate(t *testing.T) {
 // TestIndexMemoryBounded checks the documented index sizes on the real
 // database: 32 MiB of IPv4 index plus 512 KiB of IPv6 index by default.
 func TestIndexMemoryBounded(t *testing.T) {
-	r, err := Open(needGeoLite(t))
+	r, err := Open(testutil.GeoLiteCity(t))
 	if err != nil {
 		t.Fatal(err)
 	}

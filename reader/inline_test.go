@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // hotInlined lists the functions of the lookup hot path (lookup, Result
@@ -41,12 +43,7 @@ func TestHotPathInlines(t *testing.T) {
 		t.Skip("runs the compiler")
 	}
 	gobin, err := exec.LookPath("go")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no go command in CI: %v", err)
-		}
-		t.Skipf("no go command: %v", err)
-	}
+	testutil.Need(t, "the go command", err, "put go on PATH")
 	canInline := regexp.MustCompile(`: can inline (\S+)`)
 	for pkg, funcs := range hotInlined {
 		out, err := exec.Command(gobin, "build", "-gcflags=-m", "-o", os.DevNull, pkg).CombinedOutput()

@@ -2,10 +2,11 @@ package reader
 
 import (
 	"net/netip"
-	"os"
 	"runtime"
 	"sync/atomic"
 	"testing"
+
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // TestMappedReaderStaysAlive calls Verify, Lookup and Decode as the last use
@@ -13,13 +14,7 @@ import (
 // Reader that became unreachable inside such a call would have its file
 // unmapped under it (a crash, not a failure).
 func TestMappedReaderStaysAlive(t *testing.T) {
-	path := "../data/GeoLite2-Country.mmdb"
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s missing in CI: %v", path, err)
-		}
-		t.Skipf("%s missing: run scripts/fetch-data.sh", path)
-	}
+	path := testutil.GeoLiteCountry(t)
 	var stop atomic.Bool
 	done := make(chan struct{})
 	go func() {

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // filledEntries counts the entries of r's indexes that lookups filled.
@@ -44,7 +45,7 @@ func filledEntries(r *Reader) (v4, v6 int) {
 // tree ends above the slot's depth), and every entry filled holds what
 // a plain walk of its prefix gives.
 func TestOpenTouchesNoIndex(t *testing.T) {
-	r, err := Open(needGeoLite(t))
+	r, err := Open(testutil.GeoLiteCity(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,8 +98,8 @@ func checkFilledEntries(t *testing.T, r *Reader) {
 // -race: the fills race with lookups by design, through atomics only).
 func TestIndexConcurrentFill(t *testing.T) {
 	files := testDataFiles(t)
-	if _, err := os.Stat(geoLitePath); err == nil {
-		files = append(files, geoLitePath)
+	if _, err := os.Stat(testutil.DataPath(t, "GeoLite2-City.mmdb")); err == nil {
+		files = append(files, testutil.DataPath(t, "GeoLite2-City.mmdb"))
 	}
 	n := 4000
 	if raceEnabled {

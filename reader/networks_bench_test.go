@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/reader"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
@@ -40,7 +41,7 @@ func countNetworks[R networkResult](seq iter.Seq[R]) (int, error) {
 // walk without decoding. One op is one NetworksWithin loop; networks/op
 // says how many networks that was, so that ns/network can be compared.
 func BenchmarkNetworks(b *testing.B) {
-	path := benchPath(b)
+	path := testutil.GeoLiteCity(b)
 	ours, errOurs := reader.Open(path)
 	theirs, errTheirs := maxminddb.Open(path)
 	if err := errors.Join(errOurs, errTheirs); err != nil {

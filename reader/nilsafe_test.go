@@ -2,10 +2,9 @@ package reader
 
 import (
 	"net/netip"
-	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
@@ -15,12 +14,9 @@ import (
 // readers of IPv4 and IPv6 trees.
 func TestCloseInsideNetworks(t *testing.T) {
 	for _, name := range []string{"GeoIP2-City-Test.mmdb", "MaxMind-DB-test-ipv4-24.mmdb", "MaxMind-DB-test-mixed-28.mmdb"} {
-		path := filepath.Join(conformance, "test-data", name)
+		path := testutil.Conformance(t, "test-data", name)
 		// The reference: maxminddb-golang v2 on the same file.
-		ref, err := maxminddb.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ref := testutil.OpenV2(t, path)
 		refErr := closeAfter(t, 2, ref.Networks(maxminddb.IncludeNetworksWithoutData()), ref.Close)
 		if refErr == nil {
 			t.Fatalf("%s: maxminddb-golang v2 no longer ends with an error: revisit this test", name)
@@ -28,15 +24,16 @@ func TestCloseInsideNetworks(t *testing.T) {
 		for _, mode := range []string{"Open", "OpenBytes"} {
 			t.Run(name+"/"+mode, func(t *testing.T) {
 				var r *Reader
+				var err error
 				if mode == "Open" {
 					r, err = Open(path)
 				} else {
-					r, err = OpenBytes(readFile(t, path))
+					r, err = OpenBytes(testutil.ReadFile(t, path))
 				}
 				if err != nil {
 					t.Fatal(err)
 				}
-				err := closeAfter(t, 2, r.Networks(IncludeNetworksWithoutData()), r.Close)
+				err = closeAfter(t, 2, r.Networks(IncludeNetworksWithoutData()), r.Close)
 				if err == nil {
 					t.Fatalf("no error after Close inside the loop (maxminddb-golang v2: %v)", refErr)
 				}
@@ -90,8 +87,8 @@ func closeAfter[R interface {
 // TestNoDatabaseErrors holds the ways of reaching a Reader that is not
 // there (and of passing nil options) to an error, never a panic.
 func TestNoDatabaseErrors(t *testing.T) {
-	path := filepath.Join(conformance, "test-data", "GeoIP2-City-Test.mmdb")
-	buf := readFile(t, path)
+	path := testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb")
+	buf := testutil.ReadFile(t, path)
 	a := netip.MustParseAddr("81.2.69.142")
 	networksErr := func(r *Reader, opts ...NetworksOption) error {
 		for res := range r.Networks(opts...) {
@@ -149,19 +146,7 @@ func TestNoDatabaseErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var err error
-			func() {
-				defer func() {
-					if p := recover(); p != nil {
-						t.Fatalf("panic: %v", p)
-					}
-				}()
-				err = c.run()
-			}()
-			if err == nil {
-				t.Fatal("no error")
-			}
-			t.Log(err)
+			testutil.ErrorNotPanic(t, c.run)
 		})
 	}
 	// Reload fills an empty Handle.
@@ -172,13 +157,4 @@ func TestNoDatabaseErrors(t *testing.T) {
 	if res := h.Lookup(a); res.Err() != nil || !res.Found() {
 		t.Fatalf("after Reload into a zero Handle: %v, found %v", res.Err(), res.Found())
 	}
-}
-
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

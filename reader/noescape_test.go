@@ -2,8 +2,9 @@ package reader
 
 import (
 	"net/netip"
-	"path/filepath"
 	"testing"
+
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // TestDecodeTargetDoesNotEscape holds Decode to leaving
@@ -12,7 +13,7 @@ import (
 // a struct of numbers, allocates nothing (maxminddb-golang v2 allocates
 // the target on the heap every time). See noescape.
 func TestDecodeTargetDoesNotEscape(t *testing.T) {
-	r, err := Open(filepath.Join(conformance, "test-data", "GeoIP2-City-Test.mmdb"))
+	r, err := Open(testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb"))
 	if err != nil {
 		t.Fatal(err)
 	}

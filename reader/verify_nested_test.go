@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/ipatlas/ipatlas/format"
-	maxminddb "github.com/oschwald/maxminddb-golang/v2"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // verifyOneNode builds an IPv4 database of one node whose left and right
@@ -31,10 +31,7 @@ func verifyOneNode(t *testing.T, left, right uint, data []byte) (ours, theirs er
 	if err != nil {
 		t.Fatal(err)
 	}
-	peer, err := maxminddb.OpenBytes(b.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
+	peer := testutil.OpenV2Bytes(t, b.Bytes())
 	return r.Verify(), peer.Verify()
 }
 

@@ -1,7 +1,6 @@
 package inference
 
 import (
-	"context"
 	"errors"
 	"net/netip"
 	"path/filepath"
@@ -9,11 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ipatlas/ipatlas/builder"
 	"github.com/ipatlas/ipatlas/compile"
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/kv"
-	"github.com/oschwald/maxminddb-golang/v2"
 )
 
 // tinyKV and tinyWriter are caches far smaller than the records of the
@@ -30,20 +28,7 @@ var (
 func buildWith(t *testing.T, c Config, ko kv.Options, wo format.MemoryOptions) (string, compile.Stats, int) {
 	t.Helper()
 	dir := t.TempDir()
-	csvPath, _ := generateSmall(t, c, dir)
-	st, err := kv.Open(filepath.Join(dir, "db"), ko)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := builder.IngestFile(context.Background(), st, "bench", 0, kv.Replace, csvPath, builder.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	snap, err := st.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer snap.Close()
+	snap := ingestSmall(t, c, dir, ko, kv.Replace)
 	// The dictionary's bytes: the records entries name by number.
 	dict := map[uint64]int{}
 	for e, err := range snap.All() {
@@ -100,16 +85,8 @@ func TestBoundedCachesGiveTheSameDatabase(t *testing.T) {
 			if c.PerAddress && refStats.Records < c.Rows()*99/100 {
 				t.Fatalf("%d distinct records of %d rows: the per-address input is not distinct", refStats.Records, c.Rows())
 			}
-			a, err := maxminddb.Open(small)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer a.Close()
-			r, err := maxminddb.Open(ref)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
+			a := testutil.OpenV2(t, small)
+			r := testutil.OpenV2(t, ref)
 			n := 0
 			for i := range c.Rows() {
 				var p netip.Prefix

@@ -7,11 +7,11 @@ import (
 	"math"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/ipatlas/ipatlas/internal/atomicfile"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -599,34 +599,24 @@ func Generate(c Config, csvPath, jsonPath string, level int) (GenResult, error) 
 // writeGzip writes what fill writes, gzip-compressed at level, to a
 // temporary file renamed to path when complete, and returns its size.
 func writeGzip(path string, level int, fill func(w io.Writer) error) (n int64, err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return 0, fmt.Errorf("gen: %w", err)
-	}
-	defer func() {
+	err = atomicfile.Write(path, func(f io.Writer) error {
+		fb := bufio.NewWriterSize(f, 1<<20)
+		zw, err := gzip.NewWriterLevel(fb, level)
 		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+			return err
 		}
-	}()
-	if err := f.Chmod(0o644); err != nil {
-		return 0, fmt.Errorf("gen: %w", err)
-	}
-	fb := bufio.NewWriterSize(f, 1<<20)
-	zw, err := gzip.NewWriterLevel(fb, level)
+		w := bufio.NewWriterSize(zw, 1<<20)
+		if err := fill(w); err != nil {
+			return err
+		}
+		for _, step := range []func() error{w.Flush, zw.Close, fb.Flush} {
+			if err := step(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return 0, fmt.Errorf("gen: %s: %w", path, err)
-	}
-	w := bufio.NewWriterSize(zw, 1<<20)
-	if err := fill(w); err != nil {
-		return 0, fmt.Errorf("gen: %s: %w", path, err)
-	}
-	for _, step := range []func() error{w.Flush, zw.Close, fb.Flush, f.Close} {
-		if err := step(); err != nil {
-			return 0, fmt.Errorf("gen: %s: %w", path, err)
-		}
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
 		return 0, fmt.Errorf("gen: %w", err)
 	}
 	fi, err := os.Stat(path)

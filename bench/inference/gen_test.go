@@ -11,9 +11,9 @@ import (
 
 	"github.com/ipatlas/ipatlas/builder"
 	"github.com/ipatlas/ipatlas/compile"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/kv"
 	"github.com/klauspost/compress/gzip"
-	"github.com/oschwald/maxminddb-golang/v2"
 )
 
 // small is the Configuration of the quick tests.
@@ -135,29 +135,12 @@ func TestNetworksInOrder(t *testing.T) {
 // from other rows (another seed).
 func TestCheckCatchesWrongRows(t *testing.T) {
 	dir := t.TempDir()
-	csvPath, _ := generateSmall(t, small, dir)
-	st, err := kv.Open(filepath.Join(dir, "db"), kv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := builder.IngestFile(context.Background(), st, "bench", 0, kv.Upsert, csvPath, builder.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	snap, err := st.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer snap.Close()
+	snap := ingestSmall(t, small, dir, kv.Options{}, kv.Upsert)
 	mmdb := filepath.Join(dir, "out.mmdb")
 	if _, err := compile.Compile(snap, mmdb, compile.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	db, err := maxminddb.Open(mmdb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testutil.OpenV2(t, mmdb)
 	if _, err := checkLookups(small, db, 1000); err != nil {
 		t.Fatalf("right seed: %v", err)
 	}
@@ -203,4 +186,26 @@ func TestAddressRowsInOrder(t *testing.T) {
 	if len(distinct) < c.Rows()*999/1000 {
 		t.Errorf("%d distinct records of %d rows", len(distinct), c.Rows())
 	}
+}
+
+// ingestSmall generates c's CSV in dir, ingests it into a store there
+// with mode, and returns a snapshot; the store and the snapshot are
+// closed when the test ends.
+func ingestSmall(t *testing.T, c Config, dir string, ko kv.Options, mode kv.Mode) *kv.Snapshot {
+	t.Helper()
+	csvPath, _ := generateSmall(t, c, dir)
+	st, err := kv.Open(filepath.Join(dir, "db"), ko)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := builder.IngestFile(context.Background(), st, "bench", 0, mode, csvPath, builder.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := st.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { snap.Close() })
+	return snap
 }

@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/ipatlas/ipatlas/bench/suite"
+	"github.com/ipatlas/ipatlas/internal/atomicfile"
 )
 
 // Names of the files in a report directory.
@@ -35,7 +36,7 @@ func Save(dir, name string, v any) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	return writeAtomic(filepath.Join(dir, name), append(b, '\n'))
+	return atomicfile.WriteFile(filepath.Join(dir, name), append(b, '\n'))
 }
 
 // Load reads the results kept in dir; a part that is not there is nil.
@@ -67,33 +68,6 @@ func Load(dir string) (*suite.ReadersResult, *suite.BuildResult, error) {
 		}
 	}
 	return r, b, nil
-}
-
-// writeAtomic writes data to a temporary file beside path, then renames it.
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return nil
 }
 
 // savePlot draws a plot to a temporary file and renames it to dir/name.
@@ -133,7 +107,7 @@ func Render(dir string, r *suite.ReadersResult, b *suite.BuildResult) error {
 			return err
 		}
 	}
-	return writeAtomic(filepath.Join(dir, ReportFile), []byte(md.String()))
+	return atomicfile.WriteFile(filepath.Join(dir, ReportFile), []byte(md.String()))
 }
 
 func machineTable(md *strings.Builder, m suite.Machine, took string) {

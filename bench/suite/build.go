@@ -17,6 +17,7 @@ import (
 	"github.com/ipatlas/ipatlas/bench/inference"
 	"github.com/ipatlas/ipatlas/builder"
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/atomicfile"
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 )
@@ -398,24 +399,11 @@ func writeWithMMDBWriter(in, out string) (mmdbwriterResult, error) {
 	res.Records = len(cache)
 	t1 := time.Now()
 	res.ReadInsertSeconds = t1.Sub(t0).Seconds()
-	tmp := out + ".tmp"
-	f, err := os.Create(tmp)
+	err = atomicfile.Write(out, func(w io.Writer) error {
+		_, err := tree.WriteTo(w)
+		return err
+	})
 	if err != nil {
-		return res, err
-	}
-	defer os.Remove(tmp)
-	if _, err := tree.WriteTo(f); err != nil {
-		f.Close()
-		return res, fmt.Errorf("writing %s: %w", out, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return res, fmt.Errorf("writing %s: %w", out, err)
-	}
-	if err := f.Close(); err != nil {
-		return res, fmt.Errorf("writing %s: %w", out, err)
-	}
-	if err := os.Rename(tmp, out); err != nil {
 		return res, err
 	}
 	res.WriteSeconds = time.Since(t1).Seconds()

@@ -27,6 +27,9 @@ const (
 type rule struct {
 	pkg   string
 	allow []string
+	// testOnly: no non-test file outside pkg may import these packages
+	// (test helpers, with peer readers, must not reach a binary).
+	testOnly bool
 }
 
 // rules is SPEC.md's layout table ("may import"), first match wins.
@@ -37,8 +40,10 @@ var rules = []rule{
 	// builder and compile reach Pebble only through kv. klauspost/compress
 	// reads .gz/.zst inputs (builder) and writes .mmdb.zst (compile).
 	// gazetteer reads MMDBs through reader, never Pebble; builder labels
-	// rows with it; internal/geo is the shared great-circle geometry.
-	{pkg: "gazetteer/...", allow: []string{std, "format/...", "reader/...", "internal/geo"}},
+	// rows with it; internal/geo is the shared great-circle geometry;
+	// internal/atomicfile writes files whole (temp, fsync, rename, fsync
+	// of the folder).
+	{pkg: "gazetteer/...", allow: []string{std, "format/...", "reader/...", "internal/geo", "internal/atomicfile"}},
 	{pkg: "builder/...", allow: []string{std, "kv/...", "format/...", "gazetteer/...", "internal/geo", "github.com/klauspost/compress/..."}},
 	{pkg: "compile/...", allow: []string{std, "kv/...", "format/...", "internal/geo", "github.com/klauspost/compress/..."}},
 	{pkg: "bench/...", allow: []string{anything}},
@@ -61,7 +66,7 @@ var rules = []rule{
 	// reader, walks them with mmdbtree, reads truth files with builder's
 	// readers and plots with svgplot (not bench/report: no gonum in the
 	// ipatlas binary).
-	{pkg: "eval/...", allow: []string{std, "format/...", "reader/...", "builder/...", "internal/mmdbtree/...", "internal/svgplot/...", "internal/recordpath/...", "internal/geo/..."}},
+	{pkg: "eval/...", allow: []string{std, "format/...", "reader/...", "builder/...", "internal/mmdbtree/...", "internal/svgplot/...", "internal/recordpath/...", "internal/geo/...", "internal/atomicfile"}},
 	// mmdbtool is export, diff, verify and inspect as a library: it walks
 	// files with mmdbtree, reads them with reader (verify and inspect take
 	// any file the drop-in reader opens) and maps them itself.
@@ -72,7 +77,22 @@ var rules = []rule{
 	// sampledb compiles testdata/sample for examples and tests (test
 	// support; no command links it).
 	{pkg: "internal/sampledb/...", allow: []string{std, "builder/...", "compile/..."}},
+	// testutil is the tests' shared helpers: data locators, the
+	// skip-or-fail rule and the peer-reader oracles. It imports no module
+	// package (format's and reader's internal tests use it), and only
+	// tests may import it.
+	{pkg: "internal/testutil/...", allow: []string{std, "github.com/oschwald/maxminddb-golang/v2/..."}, testOnly: true},
 	{pkg: "internal/...", allow: []string{std, "format/..."}},
+}
+
+// testOnlyRule returns the test-only rule covering imp, or nil.
+func testOnlyRule(module string, rules []rule, imp string) *rule {
+	for i := range rules {
+		if rules[i].testOnly && match(full(module, rules[i].pkg), imp) {
+			return &rules[i]
+		}
+	}
+	return nil
 }
 
 // goPackage is the part of `go list -json` output the check reads.
@@ -149,6 +169,11 @@ func checkImports(module string, rules []rule, pkgs []goPackage) []string {
 			continue
 		}
 		for _, imp := range p.Imports {
+			if to := testOnlyRule(module, rules, imp); to != nil && !match(full(module, to.pkg), p.ImportPath) {
+				problems = append(problems, fmt.Sprintf("%s imports %s, which only tests may import",
+					rel, imp))
+				continue
+			}
 			if !allowed(module, *r, imp) {
 				problems = append(problems, fmt.Sprintf("%s imports %s, but %s may import only %s",
 					rel, imp, r.pkg, strings.Join(r.allow, ", ")))
@@ -233,7 +258,8 @@ func TestCheckImports(t *testing.T) {
 				pkg(m+"/compile", m+"/kv", m+"/format", "github.com/klauspost/compress/zstd"),
 				pkg(m+"/bench", m+"/reader", m+"/compile", "github.com/oschwald/maxminddb-golang/v2"),
 				pkg(m+"/cmd/ipatlas", m+"/builder", m+"/reader", "github.com/cockroachdb/pebble"),
-				pkg(m+"/internal/testutil", "testing", m+"/format"),
+				pkg(m+"/internal/testutil", "testing", "github.com/oschwald/maxminddb-golang/v2"),
+				pkg(m+"/internal/testutil/sub", m+"/internal/testutil"),
 				pkg("other.org/elsewhere", "github.com/anything/at/all"), // not in the module
 			},
 		},
@@ -246,6 +272,8 @@ func TestCheckImports(t *testing.T) {
 				pkg(m+"/compile", m+"/reader"),
 				pkg(m+"/kv", m+"/builder"),
 				pkg(m+"/internal/helper", m+"/kv"),
+				pkg(m+"/cmd/ipatlas", m+"/internal/testutil"),
+				pkg(m+"/internal/testutil", m+"/format"),
 				pkg(m + "/formatter"),
 				pkg(m),
 			},
@@ -257,6 +285,8 @@ func TestCheckImports(t *testing.T) {
 				"compile imports example.com/mod/reader",
 				"kv imports example.com/mod/builder",
 				"internal/helper imports example.com/mod/kv",
+				"cmd/ipatlas imports example.com/mod/internal/testutil, which only tests may import",
+				"internal/testutil imports example.com/mod/format",
 				"formatter: no import rule",
 				".: no import rule",
 			},

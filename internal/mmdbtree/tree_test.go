@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 func TestOpenErrors(t *testing.T) {
@@ -27,24 +28,12 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-// conformanceFile returns the path of a conformance test database, or
-// skips the test when it is missing (fails under CI=true).
-func conformanceFile(t *testing.T, name string) string {
-	path := "../../../shared/mmdb-conformance/test-data/" + name
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but %s is missing", path)
-		}
-		t.Skipf("%s missing", path)
-	}
-	return path
-}
-
 // TestWalkConformance walks a conformance database, mapped, and closes
 // it; the networks come in address order. (cmd/ipatlas's walk tests hold
 // the walk to maxminddb-golang's.)
 func TestWalkConformance(t *testing.T) {
-	tr, err := Open(conformanceFile(t, "GeoIP2-City-Test.mmdb"))
+	path := testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb")
+	tr, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +64,7 @@ func TestWalkConformance(t *testing.T) {
 // prefixes the tree holds, found by Lookup of the alias's first address),
 // Visited counts the visits, and Leaves gives what Walk gives.
 func TestWalkAliases(t *testing.T) {
-	tr, err := Open(conformanceFile(t, "MaxMind-DB-test-mixed-24.mmdb"))
+	tr, err := Open(testutil.Conformance(t, "test-data", "MaxMind-DB-test-mixed-24.mmdb"))
 	if err != nil {
 		t.Fatal(err)
 	}

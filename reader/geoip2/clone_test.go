@@ -3,10 +3,11 @@ package geoip2
 import (
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"reflect"
 	"sync"
 	"testing"
+
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // scribble writes junk into every value reachable from v, following
@@ -108,12 +109,7 @@ var privateLookups = []struct {
 func TestPrivateCopyIsDeep(t *testing.T) {
 	for _, m := range privateLookups {
 		t.Run(m.name, func(t *testing.T) {
-			path := filepath.Join(testData, m.file)
-			r, err := Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
+			r, path := openTestData(t, m.file)
 			indirect := 0
 			for _, a := range networks(t, path) {
 				before, err := m.private(r, a)
@@ -153,12 +149,7 @@ func TestPrivateCopyIsDeep(t *testing.T) {
 func TestPrivateCopyRace(t *testing.T) {
 	for _, m := range privateLookups {
 		t.Run(m.name, func(t *testing.T) {
-			path := filepath.Join(testData, m.file)
-			r, err := Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
+			r, path := openTestData(t, m.file)
 			addrs := networks(t, path)
 			want := map[netip.Addr]string{}
 			for _, a := range addrs {
@@ -200,7 +191,7 @@ func TestPrivateCopyRace(t *testing.T) {
 // TestNoDatabaseErrors: a nil Option and the lookups of a nil *Reader
 // (what a zero Handle holds) are errors, never panics.
 func TestNoDatabaseErrors(t *testing.T) {
-	path := filepath.Join(testData, "GeoIP2-City-Test.mmdb")
+	path := testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb")
 	a := netip.MustParseAddr("81.2.69.142")
 	var h Handle
 	cases := []struct {
@@ -220,18 +211,7 @@ func TestNoDatabaseErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var err error
-			func() {
-				defer func() {
-					if p := recover(); p != nil {
-						t.Fatalf("panic: %v", p)
-					}
-				}()
-				err = c.run()
-			}()
-			if err == nil {
-				t.Fatal("no error")
-			}
+			testutil.ErrorNotPanic(t, c.run)
 		})
 	}
 }

@@ -8,27 +8,35 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/reader"
 	theirs "github.com/oschwald/geoip2-golang/v2"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
-const testData = "../../../shared/mmdb-conformance/test-data"
-
 // networks lists every network of a database with maxminddb-golang, plus
 // addresses with no data.
 func networks(t *testing.T, path string) []netip.Addr {
 	t.Helper()
-	db, err := maxminddb.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testutil.OpenV2(t, path)
 	var out []netip.Addr
 	for r := range db.Networks(maxminddb.IncludeNetworksWithoutData()) {
 		out = append(out, r.Prefix().Addr())
 	}
 	return append(out, netip.MustParseAddr("1.2.3.4"), netip.MustParseAddr("2a02:ff00::1"))
+}
+
+// openTestData opens the conformance database name (test-data) and
+// closes it when the test ends; it returns the reader and the path.
+func openTestData(t *testing.T, name string) (*Reader, string) {
+	t.Helper()
+	path := testutil.Conformance(t, "test-data", name)
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r, path
 }
 
 func jsonOf(t *testing.T, v any) string {
@@ -44,10 +52,7 @@ func jsonOf(t *testing.T, v any) string {
 // the GeoIP2/GeoLite2 test databases with geoip2-golang v2. The models
 // share JSON tags, so equal JSON means equal field values.
 func TestModelsMatchGeoIP2(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(testData, "Geo*.mmdb"))
-	if len(files) == 0 {
-		t.Fatal("no test databases")
-	}
+	files := testutil.ConformanceGlob(t, "test-data/Geo*.mmdb")
 	type method struct {
 		name   string
 		ours   func(*Reader, netip.Addr) (any, error)
@@ -114,11 +119,7 @@ func TestModelsMatchGeoIP2(t *testing.T) {
 // TestSharedCityDoesNotAllocate holds CityShared to its promise: no
 // allocation once the record is cached.
 func TestSharedCityDoesNotAllocate(t *testing.T) {
-	r, err := Open(filepath.Join(testData, "GeoIP2-City-Test.mmdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r, _ := openTestData(t, "GeoIP2-City-Test.mmdb")
 	for _, ip := range []string{"81.2.69.160", "2a02:cf40::1", "1.2.3.4"} {
 		a := netip.MustParseAddr(ip)
 		first, _, err := r.CityShared(a)
@@ -139,7 +140,7 @@ func TestSharedCityDoesNotAllocate(t *testing.T) {
 // TestConcurrentShared runs typed lookups from many goroutines (with
 // -race) and checks each answer against a serial run.
 func TestConcurrentShared(t *testing.T) {
-	path := filepath.Join(testData, "GeoIP2-City-Test.mmdb")
+	path := testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb")
 	r, err := Open(path, WithCacheSize(64))
 	if err != nil {
 		t.Fatal(err)

@@ -3,10 +3,10 @@ package main
 import (
 	"bytes"
 	"io"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
@@ -57,10 +57,7 @@ func TestSampleUpToDate(t *testing.T) {
 		if again := decompress(t, f.name, b[i].data); !bytes.Equal(got, again) {
 			t.Errorf("%s: two runs differ", f.name)
 		}
-		committed, err := os.ReadFile(filepath.Join(dir, f.name))
-		if err != nil {
-			t.Fatal(err)
-		}
+		committed := testutil.ReadFile(t, filepath.Join(dir, f.name))
 		if !bytes.Equal(decompress(t, f.name, committed), got) {
 			t.Errorf("%s: the committed file differs from the generator's output; regenerate it", f.name)
 		}
