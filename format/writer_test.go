@@ -277,11 +277,16 @@ func rtPool(r *rand.Rand) []Value {
 		pool = append(pool, rtSanitize(randValue(r, 3, pool[:5])))
 	}
 	pool = append(pool, Map{}, String("just a string"), Uint32(7))
-	// Keep distinct records only, so an index names a record.
+	// Keep distinct records only, so an index names a record. Distinct as
+	// the loosest reader sees them: Python reads every integer type as int
+	// and both float types as float, so Int32(7) and Uint32(7) would be
+	// one record to it (and to maxminddb-golang's decode into any).
 	var out []Value
+	var seen []any
 	for _, v := range pool {
-		if !slices.ContainsFunc(out, func(w Value) bool { return Equal(v, w) }) {
-			out = append(out, v)
+		py := rtPyWant(v)
+		if !slices.ContainsFunc(seen, func(w any) bool { return reflect.DeepEqual(py, w) }) {
+			out, seen = append(out, v), append(seen, py)
 		}
 	}
 	return out
