@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/atomicfile"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -289,39 +290,25 @@ func confidence(value []byte) float64 {
 }
 
 // compressFile writes src compressed with zstd to dst, atomically.
-func compressFile(src, dst string) (err error) {
+func compressFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return fmt.Errorf("compile: zstd: %w", err)
 	}
 	defer in.Close()
-	tmp, err := format.CreateTemp(dst) // mode 0644, as the .mmdb
-	if err != nil {
-		return fmt.Errorf("compile: zstd: %w", err)
-	}
-	defer func() {
+	// atomicfile: mode 0644 as the .mmdb, fsync of the file and its folder.
+	err = atomicfile.Write(dst, func(w io.Writer) error {
+		enc, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedBetterCompression))
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			return err
 		}
-	}()
-	enc, err := zstd.NewWriter(tmp, zstd.WithEncoderLevel(zstd.SpeedBetterCompression))
+		if _, err := io.Copy(enc, in); err != nil {
+			enc.Close()
+			return err
+		}
+		return enc.Close()
+	})
 	if err != nil {
-		return fmt.Errorf("compile: zstd: %w", err)
-	}
-	if _, err := io.Copy(enc, in); err != nil {
-		return fmt.Errorf("compile: zstd: %w", err)
-	}
-	if err := enc.Close(); err != nil {
-		return fmt.Errorf("compile: zstd: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("compile: zstd: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("compile: zstd: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
 		return fmt.Errorf("compile: zstd: %w", err)
 	}
 	return nil

@@ -45,7 +45,7 @@ var rules = []rule{
 	// of the folder).
 	{pkg: "gazetteer/...", allow: []string{std, "format/...", "reader/...", "internal/geo", "internal/atomicfile"}},
 	{pkg: "builder/...", allow: []string{std, "kv/...", "format/...", "gazetteer/...", "internal/geo", "github.com/klauspost/compress/..."}},
-	{pkg: "compile/...", allow: []string{std, "kv/...", "format/...", "internal/geo", "github.com/klauspost/compress/..."}},
+	{pkg: "compile/...", allow: []string{std, "kv/...", "format/...", "internal/geo", "internal/atomicfile", "github.com/klauspost/compress/..."}},
 	{pkg: "bench/...", allow: []string{anything}},
 	// serve is the embeddable HTTP lookup service (issue 13): it reads
 	// databases only through reader (never Pebble, never a peer reader),
