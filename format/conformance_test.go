@@ -695,7 +695,7 @@ func TestConformanceSourceData(t *testing.T) {
 	checked := 0
 	for _, rel := range conformanceFiles(t, "source-data/*.json") {
 		name := strings.TrimSuffix(filepath.Base(rel), ".json")
-		mmdb := testutil.Conformance(t, "test-data", name+".mmdb")
+		mmdb := filepath.Join(testutil.ConformanceDir(t), "test-data", name+".mmdb")
 		if _, err := os.Stat(mmdb); err != nil {
 			continue // a source without a database in test-data
 		}
