@@ -121,12 +121,24 @@ func newFlags(name, synopsis, description string, stderr io.Writer) *flag.FlagSe
 }
 
 // parseInterleaved parses flags that may come before, between or after the
-// positional arguments, and returns the positional ones.
+// positional arguments, and returns the positional ones. The usage text is
+// printed for -h/--help only: on a bad flag the flag package would print
+// the error and the whole usage text, and run then the error again; run's
+// one line and its pointer to --help are enough.
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	defer func() {
+		fs.Usage = usage
+		fs.SetOutput(out)
+	}()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(out)
+				usage()
 				return nil, err
 			}
 			return nil, usageError{err.Error()}

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestBadFlagOneMessage: a bad or incomplete flag gives one error line
+// and a pointer to --help, not the flag package's message followed by the
+// whole usage text and run's message again; --help still prints the usage.
+func TestBadFlagOneMessage(t *testing.T) {
+	for _, args := range [][]string{
+		{"build", "x.csv", "--out"},
+		{"lookup", "--bogus", "x.mmdb"},
+		{"serve", "--poll", "soon", "x.mmdb"},
+		{"gazetteer", "build", "--geonames"},
+	} {
+		_, stderr, code := runCLI(t, args...)
+		if code != exitUsage {
+			t.Errorf("ipatlas %s: exit status %d, want %d", strings.Join(args, " "), code, exitUsage)
+		}
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if len(lines) != 2 || !strings.HasPrefix(lines[0], "ipatlas "+args[0]+": ") || !strings.Contains(lines[1], "--help") {
+			t.Errorf("ipatlas %s: stderr is not one error line and the pointer to --help:\n%s", strings.Join(args, " "), stderr)
+		}
+	}
+	for _, args := range [][]string{{"build", "--help"}, {"lookup", "-h"}, {"gazetteer", "build", "--help"}} {
+		_, stderr, code := runCLI(t, args...)
+		if code != exitOK || !strings.Contains(stderr, "Usage: ipatlas "+args[0]) || !strings.Contains(stderr, "Flags:\n  -") {
+			t.Errorf("ipatlas %s: exit status %d, stderr lacks the usage and its flags:\n%s", strings.Join(args, " "), code, stderr)
+		}
+	}
+}
