@@ -100,8 +100,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "ipatlas turns IP-geolocation inference results into MaxMind DB (.mmdb) files and looks addresses up in them.")
 	fmt.Fprintln(w, "\nUsage: ipatlas COMMAND [flags] [arguments]\n\nCommands:")
+	width := 0
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'ipatlas COMMAND --help' for a command's flags.")
 	fmt.Fprintln(w, "\nMemory: build, ingest and compile keep the Go heap under --memory-limit (default 1GiB, or $GOMEMLIMIT);\n"+

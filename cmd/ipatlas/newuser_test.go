@@ -31,3 +31,34 @@ func TestBadFlagOneMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpAligned: every summary of `ipatlas help` starts in one column,
+// whatever the longest command name.
+func TestHelpAligned(t *testing.T) {
+	stdout, _, code := runCLI(t, "help")
+	if code != exitOK {
+		t.Fatalf("ipatlas help: exit status %d", code)
+	}
+	_, list, ok := strings.Cut(stdout, "Commands:\n")
+	if !ok {
+		t.Fatalf("ipatlas help lists no commands:\n%s", stdout)
+	}
+	list, _, _ = strings.Cut(list, "\n\n")
+	col := -1
+	for _, c := range commands() {
+		var line string
+		for l := range strings.SplitSeq(list, "\n") {
+			if strings.HasPrefix(l, "  "+c.name+" ") {
+				line = l
+			}
+		}
+		at := strings.Index(line, c.summary)
+		if line == "" || at < 0 {
+			t.Fatalf("ipatlas help: no line for %s:\n%s", c.name, list)
+		}
+		if col >= 0 && at != col {
+			t.Errorf("ipatlas help: %s's summary starts at column %d, the others' at %d:\n%s", c.name, at, col, list)
+		}
+		col = at
+	}
+}
