@@ -24,7 +24,7 @@ func TestBadFlagOneMessage(t *testing.T) {
 			t.Errorf("ipatlas %s: stderr is not one error line and the pointer to --help:\n%s", strings.Join(args, " "), stderr)
 		}
 	}
-	for _, args := range [][]string{{"build", "--help"}, {"lookup", "-h"}, {"gazetteer", "build", "--help"}} {
+	for _, args := range [][]string{{"build", "--help"}, {"lookup", "-h"}, {"gazetteer", "--help"}, {"gazetteer", "build", "--help"}} {
 		_, stderr, code := runCLI(t, args...)
 		if code != exitOK || !strings.Contains(stderr, "Usage: ipatlas "+args[0]) || !strings.Contains(stderr, "Flags:\n  -") {
 			t.Errorf("ipatlas %s: exit status %d, stderr lacks the usage and its flags:\n%s", strings.Join(args, " "), code, stderr)
@@ -60,5 +60,16 @@ func TestHelpAligned(t *testing.T) {
 			t.Errorf("ipatlas help: %s's summary starts at column %d, the others' at %d:\n%s", c.name, at, col, list)
 		}
 		col = at
+	}
+}
+
+// TestGazetteerUsage: the usage error names the subcommand once, without
+// a repeated "gazetteer:".
+func TestGazetteerUsage(t *testing.T) {
+	for _, args := range [][]string{{"gazetteer"}, {"gazetteer", "bulid"}} {
+		_, stderr, code := runCLI(t, args...)
+		if code != exitUsage || !strings.HasPrefix(stderr, "ipatlas gazetteer: want a subcommand: build\n") {
+			t.Errorf("ipatlas %s: exit status %d, stderr:\n%s", strings.Join(args, " "), code, stderr)
+		}
 	}
 }
