@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -71,5 +74,31 @@ func TestGazetteerUsage(t *testing.T) {
 		if code != exitUsage || !strings.HasPrefix(stderr, "ipatlas gazetteer: want a subcommand: build\n") {
 			t.Errorf("ipatlas %s: exit status %d, stderr:\n%s", strings.Join(args, " "), code, stderr)
 		}
+	}
+}
+
+// TestZstdSaysWhere: with --zstd, build and compile say where the
+// compressed copy went (OUT.zst) and its size, which is the file's.
+func TestZstdSaysWhere(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	if err := os.WriteFile(in, []byte("network,country_code\n1.2.3.0/24,CN\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.mmdb")
+	stdout, stderr, code := runCLI(t, "build", "--zstd", "--out", out, in)
+	if code != exitOK {
+		t.Fatalf("build --zstd: exit status %d: %s", code, stderr)
+	}
+	fi, err := os.Stat(out + ".zst")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("%s.zst: %d bytes, zstd-compressed\n", out, fi.Size()); !strings.Contains(stdout, want) {
+		t.Errorf("build --zstd does not say %q:\n%s", want, stdout)
+	}
+	stdout, _, _ = runCLI(t, "build", "--out", out, in)
+	if strings.Contains(stdout, ".zst") {
+		t.Errorf("build without --zstd mentions a .zst file:\n%s", stdout)
 	}
 }
