@@ -152,7 +152,7 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 	format.SweepStale(outDir, buildDirPrefix, "")
 	dir, err := os.MkdirTemp(outDir, format.OwnedPattern(buildDirPrefix, ""))
 	if err != nil {
-		return err
+		return fmt.Errorf("--out %s: %w", out.out, err) // its folder is missing or not writable
 	}
 	defer os.RemoveAll(dir)
 	return interruptible(func(ctx context.Context) error {

@@ -102,3 +102,18 @@ func TestZstdSaysWhere(t *testing.T) {
 		t.Errorf("build without --zstd mentions a .zst file:\n%s", stdout)
 	}
 }
+
+// TestBuildOutFolderMissing: an --out in a folder that does not exist is
+// named as the --out it is, not only as a stat of its folder.
+func TestBuildOutFolderMissing(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	if err := os.WriteFile(in, []byte("network,country_code\n1.2.3.0/24,CN\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "missing", "out.mmdb")
+	_, stderr, code := runCLI(t, "build", "--out", out, in)
+	if code != exitData || !strings.HasPrefix(stderr, "ipatlas build: --out "+out+": ") || !strings.Contains(stderr, "no such file") {
+		t.Errorf("build --out %s: exit status %d, stderr:\n%s", out, code, stderr)
+	}
+}
