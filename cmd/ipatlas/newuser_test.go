@@ -117,3 +117,46 @@ func TestBuildOutFolderMissing(t *testing.T) {
 		t.Errorf("build --out %s: exit status %d, stderr:\n%s", out, code, stderr)
 	}
 }
+
+// TestMMDBInputHint: a .mmdb given to build or ingest as an input is
+// rejected with the way to rebuild it (export its rows, build those),
+// and that way works.
+func TestMMDBInputHint(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	if err := os.WriteFile(in, []byte("network,country_code\n1.2.3.0/24,CN\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "db.mmdb")
+	if _, stderr, code := runCLI(t, "build", "--out", db, in); code != exitOK {
+		t.Fatalf("build: exit status %d: %s", code, stderr)
+	}
+	const hint = "hint: a .mmdb is a database, not inference results; to rebuild one, export its rows and give those: ipatlas export FILE.mmdb --out rows.jsonl"
+	for _, args := range [][]string{
+		{"build", "--out", filepath.Join(dir, "copy.mmdb"), db},
+		{"ingest", "--db", filepath.Join(dir, "store"), "--source", "s", db},
+	} {
+		_, stderr, code := runCLI(t, args...)
+		if code != exitData || !strings.Contains(stderr, "db.mmdb: cannot tell the format") || !strings.Contains(stderr, hint) {
+			t.Errorf("ipatlas %s: exit status %d, stderr without the hint:\n%s", strings.Join(args, " "), code, stderr)
+		}
+	}
+	rows := filepath.Join(dir, "rows.jsonl")
+	if _, stderr, code := runCLI(t, "export", db, "--out", rows); code != exitOK {
+		t.Fatalf("export: exit status %d: %s", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, "build", "--out", filepath.Join(dir, "copy.mmdb"), rows); code != exitOK {
+		t.Fatalf("build from the exported rows: exit status %d: %s", code, stderr)
+	}
+	if _, _, code := runCLI(t, "diff", "--brief", db, filepath.Join(dir, "copy.mmdb")); code != exitOK {
+		t.Errorf("the rebuild answers differently (diff exit status %d)", code)
+	}
+	// Other inputs whose format is unknown get no such hint.
+	other := filepath.Join(dir, "rows.txt")
+	if err := os.WriteFile(other, []byte("network\n1.2.3.0/24\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, _ := runCLI(t, "build", "--out", filepath.Join(dir, "x.mmdb"), other); strings.Contains(stderr, "hint: a .mmdb") {
+		t.Errorf("a .txt input got the .mmdb hint:\n%s", stderr)
+	}
+}
