@@ -81,10 +81,7 @@ func TestGazetteerUsage(t *testing.T) {
 // compressed copy went (OUT.zst) and its size, which is the file's.
 func TestZstdSaysWhere(t *testing.T) {
 	dir := t.TempDir()
-	in := filepath.Join(dir, "in.csv")
-	if err := os.WriteFile(in, []byte("network,country_code\n1.2.3.0/24,CN\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	in := oneRowCSV(t, dir)
 	out := filepath.Join(dir, "out.mmdb")
 	stdout, stderr, code := runCLI(t, "build", "--zstd", "--out", out, in)
 	if code != exitOK {
@@ -107,10 +104,7 @@ func TestZstdSaysWhere(t *testing.T) {
 // named as the --out it is, not only as a stat of its folder.
 func TestBuildOutFolderMissing(t *testing.T) {
 	dir := t.TempDir()
-	in := filepath.Join(dir, "in.csv")
-	if err := os.WriteFile(in, []byte("network,country_code\n1.2.3.0/24,CN\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	in := oneRowCSV(t, dir)
 	out := filepath.Join(dir, "missing", "out.mmdb")
 	_, stderr, code := runCLI(t, "build", "--out", out, in)
 	if code != exitData || !strings.HasPrefix(stderr, "ipatlas build: --out "+out+": ") || !strings.Contains(stderr, "no such file") {
@@ -123,10 +117,7 @@ func TestBuildOutFolderMissing(t *testing.T) {
 // and that way works.
 func TestMMDBInputHint(t *testing.T) {
 	dir := t.TempDir()
-	in := filepath.Join(dir, "in.csv")
-	if err := os.WriteFile(in, []byte("network,country_code\n1.2.3.0/24,CN\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	in := oneRowCSV(t, dir)
 	db := filepath.Join(dir, "db.mmdb")
 	if _, stderr, code := runCLI(t, "build", "--out", db, in); code != exitOK {
 		t.Fatalf("build: exit status %d: %s", code, stderr)
@@ -159,4 +150,14 @@ func TestMMDBInputHint(t *testing.T) {
 	if _, stderr, _ := runCLI(t, "build", "--out", filepath.Join(dir, "x.mmdb"), other); strings.Contains(stderr, "hint: a .mmdb") {
 		t.Errorf("a .txt input got the .mmdb hint:\n%s", stderr)
 	}
+}
+
+// oneRowCSV writes in.csv, one good row, into dir and returns its path.
+func oneRowCSV(t *testing.T, dir string) string {
+	t.Helper()
+	in := filepath.Join(dir, "in.csv")
+	if err := os.WriteFile(in, []byte("network,country_code\n1.2.3.0/24,CN\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return in
 }
