@@ -152,7 +152,7 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 	format.SweepStale(outDir, buildDirPrefix, "")
 	dir, err := os.MkdirTemp(outDir, format.OwnedPattern(buildDirPrefix, ""))
 	if err != nil {
-		return err
+		return fmt.Errorf("--out %s: %w", out.out, err) // its folder is missing or not writable
 	}
 	defer os.RemoveAll(dir)
 	return interruptible(func(ctx context.Context) error {
@@ -261,6 +261,15 @@ func compileStore(st *kv.Store, opts compileOptions, out string, stdout, stderr 
 	}
 	fmt.Fprintf(stdout, "%s: %d networks from %d stored (%d skipped), %d distinct records, %d bytes\n",
 		out, s.Networks, s.Entries, s.Skipped, s.Records, s.Bytes)
+	if opts.Zstd {
+		// Say where --zstd wrote: OUT.zst, beside OUT (x.mmdb.zst.zst
+		// when OUT already ends in .zst).
+		fi, err := os.Stat(out + ".zst")
+		if err != nil {
+			return fmt.Errorf("--zstd: %w", err)
+		}
+		fmt.Fprintf(stdout, "%s.zst: %d bytes, zstd-compressed\n", out, fi.Size())
+	}
 	if opts.Aggregate.Level != "" {
 		fmt.Fprintf(stdout, "%s: %s\n", out, s.Aggregate.Summary(opts.Aggregate))
 	}

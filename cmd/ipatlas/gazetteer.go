@@ -89,12 +89,11 @@ func (f *aggregateFlags) apply(o *compile.Options) error {
 }
 
 func runGazetteer(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		args = []string{"build", "--help"} // the only subcommand: its full help
+	}
 	if len(args) == 0 || args[0] != "build" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			fmt.Fprintln(stderr, "Usage: ipatlas gazetteer build --out FILE.gaz SOURCES (see ipatlas gazetteer build --help)")
-			return nil
-		}
-		return usagef("gazetteer: want the subcommand build")
+		return usagef("want a subcommand: build")
 	}
 	fs := newFlags("gazetteer build", "--out FILE.gaz (--geonames CITIES.txt... | --mmdb CITY.mmdb) [flags]",
 		"Builds a gazetteer file for --gazetteer of build and ingest, from GeoNames dump files\n"+

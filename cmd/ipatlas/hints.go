@@ -13,8 +13,8 @@ import (
 // rejectHints returns the lines that suggest how to fix the bad rows of a
 // rejected input: --levels for a level without its parent, --format raw
 // for raw records read as inference rows, --extra for an unknown column,
-// and --skip-bad-rows to land the good rows. levels is the hierarchy in
-// use (nil: the default).
+// and --skip-bad-rows to land the good rows; export for a .mmdb given as
+// an input. levels is the hierarchy in use (nil: the default).
 func rejectHints(err error, levels []string) []string {
 	var rows []error
 	var br *builder.BadRowsError
@@ -24,6 +24,10 @@ func rejectHints(err error, levels []string) []string {
 		rows = br.Errors
 	case errors.As(err, &re):
 		rows = []error{re}
+	case strings.Contains(err.Error(), ".mmdb: cannot tell the format"):
+		// A database given as an input: it is read through its rows.
+		return []string{"hint: a .mmdb is a database, not inference results; to rebuild one, export its rows " +
+			"and give those: ipatlas export FILE.mmdb --out rows.jsonl"}
 	default:
 		return nil
 	}

@@ -100,8 +100,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "ipatlas turns IP-geolocation inference results into MaxMind DB (.mmdb) files and looks addresses up in them.")
 	fmt.Fprintln(w, "\nUsage: ipatlas COMMAND [flags] [arguments]\n\nCommands:")
+	width := 0
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'ipatlas COMMAND --help' for a command's flags.")
 	fmt.Fprintln(w, "\nMemory: build, ingest and compile keep the Go heap under --memory-limit (default 1GiB, or $GOMEMLIMIT);\n"+
@@ -121,12 +125,24 @@ func newFlags(name, synopsis, description string, stderr io.Writer) *flag.FlagSe
 }
 
 // parseInterleaved parses flags that may come before, between or after the
-// positional arguments, and returns the positional ones.
+// positional arguments, and returns the positional ones. The usage text is
+// printed for -h/--help only: on a bad flag the flag package would print
+// the error and the whole usage text, and run then the error again; run's
+// one line and its pointer to --help are enough.
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	defer func() {
+		fs.Usage = usage
+		fs.SetOutput(out)
+	}()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(out)
+				usage()
 				return nil, err
 			}
 			return nil, usageError{err.Error()}

@@ -38,8 +38,10 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 			"                         (record absent when found is false)\n"+
 			"  POST /v1/lookup        body: a JSON array of up to 1000 addresses; answers: an array\n"+
 			"                         of the same objects in the same order, all from one version of the file\n"+
-			"  GET  /healthz          200 while the process runs: status ok or degraded, what is served,\n"+
-			"                         reload count and what is wrong with the file on disk, if anything\n"+
+			"  GET  /healthz          200 while the process runs: status ok, degraded (the file on disk\n"+
+			"                         is bad, the loaded one serves) or unavailable (the served file was\n"+
+			"                         damaged in place), what is served, reload count and what is wrong\n"+
+			"                         with the file on disk, if anything\n"+
 			"  GET  /readyz           200 {\"status\":\"ready\"} while a valid file is served (\"degraded\" when\n"+
 			"                         the file on disk is missing or bad and the loaded one serves);\n"+
 			"                         503 while no valid file is served\n"+
