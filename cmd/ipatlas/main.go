@@ -84,6 +84,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		default:
 			for _, line := range strings.Split(err.Error(), "\n") {
+				// A package named as the command (compile, gazetteer)
+				// starts its errors with its name: say it once.
+				line = strings.TrimPrefix(line, c.name+": ")
 				fmt.Fprintf(stderr, "ipatlas %s: %s\n", c.name, line)
 			}
 			return exitCode(err, exitData)

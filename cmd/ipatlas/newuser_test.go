@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // TestBadFlagOneMessage: a bad or incomplete flag gives one error line
@@ -160,4 +162,30 @@ func oneRowCSV(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return in
+}
+
+// TestErrorNamesCommandOnce: an error from a package named as the command
+// (compile's own "compile: ...") is printed after "ipatlas compile: "
+// without the name again, and its temporary file is gone.
+func TestErrorNamesCommandOnce(t *testing.T) {
+	dir := t.TempDir()
+	in := oneRowCSV(t, dir)
+	store := filepath.Join(dir, "store")
+	if _, stderr, code := runCLI(t, "ingest", "--db", store, "--source", "s", in); code != exitOK {
+		t.Fatalf("ingest: exit status %d: %s", code, stderr)
+	}
+	// A folder where the .zst goes: the rename over it fails.
+	out := filepath.Join(dir, "x.mmdb")
+	if err := os.MkdirAll(filepath.Join(out+".zst", "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runCLI(t, "compile", "--db", store, "--out", out, "--zstd")
+	if code != exitData || !strings.HasPrefix(stderr, "ipatlas compile: zstd: ") || strings.Contains(stderr, "compile: compile:") {
+		t.Errorf("compile --zstd over a folder: exit status %d, stderr:\n%s", code, stderr)
+	}
+	for _, name := range testutil.DirNames(t, dir) {
+		if strings.HasSuffix(name, ".tmp") {
+			t.Errorf("left %s behind", name)
+		}
+	}
 }
