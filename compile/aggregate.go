@@ -124,7 +124,18 @@ type aggregator struct {
 	overall, overW float64
 	keyBuf         []byte
 	firstBuf       []byte
+
+	// reached counts the networks whose regions reach the policy's level;
+	// when none does, seenLevels (at most maxSeenLevels names) tells the
+	// user which levels the data has, so a typo (region:cty) is an error
+	// rather than a database merged nowhere.
+	reached, located int
+	seenLevels       []string
 }
+
+// maxSeenLevels bounds the level names kept for the error of a level no
+// network reaches.
+const maxSeenLevels = 16
 
 func newAggregator(policy Aggregation, emit func(netip.Prefix, []byte, uint64) error) *aggregator {
 	return &aggregator{policy: policy, emit: emit}
@@ -172,6 +183,12 @@ func (a *aggregator) add(p netip.Prefix, value []byte, record uint64) error {
 	var depth int
 	if ok {
 		a.keyBuf, depth, ok = pathKey(a.keyBuf[:0], &in, a.policy.Level)
+		if ok {
+			a.reached++
+		} else if in.HasLocation && a.reached == 0 {
+			a.located++
+			a.seeLevels(&in)
+		}
 	}
 	if !ok {
 		// Not mergeable: it ends the group and passes as is.
@@ -428,9 +445,23 @@ func histUpper(i int) float64 {
 }
 
 // finish closes the open group and computes the summary.
+// seeLevels keeps the level names of in not kept yet, up to
+// maxSeenLevels.
+func (a *aggregator) seeLevels(in *format.Inference) {
+	for _, r := range in.Regions {
+		if len(a.seenLevels) < maxSeenLevels && !slices.Contains(a.seenLevels, r.Level) {
+			a.seenLevels = append(a.seenLevels, r.Level)
+		}
+	}
+}
+
 func (a *aggregator) finish() (AggregateStats, error) {
 	if err := a.close(); err != nil {
 		return a.stats, err
+	}
+	if a.reached == 0 && a.located > 0 {
+		return a.stats, fmt.Errorf("aggregation %s: none of the %d networks with a location has a region at level %q (levels in the data: %s)",
+			a.policy, a.located, a.policy.Level, strings.Join(a.seenLevels, ", "))
 	}
 	st := a.stats
 	if st.Addresses > 0 {

@@ -2,11 +2,13 @@ package compile
 
 import (
 	"fmt"
+	"iter"
 	"math"
 	"math/rand/v2"
 	"net/netip"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ipatlas/ipatlas/format"
@@ -86,7 +88,16 @@ func perAddressRows(r *rand.Rand, cities, blocksPerCity int, fill, jitterKm floa
 func compileRows(t *testing.T, rows []aggRow, policy Aggregation) (string, Stats) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "agg.mmdb")
-	st, err := CompileNetworks(func(yield func(Network, error) bool) {
+	st, err := CompileNetworks(networksOf(t, rows), path, Options{Aggregate: policy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, st
+}
+
+// networksOf yields rows as single-address networks, in order.
+func networksOf(t *testing.T, rows []aggRow) iter.Seq2[Network, error] {
+	return func(yield func(Network, error) bool) {
 		for _, row := range rows {
 			rec, err := row.in.Record(nil)
 			if err != nil {
@@ -100,11 +111,7 @@ func compileRows(t *testing.T, rows []aggRow, policy Aggregation) (string, Stats
 				return
 			}
 		}
-	}, path, Options{Aggregate: policy})
-	if err != nil {
-		t.Fatal(err)
 	}
-	return path, st
 }
 
 // answer is what an independent reader (maxminddb-golang v2) gives.
@@ -311,5 +318,27 @@ func TestParseAggregation(t *testing.T) {
 		if _, err := ParseAggregation(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// TestAggregateLevelNoneReach: a level no network's regions reach (a
+// typo, or a level the data lacks) is an error naming it and the levels
+// the data has, and no file is left; a level some reach is not.
+func TestAggregateLevelNoneReach(t *testing.T) {
+	rows := perAddressRows(rand.New(rand.NewPCG(3, 4)), 4, 2, 0.5, 1)
+	for _, level := range []string{"cty", "community"} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "agg.mmdb")
+		_, err := CompileNetworks(networksOf(t, rows), path, Options{Aggregate: Aggregation{Level: level}})
+		want := fmt.Sprintf(`has a region at level %q (levels in the data: country, province, city)`, level)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("region:%s: error %v, want one containing %s", level, err, want)
+		}
+		if names := testutil.DirNames(t, dir); len(names) != 0 {
+			t.Errorf("region:%s: left %v behind", level, names)
+		}
+	}
+	if _, st := compileRows(t, rows, Aggregation{Level: "country"}); st.Aggregate.NetworksIn != len(rows) {
+		t.Errorf("region:country: NetworksIn %d, want %d", st.Aggregate.NetworksIn, len(rows))
 	}
 }
