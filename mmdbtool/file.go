@@ -8,6 +8,7 @@ import (
 	"net/netip"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/mmapfile"
 	"github.com/ipatlas/ipatlas/internal/mmdbtree"
 	"github.com/ipatlas/ipatlas/reader"
 )
@@ -39,7 +40,7 @@ func mapFile(path string) (mapping, error) {
 	case size == 0:
 		return mapping{}, fmt.Errorf("%s: file is empty", path)
 	}
-	buf, err := mmap(f, size)
+	buf, err := mmapfile.Map(f, size)
 	if errors.Is(err, errors.ErrUnsupported) {
 		buf = make([]byte, size)
 		if _, err := io.ReadFull(f, buf); err != nil {
@@ -60,7 +61,7 @@ func (m *mapping) unmap() error {
 	if !mapped {
 		return nil
 	}
-	return munmap(b)
+	return mmapfile.Unmap(b)
 }
 
 // File is a MaxMind DB file opened for walks over its search tree:

@@ -59,7 +59,7 @@ var rules = []rule{
 	{pkg: "cmd/ipatlas-bench/...", allow: []string{anything}},
 	// mmdbtree maps the files it walks; it opens them with reader's
 	// non-blocking regular-file check (reader.OpenRegular).
-	{pkg: "internal/mmdbtree/...", allow: []string{std, "format/...", "reader/...", "golang.org/x/sys/..."}},
+	{pkg: "internal/mmdbtree/...", allow: []string{std, "format/...", "reader/...", "internal/mmapfile"}},
 	// recordpath reads values of records by lookup's path syntax.
 	{pkg: "internal/recordpath/...", allow: []string{std, "reader/..."}},
 	// eval measures databases against ground truth: it reads them with
@@ -69,8 +69,10 @@ var rules = []rule{
 	{pkg: "eval/...", allow: []string{std, "format/...", "reader/...", "builder/...", "internal/mmdbtree/...", "internal/svgplot/...", "internal/recordpath/...", "internal/geo/...", "internal/atomicfile"}},
 	// mmdbtool is export, diff, verify and inspect as a library: it walks
 	// files with mmdbtree, reads them with reader (verify and inspect take
-	// any file the drop-in reader opens) and maps them itself.
-	{pkg: "mmdbtool/...", allow: []string{std, "format/...", "reader/...", "internal/mmdbtree/...", "golang.org/x/sys/..."}},
+	// any file the drop-in reader opens) and maps them with internal/mmapfile.
+	{pkg: "mmdbtool/...", allow: []string{std, "format/...", "reader/...", "internal/mmdbtree/...", "internal/mmapfile"}},
+	// mmapfile maps files for mmdbtree and mmdbtool.
+	{pkg: "internal/mmapfile", allow: []string{std, "golang.org/x/sys/..."}},
 	// servetest is imported only by the tests of serve and cmd/ipatlas:
 	// it parses /metrics with Prometheus's own parser.
 	{pkg: "internal/servetest", allow: []string{std, "github.com/prometheus/..."}},

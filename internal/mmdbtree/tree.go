@@ -27,6 +27,7 @@ import (
 	"sync/atomic"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/mmapfile"
 	"github.com/ipatlas/ipatlas/reader"
 )
 
@@ -79,7 +80,7 @@ func Open(path string) (*Tree, error) {
 	if size == 0 {
 		return nil, fmt.Errorf("%s: file is empty", path)
 	}
-	data, err := mmap(f, size)
+	data, err := mmapfile.Map(f, size)
 	mapped := err == nil
 	if errors.Is(err, errors.ErrUnsupported) {
 		data = make([]byte, size)
@@ -91,7 +92,7 @@ func Open(path string) (*Tree, error) {
 	t, err := FromBytes(path, data)
 	if err != nil {
 		if mapped {
-			_ = munmap(data)
+			_ = mmapfile.Unmap(data)
 		}
 		return nil, err
 	}
@@ -112,7 +113,7 @@ func (t *Tree) Close() error {
 	}
 	m := t.mapped
 	t.mapped = nil
-	return munmap(m)
+	return mmapfile.Unmap(m)
 }
 
 // FromBytes parses the .mmdb file held in b, which must not change while

@@ -1,6 +1,6 @@
 //go:build unix
 
-package mmdbtree
+package mmapfile
 
 import (
 	"errors"
@@ -9,9 +9,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// mmap maps length bytes of f read-only; errors.ErrUnsupported where the
+// Map maps length bytes of f read-only; errors.ErrUnsupported where the
 // file system cannot map files.
-func mmap(f *os.File, length int) ([]byte, error) {
+func Map(f *os.File, length int) ([]byte, error) {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return nil, err
@@ -20,19 +20,19 @@ func mmap(f *os.File, length int) ([]byte, error) {
 	cerr := rc.Control(func(fd uintptr) {
 		data, err = unix.Mmap(int(fd), 0, length, unix.PROT_READ, unix.MAP_SHARED)
 	})
-	if cerr != nil {
+	switch {
+	case cerr != nil:
 		return nil, cerr
-	}
-	if errors.Is(err, unix.ENODEV) {
+	case errors.Is(err, unix.ENODEV):
 		return nil, errors.ErrUnsupported
-	}
-	if err != nil {
+	case err != nil:
 		return nil, os.NewSyscallError("mmap", err)
 	}
 	return data, nil
 }
 
-func munmap(b []byte) error {
+// Unmap ends a mapping made by Map.
+func Unmap(b []byte) error {
 	if err := unix.Munmap(b); err != nil {
 		return os.NewSyscallError("munmap", err)
 	}
