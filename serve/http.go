@@ -434,13 +434,24 @@ type batchItem struct {
 }
 
 // appendItemError appends the per-item error object of a batch element:
-// {"ip":"<as given>","error":"..."}.
+// {"ip":"<as given>","error":"..."}. Both are JSON strings (control
+// characters escaped, invalid UTF-8 as U+FFFD): strconv.Quote's \a, \v,
+// \xNN and \UNNNNNNNN escapes are not JSON (TestBatchItemErrorsJSON).
 func appendItemError(b []byte, q string, err error) []byte {
 	b = append(b, `{"ip":`...)
-	b = strconv.AppendQuote(b, q)
+	b = appendJSONString(b, q)
 	b = append(b, `,"error":`...)
-	b = strconv.AppendQuote(b, err.Error())
+	b = appendJSONString(b, err.Error())
 	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string, as recordjson writes it.
+func appendJSONString(b []byte, s string) []byte {
+	j, err := recordjson.Encode(s)
+	if err != nil { // a string always encodes
+		return append(b, `""`...)
+	}
+	return append(b, j...)
 }
 
 // lookupBatch answers POST /v1/lookup: a JSON array of up to MaxBatch
