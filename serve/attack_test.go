@@ -58,3 +58,24 @@ func TestBatchItemErrorsJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestAcceptsGzipQZero: a q of zero in any spelling RFC 9110 allows
+// refuses gzip; "q=0" was the only one recognised.
+func TestAcceptsGzipQZero(t *testing.T) {
+	for _, c := range []struct {
+		header string
+		want   bool
+	}{
+		{"gzip", true}, {"GZIP", true}, {" gzip ", true}, {"br, gzip", true}, {", ,gzip", true},
+		{"gzip;q=1", true}, {"gzip;q=0.5", true}, {"gzip;q=0.001", true}, {"gzip; q=1.0", true},
+		{"gzip;q=0", false}, {"gzip;q=0.0", false}, {"gzip; q=0.000", false}, {"gzip;Q=0", false},
+		{"gzip ; q = 0", false}, {"gzip;q=0.", false}, {"gzip;level=1;q=0", false},
+		{"br, gzip;q=0", false}, {"x-gzip", false}, {"", false}, {"deflate", false},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Accept-Encoding", c.header)
+		if got := acceptsGzip(r); got != c.want {
+			t.Errorf("Accept-Encoding %q: acceptsGzip %v, want %v", c.header, got, c.want)
+		}
+	}
+}

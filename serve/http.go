@@ -140,15 +140,34 @@ func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, g *generati
 	s.writeError(w, r, http.StatusServiceUnavailable, "database unavailable: %s; waiting for a whole new file", g.damage())
 }
 
-// acceptsGzip reports whether r accepts a gzipped answer.
+// acceptsGzip reports whether r accepts a gzipped answer: gzip is named
+// without a q of zero (RFC 9110 12.5.3: "q=0", "Q=0.0", "q = 0.000" all
+// mean not acceptable).
 func acceptsGzip(r *http.Request) bool {
 	for _, v := range r.Header["Accept-Encoding"] {
 		for part := range strings.SplitSeq(v, ",") {
-			enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
-			if strings.EqualFold(strings.TrimSpace(enc), "gzip") && strings.ReplaceAll(strings.TrimSpace(q), " ", "") != "q=0" {
+			enc, params, _ := strings.Cut(part, ";")
+			if strings.EqualFold(strings.TrimSpace(enc), "gzip") && !zeroQ(params) {
 				return true
 			}
 		}
+	}
+	return false
+}
+
+// zeroQ reports whether the parameters of a coding (after its first ';')
+// give it a q of zero.
+func zeroQ(params string) bool {
+	for p := range strings.SplitSeq(params, ";") {
+		name, val, ok := strings.Cut(p, "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(name), "q") {
+			continue
+		}
+		val = strings.TrimSpace(val)
+		if val == "" || val[0] != '0' {
+			return false
+		}
+		return strings.Trim(val[1:], ".0") == "" // 0, 0., 0.0, 0.000
 	}
 	return false
 }
