@@ -9,8 +9,5 @@ func mmap(fd, length int) ([]byte, error) { return nil, errors.ErrUnsupported }
 
 func munmap(b []byte) error { return nil }
 
-// adviseHugePages is a no-op here.
-func adviseHugePages(b []byte) {}
-
 // openNonblock is not needed where files are not FIFOs.
 const openNonblock = 0
