@@ -1,9 +1,13 @@
 package serve
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -77,5 +81,74 @@ func TestAcceptsGzipQZero(t *testing.T) {
 		if got := acceptsGzip(r); got != c.want {
 			t.Errorf("Accept-Encoding %q: acceptsGzip %v, want %v", c.header, got, c.want)
 		}
+	}
+}
+
+// TestReadIntoMemoryHugeFile: with ReadIntoMemory, a file renamed over
+// the served one that is larger than the machine's RAM and swap (a
+// sparse file: it takes no room on disk) is refused and the old version
+// keeps serving; allocating its copy was a fatal "out of memory" that
+// ended the process. A large file without a metadata marker in its tail
+// is refused before anything else is read.
+func TestReadIntoMemoryHugeFile(t *testing.T) {
+	dir := t.TempDir()
+	path := writeDB(t, dir, "a.mmdb", 6, countriesA)
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{Path: path, ReadIntoMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	sparse := func(size int64, tail []byte) {
+		t.Helper()
+		tmp := filepath.Join(dir, "new.mmdb")
+		f, err := os.Create(tmp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Truncate(size); err != nil {
+			t.Skipf("cannot make a sparse file of %d bytes here: %v", size, err)
+		}
+		if _, err := f.WriteAt(tail, size-int64(len(tail))); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(what, wantErr string) {
+		t.Helper()
+		err := s.Reload(context.Background())
+		var le *LoadError
+		if !errors.As(err, &le) || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("%s: Reload: %v, want a LoadError saying %q", what, err, wantErr)
+		}
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/v1/lookup/1.2.3.4", nil))
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"CN"`) {
+			t.Errorf("%s: the old version does not answer: %d %s", what, w.Code, w.Body)
+		}
+	}
+
+	sparse(1<<30, []byte("no marker"))
+	check("1 GiB without a metadata marker", "no metadata marker")
+
+	mem := memoryBytes()
+	if mem == 0 {
+		t.Skip("the machine's memory is not known on this platform")
+	}
+	sparse(int64(mem)+1<<30, good) // the good file's bytes at its end: a marker in the tail
+	check("RAM + swap + 1 GiB", "more than the machine's memory")
+
+	sparse(int64(len(good)), good)
+	if err := s.Reload(context.Background()); err != nil {
+		t.Errorf("the good file again: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -187,8 +188,21 @@ func (l *loader) openOnce() (g *generation, err error) {
 	return g, nil
 }
 
+// Where the metadata is: its marker in the last maxMetadataSize bytes
+// (the spec's bound; reader.OpenBytes looks there too).
+var metadataMarker = []byte("\xAB\xCD\xEFMaxMind.com")
+
+const maxMetadataSize = 128 << 10
+
 // openCopy reads the regular file at path into memory (a private copy
 // that nothing done to the file can change) and opens it.
+//
+// Before it allocates the copy it reads the file's tail: a file with no
+// metadata marker there is refused without reading the rest (a garbage
+// file of gigabytes, a sparse one, was read whole first), and one larger
+// than the machine's RAM and swap is refused as well: allocating it was
+// a fatal "out of memory" that ended the process, reloads included
+// (TestReadIntoMemoryHugeFile).
 func openCopy(path string) (*reader.Reader, error) {
 	f, err := reader.OpenRegular(path)
 	if err != nil {
@@ -199,7 +213,24 @@ func openCopy(path string) (*reader.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := make([]byte, st.Size())
+	size := st.Size()
+	if size == 0 {
+		return nil, errors.New("file is empty")
+	}
+	tail := make([]byte, min(size, maxMetadataSize))
+	if _, err := f.ReadAt(tail, size-int64(len(tail))); err != nil {
+		return nil, fmt.Errorf("reading: %w", err)
+	}
+	if !bytes.Contains(tail, metadataMarker) {
+		return nil, errors.New("invalid MaxMind DB file: no metadata marker in the last 128 KiB")
+	}
+	if mem := memoryBytes(); mem > 0 && uint64(size) > mem {
+		return nil, fmt.Errorf("the file is %d bytes, more than the machine's memory (%d bytes) to read it into (Options.ReadIntoMemory)", size, mem)
+	}
+	if int64(int(size)) != size {
+		return nil, fmt.Errorf("the file is %d bytes, too large to read into memory", size)
+	}
+	b := make([]byte, size)
 	if _, err := io.ReadFull(f, b); err != nil {
 		return nil, fmt.Errorf("reading: %w", err)
 	}
