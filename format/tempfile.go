@@ -2,6 +2,7 @@ package format
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -28,7 +29,16 @@ func OwnedPattern(prefix, suffix string) string {
 // creates a new one in path's folder, to be renamed to path when
 // complete, with mode 0644 (os.CreateTemp gives 0600), so that the
 // renamed file is as readable as os.Create makes files.
+//
+// A path that is a directory, a device, a named pipe or a socket is
+// refused: the rename would replace it with a regular file (as root,
+// `ipatlas export X --format jsonl --out /dev/null` replaced /dev/null;
+// TestCreateTempRefusesNonFiles). A symbolic link is replaced by the new
+// file; its target is left alone.
 func CreateTemp(path string) (*os.File, error) {
+	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() && st.Mode()&os.ModeSymlink == 0 {
+		return nil, fmt.Errorf("%s is %s, not a regular file: it is written by renaming a new file over it, which would replace it", path, nonFileKind(st.Mode()))
+	}
 	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+"."
 	SweepStale(dir, prefix, ".tmp")
 	f, err := os.CreateTemp(dir, OwnedPattern(prefix, ".tmp"))
@@ -41,6 +51,21 @@ func CreateTemp(path string) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// nonFileKind names the kind of a file that is not a regular one.
+func nonFileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	}
+	return "of mode " + m.String()
 }
 
 // SweepStale removes the entries of dir named prefix PID "-" ... suffix
