@@ -80,6 +80,11 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if sameExistingFile(rest[0], *out) {
+		// The rename at the end would put the rows in place of the
+		// database they come from.
+		return usagef("--out %s is FILE.mmdb itself; write the rows elsewhere", *out)
+	}
 	f, err := mmdbtool.Open(rest[0])
 	if err != nil {
 		return err
@@ -93,6 +98,17 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	return interruptible(func(context.Context) error {
 		return exportTo(f, *out, kind, compression, mode, start, prog, stdout, stderr)
 	}, func() { removeOwnTemps(*out) })
+}
+
+// sameExistingFile reports whether paths a and b both exist and are the
+// same file (a link, another spelling of the path).
+func sameExistingFile(a, b string) bool {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
 }
 
 // exportTo is export's work: f written to out.

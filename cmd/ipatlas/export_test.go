@@ -344,6 +344,11 @@ func TestExportUsage(t *testing.T) {
 		{"missing file", []string{"export", filepath.Join(dir, "none.mmdb"), "--out", out}, exitData, "none.mmdb"},
 		{"not a database", []string{"export", notDB, "--out", out}, exitData, "not.mmdb"},
 		{"no such directory", []string{"export", db, "--out", filepath.Join(dir, "nodir", "rows.csv")}, exitData, "nodir"},
+		// The rows would have replaced the database (attack2).
+		{"--out is the input", []string{"export", db, "--out", db, "--format", "jsonl"}, exitUsage, "is FILE.mmdb itself"},
+		{"--out is the input by another path", []string{"export", db, "--out", filepath.Join(dir, ".", "s.mmdb"), "--format", "csv"}, exitUsage, "is FILE.mmdb itself"},
+		// The rename at the end replaced the folder's entry (attack2).
+		{"--out is a folder", []string{"export", db, "--out", dir, "--format", "jsonl"}, exitData, "is a directory, not a regular file"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -358,6 +363,9 @@ func TestExportUsage(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("a failed export left %s behind (stat: %v)", out, err)
+	}
+	if _, _, code := runCLI(t, "inspect", db); code != exitOK {
+		t.Errorf("%s no longer a database after the exports over it (inspect exit %d)", db, code)
 	}
 }
 
