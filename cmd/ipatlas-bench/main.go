@@ -340,6 +340,7 @@ func benchCommand(sub string, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	ranBuild := br
 	// Render with the other part's earlier results, if the directory
 	// holds them.
 	oldR, oldB, err := report.Load(*out)
@@ -356,7 +357,33 @@ func benchCommand(sub string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s\n", filepath.Join(*out, report.ReportFile))
+	if failed := failedChecks(ranBuild); len(failed) > 0 {
+		return fmt.Errorf("%s is written, but %d outputs failed their check: their figures time no working build\n%s",
+			filepath.Join(*out, report.ReportFile), len(failed), strings.Join(failed, "\n"))
+	}
 	return nil
+}
+
+// failedChecks lists the build steps of br (nil: none ran) that ran to
+// the end and whose output failed its check: an --ipatlas that is not
+// ipatlas (/bin/true exits 0 and writes nothing) was reported with its
+// timings and exit status 0.
+func failedChecks(br *suite.BuildResult) []string {
+	if br == nil {
+		return nil
+	}
+	var failed []string
+	for _, sc := range br.Scales {
+		for _, st := range []struct {
+			tool string
+			s    suite.Step
+		}{{"ipatlas", sc.Compile}, {"mmdbwriter", sc.MMDBWriter}} {
+			if st.s.Ran && !st.s.TimedOut && st.s.Skipped == "" && !st.s.CheckOK {
+				failed = append(failed, fmt.Sprintf("scale %s, %s: %s", sc.Label, st.tool, st.s.Check))
+			}
+		}
+	}
+	return failed
 }
 
 // ensureBenchDB makes sure the database exists: the default one is

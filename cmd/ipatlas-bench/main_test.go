@@ -283,6 +283,30 @@ func TestBenchBuildShort(t *testing.T) {
 	}
 }
 
+// TestBenchBuildNotIPAtlas: an --ipatlas that exits 0 without doing
+// anything (a shell script here, /bin/true on the command line) gives a
+// report that says FAILED and exit status 1; it exited 0 with timings of
+// nothing.
+func TestBenchBuildNotIPAtlas(t *testing.T) {
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "fake-ipatlas")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho not ipatlas\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh to run the fake ipatlas")
+	}
+	out := filepath.Join(dir, "report")
+	_, stderr, code := runCLI("build", "--short", "--no-mmdbwriter", "--open-runs", "0", "--out", out, "--ipatlas", fake)
+	if code != exitData || !strings.Contains(stderr, "1 outputs failed their check") || !strings.Contains(stderr, "scale 4096, ipatlas:") {
+		t.Errorf("exit %d, want %d and the failed check named; stderr:\n%s", code, exitData, stderr)
+	}
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil || !strings.Contains(string(md), "FAILED") {
+		t.Errorf("report.md (%v) does not say FAILED:\n%s", err, md)
+	}
+}
+
 func TestBenchUsage(t *testing.T) {
 	dir := t.TempDir()
 	cases := []struct {
