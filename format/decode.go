@@ -46,6 +46,9 @@ func (d Decoder) controlErr(off uint, st ControlStatus) error {
 	case ControlExtendedTruncated:
 		return d.errf(off+1, "unexpected end of section reading an extended type")
 	case ControlBadExtended:
+		if off+1 >= uint(len(d.buf)) {
+			return d.errf(off, "invalid extended type")
+		}
 		return d.errf(off+1, "invalid extended type %d", uint(d.buf[off+1])+7)
 	case ControlSizeTruncated:
 		sizeOff := off + 1
@@ -67,7 +70,17 @@ func (d Decoder) controlErr(off uint, st ControlStatus) error {
 func (d Decoder) Resolve(off uint) (kind Kind, size, payload uint, pointedFrom bool, next uint, err error) {
 	k, size, payload, next, st := ReadResolved(d.buf, off)
 	if st != ControlOK {
-		return 0, 0, 0, false, 0, d.controlErr(payload, st)
+		at := payload // the control that failed, for the hard statuses
+		if st == ControlBadExtended {
+			// payload is where the bad value's payload starts: name its
+			// control, at off or at the pointer's target (FuzzFastAnswer
+			// found `00 30` indexing past the section here).
+			at = off
+			if pk, target, _, pst := ReadControl(d.buf, off); pst == ControlOK && pk == uint(KindPointer) {
+				at = target
+			}
+		}
+		return 0, 0, 0, false, 0, d.controlErr(at, st)
 	}
 	return Kind(k), size, payload, next != 0, next, nil
 }
