@@ -152,3 +152,34 @@ func TestReadIntoMemoryHugeFile(t *testing.T) {
 		t.Errorf("the good file again: %v", err)
 	}
 }
+
+// TestReloadRequestsCoalesce: without Watch, requests made while a load
+// waits for its turn join it: 2,000 RequestReload calls during a load
+// make at most 2 more loads, and a Reload among them gets the result of
+// the load it joined. Each call made a goroutine and a load of its own.
+func TestReloadRequestsCoalesce(t *testing.T) {
+	path := writeDB(t, t.TempDir(), "a.mmdb", 6, countriesA)
+	s, err := New(Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Hold the load semaphore, as a load in progress does.
+	s.loader.loadSem <- struct{}{}
+	for range 1000 {
+		s.RequestReload("flood")
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Reload(context.Background()) }()
+	for range 1000 {
+		s.RequestReload("flood")
+	}
+	<-s.loader.loadSem
+	if err := <-done; err != nil {
+		t.Errorf("Reload: %v", err)
+	}
+	s.loader.attempts.Wait()
+	if n := s.counters.reloads.Load(); n < 1 || n > 2 {
+		t.Errorf("%d reloads for 2,001 requests made while a load ran, want 1 or 2", n)
+	}
+}

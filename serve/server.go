@@ -156,11 +156,7 @@ func (s *Server) Reload(ctx context.Context) error {
 	}
 	reply := make(chan error, 1)
 	if !s.enqueue(reloadRequest{why: "Reload", reply: reply}) {
-		s.loader.attempts.Add(1)
-		go func() {
-			defer s.loader.attempts.Done()
-			reply <- s.loader.apply(s.loader.attempt(true, "Reload", nil))
-		}()
+		s.loader.requestLoad("Reload", reply)
 	}
 	select {
 	case err := <-reply:
@@ -179,11 +175,7 @@ func (s *Server) RequestReload(why string) {
 		return
 	}
 	if !s.enqueue(reloadRequest{why: why}) {
-		s.loader.attempts.Add(1)
-		go func() {
-			defer s.loader.attempts.Done()
-			_ = s.loader.apply(s.loader.attempt(true, why, nil))
-		}()
+		s.loader.requestLoad(why, nil)
 	}
 }
 
