@@ -183,3 +183,32 @@ func TestReloadRequestsCoalesce(t *testing.T) {
 		t.Errorf("%d reloads for 2,001 requests made while a load ran, want 1 or 2", n)
 	}
 }
+
+// TestAfterClose: Close twice is fine; Reload and RequestReload after
+// Close load nothing into service, report no problem with the file
+// (the discarded load was logged and shown as "file unreadable") and
+// lookups answer 503.
+func TestAfterClose(t *testing.T) {
+	path := writeDB(t, t.TempDir(), "a.mmdb", 6, countriesA)
+	ts := startServer(t, Options{Path: path})
+	for range 2 {
+		if err := ts.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ts.Reload(context.Background()); err == nil {
+		t.Error("Reload after Close: no error")
+	}
+	ts.RequestReload("after Close")
+	ts.loader.attempts.Wait()
+	if code, _, _ := ts.do(t, "GET", "/v1/lookup/1.2.3.4", ""); code != http.StatusServiceUnavailable {
+		t.Errorf("lookup after Close: %d, want 503", code)
+	}
+	_, h := ts.status(t, "/healthz")
+	if h["last_reload_error"] != nil || h["problem"] != "no database loaded" {
+		t.Errorf("healthz after Close: %v", h)
+	}
+	if strings.Contains(ts.log.String(), "cannot read the file") || ts.holder.open.Load() != 0 {
+		t.Errorf("after Close: %d generations open; log:\n%s", ts.holder.open.Load(), ts.log.String())
+	}
+}

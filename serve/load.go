@@ -318,6 +318,11 @@ func (l *loader) attemptHolding(force bool, why string, last os.FileInfo) attemp
 func (l *loader) apply(res attemptResult) error {
 	l.applyMu.Lock()
 	defer l.applyMu.Unlock()
+	if res.err != nil && l.closing.Load() {
+		// After Close: nothing is served, nothing to report (a load
+		// discarded at shutdown was logged as an unreadable file).
+		return res.err
+	}
 	if res.err != nil {
 		var le *LoadError
 		if !errors.As(res.err, &le) {
