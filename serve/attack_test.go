@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -210,5 +211,39 @@ func TestAfterClose(t *testing.T) {
 	}
 	if strings.Contains(ts.log.String(), "cannot read the file") || ts.holder.open.Load() != 0 {
 		t.Errorf("after Close: %d generations open; log:\n%s", ts.holder.open.Load(), ts.log.String())
+	}
+}
+
+// TestMetricsLabelsUTF8: a database whose database_type is not UTF-8,
+// served under a name that is not either (a file name can be any
+// bytes), is scraped without a crash, the labels with U+FFFD in place of
+// the bad bytes. client_golang's MustNewConstMetric panicked on a
+// goroutine of the registry and ended the process at the first scrape.
+func TestMetricsLabelsUTF8(t *testing.T) {
+	dir := t.TempDir()
+	path := writeDB(t, dir, "a.mmdb", 6, countriesA)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.LastIndex(b, []byte("ipatlas-City"))
+	if i < 0 {
+		t.Fatal("no database_type ipatlas-City in the test database")
+	}
+	b[i+len("ipatlas-City")-1] = 0xff
+	bad := filepath.Join(dir, "bad.mmdb")
+	if err := os.WriteFile(bad, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{Path: bad, Name: "bad\xffname"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	want := `ipatlas_database_info{path="bad` + "\ufffd" + `name",type="ipatlas-Cit` + "\ufffd" + `"} 1`
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), want) {
+		t.Errorf("/metrics: %d, no line %s in:\n%s", w.Code, want, w.Body)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -131,11 +132,24 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect sends the current values.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	m := &c.s.counters
+	// No Must*: Collect runs on a goroutine of the registry's, where a
+	// panic ends the process. A label value that is not UTF-8 (a file
+	// name, or a database_type read from the file: TestMetricsLabelsUTF8)
+	// panicked there at the first scrape; it is sanitized, and any other
+	// error becomes an invalid metric, which Gather reports.
+	send := func(d *prometheus.Desc, m prometheus.Metric, err error) {
+		if err != nil {
+			m = prometheus.NewInvalidMetric(d, err)
+		}
+		ch <- m
+	}
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+		m, err := prometheus.NewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+		send(d, m, err)
 	}
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+		m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, v, labels...)
+		send(d, m, err)
 	}
 	for e := range numEndpoints {
 		for code := range m.requests[e] {
@@ -154,7 +168,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 				buckets[latencyBounds[i]] = cum
 			}
 		}
-		ch <- prometheus.MustNewConstHistogram(c.duration, cum, float64(h.sumNanos.Load())/1e9, buckets, e.String())
+		hm, err := prometheus.NewConstHistogram(c.duration, cum, float64(h.sumNanos.Load())/1e9, buckets, e.String())
+		send(c.duration, hm, err)
 	}
 	gauge(c.inFlight, float64(m.inFlight.Load()))
 	counter(c.addresses, m.addresses[0].Load(), "false")
@@ -180,7 +195,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.buildTime, float64(md.BuildEpoch))
 		gauge(c.loadedTime, float64(g.loaded.UnixMilli())/1e3)
 		gauge(c.nodeCount, float64(md.NodeCount))
-		gauge(c.info, 1, c.s.name, md.DatabaseType)
+		gauge(c.info, 1, strings.ToValidUTF8(c.s.name, "\uFFFD"), strings.ToValidUTF8(md.DatabaseType, "\uFFFD"))
 		g.release()
 	}
 }
