@@ -7,10 +7,13 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ipatlas/ipatlas/format"
 )
 
 // TestBatchItemErrorsJSON: with BatchItemErrors, a batch whose bad
@@ -245,5 +248,57 @@ func TestMetricsLabelsUTF8(t *testing.T) {
 	want := `ipatlas_database_info{path="bad` + "\ufffd" + `name",type="ipatlas-Cit` + "\ufffd" + `"} 1`
 	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), want) {
 		t.Errorf("/metrics: %d, no line %s in:\n%s", w.Code, want, w.Body)
+	}
+}
+
+// TestRecordCacheBound: a record whose JSON is larger than
+// maxCachedRecord is answered whole every time and not kept in the
+// record cache; a small one is kept.
+func TestRecordCacheBound(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.mmdb")
+	w, err := format.Create(path, format.WriterOptions{IPVersion: 6, BuildTime: testBuildTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	big := strings.Repeat("x", maxCachedRecord+1)
+	for _, r := range []struct {
+		net string
+		v   string
+	}{{"1.2.3.0/24", big}, {"5.6.7.0/24", "small"}} {
+		if err := w.InsertValue(netip.MustParsePrefix(r.net), format.Map{"v": format.String(r.v)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, c := range []struct {
+		ip     string
+		v      string
+		cached bool
+	}{{"1.2.3.4", big, false}, {"5.6.7.8", "small", true}} {
+		for range 2 {
+			w := httptest.NewRecorder()
+			s.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/v1/lookup/"+c.ip, nil))
+			var ans struct {
+				Record struct{ V string } `json:"record"`
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &ans); err != nil || ans.Record.V != c.v {
+				t.Fatalf("%s: %d, record of %d bytes (%v)", c.ip, w.Code, len(ans.Record.V), err)
+			}
+		}
+		g := s.holder.acquire()
+		res := g.r.Lookup(netip.MustParseAddr(c.ip))
+		cached := g.records.get(res.Offset()) != nil
+		g.release()
+		if cached != c.cached {
+			t.Errorf("%s: in the cache %v, want %v", c.ip, cached, c.cached)
+		}
 	}
 }

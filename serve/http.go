@@ -356,15 +356,25 @@ func (s *Server) lookup(g *generation, a netip.Addr) (answer, *lookupError) {
 		return answer{}, &lookupError{http.StatusInternalServerError, fmt.Errorf("encoding the record of %s: %w", ans.prefix, err)}
 	}
 	ans.record = b
-	g.records.put(off, ans.record)
+	if len(b) <= maxCachedRecord {
+		g.records.put(off, ans.record)
+	}
 	return ans, nil
 }
+
+// maxCachedRecord is the largest encoded record the cache keeps: with
+// it the cache holds at most 2^recordCacheBits * 64 KiB = 1 GiB. A
+// record can expand to 64 MiB of JSON through pointers (format's
+// MaxPayloadBytes); a file of many such records grew the cache without
+// bound (TestRecordCacheBound).
+const maxCachedRecord = 64 << 10
 
 // recordCacheBits sets the size of a generation's record cache: 2^14
 // slots. Uniformly random IPv4 lookups in GeoLite2-City (51,000 distinct
 // records among 257,000 found addresses) hit it 74% of the time; real
 // traffic is more skewed. It holds at most 2^14 encoded records (about
-// 1 KiB each for GeoLite2-City's eight languages).
+// 1 KiB each for GeoLite2-City's eight languages), none larger than
+// maxCachedRecord.
 const recordCacheBits = 14
 
 // recordCache maps data offsets to encoded records: direct-mapped, a new
