@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ipatlas/ipatlas/mmdbtool"
 )
 
 // TestTreeCommandsRefuseFIFO: export, diff, eval and compare refuse a
@@ -57,6 +59,40 @@ func TestTreeCommandsRefuseFIFO(t *testing.T) {
 			t.Errorf("ipatlas %s on a FIFO succeeded:\n%s", name, out)
 		case !strings.Contains(string(out), "not a regular file"):
 			t.Errorf("ipatlas %s on a FIFO: %v\n%s\nwant an error naming \"not a regular file\"", name, err, out)
+		}
+	}
+}
+
+// TestExportTruncatedWhileRead: a database truncated after it was
+// opened (mapped) and before its rows are read gives an error naming it
+// and leaves no temporary file: the walk's SIGBUS ended the process and
+// left the half-written temporary file behind.
+func TestExportTruncatedWhileRead(t *testing.T) {
+	dir := t.TempDir()
+	db := buildSampleDB(t, dir, "s.mmdb")
+	f, err := mmdbtool.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := os.Truncate(db, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"jsonl", "csv"} {
+		out := filepath.Join(dir, "rows."+kind)
+		var stdout, stderr strings.Builder
+		err := exportTo(f, out, kind, "", mmdbtool.AliasesNone, time.Now(), nil, &stdout, &stderr)
+		if err == nil || !strings.Contains(err.Error(), "memory fault") || !strings.Contains(err.Error(), "s.mmdb") {
+			t.Errorf("%s: %v, want a memory fault naming s.mmdb", kind, err)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() != "s.mmdb" {
+			t.Errorf("left behind: %s", e.Name())
 		}
 	}
 }

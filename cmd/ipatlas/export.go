@@ -13,6 +13,7 @@ import (
 	"github.com/ipatlas/ipatlas/builder"
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/mmdbtool"
+	"github.com/ipatlas/ipatlas/reader"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
@@ -120,15 +121,24 @@ func exportTo(f *mmdbtool.File, out, kind, compression string, mode mmdbtool.Ali
 	p := newProgress(prog, "export "+f.Path(), "networks", 0)
 	opts := mmdbtool.ExportOptions{Aliases: mode, Progress: func() { p.add(1) }}
 	var s mmdbtool.ExportStats
-	if kind == "csv" {
-		s, err = mmdbtool.WriteCSV(w, f, opts)
-	} else {
-		md := f.Metadata()
-		line := builder.AppendRawMetadataLine(nil, builder.RawMetadata{
-			DatabaseType: md.DatabaseType, Description: md.Description, Languages: md.Languages})
-		if _, err = w.Write(line); err == nil {
-			s, err = mmdbtool.WriteJSONL(w, f, opts)
+	// The file is mapped: one truncated while it is read faults. Guard
+	// makes that an error, so that the temporary file is removed (a
+	// SIGBUS ended the process and left it: TestExportTruncatedWhileRead).
+	fault := reader.Guard(func() error {
+		if kind == "csv" {
+			s, err = mmdbtool.WriteCSV(w, f, opts)
+		} else {
+			md := f.Metadata()
+			line := builder.AppendRawMetadataLine(nil, builder.RawMetadata{
+				DatabaseType: md.DatabaseType, Description: md.Description, Languages: md.Languages})
+			if _, err = w.Write(line); err == nil {
+				s, err = mmdbtool.WriteJSONL(w, f, opts)
+			}
 		}
+		return nil
+	})
+	if fault != nil {
+		err = fmt.Errorf("%s: %w", f.Path(), fault)
 	}
 	p.done()
 	if err != nil {
