@@ -25,14 +25,14 @@ func addConformanceSeeds(f *testing.F, fn func(file []byte)) {
 }
 
 // FuzzDecode decodes arbitrary bytes as a data section from offset 0:
-// Value and Skip never panic; when Value succeeds, Skip succeeds too (it
+// Resolve, StringAt, Value and Skip never panic; when Value succeeds, Skip succeeds too (it
 // checks less) and ends where Value ends, and the value encodes and
 // decodes back to itself.
 func FuzzDecode(f *testing.F) {
 	for _, s := range []string{
 		"", "\x43abc", "\x20\x03\x00\x42hi", "\xe1\x41k\x20\x00", "\x02\x04\xa1\x01\x40",
 		"\x1f\x04\xff\xff\xff", "\x01\x03\x05", "\x10\x03\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff",
-		"\x68\x3f\xf0\x00\x00\x00\x00\x00\x00", "\x04\x08\x3f\x80\x00\x00", "\x01\x07", "\x00\x05",
+		"\x68\x3f\xf0\x00\x00\x00\x00\x00\x00", "\x04\x08\x3f\x80\x00\x00", "\x01\x07", "\x00\x05", "\x00\x30",
 	} {
 		f.Add([]byte(s))
 	}
@@ -48,6 +48,10 @@ func FuzzDecode(f *testing.F) {
 	})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d := NewDecoder(data)
+		// Resolve and StringAt never panic either (Resolve indexed past
+		// the section wording an invalid extended type: TestResolveBadExtended).
+		_, _, _, _, _, _ = d.Resolve(0)
+		_, _, _ = d.StringAt(0)
 		v, end, err := d.Value(0)
 		skip, serr := d.Skip(0)
 		if err != nil {
