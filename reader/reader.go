@@ -225,21 +225,6 @@ func (r *Reader) Close() error {
 	return err
 }
 
-// lastMarker returns the index in buffer of the last metadata start
-// marker within the last format.MaxMetadataSize bytes (the spec's bound
-// on the metadata section, which libmaxminddb searches too), or -1. The
-// whole buffer was searched before: a garbage file of gigabytes (a sparse
-// file put in place of the database) was read to its start, 12 s per
-// 2 GiB, before it was refused.
-func lastMarker(buffer []byte) int {
-	start := max(0, len(buffer)-format.MaxMetadataSize)
-	i := bytes.LastIndex(buffer[start:], metadataStartMarker)
-	if i < 0 {
-		return -1
-	}
-	return start + i
-}
-
 // OpenBytes returns a Reader over an MMDB file held in buffer, without
 // copying it. The buffer must not change while the Reader is in use.
 func OpenBytes(buffer []byte, options ...ReaderOption) (*Reader, error) {
@@ -250,7 +235,7 @@ func OpenBytes(buffer []byte, options ...ReaderOption) (*Reader, error) {
 		}
 		o(&opts)
 	}
-	mdStart := lastMarker(buffer)
+	mdStart := bytes.LastIndex(buffer, metadataStartMarker)
 	if mdStart == -1 {
 		return nil, newInvalidDatabaseError("error opening database: invalid MaxMind DB file")
 	}

@@ -49,7 +49,7 @@ func verifyErr(field string, expected, actual any) error {
 }
 
 func (r *Reader) verifyMetadata() error {
-	i := lastMarker(r.buffer)
+	i := bytes.LastIndex(r.buffer, metadataStartMarker)
 	if i < 0 {
 		return newInvalidDatabaseError("metadata marker not found")
 	}
