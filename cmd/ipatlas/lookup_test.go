@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // runCLIInput is runCLI with stdin.
@@ -36,140 +37,70 @@ func runCLIInput(t *testing.T, stdin string, args ...string) (stdout, stderr str
 	return o.String(), e.String(), 0
 }
 
-// mmdbValue is a value as libmaxminddb's mmdblookup prints it: a map, an
-// array, or a scalar with the type mmdblookup names and its text.
-type mmdbValue struct {
-	kind  string // "map", "array" or the scalar's type: utf8_string, uint32, double, ...
-	text  string
-	m     map[string]mmdbValue
-	elems []mmdbValue
-}
-
-// parseMmdblookup parses mmdblookup's output: one value, maps as
-// {"key": value ...} and arrays as [value ...] across lines, scalars as
-// `text <type>`, strings quoted without escapes.
-func parseMmdblookup(out string) (mmdbValue, error) {
-	var lines []string
-	for _, l := range strings.Split(out, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			lines = append(lines, l)
-		}
-	}
-	v, next, err := parseMmdbLines(lines, 0)
-	if err == nil && next != len(lines) {
-		err = fmt.Errorf("%d lines after the value", len(lines)-next)
-	}
-	return v, err
-}
-
-func parseMmdbLines(lines []string, i int) (mmdbValue, int, error) {
-	if i >= len(lines) {
-		return mmdbValue{}, i, fmt.Errorf("missing value")
-	}
-	switch l := lines[i]; l {
-	case "{":
-		v := mmdbValue{kind: "map", m: map[string]mmdbValue{}}
-		for i++; i < len(lines) && lines[i] != "}"; {
-			k := lines[i]
-			if !strings.HasPrefix(k, `"`) || !strings.HasSuffix(k, `":`) {
-				return v, i, fmt.Errorf("line %q: want a key", k)
-			}
-			e, next, err := parseMmdbLines(lines, i+1)
-			if err != nil {
-				return v, next, err
-			}
-			v.m[k[1:len(k)-2]] = e
-			i = next
-		}
-		return v, i + 1, nil
-	case "[":
-		v := mmdbValue{kind: "array"}
-		for i++; i < len(lines) && lines[i] != "]"; {
-			e, next, err := parseMmdbLines(lines, i)
-			if err != nil {
-				return v, next, err
-			}
-			v.elems = append(v.elems, e)
-			i = next
-		}
-		return v, i + 1, nil
-	default:
-		j := strings.LastIndex(l, " <")
-		if j < 0 || !strings.HasSuffix(l, ">") {
-			return mmdbValue{}, i, fmt.Errorf("line %q: want `value <type>`", l)
-		}
-		v := mmdbValue{kind: l[j+2 : len(l)-1], text: l[:j]}
-		if v.kind == "utf8_string" {
-			v.text = strings.TrimSuffix(strings.TrimPrefix(v.text, `"`), `"`)
-		}
-		return v, i + 1, nil
-	}
-}
-
 // matches reports whether ours (lookup's JSON, decoded with UseNumber)
 // is the value mmdblookup printed, and if not, why.
-func (v mmdbValue) matches(ours any) string {
-	switch v.kind {
+func mmdbMatches(v testutil.MmdbValue, ours any) string {
+	switch v.Kind {
 	case "map":
 		m, ok := ours.(map[string]any)
-		if !ok || len(m) != len(v.m) {
-			return fmt.Sprintf("map of %d keys vs %#v", len(v.m), ours)
+		if !ok || len(m) != len(v.Map) {
+			return fmt.Sprintf("map of %d keys vs %#v", len(v.Map), ours)
 		}
-		for k, e := range v.m {
-			if why := e.matches(m[k]); why != "" {
+		for k, e := range v.Map {
+			if why := mmdbMatches(e, m[k]); why != "" {
 				return k + ": " + why
 			}
 		}
 	case "array":
 		a, ok := ours.([]any)
-		if !ok || len(a) != len(v.elems) {
-			return fmt.Sprintf("array of %d vs %#v", len(v.elems), ours)
+		if !ok || len(a) != len(v.Elems) {
+			return fmt.Sprintf("array of %d vs %#v", len(v.Elems), ours)
 		}
-		for i, e := range v.elems {
-			if why := e.matches(a[i]); why != "" {
+		for i, e := range v.Elems {
+			if why := mmdbMatches(e, a[i]); why != "" {
 				return strconv.Itoa(i) + ": " + why
 			}
 		}
 	case "utf8_string":
-		if ours != v.text {
-			return fmt.Sprintf("%q vs %#v", v.text, ours)
+		if ours != v.Text {
+			return fmt.Sprintf("%q vs %#v", v.Text, ours)
 		}
 	case "bytes":
 		s, _ := ours.(string)
 		b, err := base64.StdEncoding.DecodeString(s)
-		if err != nil || !strings.EqualFold(hex.EncodeToString(b), v.text) {
-			return fmt.Sprintf("bytes %s vs %#v", v.text, ours)
+		if err != nil || !strings.EqualFold(hex.EncodeToString(b), v.Text) {
+			return fmt.Sprintf("bytes %s vs %#v", v.Text, ours)
 		}
 	case "boolean":
-		if fmt.Sprint(ours) != v.text {
-			return fmt.Sprintf("%s vs %#v", v.text, ours)
+		if fmt.Sprint(ours) != v.Text {
+			return fmt.Sprintf("%s vs %#v", v.Text, ours)
 		}
 	case "uint16", "uint32", "uint64", "int32":
-		if n, ok := ours.(json.Number); !ok || n.String() != v.text {
-			return fmt.Sprintf("%s %s vs %#v", v.kind, v.text, ours)
+		if n, ok := ours.(json.Number); !ok || n.String() != v.Text {
+			return fmt.Sprintf("%s %s vs %#v", v.Kind, v.Text, ours)
 		}
 	case "uint128":
-		want, ok := new(big.Int).SetString(strings.TrimPrefix(v.text, "0x"), 16)
+		want, ok := new(big.Int).SetString(strings.TrimPrefix(v.Text, "0x"), 16)
 		n, isNum := ours.(json.Number)
 		if !ok || !isNum || n.String() != want.String() {
-			return fmt.Sprintf("uint128 %s vs %#v", v.text, ours)
+			return fmt.Sprintf("uint128 %s vs %#v", v.Text, ours)
 		}
 	case "double", "float":
 		// mmdblookup prints %f: six decimals.
 		n, ok := ours.(json.Number)
 		f, err := n.Float64()
-		if !ok || err != nil || fmt.Sprintf("%f", f) != v.text {
-			return fmt.Sprintf("%s %s vs %#v", v.kind, v.text, ours)
+		if !ok || err != nil || fmt.Sprintf("%f", f) != v.Text {
+			return fmt.Sprintf("%s %s vs %#v", v.Kind, v.Text, ours)
 		}
 	default:
-		return "unknown mmdblookup type " + v.kind
+		return "unknown mmdblookup type " + v.Kind
 	}
 	return ""
 }
 
 // mmdblookupPath runs mmdblookup for one address and path: the value, or
 // found=false (no record), or pathOK=false (the record has nothing there).
-func mmdblookupPath(t *testing.T, db, ip string, path []string) (v mmdbValue, found, pathOK bool) {
+func mmdblookupPath(t *testing.T, db, ip string, path []string) (v testutil.MmdbValue, found, pathOK bool) {
 	t.Helper()
 	args := append([]string{"--file", db, "--ip", ip, "--"}, path...)
 	cmd := exec.Command("/usr/bin/mmdblookup", args...)
@@ -185,7 +116,7 @@ func mmdblookupPath(t *testing.T, db, ip string, path []string) (v mmdbValue, fo
 	default:
 		t.Fatalf("mmdblookup %v: %v\n%s%s", args, err, o.String(), e.String())
 	}
-	v, perr := parseMmdblookup(o.String())
+	v, perr := testutil.ParseMmdblookup(o.String())
 	if perr != nil {
 		t.Fatalf("mmdblookup %v printed %q: %v", args, o.String(), perr)
 	}
@@ -345,7 +276,7 @@ func TestLookupPathAgainstMmdblookup(t *testing.T) {
 							t.Errorf("%s: value %s, mmdblookup finds nothing at the path", ip, ours)
 						}
 					case found:
-						if why := want.matches(decodeNumbers(t, ours)); why != "" {
+						if why := mmdbMatches(want, decodeNumbers(t, ours)); why != "" {
 							t.Errorf("%s %q: %s", ip, p, why)
 						}
 						compared++

@@ -329,8 +329,8 @@ func TestVerifyBeyondReader(t *testing.T) {
 				if err := db.Lookup(netip.MustParseAddr("1.1.1.1")).Decode(&m); err != nil {
 					t.Fatal(err)
 				}
-				if c.text != "1" || m[tc.witnessPath] != uint64(2) {
-					t.Errorf("mmdblookup reads %q, maxminddb-golang %v: want 1 and 2", c.text, m[tc.witnessPath])
+				if c.Text != "1" || m[tc.witnessPath] != uint64(2) {
+					t.Errorf("mmdblookup reads %q, maxminddb-golang %v: want 1 and 2", c.Text, m[tc.witnessPath])
 				}
 			}
 		})
