@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/reader"
 )
 
@@ -16,7 +17,7 @@ import (
 // loop breaks (range-over-func panics if an iterator yields after that),
 // and that on a corrupt tree they yield one error, last, naming the file.
 func TestIteratorsStopAndErrors(t *testing.T) {
-	dir := filepath.Dir(conformanceGlob(t, "test-data/GeoIP2-City-Test.mmdb")[0])
+	dir := filepath.Dir(testutil.ConformanceGlob(t, "test-data/GeoIP2-City-Test.mmdb")[0])
 	good, err := Open(filepath.Join(dir, "GeoIP2-City-Test.mmdb"))
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +136,7 @@ func TestOpenRefusesNonFiles(t *testing.T) {
 // FuzzFile feeds any bytes to every entry point: errors are fine,
 // panics and hangs are not. Seeded with the conformance files.
 func FuzzFile(f *testing.F) {
-	if files, _ := filepath.Glob(filepath.Join(conformanceRoot, "test-data/*.mmdb")); len(files) > 0 {
+	if files, _ := filepath.Glob(filepath.Join(testutil.Root(f), "..", "shared", "mmdb-conformance", "test-data/*.mmdb")); len(files) > 0 {
 		for _, p := range files {
 			if b, err := os.ReadFile(p); err == nil && len(b) < 1<<16 {
 				f.Add(b)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
@@ -111,9 +112,9 @@ func TestRecordJSONRandom(t *testing.T) {
 // conformance files and a sample of GeoLite2-City's (not under the race
 // detector) against format's.
 func TestRecordJSONRealFiles(t *testing.T) {
-	files := conformanceGlob(t, "test-data/*.mmdb")
+	files := testutil.ConformanceGlob(t, "test-data/*.mmdb")
 	if !underRace {
-		files = append(files, needDataFile(t, geoLiteCityPath, "run scripts/fetch-data.sh"))
+		files = append(files, testutil.GeoLiteCity(t))
 	}
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
@@ -157,8 +158,8 @@ func TestRecordJSONRealFiles(t *testing.T) {
 // File.Networks against maxminddb-golang v2's Networks, without aliases
 // and with them (teredo: those inside 2001::/32 only).
 func TestNetworksMatchesPeer(t *testing.T) {
-	files := conformanceGlob(t, "test-data/MaxMind-DB-test-*.mmdb")
-	files = append(files, conformanceGlob(t, "test-data/GeoIP2-City-Test.mmdb")...)
+	files := testutil.ConformanceGlob(t, "test-data/MaxMind-DB-test-*.mmdb")
+	files = append(files, testutil.ConformanceGlob(t, "test-data/GeoIP2-City-Test.mmdb")...)
 	teredo := netip.MustParsePrefix("2001::/32")
 	type net struct {
 		p   netip.Prefix

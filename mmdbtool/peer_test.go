@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
@@ -65,7 +66,7 @@ func lastAddr(p netip.Prefix) netip.Addr {
 // change says; at the first and last address of every network of either
 // file that no difference covers, both files give the same answer.
 func TestDiffMatchesPeerLookups(t *testing.T) {
-	td := conformanceGlob(t, "test-data/GeoIP2-City-Test.mmdb")[0]
+	td := testutil.ConformanceGlob(t, "test-data/GeoIP2-City-Test.mmdb")[0]
 	dir := filepath.Dir(td)
 	pairs := [][2]string{
 		{"GeoIP2-City-Test.mmdb", "GeoLite2-City-Test.mmdb"},
@@ -163,7 +164,7 @@ func typesDiffer(t *testing.T, a, b *File, x Difference) bool {
 // TestInspectMatchesPeer checks Inspect's network counts against
 // maxminddb-golang v2's Networks on the conformance files v2 walks.
 func TestInspectMatchesPeer(t *testing.T) {
-	for _, path := range conformanceGlob(t, "test-data/*.mmdb") {
+	for _, path := range testutil.ConformanceGlob(t, "test-data/*.mmdb") {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			r, err := maxminddb.Open(path)
 			if err != nil {
