@@ -33,7 +33,7 @@ type Options struct {
 	// (.gz, .zst or .zstd; anything else is uncompressed).
 	Compression string
 	// Levels is the region hierarchy, outermost first; nil means
-	// format.DefaultLevels.
+	// schema.DefaultLevels.
 	Levels []string
 	// ExtraColumns are CSV/TSV columns (JSONL keys) kept as extra
 	// attributes, under ipatlas.extra as strings; other unknown columns

@@ -16,6 +16,8 @@ import (
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/kv"
+	"github.com/ipatlas/ipatlas/mmdbjson"
+	"github.com/ipatlas/ipatlas/schema"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
@@ -81,15 +83,15 @@ func sampleWant(t *testing.T) (map[netip.Prefix]format.Value, map[netip.Prefix]i
 	type want struct {
 		nets  []string
 		line  int
-		in    format.Inference
+		in    schema.Inference
 		extra format.Map
 	}
-	reg := func(level, code, name string, c float64) format.Region {
-		return format.Region{Level: level, Code: code, Name: name, Confidence: c, HasConfidence: true}
+	reg := func(level, code, name string, c float64) schema.Region {
+		return schema.Region{Level: level, Code: code, Name: name, Confidence: c, HasConfidence: true}
 	}
 	rows := []want{
-		{[]string{"1.2.3.0/24"}, 2, format.Inference{
-			Regions: []format.Region{
+		{[]string{"1.2.3.0/24"}, 2, schema.Inference{
+			Regions: []schema.Region{
 				reg("country", "cn", "中国", 0.98), reg("province", "CN-SH", "上海市", 0.91),
 				reg("city", "", "上海", 0.9), reg("district", "", "浦东新区", 0.62),
 				reg("street", "", `Lane 1, "Old" Street`, 0.41), reg("community", "", "陆家嘴社区", 0.2),
@@ -97,18 +99,18 @@ func sampleWant(t *testing.T) (map[netip.Prefix]format.Value, map[netip.Prefix]i
 			Latitude: 31.22, Longitude: 121.54, HasLocation: true, AccuracyRadiusKm: 5, HasAccuracy: true,
 			Source: "bertgeo", ModelVersion: "2026-11", NamesLang: "zh-CN",
 		}, nil},
-		{[]string{"1.2.4.0/24", "1.2.5.0/25"}, 3, format.Inference{
-			Regions: []format.Region{
+		{[]string{"1.2.4.0/24", "1.2.5.0/25"}, 3, schema.Inference{
+			Regions: []schema.Region{
 				reg("country", "RU", "Россия", 0.9), reg("province", "RU-MOW", "Москва", 0.8), reg("city", "", "Москва", 0.7),
 			},
 			Latitude: 55.75, Longitude: 37.62, HasLocation: true, AccuracyRadiusKm: 20, HasAccuracy: true,
 			Confidence: 0.7, HasConfidence: true, Source: "hmcgeo", NamesLang: "ru",
 		}, nil},
-		{[]string{"2001:db8::/48"}, 5, format.Inference{
-			Regions: []format.Region{reg("country", "EG", "مصر", 0.95)},
+		{[]string{"2001:db8::/48"}, 5, schema.Inference{
+			Regions: []schema.Region{reg("country", "EG", "مصر", 0.95)},
 			Source:  "ip2vec", NamesLang: "ar",
 		}, nil},
-		{[]string{"10.0.0.1/32"}, 6, format.Inference{
+		{[]string{"10.0.0.1/32"}, 6, schema.Inference{
 			Latitude: -33.87, Longitude: 151.21, HasLocation: true, AccuracyRadiusKm: 100, HasAccuracy: true,
 			Confidence: 0.3, HasConfidence: true, Source: "test",
 		}, nil},
@@ -168,7 +170,7 @@ func TestSampleAllFormats(t *testing.T) {
 		}
 	}, func(a, b netip.Prefix) int { return wantLines[a]*1000 + a.Bits() - wantLines[b]*1000 - b.Bits() })
 	for i, p := range nets {
-		fmt.Fprintf(&raw, `{"network":%q,"record":%s}`+"\n", p, format.AppendJSON(nil, want[p]))
+		fmt.Fprintf(&raw, `{"network":%q,"record":%s}`+"\n", p, mmdbjson.AppendJSON(nil, want[p]))
 		rawLines[p] = i + 1
 	}
 	dir := t.TempDir()
@@ -218,7 +220,7 @@ func TestSampleAllFormats(t *testing.T) {
 				}
 				for p, w := range want {
 					if !format.Equal(got[p], w) {
-						t.Errorf("%v: got  %s\nwant %s", p, format.AppendJSON(nil, got[p]), format.AppendJSON(nil, w))
+						t.Errorf("%v: got  %s\nwant %s", p, mmdbjson.AppendJSON(nil, got[p]), mmdbjson.AppendJSON(nil, w))
 					}
 					if gotLines[p] != lines[p] {
 						t.Errorf("%v: line %d, want %d", p, gotLines[p], lines[p])
@@ -557,7 +559,7 @@ func TestCustomLevels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := format.Inference{Regions: []format.Region{
+	in := schema.Inference{Regions: []schema.Region{
 		{Level: "country", Code: "US", Name: "United States"},
 		{Level: "state", Code: "US-CA", Name: "California", Confidence: 0.9, HasConfidence: true},
 		{Level: "county", Name: "Santa Clara"},
@@ -568,7 +570,7 @@ func TestCustomLevels(t *testing.T) {
 		t.Fatal(err)
 	}
 	if p := netip.MustParsePrefix("1.2.3.0/24"); !format.Equal(got[p], want) {
-		t.Fatalf("got  %s\nwant %s", format.AppendJSON(nil, got[p]), format.AppendJSON(nil, want))
+		t.Fatalf("got  %s\nwant %s", mmdbjson.AppendJSON(nil, got[p]), mmdbjson.AppendJSON(nil, want))
 	}
 	if _, err := ReadFile(path, Options{Levels: []string{"country", "latitude"}}, nil); err == nil || !strings.Contains(err.Error(), "levels") {
 		t.Fatalf("levels with a reserved name: %v", err)
@@ -631,10 +633,10 @@ func TestRowErrorText(t *testing.T) {
 		e    RowError
 		want string
 	}{
-		{RowError{"a.csv", 3, "latitude", &format.FieldError{Field: "latitude", Value: "95", Msg: "outside [-90, 90]"}}, "a.csv:3: latitude: outside [-90, 90] (got 95)"},
+		{RowError{"a.csv", 3, "latitude", &schema.FieldError{Field: "latitude", Value: "95", Msg: "outside [-90, 90]"}}, "a.csv:3: latitude: outside [-90, 90] (got 95)"},
 		{RowError{"a.csv", 3, "network", errors.New("bad")}, "a.csv:3: network: bad"},
 		{RowError{"a.csv", 0, "", errors.New("bad")}, "a.csv: bad"},
-		{RowError{"a.csv", 2, "city", &format.FieldError{Field: "country", Msg: "m"}}, "a.csv:2: city: country: m"},
+		{RowError{"a.csv", 2, "city", &schema.FieldError{Field: "country", Msg: "m"}}, "a.csv:2: city: country: m"},
 	}
 	for _, tt := range tests {
 		if got := tt.e.Error(); got != tt.want {
@@ -725,7 +727,7 @@ func TestExtraColumns(t *testing.T) {
 			rec := got[netip.MustParsePrefix("1.2.3.0/24")].(format.Map)
 			extra := rec["ipatlas"].(format.Map)["extra"]
 			if tt.want == nil && extra != nil || tt.want != nil && !format.Equal(extra, tt.want) {
-				t.Fatalf("ipatlas.extra = %s, want %s", format.AppendJSON(nil, extra), format.AppendJSON(nil, tt.want))
+				t.Fatalf("ipatlas.extra = %s, want %s", mmdbjson.AppendJSON(nil, extra), mmdbjson.AppendJSON(nil, tt.want))
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/gazetteer"
+	"github.com/ipatlas/ipatlas/schema"
 )
 
 // The fixed fields of a row, in cell order; level fields and extra columns
@@ -152,9 +153,9 @@ func (g *memoGate) tick() {
 
 func newColumns(levels, extras []string, source string) (*columns, error) {
 	if levels == nil {
-		levels = format.DefaultLevels
+		levels = schema.DefaultLevels
 	}
-	probe := format.Inference{HasLocation: true}
+	probe := schema.Inference{HasLocation: true}
 	if err := probe.Validate(levels); err != nil {
 		return nil, fmt.Errorf("levels: %w", err)
 	}
@@ -214,12 +215,12 @@ func (c *columns) parseFloat(cells []string, i int) (float64, bool, *problem) {
 	if s == "" {
 		return 0, false, nil
 	}
-	f, err := format.ParseDecimal(strings.TrimSpace(s))
+	f, err := schema.ParseDecimal(strings.TrimSpace(s))
 	if err != nil {
 		if errors.Is(err, strconv.ErrRange) {
-			return 0, false, probf(c.name(i), "%s out of range", format.QuoteCell(s))
+			return 0, false, probf(c.name(i), "%s out of range", schema.QuoteCell(s))
 		}
-		return 0, false, probf(c.name(i), "%s is not a number (want plain decimal: 31.22, -0.5, 1e-3)", format.QuoteCell(s))
+		return 0, false, probf(c.name(i), "%s is not a number (want plain decimal: 31.22, -0.5, 1e-3)", schema.QuoteCell(s))
 	}
 	return f, true, nil
 }
@@ -281,7 +282,7 @@ func (c *columns) buildRecord(buf []byte, cells []string) ([]byte, gazetteer.Out
 // (leaving the outcome in c.outcome).
 func (c *columns) buildInference(buf []byte, cells []string) ([]byte, *problem) {
 	c.outcome = 0
-	var in format.Inference
+	var in schema.Inference
 	for i := range c.levels {
 		at := c.levelCell(i)
 		name, code := cells[at], cells[at+1]
@@ -292,7 +293,7 @@ func (c *columns) buildInference(buf []byte, cells []string) ([]byte, *problem) 
 		if name == "" && code == "" && !hasConf {
 			continue
 		}
-		in.Regions = append(in.Regions, format.Region{Level: c.levels[i], Name: name, Code: code, Confidence: conf, HasConfidence: hasConf})
+		in.Regions = append(in.Regions, schema.Region{Level: c.levels[i], Name: name, Code: code, Confidence: conf, HasConfidence: hasConf})
 	}
 	lat, hasLat, p := c.parseFloat(cells, fLatitude)
 	if p != nil {
@@ -346,7 +347,7 @@ func (c *columns) buildInference(buf []byte, cells []string) ([]byte, *problem) 
 		// The record's bytes straight from the Inference, without maps.
 		out, err := in.AppendRecord(buf, c.levels)
 		if err != nil {
-			var fe *format.FieldError
+			var fe *schema.FieldError
 			if errors.As(err, &fe) {
 				return buf, &problem{fe.Field, fe}
 			}
@@ -356,7 +357,7 @@ func (c *columns) buildInference(buf []byte, cells []string) ([]byte, *problem) 
 	}
 	rec, err := in.Record(c.levels)
 	if err != nil {
-		var fe *format.FieldError
+		var fe *schema.FieldError
 		if errors.As(err, &fe) {
 			return buf, &problem{fe.Field, fe}
 		}

@@ -13,6 +13,7 @@ import (
 	"testing/iotest"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/schema"
 )
 
 // stdRecords reads data with encoding/csv as csvReader mimics it, and
@@ -141,7 +142,7 @@ func TestCSVLineMemo(t *testing.T) {
 			return err
 		}
 		m, _ := v.(format.Map)
-		in, err := format.InferenceFromRecord(m)
+		in, err := schema.InferenceFromRecord(m)
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,6 @@
 // Package builder ingests inference results (SPEC.md, "Input: inference
 // results") into a kv.Store: it reads a file, checks every row, splits
-// ranges into CIDRs, turns each row into the record format.Record
+// ranges into CIDRs, turns each row into the record schema.Inference.Record
 // describes and writes the networks into one layer as one kv ingest.
 //
 // # Input formats
@@ -12,7 +12,7 @@
 //   - csv: RFC 4180 (encoding/csv: quoted fields may hold commas, quotes
 //     and newlines). A header row is required; columns by name, in any
 //     order: network; for each level L of the hierarchy (Options.Levels,
-//     default format.DefaultLevels) L, L_code and L_confidence; latitude,
+//     default schema.DefaultLevels) L, L_code and L_confidence; latitude,
 //     longitude, accuracy_radius_km, confidence, source, model_version,
 //     names_lang; and the declared Options.ExtraColumns, kept as strings
 //     under ipatlas.extra. Any other column is an error, and so is a
@@ -27,7 +27,7 @@
 //     "regions":[{"level":"country","code":"CN","name":"China","confidence":0.98},...]
 //     instead of the level keys.
 //   - raw: one {"network": ..., "record": R} per line, R in the lossless
-//     JSON form of format.AppendJSON ({"$type":"uint16","value":5} for
+//     JSON form of mmdbjson.AppendJSON ({"$type":"uint16","value":5} for
 //     values whose type plain JSON would not give back), stored exactly as
 //     given, without schema checks: the form `ipatlas export` writes. A
 //     first line {"metadata":{...}} is skipped (ReadRawMetadata reads it).
@@ -46,7 +46,7 @@
 // (gazetteer.Labeler: levels the row states are kept); Stats.Label counts
 // what happened by row. Coordinates-only rows labeled from one place
 // have their record assembled around the place's encoded parts
-// (labelfast.go, held to format.Record by TestLabelFastMatchesRecord).
+// (labelfast.go, held to schema.Inference.Record by TestLabelFastMatchesRecord).
 // The gazetteer's ID is part of the ingest's source ID.
 //
 // # Errors

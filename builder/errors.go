@@ -4,12 +4,12 @@ import (
 	"errors"
 	"strconv"
 
-	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/schema"
 )
 
 // RowError is a bad row (or a bad header, Line 1): the file, the line and
 // the field it is about, and what is wrong. Err is often a
-// *format.FieldError or a *format.JSONError.
+// *schema.FieldError or a *mmdbjson.JSONError.
 type RowError struct {
 	// File is the path of the input file as given.
 	File string
@@ -38,7 +38,7 @@ func (e *RowError) Error() string {
 
 // message is Err's text without a repeat of the field name.
 func (e *RowError) message() string {
-	var fe *format.FieldError
+	var fe *schema.FieldError
 	if errors.As(e.Err, &fe) && fe.Field == e.Field {
 		if fe.Value != "" {
 			return fe.Msg + " (got " + fe.Value + ")"

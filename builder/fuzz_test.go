@@ -8,6 +8,7 @@ import (
 
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/testutil"
+	"github.com/ipatlas/ipatlas/schema"
 )
 
 // parseAll runs the parser of fmt over data as scan does with SkipBadRows,
@@ -63,7 +64,7 @@ func parseAll(t *testing.T, fmtName string, data []byte) {
 			t.Fatalf("line %d: record is %v, not a map", r.line, v.Kind())
 		}
 		if fmtName != "raw" {
-			if _, err := format.InferenceFromRecord(m); err != nil {
+			if _, err := schema.InferenceFromRecord(m); err != nil {
 				t.Fatalf("line %d: InferenceFromRecord: %v", r.line, err)
 			}
 		}

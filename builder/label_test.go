@@ -17,6 +17,7 @@ import (
 	"github.com/ipatlas/ipatlas/internal/cputime"
 	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/kv"
+	"github.com/ipatlas/ipatlas/schema"
 )
 
 // smallGazetteer holds Paris, Strasbourg and Kehl (GeoNames ids and
@@ -51,20 +52,20 @@ func TestLabelRows(t *testing.T) {
 		"192.0.2.5,48.86,2.34,,de",     // names in German
 		"192.0.2.6,48.58,7.80,XX,",     // a country the gazetteer does not know
 	}, "\n")+"\n"))
-	got := map[string]format.Inference{}
+	got := map[string]schema.Inference{}
 	st, err := ReadFile(path, Options{Labeler: &gazetteer.Labeler{G: smallGazetteer(t)}}, func(p netip.Prefix, rec []byte, line int) error {
 		v, _, err := format.NewDecoder(rec).Value(0)
 		if err != nil {
 			return err
 		}
-		in, err := format.InferenceFromRecord(v.(format.Map))
+		in, err := schema.InferenceFromRecord(v.(format.Map))
 		got[p.Addr().String()] = in
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	show := func(in format.Inference) string {
+	show := func(in schema.Inference) string {
 		var s []string
 		for _, r := range in.Regions {
 			s = append(s, fmt.Sprintf("%s=%s/%s/%d", r.Level, r.Code, r.Name, r.GeonameID))
@@ -174,7 +175,7 @@ func BenchmarkIngestLabel(b *testing.B) {
 }
 
 // TestLabelFastMatchesRecord holds the fast path of labeled records to
-// format.Record + AppendValue on random coordinates-only rows.
+// schema.Inference.Record + AppendValue on random coordinates-only rows.
 func TestLabelFastMatchesRecord(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	g := randomPlaces(r, 500)
@@ -185,7 +186,7 @@ func TestLabelFastMatchesRecord(t *testing.T) {
 	}
 	fast := 0
 	for i := range 5000 {
-		in := format.Inference{Latitude: r.Float64()*180 - 90, Longitude: r.Float64()*360 - 180, HasLocation: true}
+		in := schema.Inference{Latitude: r.Float64()*180 - 90, Longitude: r.Float64()*360 - 180, HasLocation: true}
 		if r.IntN(2) == 0 {
 			in.Confidence, in.HasConfidence = r.Float64(), true
 		}

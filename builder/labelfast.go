@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/schema"
 )
 
 // This file holds the fast path of labeled records: a row that states no
@@ -16,7 +17,7 @@ import (
 // on the place and the language. They are encoded once per place and
 // language, and each row's record is assembled around them with its own
 // location, confidence, source and model version.
-// TestLabelFastMatchesRecord holds it to format.Record + AppendValue,
+// TestLabelFastMatchesRecord holds it to schema.Inference.Record + AppendValue,
 // byte for byte.
 
 // labelParts are the encoded constant parts of a labeled record: each
@@ -40,16 +41,16 @@ func fastLevels(levels []string) bool {
 }
 
 // fastRecord appends the encoding of the labeled in (normalized, three
-// regions all from place) to buf, as format.Record would give it; false
+// regions all from place) to buf, as schema.Inference.Record would give it; false
 // when in is not of that shape or not valid (the slow path then reports
 // the problem).
-func (c *columns) fastRecord(buf []byte, in *format.Inference, place int) ([]byte, bool) {
+func (c *columns) fastRecord(buf []byte, in *schema.Inference, place int) ([]byte, bool) {
 	if len(c.extras) > 0 || len(in.Regions) != 3 || !in.HasLocation || !fastLevels(c.levels) {
 		return buf, false
 	}
 	lang := in.NamesLang
 	if lang == "" {
-		lang = format.DefaultNamesLang
+		lang = schema.DefaultNamesLang
 	}
 	parts, ok := c.parts[labelKey{place, lang}]
 	if ok {
@@ -91,7 +92,7 @@ func (c *columns) fastRecord(buf []byte, in *format.Inference, place int) ([]byt
 	// ipatlas: confidence, model_version, names_lang, regions, source.
 	hasConf := in.HasConfidence
 	m := 1
-	for _, b := range []bool{hasConf, in.ModelVersion != "", lang != format.DefaultNamesLang, in.Source != ""} {
+	for _, b := range []bool{hasConf, in.ModelVersion != "", lang != schema.DefaultNamesLang, in.Source != ""} {
 		if b {
 			m++
 		}
@@ -106,7 +107,7 @@ func (c *columns) fastRecord(buf []byte, in *format.Inference, place int) ([]byt
 		out = appendKey(out, "model_version")
 		out, _ = format.AppendValue(out, format.String(in.ModelVersion))
 	}
-	if lang != format.DefaultNamesLang {
+	if lang != schema.DefaultNamesLang {
 		out = appendKey(out, "names_lang")
 		out, _ = format.AppendValue(out, format.String(lang))
 	}
@@ -135,10 +136,10 @@ func (c *columns) fastRecord(buf []byte, in *format.Inference, place int) ([]byt
 
 // makeLabelParts encodes the region parts of in's record: the record of
 // in's regions alone, written by format's AppendRecord (the bytes of
-// format.Record + AppendValue, without maps), cut into its top-level
+// schema.Inference.Record + AppendValue, without maps), cut into its top-level
 // values and ipatlas.regions.
-func makeLabelParts(in *format.Inference, levels []string, lang string) (labelParts, error) {
-	t := format.Inference{Regions: in.Regions, NamesLang: lang, HasLocation: true}
+func makeLabelParts(in *schema.Inference, levels []string, lang string) (labelParts, error) {
+	t := schema.Inference{Regions: in.Regions, NamesLang: lang, HasLocation: true}
 	rec, err := t.AppendRecord(nil, levels)
 	if err != nil {
 		return labelParts{}, err

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/mmdbjson"
 )
 
 // maxLine is the longest line (CSV record) the parsers accept, so that a
@@ -288,7 +289,7 @@ func (p *tsvParser) next(r *row) error {
 type jsonlParser struct {
 	cellParser
 	lr lineReader
-	jp format.JSONParser
+	jp mmdbjson.JSONParser
 	// memo maps the text after the network of a line shaped
 	// {"network":"N"REST (see splitJSONLLine), by two 64-bit hashes of
 	// REST, to the record the line built: such a line gives the same
@@ -303,7 +304,7 @@ type jsonlParser struct {
 
 func newJSONLParser(file string, r *bufio.Reader, cols *columns) *jsonlParser {
 	return &jsonlParser{cellParser: cellParser{file: file, cols: cols, cells: make([]string, cols.numCells())},
-		lr: lineReader{r: r}, jp: format.JSONParser{AllowNull: true},
+		lr: lineReader{r: r}, jp: mmdbjson.JSONParser{AllowNull: true},
 		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
 }
 
@@ -346,10 +347,10 @@ func nextLine(file string, lr *lineReader, r *row) ([]byte, error) {
 }
 
 // parseObject parses the line b, row r's, as a JSON object.
-func parseObject(file string, jp format.JSONParser, r *row, b []byte) (format.Map, error) {
+func parseObject(file string, jp mmdbjson.JSONParser, r *row, b []byte) (format.Map, error) {
 	v, err := jp.Parse(b)
 	if err != nil {
-		var je *format.JSONError
+		var je *mmdbjson.JSONError
 		if errors.As(err, &je) {
 			return nil, rowErr(file, r.line, "", fmt.Errorf("bad JSON at column %d: %s", je.Offset+1, je.Msg))
 		}
@@ -596,7 +597,7 @@ func (p *rawParser) next(r *row) error {
 			return nil
 		}
 	}
-	m, err := parseObject(p.file, format.JSONParser{}, r, b)
+	m, err := parseObject(p.file, mmdbjson.JSONParser{}, r, b)
 	if err != nil {
 		return err
 	}

@@ -12,13 +12,14 @@ import (
 	"testing"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/mmdbjson"
 )
 
 // rawRef reads one raw-record line the slow, obvious way: the whole line
 // parsed as JSON, exactly the keys network and record, the record a map.
 // It gives the networks and the record's encoding, or an error.
 func rawRef(line string) ([]netip.Prefix, []byte, error) {
-	v, err := format.ParseJSON([]byte(line))
+	v, err := mmdbjson.ParseJSON([]byte(line))
 	if err != nil {
 		return nil, nil, err
 	}

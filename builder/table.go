@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/mmdbjson"
 )
 
 // ReadTable reads a CSV, TSV or JSONL file other than inference results
@@ -183,7 +184,7 @@ func (t *tableReader) tsv(br *bufio.Reader, fn func(int, []string) error) error 
 
 func (t *tableReader) jsonl(br *bufio.Reader, fn func(int, []string) error) error {
 	lr := lineReader{r: br}
-	jp := format.JSONParser{AllowNull: true}
+	jp := mmdbjson.JSONParser{AllowNull: true}
 	known := map[string]int{}
 	var r row
 	for {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/geo"
+	"github.com/ipatlas/ipatlas/schema"
 )
 
 // Aggregation is a lossy merging policy (SPEC.md, "Aggregation"): adjacent
@@ -110,7 +111,7 @@ type aggregator struct {
 	}
 	lo, hi   netip.Addr // the group's span, in tree space
 	v4       bool
-	path     []format.Region
+	path     []schema.Region
 	levels   []string
 	lang     string
 	source   string
@@ -154,7 +155,7 @@ func weight(p netip.Prefix) float64 {
 // level's name, geoname_id or else code and name, and the names'
 // language. It returns false when in does not reach level or has no
 // location.
-func pathKey(b []byte, in *format.Inference, level string) ([]byte, int, bool) {
+func pathKey(b []byte, in *schema.Inference, level string) ([]byte, int, bool) {
 	if !in.HasLocation {
 		return b, 0, false
 	}
@@ -223,7 +224,7 @@ func (a *aggregator) add(p netip.Prefix, value []byte, record uint64) error {
 // open group: same key, same family, a small enough gap, no alias in the
 // span, room in the buffer, and (with MaxMergeKm) every member within
 // the distance of the new centroid.
-func (a *aggregator) fits(in *format.Inference, lo, hi netip.Addr, v4 bool, w float64) bool {
+func (a *aggregator) fits(in *schema.Inference, lo, hi netip.Addr, v4 bool, w float64) bool {
 	if v4 != a.v4 || string(a.keyBuf) != string(a.key) || len(a.members) >= maxMembers {
 		return false
 	}
@@ -300,7 +301,7 @@ func gapSize(hi, lo netip.Addr) (uint64, bool) {
 	return dl, dh == 0
 }
 
-func (a *aggregator) open(p netip.Prefix, value []byte, record uint64, in *format.Inference, depth int, lo, hi netip.Addr, w, acc float64) {
+func (a *aggregator) open(p netip.Prefix, value []byte, record uint64, in *schema.Inference, depth int, lo, hi netip.Addr, w, acc float64) {
 	a.key = append(a.key[:0], a.keyBuf...)
 	a.first.p, a.first.record = p, record
 	a.firstBuf = append(a.firstBuf[:0], value...)
@@ -327,7 +328,7 @@ func (a *aggregator) open(p netip.Prefix, value []byte, record uint64, in *forma
 	a.addConf(in, depth, w)
 }
 
-func (a *aggregator) join(in *format.Inference, depth int, lo, hi netip.Addr, w, acc float64) {
+func (a *aggregator) join(in *schema.Inference, depth int, lo, hi netip.Addr, w, acc float64) {
 	if gap, _ := gapSize(a.hi, lo); gap > 0 {
 		a.stats.GapAddresses += float64(gap)
 	}
@@ -339,7 +340,7 @@ func (a *aggregator) join(in *format.Inference, depth int, lo, hi netip.Addr, w,
 	a.addConf(in, depth, w)
 }
 
-func (a *aggregator) addConf(in *format.Inference, depth int, w float64) {
+func (a *aggregator) addConf(in *schema.Inference, depth int, w float64) {
 	for i := range depth {
 		if r := in.Regions[i]; r.HasConfidence {
 			a.confSum[i] += w * r.Confidence
@@ -371,7 +372,7 @@ func (a *aggregator) close() error {
 		a.account(d, m.w)
 		radius = math.Max(radius, d+m.acc)
 	}
-	in := format.Inference{Latitude: lat, Longitude: lon, HasLocation: true,
+	in := schema.Inference{Latitude: lat, Longitude: lon, HasLocation: true,
 		AccuracyRadiusKm: uint16(min(math.Ceil(radius), math.MaxUint16)), HasAccuracy: true,
 		NamesLang: a.lang}
 	if !a.mixed.source {
@@ -384,7 +385,7 @@ func (a *aggregator) close() error {
 	if !slices.Contains(levels, "city") {
 		levels = append(slices.Clip(levels), "city") // a path ending above city keeps its subdivisions
 	}
-	in.Regions = make([]format.Region, len(a.path))
+	in.Regions = make([]schema.Region, len(a.path))
 	for i, r := range a.path {
 		r.Confidence, r.HasConfidence = 0, false
 		if a.confW[i] > 0 {
@@ -447,7 +448,7 @@ func histUpper(i int) float64 {
 // finish closes the open group and computes the summary.
 // seeLevels keeps the level names of in not kept yet, up to
 // maxSeenLevels.
-func (a *aggregator) seeLevels(in *format.Inference) {
+func (a *aggregator) seeLevels(in *schema.Inference) {
 	for _, r := range in.Regions {
 		if len(a.seenLevels) < maxSeenLevels && !slices.Contains(a.seenLevels, r.Level) {
 			a.seenLevels = append(a.seenLevels, r.Level)
@@ -483,21 +484,21 @@ func (a *aggregator) finish() (AggregateStats, error) {
 
 // decodeInference reads an encoded record as an Inference; false when it
 // is not a record InferenceFromRecord reads.
-func decodeInference(value []byte) (format.Inference, bool) {
+func decodeInference(value []byte) (schema.Inference, bool) {
 	v, _, err := format.NewDecoder(value).Value(0)
 	if err != nil {
-		return format.Inference{}, false
+		return schema.Inference{}, false
 	}
 	m, ok := v.(format.Map)
 	if !ok {
-		return format.Inference{}, false
+		return schema.Inference{}, false
 	}
-	in, err := format.InferenceFromRecord(m)
+	in, err := schema.InferenceFromRecord(m)
 	if err != nil {
-		return format.Inference{}, false
+		return schema.Inference{}, false
 	}
 	if in.NamesLang == "" {
-		in.NamesLang = format.DefaultNamesLang
+		in.NamesLang = schema.DefaultNamesLang
 	}
 	return in, true
 }

@@ -14,12 +14,13 @@ import (
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/geo"
 	"github.com/ipatlas/ipatlas/internal/testutil"
+	"github.com/ipatlas/ipatlas/schema"
 )
 
 // aggRow is one per-address input row.
 type aggRow struct {
 	addr netip.Addr
-	in   format.Inference
+	in   schema.Inference
 }
 
 // perAddressRows generates a per-address workload with locality: cities
@@ -31,12 +32,12 @@ type aggRow struct {
 func perAddressRows(r *rand.Rand, cities, blocksPerCity int, fill, jitterKm float64) []aggRow {
 	type city struct {
 		lat, lon float64
-		regions  []format.Region
+		regions  []schema.Region
 	}
 	cs := make([]city, cities)
 	for i := range cs {
 		cc := []string{"FR", "DE", "JP", "BR"}[i%4]
-		cs[i] = city{lat: r.Float64()*120 - 60, lon: r.Float64()*360 - 180, regions: []format.Region{
+		cs[i] = city{lat: r.Float64()*120 - 60, lon: r.Float64()*360 - 180, regions: []schema.Region{
 			{Level: "country", Code: cc, Name: cc + " land", GeonameID: uint32(1000 + i%4)},
 			{Level: "province", Code: cc + "-P" + fmt.Sprint(i%7), Name: "Province " + fmt.Sprint(i%7)},
 			{Level: "city", Name: "City " + fmt.Sprint(i), GeonameID: uint32(100000 + i)},
@@ -50,7 +51,7 @@ func perAddressRows(r *rand.Rand, cities, blocksPerCity int, fill, jitterKm floa
 		lat := math.Max(-89, math.Min(89, c.lat+d*math.Cos(b)))
 		lon := c.lon + d*math.Sin(b)/math.Cos(c.lat*math.Pi/180)
 		lon = math.Mod(lon+540, 360) - 180
-		in := format.Inference{Regions: slices.Clone(c.regions), Latitude: lat, Longitude: lon, HasLocation: true,
+		in := schema.Inference{Regions: slices.Clone(c.regions), Latitude: lat, Longitude: lon, HasLocation: true,
 			Confidence: r.Float64(), HasConfidence: true, Source: "gen"}
 		for i := range in.Regions {
 			in.Regions[i].Confidence, in.Regions[i].HasConfidence = r.Float64(), true

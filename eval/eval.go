@@ -3,7 +3,6 @@ package eval
 import (
 	"errors"
 	"fmt"
-	"github.com/ipatlas/ipatlas/internal/geo"
 	"math"
 	"net/netip"
 	"slices"
@@ -11,8 +10,10 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/ipatlas/ipatlas/internal/geo"
+	"github.com/ipatlas/ipatlas/schema"
+
 	"github.com/ipatlas/ipatlas/builder"
-	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/mmdbtree"
 	"github.com/ipatlas/ipatlas/reader"
 )
@@ -35,7 +36,7 @@ const Buckets = 10
 // Options say how to read the truth and the databases.
 type Options struct {
 	// Levels is the region hierarchy of the truth's deeper level columns,
-	// outermost first; nil means format.DefaultLevels.
+	// outermost first; nil means schema.DefaultLevels.
 	Levels []string
 	// Format and Compression of the truth file, as builder.Options has
 	// them ("" picks by extension).
@@ -178,7 +179,7 @@ func Evaluate(truth string, databases []string, opts Options) ([]*Result, error)
 	levels := []string{"country", "subdivision", "city"}
 	hier := opts.Levels
 	if hier == nil {
-		hier = format.DefaultLevels
+		hier = schema.DefaultLevels
 	}
 	for _, l := range hier {
 		if l != "country" && l != "city" && !slices.Contains(levels, l) {
@@ -375,14 +376,14 @@ func coordinate(s string, limit float64) (float64, error) {
 	if s == "" {
 		return 0, errors.New("missing")
 	}
-	f, err := format.ParseDecimal(strings.TrimSpace(s))
+	f, err := schema.ParseDecimal(strings.TrimSpace(s))
 	if errors.Is(err, strconv.ErrRange) {
 		f = math.Inf(1) // out of range of a float64: outside [-limit, limit]
 	} else if err != nil {
-		return 0, fmt.Errorf("not a decimal number (got %s)", format.QuoteCell(s))
+		return 0, fmt.Errorf("not a decimal number (got %s)", schema.QuoteCell(s))
 	}
 	if f < -limit || f > limit {
-		return 0, fmt.Errorf("outside [%g,%g] (got %s)", -limit, limit, format.QuoteCell(s))
+		return 0, fmt.Errorf("outside [%g,%g] (got %s)", -limit, limit, schema.QuoteCell(s))
 	}
 	return f, nil
 }

@@ -6,10 +6,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/recordpath"
 	"github.com/ipatlas/ipatlas/reader"
 	"github.com/ipatlas/ipatlas/reader/geoip2"
+	"github.com/ipatlas/ipatlas/schema"
 )
 
 // Layout says where a database's records keep the location and the
@@ -317,7 +317,7 @@ func pathNumber(res reader.Result, path, def []string) (float64, error) {
 		return f, nil
 	}
 	if s, ok := v.(string); ok {
-		if f, err := format.ParseDecimal(s); err == nil {
+		if f, err := schema.ParseDecimal(s); err == nil {
 			return f, nil
 		}
 	}

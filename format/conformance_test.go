@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -116,7 +117,7 @@ func readAll(file []byte) (stage, error) {
 		}
 	}
 	dec := db.Decoder()
-	for _, off := range slices.Sorted(mapKeys(offsets)) {
+	for _, off := range slices.Sorted(maps.Keys(offsets)) {
 		_, end, err := dec.Value(off)
 		if err != nil {
 			return stageDecode, fmt.Errorf("record at %d: %w", off, err)
@@ -130,16 +131,6 @@ func readAll(file []byte) (stage, error) {
 		}
 	}
 	return stageNone, nil
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // lastAddr returns the last address of p.
@@ -360,7 +351,7 @@ func diffAny(path string, a, b any) string {
 		if !ok {
 			return fmt.Sprintf("%s: map vs %T", path, b)
 		}
-		for _, k := range slices.Sorted(mapKeys(a)) {
+		for _, k := range slices.Sorted(maps.Keys(a)) {
 			bv, ok := b[k]
 			if !ok {
 				return fmt.Sprintf("%s.%s: missing on the right", path, k)
@@ -616,7 +607,7 @@ func diffJSON(path string, v Value, j any) string {
 		if !ok || len(m) != len(v) {
 			return fmt.Sprintf("%s: map of %d keys vs %#v", path, len(v), j)
 		}
-		for _, k := range slices.Sorted(mapKeys(v)) {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			jv, ok := m[k]
 			if !ok {
 				return fmt.Sprintf("%s.%s: not in the source", path, k)
@@ -840,7 +831,7 @@ func TestConformanceDecoderFile(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s: %s, want map", w.prefix, v.Kind())
 		}
-		for _, k := range slices.Sorted(mapKeys(w.value)) {
+		for _, k := range slices.Sorted(maps.Keys(w.value)) {
 			if !Equal(m[k], w.value[k]) {
 				t.Errorf("%s: %q = %#v, want %#v", w.prefix, k, m[k], w.value[k])
 			}

@@ -28,25 +28,25 @@ func appendValue(dst []byte, v Value, depth int) ([]byte, error) {
 		if !utf8.ValidString(string(v)) {
 			return dst, fmt.Errorf("mmdb encode: invalid UTF-8 in string %q", string(v))
 		}
-		dst, err := appendControl(dst, KindString, uint(len(v)))
+		dst, err := AppendControl(dst, KindString, uint(len(v)))
 		return append(dst, v...), err
 	case Bytes:
-		dst, err := appendControl(dst, KindBytes, uint(len(v)))
+		dst, err := AppendControl(dst, KindBytes, uint(len(v)))
 		return append(dst, v...), err
 	case Float64:
-		dst, _ = appendControl(dst, KindFloat64, 8)
+		dst, _ = AppendControl(dst, KindFloat64, 8)
 		return binary.BigEndian.AppendUint64(dst, math.Float64bits(float64(v))), nil
 	case Float32:
-		dst, _ = appendControl(dst, KindFloat32, 4)
+		dst, _ = AppendControl(dst, KindFloat32, 4)
 		return binary.BigEndian.AppendUint32(dst, math.Float32bits(float32(v))), nil
 	case Uint16:
-		return appendUint(dst, KindUint16, uint64(v)), nil
+		return AppendUint(dst, KindUint16, uint64(v)), nil
 	case Uint32:
-		return appendUint(dst, KindUint32, uint64(v)), nil
+		return AppendUint(dst, KindUint32, uint64(v)), nil
 	case Int32:
-		return appendUint(dst, KindInt32, uint64(uint32(v))), nil
+		return AppendUint(dst, KindInt32, uint64(uint32(v))), nil
 	case Uint64:
-		return appendUint(dst, KindUint64, uint64(v)), nil
+		return AppendUint(dst, KindUint64, uint64(v)), nil
 	case Uint128:
 		var b [16]byte
 		binary.BigEndian.PutUint64(b[:8], v.Hi)
@@ -55,15 +55,15 @@ func appendValue(dst []byte, v Value, depth int) ([]byte, error) {
 		for i < 16 && b[i] == 0 {
 			i++
 		}
-		dst, _ = appendControl(dst, KindUint128, uint(16-i))
+		dst, _ = AppendControl(dst, KindUint128, uint(16-i))
 		return append(dst, b[i:]...), nil
 	case Bool:
 		if v {
-			return appendControl(dst, KindBool, 1)
+			return AppendControl(dst, KindBool, 1)
 		}
-		return appendControl(dst, KindBool, 0)
+		return AppendControl(dst, KindBool, 0)
 	case Map:
-		dst, err := appendControl(dst, KindMap, uint(len(v)))
+		dst, err := AppendControl(dst, KindMap, uint(len(v)))
 		if err != nil {
 			return dst, err
 		}
@@ -82,7 +82,7 @@ func appendValue(dst []byte, v Value, depth int) ([]byte, error) {
 		}
 		return dst, nil
 	case Slice:
-		dst, err := appendControl(dst, KindSlice, uint(len(v)))
+		dst, err := AppendControl(dst, KindSlice, uint(len(v)))
 		if err != nil {
 			return dst, err
 		}
@@ -98,26 +98,30 @@ func appendValue(dst []byte, v Value, depth int) ([]byte, error) {
 	return dst, fmt.Errorf("mmdb encode: unknown value type %T", v)
 }
 
-// appendUint appends an unsigned integer of kind in its fewest bytes.
-func appendUint(dst []byte, kind Kind, v uint64) []byte {
+// AppendUint appends an unsigned integer of kind (KindUint16, KindUint32,
+// KindUint64) in its fewest bytes, control byte first.
+func AppendUint(dst []byte, kind Kind, v uint64) []byte {
 	n := uint(0)
 	for x := v; x != 0; x >>= 8 {
 		n++
 	}
-	dst, _ = appendControl(dst, kind, n)
+	dst, _ = AppendControl(dst, kind, n)
 	for i := n; i > 0; i-- {
 		dst = append(dst, byte(v>>(8*(i-1))))
 	}
 	return dst
 }
 
-// maxSize is the largest size a control byte can express.
-const maxSize = 65821 + 1<<24 - 1
+// MaxControlSize is the largest size a control byte can express: the
+// longest string or bytes value, the most entries of a map or array.
+const MaxControlSize = 65821 + 1<<24 - 1
 
-// appendControl appends the control byte(s) of a value of kind and size.
-func appendControl(dst []byte, kind Kind, size uint) ([]byte, error) {
-	if size > maxSize {
-		return dst, fmt.Errorf("mmdb encode: %s of size %d exceeds the format's %d", kind, size, maxSize)
+// AppendControl appends the control byte(s) of a value of kind and size
+// (bytes of payload, or entries of a map or array); a size beyond what a
+// control byte can express is an error and appends nothing.
+func AppendControl(dst []byte, kind Kind, size uint) ([]byte, error) {
+	if size > MaxControlSize {
+		return dst, fmt.Errorf("mmdb encode: %s of size %d exceeds the format's %d", kind, size, MaxControlSize)
 	}
 	typeBits := byte(kind) << 5
 	if kind > 7 {

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // hexBytes turns "E1 45 6E" (spaces ignored) into bytes; the expected
@@ -473,7 +475,7 @@ func randString(r *rand.Rand) string {
 }
 
 func TestAppendValueRandomRoundTrip(t *testing.T) {
-	seed := testSeed(t)
+	seed := testutil.Seed(t)
 	r := rand.New(rand.NewPCG(seed, 1))
 	for i := range 2000 {
 		v := randValue(r, 4, nil)
@@ -508,7 +510,7 @@ func TestAppendValueRandomRoundTrip(t *testing.T) {
 // share an offset, and that the data section is smaller than the records
 // written out in full.
 func TestEncoderRandomRecords(t *testing.T) {
-	seed := testSeed(t)
+	seed := testutil.Seed(t)
 	r := rand.New(rand.NewPCG(seed, 2))
 	var pool []Value
 	for range 30 {

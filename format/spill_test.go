@@ -19,7 +19,7 @@ import (
 // lookup must answer as the oracle does, and maxminddb-golang's Verify
 // must pass (no orphan, no duplicate left in the data section).
 func TestWriterBoundedCaches(t *testing.T) {
-	seed := testSeed(t)
+	seed := testutil.Seed(t)
 	r := rand.New(rand.NewPCG(seed, 11))
 	var pool []Value
 	for i := range 400 {

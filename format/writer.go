@@ -320,7 +320,7 @@ func canonicalAt(b []byte, off uint, depth int) (uint, bool) {
 		return 0, false
 	}
 	var ctrl [5]byte
-	if c, err := appendControl(ctrl[:0], kind, size); err != nil || string(c) != string(b[off:payload]) {
+	if c, err := AppendControl(ctrl[:0], kind, size); err != nil || string(c) != string(b[off:payload]) {
 		return 0, false // not the shortest control
 	}
 	switch kind {

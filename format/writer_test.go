@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -24,31 +23,6 @@ import (
 	"github.com/ipatlas/ipatlas/internal/testutil"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
-
-// seedFlag replays a failing random test: go test ./format -run X -args -seed=N
-// (or IPATLAS_SEED=N).
-var seedFlag = flag.Uint64("seed", 0, "seed for the random tests (0: IPATLAS_SEED or random)")
-
-// testSeed returns the seed of a random test and logs it so a failure
-// can be replayed.
-func testSeed(t testing.TB) uint64 {
-	t.Helper()
-	seed := *seedFlag
-	if seed == 0 {
-		if s := os.Getenv("IPATLAS_SEED"); s != "" {
-			v, err := strconv.ParseUint(s, 10, 64)
-			if err != nil {
-				t.Fatalf("IPATLAS_SEED=%q: %v", s, err)
-			}
-			seed = v
-		}
-	}
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	t.Logf("seed %d (replay: go test ./format -run %s -args -seed=%d, or IPATLAS_SEED=%d)", seed, t.Name(), seed, seed)
-	return seed
-}
 
 // ---- round trip against a brute-force oracle and three outside readers ----
 
@@ -835,7 +809,7 @@ print("\n".join(out))
 // pure-Python reader; and that the networks the database lists are the
 // minimal merged set the oracle computes.
 func TestWriterRoundTrip(t *testing.T) {
-	seed := testSeed(t)
+	seed := testutil.Seed(t)
 	inputs := []struct {
 		name    string
 		version int
@@ -1694,7 +1668,7 @@ func TestWriterAliasCases(t *testing.T) {
 // thousands of nodes, more than the Writer's window of open nodes and
 // its read-back chunk, so nodes are written behind the window.
 func TestWriterManyNodes(t *testing.T) {
-	seed := testSeed(t)
+	seed := testutil.Seed(t)
 	r := rand.New(rand.NewPCG(seed, 7))
 	pool := []Value{String("北京市"), String("Москва"), Map{"n": Uint32(3)}}
 	var nets []rtNet

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/cputime"
+	"github.com/ipatlas/ipatlas/schema"
 )
 
 // BenchmarkNearest measures one nearest-place query on one core: over
@@ -47,12 +47,12 @@ func BenchmarkNearest(b *testing.B) {
 	b.Run("label-geonames-geolite2-points", func(b *testing.B) {
 		loadReal(b)
 		l := &Labeler{G: geoNamesG}
-		regions := make([]format.Region, 0, 8)
+		regions := make([]schema.Region, 0, 8)
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
 			tp := &truth[i%len(truth)]
-			in := format.Inference{Latitude: tp.lat, Longitude: tp.lon, HasLocation: true, Regions: regions[:0]}
+			in := schema.Inference{Latitude: tp.lat, Longitude: tp.lon, HasLocation: true, Regions: regions[:0]}
 			l.Label(&in, nil)
 			i++
 		}

@@ -1,7 +1,7 @@
 // Package gazetteer owns places and nearest-place queries: countries,
 // first-level subdivisions and populated places with their GeoNames ids,
 // names in several languages, ISO codes, coordinates and population, in a
-// spatial index; and the labeling of inferences (format.Inference) that
+// spatial index; and the labeling of inferences (schema.Inference) that
 // have coordinates with the region levels they lack (Labeler).
 //
 // Sources: GeoNames dump files (FromGeoNames: cities*.txt or

@@ -12,10 +12,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/geo"
 	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/reader"
+	"github.com/ipatlas/ipatlas/schema"
 )
 
 func fixture(name string) string { return filepath.Join("testdata", "geonames", name) }
@@ -82,64 +82,64 @@ func TestFromGeoNames(t *testing.T) {
 func TestLabel(t *testing.T) {
 	g := fixtureGazetteer(t)
 	l := &Labeler{G: g}
-	region := func(level, code, name string, id uint32) format.Region {
-		return format.Region{Level: level, Code: code, Name: name, GeonameID: id}
+	region := func(level, code, name string, id uint32) schema.Region {
+		return schema.Region{Level: level, Code: code, Name: name, GeonameID: id}
 	}
 	for _, tc := range []struct {
 		name     string
-		in       format.Inference
-		want     []format.Region
+		in       schema.Inference
+		want     []schema.Region
 		outcome  Outcome
 		levels   []string
 		wantLang string
 	}{
 		{name: "paris, nothing stated",
-			in: format.Inference{Latitude: 48.86, Longitude: 2.34, HasLocation: true},
-			want: []format.Region{region("country", "FR", "France", 3017382), region("province", "", "Île-de-France", 3012874),
+			in: schema.Inference{Latitude: 48.86, Longitude: 2.34, HasLocation: true},
+			want: []schema.Region{region("country", "FR", "France", 3017382), region("province", "", "Île-de-France", 3012874),
 				region("city", "", "Paris", 2988507)},
 			outcome: Labeled},
 		{name: "paris in russian",
-			in: format.Inference{Latitude: 48.86, Longitude: 2.34, HasLocation: true, NamesLang: "ru"},
-			want: []format.Region{region("country", "FR", "France", 3017382), region("province", "", "Île-de-France", 3012874),
+			in: schema.Inference{Latitude: 48.86, Longitude: 2.34, HasLocation: true, NamesLang: "ru"},
+			want: []schema.Region{region("country", "FR", "France", 3017382), region("province", "", "Île-de-France", 3012874),
 				region("city", "", "Париж", 2988507)},
 			outcome: Labeled},
 		// 56 km south of Paris: within the region distance, not the city's.
 		{name: "beyond the city distance",
-			in:      format.Inference{Latitude: 48.35, Longitude: 2.35, HasLocation: true},
-			want:    []format.Region{region("country", "FR", "France", 3017382), region("province", "", "Île-de-France", 3012874)},
+			in:      schema.Inference{Latitude: 48.35, Longitude: 2.35, HasLocation: true},
+			want:    []schema.Region{region("country", "FR", "France", 3017382), region("province", "", "Île-de-France", 3012874)},
 			outcome: Labeled | NoCity},
 		{name: "open sea",
-			in:      format.Inference{Latitude: 0, Longitude: -140, HasLocation: true},
+			in:      schema.Inference{Latitude: 0, Longitude: -140, HasLocation: true},
 			outcome: NoPlace | NoCity},
 		// The Kehl side of the Rhine stated as France: the row's country
 		// stays, and the city comes from France (Strasbourg, 5 km).
 		{name: "country disagrees",
-			in: format.Inference{Latitude: 48.5730, Longitude: 7.8150, HasLocation: true,
-				Regions: []format.Region{{Level: "country", Code: "fr"}}},
-			want: []format.Region{{Level: "country", Code: "fr"}, region("province", "", "Grand Est", 11071622),
+			in: schema.Inference{Latitude: 48.5730, Longitude: 7.8150, HasLocation: true,
+				Regions: []schema.Region{{Level: "country", Code: "fr"}}},
+			want: []schema.Region{{Level: "country", Code: "fr"}, region("province", "", "Grand Est", 11071622),
 				region("city", "", "Strasbourg", 2973783)},
 			outcome: Labeled | CountryDisagrees},
 		{name: "subdivision disagrees",
-			in: format.Inference{Latitude: 52.52, Longitude: 13.41, HasLocation: true,
-				Regions: []format.Region{{Level: "country", Code: "DE"}, {Level: "province", Name: "Brandenburg"}}},
-			want:    []format.Region{{Level: "country", Code: "DE"}, {Level: "province", Name: "Brandenburg"}},
+			in: schema.Inference{Latitude: 52.52, Longitude: 13.41, HasLocation: true,
+				Regions: []schema.Region{{Level: "country", Code: "DE"}, {Level: "province", Name: "Brandenburg"}}},
+			want:    []schema.Region{{Level: "country", Code: "DE"}, {Level: "province", Name: "Brandenburg"}},
 			outcome: SubdivisionDisagrees},
 		{name: "subdivision agrees by folded name",
-			in: format.Inference{Latitude: 52.52, Longitude: 13.41, HasLocation: true,
-				Regions: []format.Region{{Level: "country", Code: "DE"}, {Level: "province", Name: "land berlin"}}},
-			want:    []format.Region{{Level: "country", Code: "DE"}, {Level: "province", Name: "land berlin"}, region("city", "", "Berlin", 2950159)},
+			in: schema.Inference{Latitude: 52.52, Longitude: 13.41, HasLocation: true,
+				Regions: []schema.Region{{Level: "country", Code: "DE"}, {Level: "province", Name: "land berlin"}}},
+			want:    []schema.Region{{Level: "country", Code: "DE"}, {Level: "province", Name: "land berlin"}, region("city", "", "Berlin", 2950159)},
 			outcome: Labeled},
 		{name: "city stated: nothing to do",
-			in: format.Inference{Latitude: 52.52, Longitude: 13.41, HasLocation: true,
-				Regions: []format.Region{{Level: "country", Code: "DE"}, {Level: "province", Name: "X"}, {Level: "city", Name: "Y"}}},
-			want: []format.Region{{Level: "country", Code: "DE"}, {Level: "province", Name: "X"}, {Level: "city", Name: "Y"}}},
+			in: schema.Inference{Latitude: 52.52, Longitude: 13.41, HasLocation: true,
+				Regions: []schema.Region{{Level: "country", Code: "DE"}, {Level: "province", Name: "X"}, {Level: "city", Name: "Y"}}},
+			want: []schema.Region{{Level: "country", Code: "DE"}, {Level: "province", Name: "X"}, {Level: "city", Name: "Y"}}},
 		{name: "no location",
-			in:   format.Inference{Regions: []format.Region{{Level: "country", Code: "DE"}}},
-			want: []format.Region{{Level: "country", Code: "DE"}}},
+			in:   schema.Inference{Regions: []schema.Region{{Level: "country", Code: "DE"}}},
+			want: []schema.Region{{Level: "country", Code: "DE"}}},
 		{name: "custom levels without a subdivision level",
 			levels:  []string{"country", "city"},
-			in:      format.Inference{Latitude: 21.3, Longitude: -157.85, HasLocation: true},
-			want:    []format.Region{region("country", "US", "United States", 6252001), region("city", "", "Honolulu", 5856195)},
+			in:      schema.Inference{Latitude: 21.3, Longitude: -157.85, HasLocation: true},
+			want:    []schema.Region{region("country", "US", "United States", 6252001), region("city", "", "Honolulu", 5856195)},
 			outcome: Labeled},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -166,11 +166,11 @@ func TestLabelKeepsRowLevels(t *testing.T) {
 	l := &Labeler{G: g, CityMaxKm: 300, RegionMaxKm: 1000}
 	r := rand.New(rand.NewPCG(5, 6))
 	for range 2000 {
-		var in format.Inference
+		var in schema.Inference
 		in.Latitude, in.Longitude, in.HasLocation = r.Float64()*180-90, r.Float64()*360-180, true
 		depth := r.IntN(4)
 		for i := range depth {
-			reg := format.Region{Level: format.DefaultLevels[i], Name: "n" + string(rune('a'+r.IntN(3)))}
+			reg := schema.Region{Level: schema.DefaultLevels[i], Name: "n" + string(rune('a'+r.IntN(3)))}
 			if i == 0 {
 				reg.Code = g.Countries[r.IntN(len(g.Countries))].Code
 			}

@@ -5,10 +5,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/geo"
 	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/reader"
+	"github.com/ipatlas/ipatlas/schema"
 )
 
 // truthPoint is a city record of GeoLite2-City: the query point and what
@@ -87,7 +87,7 @@ func TestLabelGeoNamesAgainstGeoLite2(t *testing.T) {
 	l := &Labeler{G: g}
 	var n, country, subTotal, sub, city int
 	for _, tp := range truth {
-		in := format.Inference{Latitude: tp.lat, Longitude: tp.lon, HasLocation: true}
+		in := schema.Inference{Latitude: tp.lat, Longitude: tp.lon, HasLocation: true}
 		l.Label(&in, nil)
 		n++
 		if len(in.Regions) > 0 && in.Regions[0].Code == tp.country {
@@ -151,7 +151,7 @@ func TestLabelGeoLite2AgainstItself(t *testing.T) {
 	}
 	l := &Labeler{G: geoLiteG}
 	label := func(lat, lon float64) (uint32, bool) {
-		in := format.Inference{Latitude: lat, Longitude: lon, HasLocation: true}
+		in := schema.Inference{Latitude: lat, Longitude: lon, HasLocation: true}
 		l.Label(&in, nil)
 		if len(in.Regions) > 2 {
 			return in.Regions[2].GeonameID, true

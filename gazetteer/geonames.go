@@ -15,8 +15,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/geo"
+	"github.com/ipatlas/ipatlas/schema"
 )
 
 // This file reads the GeoNames dump files (https://download.geonames.org/
@@ -98,15 +98,15 @@ func lines(r io.Reader, file string, fn func(line int, fields []string) error) e
 func parseID(file string, line int, field, s string) (uint32, error) {
 	n, err := strconv.ParseUint(s, 10, 32)
 	if err != nil || n == 0 {
-		return 0, lineErr(file, line, field, "%s is not a positive 32-bit integer", format.QuoteCell(s))
+		return 0, lineErr(file, line, field, "%s is not a positive 32-bit integer", schema.QuoteCell(s))
 	}
 	return uint32(n), nil
 }
 
 func parseCoord(file string, line int, field, s string, limit float64) (float64, error) {
-	f, err := format.ParseDecimal(s)
+	f, err := schema.ParseDecimal(s)
 	if err != nil || !(f >= -limit && f <= limit) {
-		return 0, lineErr(file, line, field, "%s is not a number in [-%v, %v]", format.QuoteCell(s), limit, limit)
+		return 0, lineErr(file, line, field, "%s is not a number in [-%v, %v]", schema.QuoteCell(s), limit, limit)
 	}
 	return f, nil
 }

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/schema"
 )
 
 // Default distances of a Labeler.
@@ -53,7 +53,7 @@ type Labeler struct {
 }
 
 // Label fills the levels of in missing below those it states, for the
-// hierarchy levels (format.DefaultLevels when nil): the level "country",
+// hierarchy levels (schema.DefaultLevels when nil): the level "country",
 // the level right after it when it comes before "city" (the first-level
 // subdivision), and "city", with codes, geoname_ids and names in
 // in.NamesLang (the default name where the gazetteer has none in it).
@@ -64,7 +64,7 @@ type Labeler struct {
 // The place is the nearest one within RegionMaxKm, in the row's country
 // when the row states one the gazetteer knows; the city is that place
 // when it is within CityMaxKm.
-func (l *Labeler) Label(in *format.Inference, levels []string) Outcome {
+func (l *Labeler) Label(in *schema.Inference, levels []string) Outcome {
 	o, _ := l.LabelPlace(in, levels)
 	return o
 }
@@ -72,9 +72,9 @@ func (l *Labeler) Label(in *format.Inference, levels []string) Outcome {
 // LabelPlace is Label that also returns the index in G.Places of the
 // place the labels come from, -1 when none: the same place and language
 // give the same labels.
-func (l *Labeler) LabelPlace(in *format.Inference, levels []string) (Outcome, int) {
+func (l *Labeler) LabelPlace(in *schema.Inference, levels []string) (Outcome, int) {
 	if levels == nil {
-		levels = format.DefaultLevels
+		levels = schema.DefaultLevels
 	}
 	if !in.HasLocation || !(in.Latitude >= -90 && in.Latitude <= 90 && in.Longitude >= -180 && in.Longitude <= 180) {
 		return 0, -1
@@ -129,15 +129,15 @@ func (l *Labeler) LabelPlace(in *format.Inference, levels []string) (Outcome, in
 	}
 	p := &g.Places[pi]
 	if need := last + 1 - depth; cap(in.Regions)-len(in.Regions) < need {
-		in.Regions = append(make([]format.Region, 0, len(in.Regions)+need), in.Regions...)
+		in.Regions = append(make([]schema.Region, 0, len(in.Regions)+need), in.Regions...)
 	}
 	lang := in.NamesLang
 	if lang == "" {
-		lang = format.DefaultNamesLang
+		lang = schema.DefaultNamesLang
 	}
 	if depth == country {
 		c := &g.Countries[p.Country]
-		in.Regions = append(in.Regions, format.Region{Level: levels[country], Code: c.Code,
+		in.Regions = append(in.Regions, schema.Region{Level: levels[country], Code: c.Code,
 			Name: NameIn(c.Names, lang, c.Name), GeonameID: c.GeonameID})
 		out |= Labeled
 		depth++
@@ -155,7 +155,7 @@ func (l *Labeler) LabelPlace(in *format.Inference, levels []string) (Outcome, in
 			}
 			return out, pi
 		case depth == sub:
-			in.Regions = append(in.Regions, format.Region{Level: levels[sub], Code: s.Code,
+			in.Regions = append(in.Regions, schema.Region{Level: levels[sub], Code: s.Code,
 				Name: NameIn(s.Names, lang, s.Name), GeonameID: s.GeonameID})
 			out |= Labeled
 			depth++
@@ -168,7 +168,7 @@ func (l *Labeler) LabelPlace(in *format.Inference, levels []string) (Outcome, in
 		if km > cityMax || name == "" {
 			return out | NoCity, pi
 		}
-		in.Regions = append(in.Regions, format.Region{Level: levels[city], Name: name, GeonameID: p.GeonameID})
+		in.Regions = append(in.Regions, schema.Region{Level: levels[city], Name: name, GeonameID: p.GeonameID})
 		out |= Labeled
 	}
 	return out, pi
@@ -176,7 +176,7 @@ func (l *Labeler) LabelPlace(in *format.Inference, levels []string) (Outcome, in
 
 // sameSubdivision reports whether a row's subdivision r is s: by code
 // when both have one, else by folded name.
-func sameSubdivision(r format.Region, s *Subdivision) bool {
+func sameSubdivision(r schema.Region, s *Subdivision) bool {
 	if s == nil {
 		return false
 	}

@@ -7,7 +7,7 @@
 //   - File (Open, FromBytes): a file mapped read-only for walks over its
 //     search tree, with Networks, an iterator of (Network, error) in
 //     address order, and the lossless JSON form of its records
-//     (AppendRecordJSON, format.AppendJSON's output, faster);
+//     (AppendRecordJSON, mmdbjson.AppendJSON's output, faster);
 //   - WriteJSONL and WriteCSV: the export streams;
 //   - Differ: the differences between two files' answers, an iterator
 //     of (Difference, error), and their JSON lines;
@@ -33,7 +33,7 @@
 //     every walk); Inspect's walk allows each node once. Iterators yield
 //     an error at most once, as their last pair.
 //     (FuzzFile; TestVerifyCorrupted, TestDiffBadFiles in cmd/ipatlas.)
-//  3. AppendRecordJSON is exactly format.AppendJSON of the decoded value
+//  3. AppendRecordJSON is exactly mmdbjson.AppendJSON of the decoded value
 //     (TestRecordJSONRandom, TestRecordJSONRealFiles), so records compare
 //     by value and type in Differ whatever pointers or key order a writer
 //     used.

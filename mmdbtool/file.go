@@ -141,7 +141,7 @@ func (f *File) Record(off uint) (format.Value, error) {
 }
 
 // AppendRecordJSON appends the lossless JSON form of the record at data
-// offset off: exactly format.AppendJSON of the value Record returns, made
+// offset off: exactly mmdbjson.AppendJSON of the value Record returns, made
 // faster by reusing the JSON of values that records share through
 // pointers.
 func (f *File) AppendRecordJSON(dst []byte, off uint) ([]byte, error) {

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/mmdbjson"
 )
 
 // maxRecordJSON bounds the JSON form of one record, so that a corrupt
@@ -40,7 +41,7 @@ func (c *textCache) put(off uint, b []byte) {
 }
 
 // recordJSON makes the JSON form of a data section's records, exactly
-// what format.AppendJSON writes for the value format.Decoder.Value
+// what mmdbjson.AppendJSON writes for the value format.Decoder.Value
 // decodes, but faster: a value that records reach through a pointer
 // (MaxMind's and ipatlas's writers share names maps, countries, ... that
 // way) is converted once and its JSON reused, up to a memory bound. Only
@@ -115,7 +116,7 @@ func (m *recordJSON) appendAt(dst []byte, off uint, depth int) ([]byte, uint, er
 	if err != nil {
 		return dst, 0, err
 	}
-	return format.AppendJSON(dst, v), next, nil
+	return mmdbjson.AppendJSON(dst, v), next, nil
 }
 
 // appendMap appends the map of size entries at off, whose entries start
@@ -156,7 +157,7 @@ func (m *recordJSON) appendMap(dst []byte, off, size, payload uint, depth int) (
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = format.AppendJSON(dst, format.String(e.key))
+		dst = mmdbjson.AppendJSON(dst, format.String(e.key))
 		dst = append(dst, ':')
 		var err error
 		if dst, _, err = m.appendAt(dst, e.val, depth+1); err != nil {
@@ -186,7 +187,7 @@ func (m *recordJSON) fragment(target uint) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := format.AppendJSON(nil, v)
+	f := mmdbjson.AppendJSON(nil, v)
 	m.frag.put(target, f)
 	return f, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/testutil"
+	"github.com/ipatlas/ipatlas/mmdbjson"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
@@ -21,7 +22,7 @@ func slowRecordJSON(dec format.Decoder, off uint) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return format.AppendJSON(nil, v), nil
+	return mmdbjson.AppendJSON(nil, v), nil
 }
 
 // randomValue returns a random value of every kind, nested up to depth,

@@ -29,10 +29,10 @@ var hotInlined = map[string][]string{
 		"ExpansionLimit", "SizeValid", "(*Tree).Children", "(*Tree).DataOffset", "(*Tree).IsAlias",
 	},
 	"./geoip2": {
-		"lookupShared[github.com/ipatlas/ipatlas/reader/geoip2.City]",
-		"(*cache[github.com/ipatlas/ipatlas/reader/geoip2.City]).get",
-		"(*cache[github.com/ipatlas/ipatlas/reader/geoip2.City]).setOf",
-		"(*City).clone", "(*Location).cloneInto",
+		"(*model[github.com/ipatlas/ipatlas/schema.City]).shared",
+		"(*cache[github.com/ipatlas/ipatlas/schema.City]).get",
+		"(*cache[github.com/ipatlas/ipatlas/schema.City]).setOf",
+		"cloneCity", "cloneLocation",
 	},
 }
 

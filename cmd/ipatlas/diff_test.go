@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/mmdbjson"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
@@ -27,10 +28,10 @@ type diffLine struct {
 func (l diffLine) String() string {
 	s := l.network + " " + l.change
 	if l.a != nil {
-		s += " a=" + string(format.AppendJSON(nil, l.a))
+		s += " a=" + string(mmdbjson.AppendJSON(nil, l.a))
 	}
 	if l.b != nil {
-		s += " b=" + string(format.AppendJSON(nil, l.b))
+		s += " b=" + string(mmdbjson.AppendJSON(nil, l.b))
 	}
 	return s
 }
@@ -60,7 +61,7 @@ func parseDiff(t *testing.T, out string) []diffLine {
 			case "change":
 				json.Unmarshal(v, &l.change)
 			case "a", "b":
-				rec, err := format.ParseJSON(v)
+				rec, err := mmdbjson.ParseJSON(v)
 				if err != nil {
 					t.Fatalf("diff line %q: %s: %v", sc.Text(), k, err)
 				}
@@ -345,7 +346,7 @@ func TestDiffSampleEdits(t *testing.T) {
 	var want []diffLine
 	var out bytes.Buffer
 	write := func(p netip.Prefix, rec format.Value) {
-		fmt.Fprintf(&out, "{\"network\":%q,\"record\":%s}\n", p, format.AppendJSON(nil, rec))
+		fmt.Fprintf(&out, "{\"network\":%q,\"record\":%s}\n", p, mmdbjson.AppendJSON(nil, rec))
 	}
 	for i, r := range rows {
 		// Edit rows whose sibling is not edited too, so that no two edits

@@ -10,8 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/ipatlas/ipatlas/eval"
-	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/recordpath"
+	"github.com/ipatlas/ipatlas/schema"
 )
 
 const evalHelp = `Measures databases against ground truth, as the geolocation papers report their models:
@@ -78,7 +78,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	truth := fs.String("truth", "", "the ground-truth `file` (required)")
 	asJSON := fs.Bool("json", false, "print one JSON object per database instead of the table")
 	out := fs.String("out", "", "write report.md and SVG plots into `dir`")
-	levels := fs.String("levels", "", "the region hierarchy of the truth's level columns, outermost first (default "+strings.Join(format.DefaultLevels, ",")+")")
+	levels := fs.String("levels", "", "the region hierarchy of the truth's level columns, outermost first (default "+strings.Join(schema.DefaultLevels, ",")+")")
 	formatName := fs.String("format", "", "truth format: csv, tsv or jsonl (default: by extension)")
 	compression := fs.String("compression", "", "truth compression: none, gzip or zstd (default: by extension)")
 	lf := addLayoutFlags(fs)

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/mmdbjson"
 	"github.com/ipatlas/ipatlas/mmdbtool"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -90,7 +91,7 @@ func openMaybeCompressed(t *testing.T, path string) io.Reader {
 }
 
 // exportRow is one line of an export, parsed by the test: the JSON by
-// encoding/json (keys and their order), the record by format.ParseJSON.
+// encoding/json (keys and their order), the record by mmdbjson.ParseJSON.
 type exportRow struct {
 	network netip.Prefix
 	record  format.Value
@@ -131,7 +132,7 @@ func readExportJSONL(t *testing.T, r io.Reader) []exportRow {
 		if err != nil {
 			t.Fatalf("line %d: %v", len(rows)+1, err)
 		}
-		v, err := format.ParseJSON(line.Record)
+		v, err := mmdbjson.ParseJSON(line.Record)
 		if err != nil {
 			t.Fatalf("line %d: record: %v", len(rows)+1, err)
 		}

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/ipatlas/ipatlas/builder"
-	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/schema"
 )
 
 // rejectHints returns the lines that suggest how to fix the bad rows of a
@@ -32,7 +32,7 @@ func rejectHints(err error, levels []string) []string {
 		return nil
 	}
 	if levels == nil {
-		levels = format.DefaultLevels
+		levels = schema.DefaultLevels
 	}
 	var hints []string
 	add := func(h string) {

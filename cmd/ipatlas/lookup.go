@@ -166,7 +166,7 @@ func printResult(enc *json.Encoder, ip string, res reader.Result, path []string)
 	var uv *json.UnsupportedValueError
 	if errors.As(err, &uv) {
 		// NaN and infinities have no JSON number; write them as the
-		// strings format.AppendJSON uses.
+		// strings mmdbjson.AppendJSON uses.
 		switch l := line.(type) {
 		case *lookupLine:
 			l.Record = recordjson.Safe(l.Record)

@@ -35,6 +35,12 @@ type rule struct {
 // rules is SPEC.md's layout table ("may import"), first match wins.
 var rules = []rule{
 	{pkg: "format/...", allow: []string{std}},
+	// schema is the record model over format's values; mmdbjson the
+	// lossless JSON form of those values (issue 13: format split by job).
+	{pkg: "schema/...", allow: []string{std, "format/..."}},
+	{pkg: "mmdbjson/...", allow: []string{std, "format/..."}},
+	// reader/geoip2's models are schema's typed record model.
+	{pkg: "reader/geoip2/...", allow: []string{std, "reader/...", "schema/..."}},
 	{pkg: "reader/...", allow: []string{std, "format/...", "golang.org/x/sys/..."}},
 	{pkg: "kv/...", allow: []string{std, "format/...", "github.com/cockroachdb/pebble/..."}},
 	// builder and compile reach Pebble only through kv. klauspost/compress
@@ -43,9 +49,9 @@ var rules = []rule{
 	// rows with it; internal/geo is the shared great-circle geometry;
 	// internal/atomicfile writes files whole (temp, fsync, rename, fsync
 	// of the folder).
-	{pkg: "gazetteer/...", allow: []string{std, "format/...", "reader/...", "internal/geo", "internal/atomicfile"}},
-	{pkg: "builder/...", allow: []string{std, "kv/...", "format/...", "gazetteer/...", "internal/geo", "github.com/klauspost/compress/..."}},
-	{pkg: "compile/...", allow: []string{std, "kv/...", "format/...", "internal/geo", "internal/atomicfile", "github.com/klauspost/compress/..."}},
+	{pkg: "gazetteer/...", allow: []string{std, "format/...", "schema/...", "reader/...", "internal/geo", "internal/atomicfile"}},
+	{pkg: "builder/...", allow: []string{std, "kv/...", "format/...", "schema/...", "mmdbjson/...", "gazetteer/...", "internal/geo", "github.com/klauspost/compress/..."}},
+	{pkg: "compile/...", allow: []string{std, "kv/...", "format/...", "schema/...", "internal/geo", "internal/atomicfile", "github.com/klauspost/compress/..."}},
 	{pkg: "bench/...", allow: []string{anything}},
 	// serve is the embeddable HTTP lookup service (issue 13): it reads
 	// databases only through reader (never Pebble, never a peer reader),
@@ -66,11 +72,11 @@ var rules = []rule{
 	// reader, walks them with mmdbtree, reads truth files with builder's
 	// readers and plots with svgplot (not bench/report: no gonum in the
 	// ipatlas binary).
-	{pkg: "eval/...", allow: []string{std, "format/...", "reader/...", "builder/...", "internal/mmdbtree/...", "internal/svgplot/...", "internal/recordpath/...", "internal/geo/...", "internal/atomicfile"}},
+	{pkg: "eval/...", allow: []string{std, "format/...", "schema/...", "reader/...", "builder/...", "internal/mmdbtree/...", "internal/svgplot/...", "internal/recordpath/...", "internal/geo/...", "internal/atomicfile"}},
 	// mmdbtool is export, diff, verify and inspect as a library: it walks
 	// files with mmdbtree, reads them with reader (verify and inspect take
 	// any file the drop-in reader opens) and maps them with internal/mmapfile.
-	{pkg: "mmdbtool/...", allow: []string{std, "format/...", "reader/...", "internal/mmdbtree/...", "internal/mmapfile"}},
+	{pkg: "mmdbtool/...", allow: []string{std, "format/...", "mmdbjson/...", "reader/...", "internal/mmdbtree/...", "internal/mmapfile"}},
 	// mmapfile maps files for mmdbtree and mmdbtool.
 	{pkg: "internal/mmapfile", allow: []string{std, "golang.org/x/sys/..."}},
 	// servetest is imported only by the tests of serve and cmd/ipatlas:

@@ -4,7 +4,7 @@
 //
 // The rules: no HTML escaping (names stay as written, "<" stays "<"), and
 // NaN and the infinities, which JSON has no number for, become the strings
-// "NaN", "+Inf" and "-Inf" (format.AppendJSON's spelling). Everything else
+// "NaN", "+Inf" and "-Inf" (mmdbjson.AppendJSON's spelling). Everything else
 // is encoding/json's output for the decoded value. It holds no state.
 package recordjson
 

@@ -1,5 +1,7 @@
 package geoip2
 
+import "slices"
+
 // Private copies. The geoip2-golang-style lookups (City, Country,
 // Enterprise, ASN) hand the caller a record it owns: the caller may write
 // to any part of it, through any pointer or slice, without changing what
@@ -13,52 +15,39 @@ package geoip2
 // Each copy is one allocation for the record and its coordinates, plus
 // one for the subdivisions when there are any.
 
-// cityBox holds a City copy and the coordinates its Location points to.
-type cityBox struct {
-	c        City
+// located is a record copy and the coordinates its Location points to,
+// allocated together.
+type located[T any] struct {
+	rec      T
 	lat, lon float64
 }
 
-// clone returns a deep copy of c.
-func (c *City) clone() *City {
-	b := &cityBox{c: *c}
-	b.c.Location.cloneInto(&b.lat, &b.lon)
-	if c.Subdivisions != nil {
-		b.c.Subdivisions = append(make([]CitySubdivision, 0, len(c.Subdivisions)), c.Subdivisions...)
-	}
-	return &b.c
+// cloneCity returns a deep copy of c.
+func cloneCity(c *City) *City {
+	b := &located[City]{rec: *c}
+	cloneLocation(&b.rec.Location, &b.lat, &b.lon)
+	b.rec.Subdivisions = slices.Clone(c.Subdivisions)
+	return &b.rec
 }
 
-type enterpriseBox struct {
-	c        Enterprise
-	lat, lon float64
+// cloneEnterprise returns a deep copy of e.
+func cloneEnterprise(e *Enterprise) *Enterprise {
+	b := &located[Enterprise]{rec: *e}
+	cloneLocation(&b.rec.Location, &b.lat, &b.lon)
+	b.rec.Subdivisions = slices.Clone(e.Subdivisions)
+	return &b.rec
 }
 
-// clone returns a deep copy of e.
-func (e *Enterprise) clone() *Enterprise {
-	b := &enterpriseBox{c: *e}
-	b.c.Location.cloneInto(&b.lat, &b.lon)
-	if e.Subdivisions != nil {
-		b.c.Subdivisions = append(make([]EnterpriseSubdivision, 0, len(e.Subdivisions)), e.Subdivisions...)
-	}
-	return &b.c
-}
-
-// clone returns a deep copy of c (a Country holds no pointers).
-func (c *Country) clone() *Country {
-	x := *c
+// cloneFlat returns a copy of a record that holds no pointers or slices
+// (Country, ASN).
+func cloneFlat[T any](v *T) *T {
+	x := *v
 	return &x
 }
 
-// clone returns a deep copy of a (an ASN holds no pointers).
-func (a *ASN) clone() *ASN {
-	x := *a
-	return &x
-}
-
-// cloneInto points l's coordinates at lat and lon, holding copies of the
-// values l pointed to (a nil coordinate stays nil).
-func (l *Location) cloneInto(lat, lon *float64) {
+// cloneLocation points l's coordinates at lat and lon, holding copies of
+// the values l pointed to (a nil coordinate stays nil).
+func cloneLocation(l *Location, lat, lon *float64) {
 	if l.Latitude != nil {
 		*lat = *l.Latitude
 		l.Latitude = lat

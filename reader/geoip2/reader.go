@@ -78,11 +78,11 @@ func typeOf(t string) (dbType, error) {
 type Reader struct {
 	db     *reader.Reader
 	typ    dbType
-	cities cache[City]
-	counts cache[Country]
-	ents   cache[Enterprise]
-	asns   cache[ASN]
-	atlas  cache[Atlas]
+	cities model[City]
+	counts model[Country]
+	ents   model[Enterprise]
+	asns   model[ASN]
+	atlas  model[Atlas]
 }
 
 // Option configures Open and OpenBytes.
@@ -161,9 +161,12 @@ func newReader(db *reader.Reader, o options) (*Reader, error) {
 		return nil, err
 	}
 	r := &Reader{db: db, typ: t}
-	for _, c := range []interface{ init(int) }{&r.cities, &r.counts, &r.ents, &r.asns, &r.atlas} {
-		c.init(o.cacheSize)
-	}
+	n := o.cacheSize
+	r.cities.init(n, "City", isCity, cloneCity, func(c *City, ip netip.Addr, p netip.Prefix) { c.Traits.IPAddress, c.Traits.Network = ip, p })
+	r.counts.init(n, "Country", isCountry, cloneFlat, func(c *Country, ip netip.Addr, p netip.Prefix) { c.Traits.IPAddress, c.Traits.Network = ip, p })
+	r.ents.init(n, "Enterprise", isEnterprise, cloneEnterprise, func(c *Enterprise, ip netip.Addr, p netip.Prefix) { c.Traits.IPAddress, c.Traits.Network = ip, p })
+	r.asns.init(n, "ASN", isASN, cloneFlat, func(c *ASN, ip netip.Addr, p netip.Prefix) { c.IPAddress, c.Network = ip, p })
+	r.atlas.init(n, "Atlas", isAtlas, nil, nil)
 	return r, nil
 }
 
@@ -192,9 +195,28 @@ func (r *Reader) Close() error {
 	return r.db.Close()
 }
 
-// lookupShared finds ip and returns its record from c, decoding and
+// model is the lookups of one record type: its cache, the database types
+// it fits, and how the caller's private copy of a record is made.
+type model[T any] struct {
+	cache[T]
+	method string // the lookup's name, for InvalidMethodError
+	flag   dbType
+	clone  func(*T) *T                        // a deep copy (clone.go)
+	place  func(*T, netip.Addr, netip.Prefix) // sets the per-lookup address and network
+}
+
+func (m *model[T]) init(size int, method string, flag dbType, clone func(*T) *T, place func(*T, netip.Addr, netip.Prefix)) {
+	m.cache.init(size)
+	m.method, m.flag, m.clone, m.place = method, flag, clone, place
+}
+
+// shared finds ip and returns its record from the cache, decoding and
 // caching it on a miss. A missing record is the shared zero record.
-func lookupShared[T any](r *Reader, c *cache[T], ip netip.Addr) (*T, netip.Prefix, error) {
+func (m *model[T]) shared(r *Reader, ip netip.Addr) (*T, netip.Prefix, error) {
+	if r.typ&m.flag == 0 {
+		return nil, netip.Prefix{}, InvalidMethodError{m.method, r.db.Metadata.DatabaseType}
+	}
+	c := &m.cache
 	res := r.db.Lookup(ip)
 	if err := res.Err(); err != nil {
 		return c.zero, res.Prefix(), err
@@ -213,6 +235,24 @@ func lookupShared[T any](r *Reader, c *cache[T], ip netip.Addr) (*T, netip.Prefi
 	return c.put(e), res.Prefix(), nil
 }
 
+// private returns the caller's own copy of ip's record with the address
+// and network set: a deep copy, or a new zero record for an address
+// without data (no copy to make).
+func (m *model[T]) private(r *Reader, ip netip.Addr) (*T, error) {
+	v, p, err := m.shared(r, ip)
+	if v == nil {
+		return nil, err
+	}
+	c := new(T)
+	if v != m.zero {
+		c = m.clone(v)
+	}
+	if err == nil {
+		m.place(c, ip, p)
+	}
+	return c, err
+}
+
 // CityShared returns the shared City record of ip and the network it is
 // in. The record must not be modified; its Traits.IPAddress and
 // Traits.Network are zero. It does not allocate once the record is cached.
@@ -220,24 +260,16 @@ func (r *Reader) CityShared(ip netip.Addr) (*City, netip.Prefix, error) {
 	if r == nil {
 		return nil, netip.Prefix{}, errNilReader
 	}
-	if r.typ&isCity == 0 {
-		return nil, netip.Prefix{}, InvalidMethodError{"City", r.db.Metadata.DatabaseType}
-	}
-	return lookupShared(r, &r.cities, ip)
+	return r.cities.shared(r, ip)
 }
 
 // City returns the City record of ip, as geoip2-golang's City does: a
 // private copy with Traits.IPAddress and Traits.Network set.
 func (r *Reader) City(ip netip.Addr) (*City, error) {
-	v, p, err := r.CityShared(ip)
-	if v == nil {
-		return nil, err
+	if r == nil {
+		return nil, errNilReader
 	}
-	c := privateCopy(v, r.cities.zero)
-	if err == nil {
-		c.Traits.IPAddress, c.Traits.Network = ip, p
-	}
-	return c, err
+	return r.cities.private(r, ip)
 }
 
 // CountryShared is CityShared for the Country model.
@@ -245,24 +277,16 @@ func (r *Reader) CountryShared(ip netip.Addr) (*Country, netip.Prefix, error) {
 	if r == nil {
 		return nil, netip.Prefix{}, errNilReader
 	}
-	if r.typ&isCountry == 0 {
-		return nil, netip.Prefix{}, InvalidMethodError{"Country", r.db.Metadata.DatabaseType}
-	}
-	return lookupShared(r, &r.counts, ip)
+	return r.counts.shared(r, ip)
 }
 
 // Country returns a private copy of the Country record of ip with the
 // traits set.
 func (r *Reader) Country(ip netip.Addr) (*Country, error) {
-	v, p, err := r.CountryShared(ip)
-	if v == nil {
-		return nil, err
+	if r == nil {
+		return nil, errNilReader
 	}
-	c := privateCopy(v, r.counts.zero)
-	if err == nil {
-		c.Traits.IPAddress, c.Traits.Network = ip, p
-	}
-	return c, err
+	return r.counts.private(r, ip)
 }
 
 // EnterpriseShared is CityShared for the Enterprise model.
@@ -270,24 +294,16 @@ func (r *Reader) EnterpriseShared(ip netip.Addr) (*Enterprise, netip.Prefix, err
 	if r == nil {
 		return nil, netip.Prefix{}, errNilReader
 	}
-	if r.typ&isEnterprise == 0 {
-		return nil, netip.Prefix{}, InvalidMethodError{"Enterprise", r.db.Metadata.DatabaseType}
-	}
-	return lookupShared(r, &r.ents, ip)
+	return r.ents.shared(r, ip)
 }
 
 // Enterprise returns a private copy of the Enterprise record of ip with
 // the traits set.
 func (r *Reader) Enterprise(ip netip.Addr) (*Enterprise, error) {
-	v, p, err := r.EnterpriseShared(ip)
-	if v == nil {
-		return nil, err
+	if r == nil {
+		return nil, errNilReader
 	}
-	c := privateCopy(v, r.ents.zero)
-	if err == nil {
-		c.Traits.IPAddress, c.Traits.Network = ip, p
-	}
-	return c, err
+	return r.ents.private(r, ip)
 }
 
 // ASNShared is CityShared for the ASN model.
@@ -295,24 +311,16 @@ func (r *Reader) ASNShared(ip netip.Addr) (*ASN, netip.Prefix, error) {
 	if r == nil {
 		return nil, netip.Prefix{}, errNilReader
 	}
-	if r.typ&isASN == 0 {
-		return nil, netip.Prefix{}, InvalidMethodError{"ASN", r.db.Metadata.DatabaseType}
-	}
-	return lookupShared(r, &r.asns, ip)
+	return r.asns.shared(r, ip)
 }
 
 // ASN returns a private copy of the ASN record of ip with IPAddress and
 // Network set.
 func (r *Reader) ASN(ip netip.Addr) (*ASN, error) {
-	v, p, err := r.ASNShared(ip)
-	if v == nil {
-		return nil, err
+	if r == nil {
+		return nil, errNilReader
 	}
-	c := privateCopy(v, r.asns.zero)
-	if err == nil {
-		c.IPAddress, c.Network = ip, p
-	}
-	return c, err
+	return r.asns.private(r, ip)
 }
 
 // AtlasShared returns the shared ipatlas record of ip (ipatlas databases
@@ -321,23 +329,7 @@ func (r *Reader) AtlasShared(ip netip.Addr) (*Atlas, netip.Prefix, error) {
 	if r == nil {
 		return nil, netip.Prefix{}, errNilReader
 	}
-	if r.typ&isAtlas == 0 {
-		return nil, netip.Prefix{}, InvalidMethodError{"Atlas", r.db.Metadata.DatabaseType}
-	}
-	return lookupShared(r, &r.atlas, ip)
-}
-
-// privateCopy returns a deep copy of v for the caller to own; for the
-// shared record of addresses without data, a new zero record (no copy to
-// make).
-func privateCopy[T any, PT interface {
-	*T
-	clone() *T
-}](v, zero *T) *T {
-	if v == zero {
-		return new(T)
-	}
-	return PT(v).clone()
+	return r.atlas.shared(r, ip)
 }
 
 // cacheWays is the associativity of the record cache: a record can sit in

@@ -42,6 +42,8 @@ import (
 
 	"github.com/ipatlas/ipatlas/builder"
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/mmdbjson"
+	"github.com/ipatlas/ipatlas/schema"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
@@ -125,7 +127,7 @@ func zstded(b []byte) ([]byte, error) {
 }
 
 // levels is the hierarchy of every sample file.
-var levels = format.DefaultLevels
+var levels = schema.DefaultLevels
 
 // inference is one generated row.
 type inference struct {
@@ -326,26 +328,26 @@ func hmcgeo() []byte {
 	var buf bytes.Buffer
 	for _, in := range rows {
 		b := []byte(`{"network":`)
-		b = format.AppendJSON(b, format.String(in.network))
+		b = mmdbjson.AppendJSON(b, format.String(in.network))
 		b = append(b, `,"regions":[`...)
 		for i := range in.depth {
 			if i > 0 {
 				b = append(b, ',')
 			}
 			b = append(b, `{"level":`...)
-			b = format.AppendJSON(b, format.String(levels[i]))
+			b = mmdbjson.AppendJSON(b, format.String(levels[i]))
 			if c := in.code(i); c != "" {
 				b = append(b, `,"code":`...)
-				b = format.AppendJSON(b, format.String(c))
+				b = mmdbjson.AppendJSON(b, format.String(c))
 			}
 			b = append(b, `,"name":`...)
-			b = format.AppendJSON(b, format.String(in.name(i)))
+			b = mmdbjson.AppendJSON(b, format.String(in.name(i)))
 			b = append(b, `,"confidence":`...)
 			b = append(b, ftoa(in.conf[i])...)
 			b = append(b, '}')
 		}
 		b = append(b, `],"source":"hmcgeo","model_version":"hmcgeo-1.2","names_lang":`...)
-		b = format.AppendJSON(b, format.String(in.p.lang))
+		b = mmdbjson.AppendJSON(b, format.String(in.p.lang))
 		b = append(b, "}\n"...)
 		buf.Write(b)
 	}

@@ -1,4 +1,14 @@
-package format
+// Package mmdbjson is the lossless JSON form of MMDB data-section values
+// (format.Value): AppendJSON writes a value so that ParseJSON reads back
+// the same MMDB types, for ipatlas export's raw records, the builder's
+// raw-record input and lookup's output.
+//
+// Invariants: ParseJSON(AppendJSON(v)) is Equal to v for every v that
+// format.AppendValue can encode (TestJSONRoundTripRandom); parsing never
+// panics and is bounded in depth (format.MaxDepth) and in work by the
+// input's length (FuzzParseJSON, TestParseJSONDeepLinear); output is
+// deterministic (map keys sorted by their bytes).
+package mmdbjson
 
 import (
 	"encoding/base64"
@@ -9,6 +19,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/ipatlas/ipatlas/format"
 )
 
 // AppendJSON appends the JSON form of v to dst: lossless, so that a record
@@ -50,36 +62,36 @@ import (
 // AppendValue can encode. Invalid UTF-8 in strings and map keys (which
 // AppendValue rejects) is written as U+FFFD; a nil Value is written as
 // null.
-func AppendJSON(dst []byte, v Value) []byte {
+func AppendJSON(dst []byte, v format.Value) []byte {
 	switch v := v.(type) {
-	case String:
+	case format.String:
 		return appendJSONString(dst, string(v))
-	case Bool:
+	case format.Bool:
 		return strconv.AppendBool(dst, bool(v))
-	case Uint32:
+	case format.Uint32:
 		return strconv.AppendUint(dst, uint64(v), 10)
-	case Uint16:
+	case format.Uint16:
 		dst = append(dst, `{"$type":"uint16","value":`...)
 		return append(strconv.AppendUint(dst, uint64(v), 10), '}')
-	case Uint64:
+	case format.Uint64:
 		if v > math.MaxUint32 {
 			return strconv.AppendUint(dst, uint64(v), 10)
 		}
 		dst = append(dst, `{"$type":"uint64","value":`...)
 		return append(strconv.AppendUint(dst, uint64(v), 10), '}')
-	case Uint128:
+	case format.Uint128:
 		if v.Hi != 0 {
 			return appendUint128(dst, v)
 		}
 		dst = append(dst, `{"$type":"uint128","value":"`...)
 		return append(appendUint128(dst, v), `"}`...)
-	case Int32:
+	case format.Int32:
 		if v < 0 {
 			return strconv.AppendInt(dst, int64(v), 10)
 		}
 		dst = append(dst, `{"$type":"int32","value":`...)
 		return append(strconv.AppendInt(dst, int64(v), 10), '}')
-	case Float64:
+	case format.Float64:
 		start := len(dst)
 		dst = appendJSONFloat(dst, float64(v), 64)
 		if isNonIntegerLiteral(dst[start:]) {
@@ -88,14 +100,14 @@ func AppendJSON(dst []byte, v Value) []byte {
 		num := slices.Clone(dst[start:])
 		dst = append(dst[:start], `{"$type":"double","value":`...)
 		return append(append(dst, num...), '}')
-	case Float32:
+	case format.Float32:
 		dst = append(dst, `{"$type":"float","value":`...)
 		return append(appendJSONFloat(dst, float64(v), 32), '}')
-	case Bytes:
+	case format.Bytes:
 		dst = append(dst, `{"$type":"bytes","value":"`...)
 		dst = base64.StdEncoding.AppendEncode(dst, v)
 		return append(dst, `"}`...)
-	case Map:
+	case format.Map:
 		_, typed := v["$type"]
 		if typed {
 			dst = append(dst, `{"$type":"map","value":`...)
@@ -105,7 +117,7 @@ func AppendJSON(dst []byte, v Value) []byte {
 			dst = append(dst, '}')
 		}
 		return dst
-	case Slice:
+	case format.Slice:
 		dst = append(dst, '[')
 		for i, e := range v {
 			if i > 0 {
@@ -118,7 +130,7 @@ func AppendJSON(dst []byte, v Value) []byte {
 	return append(dst, "null"...)
 }
 
-func appendJSONMap(dst []byte, m Map) []byte {
+func appendJSONMap(dst []byte, m format.Map) []byte {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -211,7 +223,7 @@ func appendJSONString(dst []byte, s string) []byte {
 }
 
 // appendUint128 appends the decimal digits of u.
-func appendUint128(dst []byte, u Uint128) []byte {
+func appendUint128(dst []byte, u format.Uint128) []byte {
 	if u.Hi == 0 {
 		return strconv.AppendUint(dst, u.Lo, 10)
 	}
@@ -224,7 +236,7 @@ func appendUint128(dst []byte, u Uint128) []byte {
 		q0, r0 := bits.Div64(r1, u.Lo, tenTo19)
 		groups[n] = r0
 		n++
-		u = Uint128{Hi: q1, Lo: q0}
+		u = format.Uint128{Hi: q1, Lo: q0}
 	}
 	dst = strconv.AppendUint(dst, u.Lo, 10)
 	for n > 0 {
@@ -242,30 +254,30 @@ func appendUint128(dst []byte, u Uint128) []byte {
 
 // parseUint128 parses decimal digits (no sign, at least one digit) into a
 // Uint128, reporting false on bad syntax or overflow.
-func parseUint128(s []byte) (Uint128, bool) {
+func parseUint128(s []byte) (format.Uint128, bool) {
 	if len(s) == 0 {
-		return Uint128{}, false
+		return format.Uint128{}, false
 	}
-	var u Uint128
+	var u format.Uint128
 	for _, c := range s {
 		if c < '0' || c > '9' {
-			return Uint128{}, false
+			return format.Uint128{}, false
 		}
 		hi1, lo := bits.Mul64(u.Lo, 10)
 		hi2, hi := bits.Mul64(u.Hi, 10)
 		if hi2 != 0 {
-			return Uint128{}, false
+			return format.Uint128{}, false
 		}
 		hi, carry := bits.Add64(hi, hi1, 0)
 		if carry != 0 {
-			return Uint128{}, false
+			return format.Uint128{}, false
 		}
 		lo, carry = bits.Add64(lo, uint64(c-'0'), 0)
 		hi, carry = bits.Add64(hi, 0, carry)
 		if carry != 0 {
-			return Uint128{}, false
+			return format.Uint128{}, false
 		}
-		u = Uint128{Hi: hi, Lo: lo}
+		u = format.Uint128{Hi: hi, Lo: lo}
 	}
 	return u, true
 }
@@ -287,9 +299,9 @@ func (e *JSONError) Error() string { return "json: offset " + strconv.Itoa(e.Off
 // invalid UTF-8, lone surrogate escapes, duplicate object keys, null,
 // integers that fit no MMDB type, numbers out of their type's range,
 // unknown "$type"s, typed wrappers with other keys than "$type" and
-// "value" or a value of the wrong shape, nesting deeper than MaxDepth,
+// "value" or a value of the wrong shape, nesting deeper than format.MaxDepth,
 // and data after the value.
-func ParseJSON(b []byte) (Value, error) {
+func ParseJSON(b []byte) (format.Value, error) {
 	return JSONParser{}.Parse(b)
 }
 
@@ -303,7 +315,7 @@ type JSONParser struct {
 }
 
 // Parse reads one JSON value from b, like ParseJSON.
-func (jp JSONParser) Parse(b []byte) (Value, error) {
+func (jp JSONParser) Parse(b []byte) (format.Value, error) {
 	if !utf8.Valid(b) {
 		i := 0
 		for i < len(b) {
@@ -368,8 +380,8 @@ func (p *jsonParser) skipSpace() {
 
 // node parses the value at p.i into n.
 func (p *jsonParser) node(n *jnode, depth int) error {
-	if depth > MaxDepth {
-		return p.errf("nested deeper than %d", MaxDepth)
+	if depth > format.MaxDepth {
+		return p.errf("nested deeper than %d", format.MaxDepth)
 	}
 	if p.i >= len(p.b) {
 		return p.errf("unexpected end of input, want a value")
@@ -509,20 +521,20 @@ func (p *jsonParser) object(n *jnode, depth int) error {
 
 // convert gives n its meaning. plain reads an object as a map even if it
 // has a "$type" key (the value of a "map" wrapper).
-func (jp JSONParser) convert(n *jnode, plain bool, depth int) (Value, error) {
+func (jp JSONParser) convert(n *jnode, plain bool, depth int) (format.Value, error) {
 	switch n.kind {
 	case '"':
-		return String(n.s), nil
+		return format.String(n.s), nil
 	case 't':
-		return Bool(true), nil
+		return format.Bool(true), nil
 	case 'f':
-		return Bool(false), nil
+		return format.Bool(false), nil
 	case 'n':
 		return nil, errAt(n.off, "null has no MMDB type")
 	case '0':
 		return numberValue(n)
 	case '[':
-		s := make(Slice, len(n.kids))
+		s := make(format.Slice, len(n.kids))
 		for i := range n.kids {
 			v, err := jp.convert(&n.kids[i], false, depth+1)
 			if err != nil {
@@ -538,7 +550,7 @@ func (jp JSONParser) convert(n *jnode, plain bool, depth int) (Value, error) {
 			return jp.typed(n, &n.kids[at], depth)
 		}
 	}
-	m := make(Map, len(n.keys))
+	m := make(format.Map, len(n.keys))
 	for i, k := range n.keys {
 		kid := &n.kids[i]
 		if kid.kind == 'n' && jp.AllowNull {
@@ -555,7 +567,7 @@ func (jp JSONParser) convert(n *jnode, plain bool, depth int) (Value, error) {
 }
 
 // typed reads the typed wrapper n, whose "$type" member is t.
-func (jp JSONParser) typed(n, t *jnode, depth int) (Value, error) {
+func (jp JSONParser) typed(n, t *jnode, depth int) (format.Value, error) {
 	if t.kind != '"' {
 		return nil, errAt(n.off, "$type must be a string")
 	}
@@ -578,7 +590,7 @@ func (jp JSONParser) typed(n, t *jnode, depth int) (Value, error) {
 			if err != nil {
 				return nil, errAt(v.off, "%s value %s out of range", typ, v.s)
 			}
-			return Int32(x), nil
+			return format.Int32(x), nil
 		}
 		size := map[string]int{"uint16": 16, "uint32": 32, "uint64": 64}[typ]
 		x, err := strconv.ParseUint(v.s, 10, size)
@@ -587,11 +599,11 @@ func (jp JSONParser) typed(n, t *jnode, depth int) (Value, error) {
 		}
 		switch typ {
 		case "uint16":
-			return Uint16(x), nil
+			return format.Uint16(x), nil
 		case "uint32":
-			return Uint32(x), nil
+			return format.Uint32(x), nil
 		}
-		return Uint64(x), nil
+		return format.Uint64(x), nil
 	case "uint128":
 		if v.kind != '"' {
 			return nil, errAt(v.off, "uint128 value must be a string of decimal digits")
@@ -628,9 +640,9 @@ func (jp JSONParser) typed(n, t *jnode, depth int) (Value, error) {
 			return nil, errAt(v.off, "%s value must be a number, \"NaN\", \"+Inf\" or \"-Inf\"", typ)
 		}
 		if typ == "float" {
-			return Float32(f), nil
+			return format.Float32(f), nil
 		}
-		return Float64(f), nil
+		return format.Float64(f), nil
 	case "bytes":
 		if v.kind != '"' {
 			return nil, errAt(v.off, "bytes value must be a base64 string")
@@ -639,7 +651,7 @@ func (jp JSONParser) typed(n, t *jnode, depth int) (Value, error) {
 		if err != nil {
 			return nil, errAt(v.off, "bytes value is not standard padded base64: %v", err)
 		}
-		return Bytes(b), nil
+		return format.Bytes(b), nil
 	case "map":
 		if v.kind != '{' {
 			return nil, errAt(v.off, "map value must be an object")
@@ -688,35 +700,35 @@ func (p *jsonParser) numberLiteral() ([]byte, error) {
 }
 
 // numberValue reads the number n by the default rule.
-func numberValue(n *jnode) (Value, error) {
+func numberValue(n *jnode) (format.Value, error) {
 	lit := n.s
 	if isNonIntegerLiteral([]byte(lit)) {
 		f, err := strconv.ParseFloat(lit, 64)
 		if err != nil {
 			return nil, errAt(n.off, "number %s out of the range of a double", lit)
 		}
-		return Float64(f), nil
+		return format.Float64(f), nil
 	}
 	if lit[0] == '-' {
 		x, err := strconv.ParseInt(lit, 10, 32)
 		if err != nil {
 			return nil, errAt(n.off, "negative integer %s does not fit in int32 (write a double as {\"$type\":\"double\",\"value\":%s})", lit, lit)
 		}
-		return Int32(x), nil
+		return format.Int32(x), nil
 	}
 	if len(lit) <= 19 {
 		x, _ := strconv.ParseUint(lit, 10, 64)
 		if x <= math.MaxUint32 {
-			return Uint32(x), nil
+			return format.Uint32(x), nil
 		}
-		return Uint64(x), nil
+		return format.Uint64(x), nil
 	}
 	u, ok := parseUint128([]byte(lit))
 	if !ok {
 		return nil, errAt(n.off, "integer %s does not fit in uint128", lit)
 	}
 	if u.Hi == 0 {
-		return Uint64(u.Lo), nil
+		return format.Uint64(u.Lo), nil
 	}
 	return u, nil
 }

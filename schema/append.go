@@ -1,10 +1,12 @@
-package format
+package schema
 
 import (
 	"encoding/binary"
 	"math"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ipatlas/ipatlas/format"
 )
 
 // AppendRecord appends the canonical encoding of in.Record(levels) to
@@ -30,7 +32,7 @@ func (in *Inference) AppendRecord(dst []byte, levels []string) ([]byte, error) {
 		if err != nil {
 			return dst, err
 		}
-		return AppendValue(dst, rec)
+		return format.AppendValue(dst, rec)
 	}
 	lang := n.NamesLang
 	country, city := -1, -1
@@ -96,7 +98,7 @@ func (in *Inference) AppendRecord(dst []byte, levels []string) ([]byte, error) {
 		dst = appendKeyString(dst, "names")
 		dst = appendMapHeader(dst, 1)
 		dst = appendKeyString(dst, "en")
-		dst = appendKeyString(dst, continent.Name)
+		dst = appendKeyString(dst, continent.Names.English)
 	}
 	if hasCountry {
 		dst = appendKeyString(dst, "country")
@@ -119,7 +121,7 @@ func (in *Inference) AppendRecord(dst []byte, levels []string) ([]byte, error) {
 		}
 		if len(n.Regions) > 0 {
 			dst = appendKeyString(dst, "regions")
-			dst, _ = appendControl(dst, KindSlice, uint(len(n.Regions)))
+			dst, _ = format.AppendControl(dst, format.KindSlice, uint(len(n.Regions)))
 			for _, r := range n.Regions {
 				m := 1
 				for _, b := range []bool{r.Code != "", r.HasConfidence, r.GeonameID != 0, r.Name != ""} {
@@ -138,7 +140,7 @@ func (in *Inference) AppendRecord(dst []byte, levels []string) ([]byte, error) {
 				}
 				if r.GeonameID != 0 {
 					dst = appendKeyString(dst, "geoname_id")
-					dst = appendUint(dst, KindUint32, uint64(r.GeonameID))
+					dst = format.AppendUint(dst, format.KindUint32, uint64(r.GeonameID))
 				}
 				dst = appendKeyString(dst, "level")
 				dst = appendKeyString(dst, r.Level)
@@ -158,7 +160,7 @@ func (in *Inference) AppendRecord(dst []byte, levels []string) ([]byte, error) {
 		dst = appendMapHeader(dst, locLen)
 		if n.HasAccuracy {
 			dst = appendKeyString(dst, "accuracy_radius")
-			dst = appendUint(dst, KindUint16, uint64(n.AccuracyRadiusKm))
+			dst = format.AppendUint(dst, format.KindUint16, uint64(n.AccuracyRadiusKm))
 		}
 		if n.HasLocation {
 			dst = appendKeyString(dst, "latitude")
@@ -169,7 +171,7 @@ func (in *Inference) AppendRecord(dst []byte, levels []string) ([]byte, error) {
 	}
 	if subdivisions > 0 {
 		dst = appendKeyString(dst, "subdivisions")
-		dst, _ = appendControl(dst, KindSlice, uint(subdivisions))
+		dst, _ = format.AppendControl(dst, format.KindSlice, uint(subdivisions))
 		for i, r := range n.Regions {
 			if country >= 0 && country < i && i < city {
 				code := subdivisionCode(r.Code, countryCode)
@@ -185,7 +187,7 @@ func (in *Inference) AppendRecord(dst []byte, levels []string) ([]byte, error) {
 // encodable reports whether every string a record of n holds is UTF-8
 // and short enough for the format.
 func (n *Inference) encodable() bool {
-	ok := func(s string) bool { return len(s) <= maxSize && utf8.ValidString(s) }
+	ok := func(s string) bool { return len(s) <= format.MaxControlSize && utf8.ValidString(s) }
 	for _, r := range n.Regions {
 		if !ok(r.Level) || !ok(r.Code) || !ok(r.Name) {
 			return false
@@ -228,11 +230,11 @@ func appendGeo(dst []byte, r Region, code, lang string) []byte {
 	dst = appendMapHeader(dst, geoLen(r, code, lang))
 	if r.HasConfidence {
 		dst = appendKeyString(dst, "confidence")
-		dst = appendUint(dst, KindUint16, uint64(uint16(math.Round(r.Confidence*100))))
+		dst = format.AppendUint(dst, format.KindUint16, uint64(uint16(math.Round(r.Confidence*100))))
 	}
 	if r.GeonameID != 0 {
 		dst = appendKeyString(dst, "geoname_id")
-		dst = appendUint(dst, KindUint32, uint64(r.GeonameID))
+		dst = format.AppendUint(dst, format.KindUint32, uint64(r.GeonameID))
 	}
 	if code != "" {
 		dst = appendKeyString(dst, "iso_code")
@@ -248,17 +250,17 @@ func appendGeo(dst []byte, r Region, code, lang string) []byte {
 }
 
 func appendMapHeader(dst []byte, n int) []byte {
-	dst, _ = appendControl(dst, KindMap, uint(n))
+	dst, _ = format.AppendControl(dst, format.KindMap, uint(n))
 	return dst
 }
 
 // appendKeyString appends a string (checked UTF-8 by the caller).
 func appendKeyString(dst []byte, s string) []byte {
-	dst, _ = appendControl(dst, KindString, uint(len(s)))
+	dst, _ = format.AppendControl(dst, format.KindString, uint(len(s)))
 	return append(dst, s...)
 }
 
 func appendFloat64(dst []byte, f float64) []byte {
-	dst, _ = appendControl(dst, KindFloat64, 8)
+	dst, _ = format.AppendControl(dst, format.KindFloat64, 8)
 	return binary.BigEndian.AppendUint64(dst, math.Float64bits(f))
 }

@@ -1,10 +1,11 @@
-package format
+package schema
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/netip"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/testutil"
 	geoip2 "github.com/oschwald/geoip2-golang/v2"
 )
@@ -25,6 +27,17 @@ import (
 var continentNames = map[string]string{
 	"AF": "Africa", "AN": "Antarctica", "AS": "Asia", "EU": "Europe",
 	"NA": "North America", "OC": "Oceania", "SA": "South America",
+}
+
+// parseFile reads and parses an MMDB file, failing the test when it
+// cannot.
+func parseFile(t testing.TB, path string) *format.Database {
+	t.Helper()
+	db, err := format.Parse(testutil.ReadFile(t, path))
+	if err != nil {
+		t.Fatalf("parse %s: %v", path, err)
+	}
+	return db
 }
 
 // tableCodes returns every country code of continentTable.
@@ -46,13 +59,13 @@ func TestContinentTableShape(t *testing.T) {
 		t.Errorf("table has %d continents, want %d", len(continentTable), len(continentNames))
 	}
 	for _, c := range continentTable {
-		if want, ok := continentNames[c.continent.Code]; !ok || want != c.continent.Name {
+		if want, ok := continentNames[c.continent.Code]; !ok || want != c.continent.Names.English {
 			t.Errorf("continent %+v: want name %q", c.continent, want)
 		}
 	}
 	for _, code := range codes {
 		c, ok := ContinentOf(code)
-		if !ok || continentNames[c.Code] != c.Name {
+		if !ok || continentNames[c.Code] != c.Names.English {
 			t.Errorf("ContinentOf(%q) = %+v, %v", code, c, ok)
 		}
 	}
@@ -122,7 +135,7 @@ func TestContinentTableMaxMindSourceData(t *testing.T) {
 					}
 					pairs++
 					got, ok := ContinentOf(country.ISOCode)
-					want := Continent{Code: continent.Code, Name: continent.Names["en"]}
+					want := Continent{Code: continent.Code, Names: Names{English: continent.Names["en"]}}
 					if !ok || got != want {
 						t.Errorf("%s: country %s: table gives %+v, %v; MaxMind %+v", network, country.ISOCode, got, ok, want)
 					}
@@ -140,8 +153,7 @@ func TestContinentTableMaxMindSourceData(t *testing.T) {
 // GeoLite2-Country database, which covers every country: each pair there
 // must match, and each code of the table must occur there.
 func TestContinentTableGeoLite2(t *testing.T) {
-	file := testutil.ReadFile(t, testutil.GeoLiteCountry(t))
-	db := mustParse(t, file)
+	db := parseFile(t, testutil.GeoLiteCountry(t))
 	dec := db.Decoder()
 	seen := map[uint]bool{}
 	found := map[string]Continent{}
@@ -154,17 +166,17 @@ func TestContinentTableGeoLite2(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		rec, _ := v.(Map)
-		country, _ := rec["country"].(Map)
-		continent, _ := rec["continent"].(Map)
-		code, _ := country["iso_code"].(String)
+		rec, _ := v.(format.Map)
+		country, _ := rec["country"].(format.Map)
+		continent, _ := rec["continent"].(format.Map)
+		code, _ := country["iso_code"].(format.String)
 		if code == "" || continent == nil {
 			return nil
 		}
-		names, _ := continent["names"].(Map)
-		cc, _ := continent["code"].(String)
-		en, _ := names["en"].(String)
-		want := Continent{Code: string(cc), Name: string(en)}
+		names, _ := continent["names"].(format.Map)
+		cc, _ := continent["code"].(format.String)
+		en, _ := names["en"].(format.String)
+		want := Continent{Code: string(cc), Names: Names{English: string(en)}}
 		if prev, ok := found[string(code)]; ok {
 			if prev != want {
 				t.Errorf("%s: country %s on %+v here and %+v elsewhere in GeoLite2", p, code, want, prev)
@@ -193,7 +205,7 @@ func TestPercent(t *testing.T) {
 	// fractions where the half matters.
 	for _, tc := range []struct {
 		c    float64
-		want Uint16
+		want format.Uint16
 	}{
 		{0, 0}, {1, 100}, {0.5, 50}, {0.125, 13}, {0.375, 38}, {0.625, 63},
 		{0.994, 99}, {0.996, 100}, {0.004, 0}, {0.006, 1}, {0.97, 97}, {0.9, 90},
@@ -205,7 +217,7 @@ func TestPercent(t *testing.T) {
 }
 
 // schemaCases are the hand-worked examples: each input and the file of
-// its expected record under testdata/schema.
+// its expected record under testdata/golden.
 var schemaCases = []struct {
 	name   string
 	levels []string
@@ -270,10 +282,10 @@ var schemaCases = []struct {
 // schemaFromJSON turns JSON decoded with UseNumber into a Value, typing
 // numbers by how they are written: an integer literal is a Uint16, one
 // with a decimal point or an exponent a Float64.
-func schemaFromJSON(j any) (Value, error) {
+func schemaFromJSON(j any) (format.Value, error) {
 	switch j := j.(type) {
 	case map[string]any:
-		m := Map{}
+		m := format.Map{}
 		for k, jv := range j {
 			v, err := schemaFromJSON(jv)
 			if err != nil {
@@ -283,7 +295,7 @@ func schemaFromJSON(j any) (Value, error) {
 		}
 		return m, nil
 	case []any:
-		s := Slice{}
+		s := format.Slice{}
 		for i, jv := range j {
 			v, err := schemaFromJSON(jv)
 			if err != nil {
@@ -293,31 +305,31 @@ func schemaFromJSON(j any) (Value, error) {
 		}
 		return s, nil
 	case string:
-		return String(j), nil
+		return format.String(j), nil
 	case json.Number:
 		if strings.ContainsAny(j.String(), ".eE") {
 			f, err := j.Float64()
-			return Float64(f), err
+			return format.Float64(f), err
 		}
 		n, err := j.Int64()
 		if err != nil || n < 0 || n > math.MaxUint16 {
 			return nil, fmt.Errorf("integer %s is not a uint16", j)
 		}
-		return Uint16(n), nil
+		return format.Uint16(n), nil
 	}
 	return nil, fmt.Errorf("unexpected JSON value %#v", j)
 }
 
 // schemaDiff returns where got differs from want ("" when Equal), for
 // readable failures.
-func schemaDiff(path string, got, want Value) string {
+func schemaDiff(path string, got, want format.Value) string {
 	switch w := want.(type) {
-	case Map:
-		g, ok := got.(Map)
+	case format.Map:
+		g, ok := got.(format.Map)
 		if !ok {
 			return fmt.Sprintf("%s: got %#v, want a map", path, got)
 		}
-		for _, k := range slices.Sorted(mapKeys(w)) {
+		for _, k := range slices.Sorted(maps.Keys(w)) {
 			if _, ok := g[k]; !ok {
 				return fmt.Sprintf("%s.%s: missing, want %#v", path, k, w[k])
 			}
@@ -325,14 +337,14 @@ func schemaDiff(path string, got, want Value) string {
 				return d
 			}
 		}
-		for _, k := range slices.Sorted(mapKeys(g)) {
+		for _, k := range slices.Sorted(maps.Keys(g)) {
 			if _, ok := w[k]; !ok {
 				return fmt.Sprintf("%s.%s: unexpected %#v", path, k, g[k])
 			}
 		}
 		return ""
-	case Slice:
-		g, ok := got.(Slice)
+	case format.Slice:
+		g, ok := got.(format.Slice)
 		if !ok || len(g) != len(w) {
 			return fmt.Sprintf("%s: got %#v, want %d elements", path, got, len(w))
 		}
@@ -343,20 +355,20 @@ func schemaDiff(path string, got, want Value) string {
 		}
 		return ""
 	}
-	if !Equal(got, want) {
+	if !format.Equal(got, want) {
 		return fmt.Sprintf("%s: got %s, want %s", path, schemaShow(got), schemaShow(want))
 	}
 	return ""
 }
 
 // schemaShow prints a scalar Value with its type, e.g. Uint16(63).
-func schemaShow(v Value) string {
+func schemaShow(v format.Value) string {
 	switch v := v.(type) {
 	case nil:
 		return "nothing"
-	case String:
+	case format.String:
 		return fmt.Sprintf("String(%q)", string(v))
-	case Map, Slice:
+	case format.Map, format.Slice:
 		return fmt.Sprintf("%T%v", v, v)
 	default:
 		return fmt.Sprintf("%T(%v)", v, v)
@@ -365,13 +377,13 @@ func schemaShow(v Value) string {
 
 // schemaEncodeDecode writes v with AppendValue and reads it back with
 // Decoder.Value, as a reader of the .mmdb would see it.
-func schemaEncodeDecode(t *testing.T, v Value) Value {
+func schemaEncodeDecode(t *testing.T, v format.Value) format.Value {
 	t.Helper()
-	b, err := AppendValue(nil, v)
+	b, err := format.AppendValue(nil, v)
 	if err != nil {
 		t.Fatalf("AppendValue: %v", err)
 	}
-	got, next, err := NewDecoder(b).Value(0)
+	got, next, err := format.NewDecoder(b).Value(0)
 	if err != nil || next != uint(len(b)) {
 		t.Fatalf("Decoder.Value: %v (ended at %d of %d)", err, next, len(b))
 	}
@@ -386,7 +398,7 @@ func cloneInference(in Inference) Inference {
 func TestRecordGolden(t *testing.T) {
 	for _, tc := range schemaCases {
 		t.Run(tc.name, func(t *testing.T) {
-			raw := testutil.ReadFile(t, filepath.Join("testdata", "schema", tc.name+".json"))
+			raw := testutil.ReadFile(t, filepath.Join("testdata", "golden", tc.name+".json"))
 			jd := json.NewDecoder(bytes.NewReader(raw))
 			jd.UseNumber()
 			var j any
@@ -563,18 +575,18 @@ func TestRecordShape(t *testing.T) {
 		name   string
 		levels []string
 		in     Inference
-		path   []string // path to a value in the record
-		want   Value    // nil: absent
+		path   []string     // path to a value in the record
+		want   format.Value // nil: absent
 	}{
 		{"province code without country prefix kept", nil,
 			Inference{Regions: []Region{{Level: "country", Code: "CN"}, {Level: "province", Code: "SH"}}},
-			[]string{"subdivisions", "0", "iso_code"}, String("SH")},
+			[]string{"subdivisions", "0", "iso_code"}, format.String("SH")},
 		{"province code of another country kept whole", nil,
 			Inference{Regions: []Region{{Level: "country", Code: "CN"}, {Level: "province", Code: "HK-XX"}}},
-			[]string{"subdivisions", "0", "iso_code"}, String("HK-XX")},
+			[]string{"subdivisions", "0", "iso_code"}, format.String("HK-XX")},
 		{"lower-case province prefix stripped", nil,
 			Inference{Regions: []Region{{Level: "country", Code: "cn"}, {Level: "province", Code: "cn-sh"}}},
-			[]string{"subdivisions", "0", "iso_code"}, String("sh")},
+			[]string{"subdivisions", "0", "iso_code"}, format.String("sh")},
 		{"region without name has no names map", nil,
 			Inference{Regions: []Region{{Level: "country", Code: "CN"}}},
 			[]string{"country", "names"}, nil},
@@ -586,7 +598,7 @@ func TestRecordShape(t *testing.T) {
 			[]string{"continent"}, nil},
 		{"district only in ipatlas", nil,
 			Inference{Regions: []Region{{Level: "country", Code: "CN"}, {Level: "province", Code: "CN-SH"}, {Level: "city", Name: "S"}, {Level: "district", Name: "P"}}},
-			[]string{"ipatlas", "regions", "3", "name"}, String("P")},
+			[]string{"ipatlas", "regions", "3", "name"}, format.String("P")},
 		{"city code only in ipatlas", nil,
 			Inference{Regions: []Region{{Level: "country", Code: "CN"}, {Level: "province", Code: "CN-SH"}, {Level: "city", Code: "310100"}}},
 			[]string{"city"}, nil},
@@ -595,10 +607,10 @@ func TestRecordShape(t *testing.T) {
 			[]string{"subdivisions"}, nil},
 		{"city without country in the hierarchy", []string{"city", "block"},
 			Inference{Regions: []Region{{Level: "city", Name: "Paris", Confidence: 0.25, HasConfidence: true}}},
-			[]string{"city", "confidence"}, Uint16(25)},
+			[]string{"city", "confidence"}, format.Uint16(25)},
 		{"accuracy without coordinates", nil,
 			Inference{Regions: []Region{{Level: "country", Code: "CN"}}, AccuracyRadiusKm: 0, HasAccuracy: true},
-			[]string{"location"}, Map{"accuracy_radius": Uint16(0)}},
+			[]string{"location"}, format.Map{"accuracy_radius": format.Uint16(0)}},
 		{"location only: no ipatlas map", nil,
 			Inference{Latitude: 0, Longitude: 0, HasLocation: true},
 			[]string{"ipatlas"}, nil},
@@ -611,12 +623,12 @@ func TestRecordShape(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got Value = rec
+			var got format.Value = rec
 			for _, k := range tc.path {
 				switch v := got.(type) {
-				case Map:
+				case format.Map:
 					got = v[k]
-				case Slice:
+				case format.Slice:
 					var i int
 					fmt.Sscan(k, &i)
 					got = nil
@@ -627,7 +639,7 @@ func TestRecordShape(t *testing.T) {
 					got = nil
 				}
 			}
-			if !Equal(got, tc.want) {
+			if !format.Equal(got, tc.want) {
 				t.Errorf("%s = %#v, want %#v (record %#v)", strings.Join(tc.path, "."), got, tc.want, rec)
 			}
 			checkNoEmpty(t, "record", rec)
@@ -636,24 +648,24 @@ func TestRecordShape(t *testing.T) {
 }
 
 // checkNoEmpty fails on an empty map, array or string anywhere in v.
-func checkNoEmpty(t *testing.T, path string, v Value) {
+func checkNoEmpty(t *testing.T, path string, v format.Value) {
 	t.Helper()
 	switch v := v.(type) {
-	case Map:
+	case format.Map:
 		if len(v) == 0 {
 			t.Errorf("%s: empty map", path)
 		}
 		for k, e := range v {
 			checkNoEmpty(t, path+"."+k, e)
 		}
-	case Slice:
+	case format.Slice:
 		if len(v) == 0 {
 			t.Errorf("%s: empty array", path)
 		}
 		for i, e := range v {
 			checkNoEmpty(t, fmt.Sprintf("%s[%d]", path, i), e)
 		}
-	case String:
+	case format.String:
 		if v == "" {
 			t.Errorf("%s: empty string", path)
 		}
@@ -710,7 +722,7 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Record(%+v): %v", in, err)
 		}
-		got, err := InferenceFromRecord(schemaEncodeDecode(t, rec).(Map))
+		got, err := InferenceFromRecord(schemaEncodeDecode(t, rec).(format.Map))
 		if err != nil {
 			t.Fatalf("InferenceFromRecord: %v", err)
 		}
@@ -768,7 +780,7 @@ func TestInferenceFromGeoIP2Record(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			db := mustParse(t, readConformance(t, filepath.Join("test-data", tc.file)))
+			db := parseFile(t, testutil.Conformance(t, filepath.Join("test-data", tc.file)))
 			off, _, found, err := db.Lookup(netip.MustParseAddr(tc.addr))
 			if err != nil || !found {
 				t.Fatalf("Lookup(%s): found %v, %v", tc.addr, found, err)
@@ -777,7 +789,7 @@ func TestInferenceFromGeoIP2Record(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := InferenceFromRecord(v.(Map))
+			got, err := InferenceFromRecord(v.(format.Map))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -790,7 +802,7 @@ func TestInferenceFromGeoIP2Record(t *testing.T) {
 
 func TestInferenceFromRecordNamesLang(t *testing.T) {
 	// No "en" name: the first language in byte order.
-	rec := Map{"country": Map{"iso_code": String("JP"), "names": Map{"ja": String("日本"), "de": String("Japan")}}}
+	rec := format.Map{"country": format.Map{"iso_code": format.String("JP"), "names": format.Map{"ja": format.String("日本"), "de": format.String("Japan")}}}
 	got, err := InferenceFromRecord(rec)
 	if err != nil {
 		t.Fatal(err)
@@ -802,30 +814,32 @@ func TestInferenceFromRecordNamesLang(t *testing.T) {
 }
 
 func TestInferenceFromRecordErrors(t *testing.T) {
-	regions := func(r ...Value) Map { return Map{"ipatlas": Map{"regions": Slice(r)}} }
+	regions := func(r ...format.Value) format.Map {
+		return format.Map{"ipatlas": format.Map{"regions": format.Slice(r)}}
+	}
 	for _, tc := range []struct {
 		name  string
-		rec   Map
+		rec   format.Map
 		field string
 	}{
-		{"ipatlas not a map", Map{"ipatlas": String("x")}, "ipatlas"},
-		{"regions not an array", Map{"ipatlas": Map{"regions": Map{}}}, "ipatlas.regions"},
-		{"region not a map", regions(String("country")), "ipatlas.regions[0]"},
-		{"region without level", regions(Map{"name": String("x")}), "ipatlas.regions[0].level"},
-		{"level not a string", regions(Map{"level": Uint16(1)}), "ipatlas.regions[0].level"},
-		{"region confidence as uint16", regions(Map{"level": String("country"), "confidence": Uint16(98)}), "ipatlas.regions[0].confidence"},
-		{"second region name not a string", regions(Map{"level": String("country")}, Map{"level": String("province"), "name": Bytes("x")}), "ipatlas.regions[1].name"},
-		{"overall confidence as string", Map{"ipatlas": Map{"confidence": String("0.5")}}, "ipatlas.confidence"},
-		{"source not a string", Map{"ipatlas": Map{"source": Uint32(1)}}, "ipatlas.source"},
-		{"location not a map", Map{"location": Slice{}}, "location"},
-		{"latitude without longitude", Map{"location": Map{"latitude": Float64(1)}}, "location"},
-		{"latitude as string", Map{"location": Map{"latitude": String("1"), "longitude": Float64(1)}}, "location.latitude"},
-		{"accuracy radius too big", Map{"location": Map{"accuracy_radius": Uint32(70000)}}, "location.accuracy_radius"},
-		{"accuracy radius signed", Map{"location": Map{"accuracy_radius": Int32(5)}}, "location.accuracy_radius"},
-		{"geoip2 country not a map", Map{"country": String("CN")}, "country"},
-		{"geoip2 subdivisions not an array", Map{"subdivisions": Map{}}, "subdivisions"},
-		{"geoip2 confidence above 100", Map{"city": Map{"confidence": Uint16(101)}}, "city.confidence"},
-		{"geoip2 names not a map", Map{"city": Map{"names": String("Paris")}}, "city.names"},
+		{"ipatlas not a map", format.Map{"ipatlas": format.String("x")}, "ipatlas"},
+		{"regions not an array", format.Map{"ipatlas": format.Map{"regions": format.Map{}}}, "ipatlas.regions"},
+		{"region not a map", regions(format.String("country")), "ipatlas.regions[0]"},
+		{"region without level", regions(format.Map{"name": format.String("x")}), "ipatlas.regions[0].level"},
+		{"level not a string", regions(format.Map{"level": format.Uint16(1)}), "ipatlas.regions[0].level"},
+		{"region confidence as uint16", regions(format.Map{"level": format.String("country"), "confidence": format.Uint16(98)}), "ipatlas.regions[0].confidence"},
+		{"second region name not a string", regions(format.Map{"level": format.String("country")}, format.Map{"level": format.String("province"), "name": format.Bytes("x")}), "ipatlas.regions[1].name"},
+		{"overall confidence as string", format.Map{"ipatlas": format.Map{"confidence": format.String("0.5")}}, "ipatlas.confidence"},
+		{"source not a string", format.Map{"ipatlas": format.Map{"source": format.Uint32(1)}}, "ipatlas.source"},
+		{"location not a map", format.Map{"location": format.Slice{}}, "location"},
+		{"latitude without longitude", format.Map{"location": format.Map{"latitude": format.Float64(1)}}, "location"},
+		{"latitude as string", format.Map{"location": format.Map{"latitude": format.String("1"), "longitude": format.Float64(1)}}, "location.latitude"},
+		{"accuracy radius too big", format.Map{"location": format.Map{"accuracy_radius": format.Uint32(70000)}}, "location.accuracy_radius"},
+		{"accuracy radius signed", format.Map{"location": format.Map{"accuracy_radius": format.Int32(5)}}, "location.accuracy_radius"},
+		{"geoip2 country not a map", format.Map{"country": format.String("CN")}, "country"},
+		{"geoip2 subdivisions not an array", format.Map{"subdivisions": format.Map{}}, "subdivisions"},
+		{"geoip2 confidence above 100", format.Map{"city": format.Map{"confidence": format.Uint16(101)}}, "city.confidence"},
+		{"geoip2 names not a map", format.Map{"city": format.Map{"names": format.String("Paris")}}, "city.names"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := InferenceFromRecord(tc.rec)
@@ -840,35 +854,35 @@ func TestInferenceFromRecordErrors(t *testing.T) {
 // schemaOneRecordDB returns an IPv4 MMDB file, built by hand without the
 // package's Writer, whose every address finds rec: one tree node (24-bit
 // records) whose two records both point to rec at data offset 0.
-func schemaOneRecordDB(t *testing.T, rec Map) []byte {
+func schemaOneRecordDB(t *testing.T, rec format.Map) []byte {
 	t.Helper()
 	const nodeCount = 1
-	file := AppendNode(nil, 24, nodeCount+16, nodeCount+16)
+	file := format.AppendNode(nil, 24, nodeCount+16, nodeCount+16)
 	file = append(file, make([]byte, 16)...) // data section separator
-	file, err := AppendValue(file, rec)
+	file, err := format.AppendValue(file, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	meta := Map{
-		"binary_format_major_version": Uint16(2),
-		"binary_format_minor_version": Uint16(0),
-		"build_epoch":                 Uint64(1795000000),
-		"database_type":               String("ipatlas-City"),
-		"description":                 Map{"en": String("ipatlas schema test")},
-		"ip_version":                  Uint16(4),
-		"languages":                   Slice{String("en"), String("zh-CN")},
-		"node_count":                  Uint32(nodeCount),
-		"record_size":                 Uint16(24),
+	meta := format.Map{
+		"binary_format_major_version": format.Uint16(2),
+		"binary_format_minor_version": format.Uint16(0),
+		"build_epoch":                 format.Uint64(1795000000),
+		"database_type":               format.String("ipatlas-City"),
+		"description":                 format.Map{"en": format.String("ipatlas schema test")},
+		"ip_version":                  format.Uint16(4),
+		"languages":                   format.Slice{format.String("en"), format.String("zh-CN")},
+		"node_count":                  format.Uint32(nodeCount),
+		"record_size":                 format.Uint16(24),
 	}
-	file = append(file, MetadataMarker...)
-	if file, err = AppendValue(file, meta); err != nil {
+	file = append(file, format.MetadataMarker...)
+	if file, err = format.AppendValue(file, meta); err != nil {
 		t.Fatal(err)
 	}
 	return file
 }
 
 // schemaCNRecord is the record of the six-level Chinese row.
-func schemaCNRecord(t *testing.T) Map {
+func schemaCNRecord(t *testing.T) format.Map {
 	t.Helper()
 	in := schemaCases[1].in
 	rec, err := in.Record(nil)
@@ -1011,7 +1025,7 @@ func FuzzInferenceFromRecord(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		b, err := AppendValue(nil, rec)
+		b, err := format.AppendValue(nil, rec)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -1020,11 +1034,11 @@ func FuzzInferenceFromRecord(f *testing.F) {
 	f.Add([]byte{0xe0})                                                // empty map
 	f.Add([]byte{0xe1, 0x47, 'i', 'p', 'a', 't', 'l', 'a', 's', 0x40}) // ipatlas: ""
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, _, err := NewDecoder(data).Value(0)
+		v, _, err := format.NewDecoder(data).Value(0)
 		if err != nil {
 			return
 		}
-		m, ok := v.(Map)
+		m, ok := v.(format.Map)
 		if !ok {
 			return
 		}
@@ -1105,18 +1119,18 @@ func TestRecordGeonameID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := schemaEncodeDecode(t, rec).(Map)
-	if v := got["country"].(Map)["geoname_id"]; !Equal(v, Uint32(2635167)) {
+	got := schemaEncodeDecode(t, rec).(format.Map)
+	if v := got["country"].(format.Map)["geoname_id"]; !format.Equal(v, format.Uint32(2635167)) {
 		t.Errorf("country.geoname_id = %s", schemaShow(v))
 	}
-	if v := got["subdivisions"].(Slice)[0].(Map)["geoname_id"]; !Equal(v, Uint32(6269131)) {
+	if v := got["subdivisions"].(format.Slice)[0].(format.Map)["geoname_id"]; !format.Equal(v, format.Uint32(6269131)) {
 		t.Errorf("subdivisions[0].geoname_id = %s", schemaShow(v))
 	}
-	if _, ok := got["city"].(Map)["geoname_id"]; ok {
+	if _, ok := got["city"].(format.Map)["geoname_id"]; ok {
 		t.Errorf("city.geoname_id present for a region without one")
 	}
-	regs := got["ipatlas"].(Map)["regions"].(Slice)
-	if v := regs[1].(Map)["geoname_id"]; !Equal(v, Uint32(6269131)) {
+	regs := got["ipatlas"].(format.Map)["regions"].(format.Slice)
+	if v := regs[1].(format.Map)["geoname_id"]; !format.Equal(v, format.Uint32(6269131)) {
 		t.Errorf("ipatlas.regions[1].geoname_id = %s", schemaShow(v))
 	}
 	back, err := InferenceFromRecord(got)

@@ -1,4 +1,4 @@
-package format
+package schema
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ipatlas/ipatlas/format"
 )
 
 // This file holds the ipatlas record schema (SPEC.md, "Record schema in
@@ -317,29 +319,29 @@ func validLangTag(s string) bool {
 func isASCIILetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 // percent is a [0,1] confidence as the GeoIP2 Enterprise 0-100 integer.
-func percent(c float64) Uint16 { return Uint16(math.Round(c * 100)) }
+func percent(c float64) format.Uint16 { return format.Uint16(math.Round(c * 100)) }
 
 // names is the GeoIP2 names map of one name, nil for no name.
-func names(lang, name string) Value {
+func names(lang, name string) format.Value {
 	if name == "" {
 		return nil
 	}
-	return Map{lang: String(name)}
+	return format.Map{lang: format.String(name)}
 }
 
 // putString sets m[k] to s unless s is empty; putValue sets m[k] to v
 // unless v is nil or an empty map.
-func putString(m Map, k, s string) {
+func putString(m format.Map, k, s string) {
 	if s != "" {
-		m[k] = String(s)
+		m[k] = format.String(s)
 	}
 }
 
-func putValue(m Map, k string, v Value) {
+func putValue(m format.Map, k string, v format.Value) {
 	if v == nil {
 		return
 	}
-	if vm, ok := v.(Map); ok && len(vm) == 0 {
+	if vm, ok := v.(format.Map); ok && len(vm) == 0 {
 		return
 	}
 	m[k] = v
@@ -381,7 +383,7 @@ func putValue(m Map, k string, v Value) {
 //     DefaultNamesLang.
 //
 // Record does not modify in.
-func (in *Inference) Record(levels []string) (Map, error) {
+func (in *Inference) Record(levels []string) (format.Map, error) {
 	if levels == nil {
 		levels = DefaultLevels
 	}
@@ -392,24 +394,24 @@ func (in *Inference) Record(levels []string) (Map, error) {
 	lang := n.NamesLang
 	country, city := slices.Index(levels, levelCountry), slices.Index(levels, levelCity)
 
-	rec := Map{}
+	rec := format.Map{}
 	var countryCode string
-	var subdivisions, regions Slice
+	var subdivisions, regions format.Slice
 	for i, r := range n.Regions {
-		reg := Map{"level": String(r.Level)}
+		reg := format.Map{"level": format.String(r.Level)}
 		putString(reg, "code", r.Code)
 		putString(reg, "name", r.Name)
 		if r.HasConfidence {
-			reg["confidence"] = Float64(r.Confidence)
+			reg["confidence"] = format.Float64(r.Confidence)
 		}
 		if r.GeonameID != 0 {
-			reg["geoname_id"] = Uint32(r.GeonameID)
+			reg["geoname_id"] = format.Uint32(r.GeonameID)
 		}
 		regions = append(regions, reg)
 
-		geo := Map{}
+		geo := format.Map{}
 		if r.GeonameID != 0 {
-			geo["geoname_id"] = Uint32(r.GeonameID)
+			geo["geoname_id"] = format.Uint32(r.GeonameID)
 		}
 		putValue(geo, "names", names(lang, r.Name))
 		if r.HasConfidence {
@@ -421,7 +423,7 @@ func (in *Inference) Record(levels []string) (Map, error) {
 			putString(geo, "iso_code", r.Code)
 			putValue(rec, "country", geo)
 			if c, ok := ContinentOf(r.Code); ok {
-				rec["continent"] = Map{"code": String(c.Code), "names": Map{"en": String(c.Name)}}
+				rec["continent"] = format.Map{"code": format.String(c.Code), "names": format.Map{"en": format.String(c.Names.English)}}
 			}
 		case i == city:
 			putValue(rec, "city", geo) // empty when the city has only a code
@@ -440,27 +442,27 @@ func (in *Inference) Record(levels []string) (Map, error) {
 		rec["subdivisions"] = subdivisions
 	}
 
-	loc := Map{}
+	loc := format.Map{}
 	if n.HasLocation {
-		loc["latitude"] = Float64(n.Latitude)
-		loc["longitude"] = Float64(n.Longitude)
+		loc["latitude"] = format.Float64(n.Latitude)
+		loc["longitude"] = format.Float64(n.Longitude)
 	}
 	if n.HasAccuracy {
-		loc["accuracy_radius"] = Uint16(n.AccuracyRadiusKm)
+		loc["accuracy_radius"] = format.Uint16(n.AccuracyRadiusKm)
 	}
 	putValue(rec, "location", loc)
 
-	ipa := Map{}
+	ipa := format.Map{}
 	if len(regions) > 0 {
 		ipa["regions"] = regions
 	}
 	if n.HasConfidence {
-		ipa["confidence"] = Float64(n.Confidence)
+		ipa["confidence"] = format.Float64(n.Confidence)
 	}
 	putString(ipa, "source", n.Source)
 	putString(ipa, "model_version", n.ModelVersion)
 	if lang != DefaultNamesLang {
-		ipa["names_lang"] = String(lang)
+		ipa["names_lang"] = format.String(lang)
 	}
 	putValue(rec, "ipatlas", ipa)
 	return rec, nil
@@ -478,7 +480,7 @@ func (in *Inference) Record(levels []string) (Map, error) {
 // divided by 100, geoname_id, names in "en" when present, else in the first language
 // in byte order, and location. Unknown keys are ignored. A field of the
 // wrong type is a *FieldError naming its path.
-func InferenceFromRecord(m Map) (Inference, error) {
+func InferenceFromRecord(m format.Map) (Inference, error) {
 	var in Inference
 	if err := readLocation(m, &in); err != nil {
 		return Inference{}, err
@@ -496,7 +498,7 @@ func InferenceFromRecord(m Map) (Inference, error) {
 }
 
 // kindErr reports a value of the wrong kind at path.
-func kindErr(path string, want string, v Value) *FieldError {
+func kindErr(path string, want string, v format.Value) *FieldError {
 	got := "nil"
 	if v != nil {
 		got = v.Kind().String()
@@ -504,20 +506,20 @@ func kindErr(path string, want string, v Value) *FieldError {
 	return fieldErr(path, "", "want "+want+", got "+got)
 }
 
-func getMap(path string, v Value) (Map, error) {
-	if m, ok := v.(Map); ok {
+func getMap(path string, v format.Value) (format.Map, error) {
+	if m, ok := v.(format.Map); ok {
 		return m, nil
 	}
 	return nil, kindErr(path, "map", v)
 }
 
 // getString reads the optional string m[k].
-func getString(path string, m Map, k string) (string, error) {
+func getString(path string, m format.Map, k string) (string, error) {
 	v, ok := m[k]
 	if !ok {
 		return "", nil
 	}
-	if s, ok := v.(String); ok {
+	if s, ok := v.(format.String); ok {
 		return string(s), nil
 	}
 	return "", kindErr(path+"."+k, "utf8_string", v)
@@ -525,16 +527,16 @@ func getString(path string, m Map, k string) (string, error) {
 
 // getFloat reads the optional double m[k] (a float also accepted, for
 // other writers' files).
-func getFloat(path string, m Map, k string) (float64, bool, error) {
+func getFloat(path string, m format.Map, k string) (float64, bool, error) {
 	switch v := m[k].(type) {
 	case nil:
 		if _, ok := m[k]; ok {
 			return 0, false, kindErr(path+"."+k, "double", nil)
 		}
 		return 0, false, nil
-	case Float64:
+	case format.Float64:
 		return float64(v), true, nil
-	case Float32:
+	case format.Float32:
 		return float64(v), true, nil
 	default:
 		return 0, false, kindErr(path+"."+k, "double", v)
@@ -542,7 +544,7 @@ func getFloat(path string, m Map, k string) (float64, bool, error) {
 }
 
 // getUint reads the optional unsigned integer m[k], at most max.
-func getUint(path string, m Map, k string, max uint64) (uint64, bool, error) {
+func getUint(path string, m format.Map, k string, max uint64) (uint64, bool, error) {
 	var u uint64
 	switch v := m[k].(type) {
 	case nil:
@@ -550,11 +552,11 @@ func getUint(path string, m Map, k string, max uint64) (uint64, bool, error) {
 			return 0, false, kindErr(path+"."+k, "unsigned integer", nil)
 		}
 		return 0, false, nil
-	case Uint16:
+	case format.Uint16:
 		u = uint64(v)
-	case Uint32:
+	case format.Uint32:
 		u = uint64(v)
-	case Uint64:
+	case format.Uint64:
 		u = uint64(v)
 	default:
 		return 0, false, kindErr(path+"."+k, "unsigned integer", v)
@@ -565,7 +567,7 @@ func getUint(path string, m Map, k string, max uint64) (uint64, bool, error) {
 	return u, true, nil
 }
 
-func readLocation(m Map, in *Inference) error {
+func readLocation(m format.Map, in *Inference) error {
 	v, ok := m["location"]
 	if !ok {
 		return nil
@@ -594,13 +596,13 @@ func readLocation(m Map, in *Inference) error {
 	return nil
 }
 
-func readIPAtlas(v Value, in *Inference) error {
+func readIPAtlas(v format.Value, in *Inference) error {
 	ipa, err := getMap("ipatlas", v)
 	if err != nil {
 		return err
 	}
 	if v, ok := ipa["regions"]; ok {
-		s, ok := v.(Slice)
+		s, ok := v.(format.Slice)
 		if !ok {
 			return kindErr("ipatlas.regions", "array", v)
 		}
@@ -655,13 +657,13 @@ func readIPAtlas(v Value, in *Inference) error {
 // geoPart is one GeoIP2 region map (country, a subdivision, city).
 type geoPart struct {
 	path string
-	m    Map
+	m    format.Map
 }
 
-func readGeoIP2(m Map, in *Inference) error {
+func readGeoIP2(m format.Map, in *Inference) error {
 	var parts []geoPart
 	var levels []string
-	add := func(path, level string, v Value) error {
+	add := func(path, level string, v format.Value) error {
 		pm, err := getMap(path, v)
 		if err != nil {
 			return err
@@ -676,7 +678,7 @@ func readGeoIP2(m Map, in *Inference) error {
 		}
 	}
 	if v, ok := m["subdivisions"]; ok {
-		s, ok := v.(Slice)
+		s, ok := v.(format.Slice)
 		if !ok {
 			return kindErr("subdivisions", "array", v)
 		}
@@ -695,7 +697,7 @@ func readGeoIP2(m Map, in *Inference) error {
 	// The language: "en" if any part has it, else the first in byte order.
 	lang := ""
 	for _, p := range parts {
-		nm, ok := p.m["names"].(Map)
+		nm, ok := p.m["names"].(format.Map)
 		if !ok {
 			continue
 		}

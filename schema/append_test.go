@@ -1,9 +1,12 @@
-package format
+package schema
 
 import (
 	"bytes"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // appendRecordSlow is the reference: Record, then AppendValue.
@@ -12,7 +15,7 @@ func appendRecordSlow(in *Inference, levels []string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return AppendValue(nil, rec)
+	return format.AppendValue(nil, rec)
 }
 
 var appendRecordLevels = [][]string{
@@ -62,7 +65,7 @@ func randomAppendInference(r *rand.Rand, levels []string) Inference {
 // on seeded random inferences over several hierarchies: the same bytes,
 // or the same error.
 func TestAppendRecordMatchesRecord(t *testing.T) {
-	r := rand.New(rand.NewPCG(testSeed(t), 13))
+	r := rand.New(rand.NewPCG(testutil.Seed(t), 13))
 	valid := 0
 	for range 20000 {
 		levels := appendRecordLevels[r.IntN(len(appendRecordLevels))]

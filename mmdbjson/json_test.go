@@ -1,4 +1,4 @@
-package format
+package mmdbjson
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/ipatlas/ipatlas/format"
 )
 
 // TestJSONHandWorked checks AppendJSON against JSON text written by hand
@@ -14,52 +16,52 @@ import (
 func TestJSONHandWorked(t *testing.T) {
 	tests := []struct {
 		name string
-		v    Value
+		v    format.Value
 		json string
 	}{
-		{"string", String("Shanghai"), `"Shanghai"`},
-		{"string chinese", String("上海"), `"上海"`},
-		{"string escapes", String("a\"b\\c\n\t\r\x01"), `"a\"b\\c\n\t\r\u0001"`},
-		{"empty string", String(""), `""`},
-		{"true", Bool(true), `true`},
-		{"false", Bool(false), `false`},
-		{"uint32", Uint32(5), `5`},
-		{"uint32 zero", Uint32(0), `0`},
-		{"uint32 max", Uint32(math.MaxUint32), `4294967295`},
-		{"uint16", Uint16(5), `{"$type":"uint16","value":5}`},
-		{"uint64 small", Uint64(5), `{"$type":"uint64","value":5}`},
-		{"uint64 big", Uint64(1 << 32), `4294967296`},
-		{"uint64 max", Uint64(math.MaxUint64), `18446744073709551615`},
-		{"uint128 small", Uint128{Lo: 7}, `{"$type":"uint128","value":"7"}`},
-		{"uint128 2^64", Uint128{Hi: 1}, `18446744073709551616`},
-		{"uint128 max", Uint128{Hi: math.MaxUint64, Lo: math.MaxUint64}, `340282366920938463463374607431768211455`},
-		{"uint128 10^38", Uint128{Hi: 0x4b3b4ca85a86c47a, Lo: 0x098a224000000000}, `100000000000000000000000000000000000000`},
-		{"int32 negative", Int32(-5), `-5`},
-		{"int32 min", Int32(math.MinInt32), `-2147483648`},
-		{"int32 positive", Int32(5), `{"$type":"int32","value":5}`},
-		{"int32 zero", Int32(0), `{"$type":"int32","value":0}`},
-		{"double fraction", Float64(31.22), `31.22`},
-		{"double integral", Float64(5), `{"$type":"double","value":5}`},
-		{"double negative integral", Float64(-5), `{"$type":"double","value":-5}`},
-		{"double minus zero", Float64(math.Copysign(0, -1)), `{"$type":"double","value":-0}`},
-		{"double exponent", Float64(1e21), `1e+21`},
-		{"double small", Float64(1e-7), `1e-07`},
-		{"double NaN", Float64(math.NaN()), `{"$type":"double","value":"NaN"}`},
-		{"double +Inf", Float64(math.Inf(1)), `{"$type":"double","value":"+Inf"}`},
-		{"double -Inf", Float64(math.Inf(-1)), `{"$type":"double","value":"-Inf"}`},
-		{"float", Float32(1.5), `{"$type":"float","value":1.5}`},
-		{"float shortest", Float32(0.1), `{"$type":"float","value":0.1}`},
-		{"float NaN", Float32(float32(math.NaN())), `{"$type":"float","value":"NaN"}`},
-		{"bytes", Bytes{0, 1, 2}, `{"$type":"bytes","value":"AAEC"}`},
-		{"bytes empty", Bytes{}, `{"$type":"bytes","value":""}`},
-		{"map empty", Map{}, `{}`},
-		{"map sorted", Map{"b": Uint32(1), "a": String("x")}, `{"a":"x","b":1}`},
-		{"map with $type", Map{"$type": String("x")}, `{"$type":"map","value":{"$type":"x"}}`},
-		{"map with value", Map{"value": Uint32(1)}, `{"value":1}`},
-		{"array", Slice{Uint32(1), String("a"), Slice{}}, `[1,"a",[]]`},
-		{"record", Map{
-			"country":  Map{"iso_code": String("CN"), "confidence": Uint16(98)},
-			"location": Map{"latitude": Float64(31.22), "longitude": Float64(121), "accuracy_radius": Uint16(5)},
+		{"string", format.String("Shanghai"), `"Shanghai"`},
+		{"string chinese", format.String("上海"), `"上海"`},
+		{"string escapes", format.String("a\"b\\c\n\t\r\x01"), `"a\"b\\c\n\t\r\u0001"`},
+		{"empty string", format.String(""), `""`},
+		{"true", format.Bool(true), `true`},
+		{"false", format.Bool(false), `false`},
+		{"uint32", format.Uint32(5), `5`},
+		{"uint32 zero", format.Uint32(0), `0`},
+		{"uint32 max", format.Uint32(math.MaxUint32), `4294967295`},
+		{"uint16", format.Uint16(5), `{"$type":"uint16","value":5}`},
+		{"uint64 small", format.Uint64(5), `{"$type":"uint64","value":5}`},
+		{"uint64 big", format.Uint64(1 << 32), `4294967296`},
+		{"uint64 max", format.Uint64(math.MaxUint64), `18446744073709551615`},
+		{"uint128 small", format.Uint128{Lo: 7}, `{"$type":"uint128","value":"7"}`},
+		{"uint128 2^64", format.Uint128{Hi: 1}, `18446744073709551616`},
+		{"uint128 max", format.Uint128{Hi: math.MaxUint64, Lo: math.MaxUint64}, `340282366920938463463374607431768211455`},
+		{"uint128 10^38", format.Uint128{Hi: 0x4b3b4ca85a86c47a, Lo: 0x098a224000000000}, `100000000000000000000000000000000000000`},
+		{"int32 negative", format.Int32(-5), `-5`},
+		{"int32 min", format.Int32(math.MinInt32), `-2147483648`},
+		{"int32 positive", format.Int32(5), `{"$type":"int32","value":5}`},
+		{"int32 zero", format.Int32(0), `{"$type":"int32","value":0}`},
+		{"double fraction", format.Float64(31.22), `31.22`},
+		{"double integral", format.Float64(5), `{"$type":"double","value":5}`},
+		{"double negative integral", format.Float64(-5), `{"$type":"double","value":-5}`},
+		{"double minus zero", format.Float64(math.Copysign(0, -1)), `{"$type":"double","value":-0}`},
+		{"double exponent", format.Float64(1e21), `1e+21`},
+		{"double small", format.Float64(1e-7), `1e-07`},
+		{"double NaN", format.Float64(math.NaN()), `{"$type":"double","value":"NaN"}`},
+		{"double +Inf", format.Float64(math.Inf(1)), `{"$type":"double","value":"+Inf"}`},
+		{"double -Inf", format.Float64(math.Inf(-1)), `{"$type":"double","value":"-Inf"}`},
+		{"float", format.Float32(1.5), `{"$type":"float","value":1.5}`},
+		{"float shortest", format.Float32(0.1), `{"$type":"float","value":0.1}`},
+		{"float NaN", format.Float32(float32(math.NaN())), `{"$type":"float","value":"NaN"}`},
+		{"bytes", format.Bytes{0, 1, 2}, `{"$type":"bytes","value":"AAEC"}`},
+		{"bytes empty", format.Bytes{}, `{"$type":"bytes","value":""}`},
+		{"map empty", format.Map{}, `{}`},
+		{"map sorted", format.Map{"b": format.Uint32(1), "a": format.String("x")}, `{"a":"x","b":1}`},
+		{"map with $type", format.Map{"$type": format.String("x")}, `{"$type":"map","value":{"$type":"x"}}`},
+		{"map with value", format.Map{"value": format.Uint32(1)}, `{"value":1}`},
+		{"array", format.Slice{format.Uint32(1), format.String("a"), format.Slice{}}, `[1,"a",[]]`},
+		{"record", format.Map{
+			"country":  format.Map{"iso_code": format.String("CN"), "confidence": format.Uint16(98)},
+			"location": format.Map{"latitude": format.Float64(31.22), "longitude": format.Float64(121), "accuracy_radius": format.Uint16(5)},
 		}, `{"country":{"confidence":{"$type":"uint16","value":98},"iso_code":"CN"},` +
 			`"location":{"accuracy_radius":{"$type":"uint16","value":5},"latitude":31.22,"longitude":{"$type":"double","value":121}}}`},
 	}
@@ -73,7 +75,7 @@ func TestJSONHandWorked(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseJSON(%s): %v", tt.json, err)
 			}
-			if !Equal(back, tt.v) {
+			if !format.Equal(back, tt.v) {
 				t.Errorf("ParseJSON(%s) = %#v, want %#v", tt.json, back, tt.v)
 			}
 		})
@@ -85,30 +87,30 @@ func TestJSONHandWorked(t *testing.T) {
 func TestParseJSONAccepts(t *testing.T) {
 	tests := []struct {
 		json string
-		want Value
+		want format.Value
 	}{
-		{` 5 `, Uint32(5)},
-		{`5.0`, Float64(5)},
-		{`5e0`, Float64(5)},
-		{`-0`, Int32(0)},
-		{`-0.0`, Float64(math.Copysign(0, -1))},
-		{`1E2`, Float64(100)},
-		{`{"$type":"uint32","value":5}`, Uint32(5)},
-		{`{"value":5,"$type":"uint16"}`, Uint16(5)},
-		{`{"$type":"double","value":-5000000000}`, Float64(-5e9)},
-		{`{"$type":"double","value":"+Inf"}`, Float64(math.Inf(1))},
-		{`{"$type":"uint64","value":18446744073709551615}`, Uint64(math.MaxUint64)},
-		{`{"$type":"uint128","value":"0"}`, Uint128{}},
-		{`{"$type":"map","value":{}}`, Map{}},
-		{`{"$type":"map","value":{"value":{"$type":"uint16","value":1}}}`, Map{"value": Uint16(1)}},
-		{`"\u4e0a\u6d77"`, String("上海")},
-		{`"\ud83d\ude00\/"`, String("😀/")},
-		{`"\b\f"`, String("\b\f")},
-		{"[ 1 , 2 ]\n", Slice{Uint32(1), Uint32(2)}},
-		{`{"a":{"value":[1]}}`, Map{"a": Map{"value": Slice{Uint32(1)}}}},
-		{`4294967296`, Uint64(1 << 32)},
-		{`18446744073709551616`, Uint128{Hi: 1}},
-		{`{"$type":"float","value":3.4028234663852886e38}`, Float32(math.MaxFloat32)},
+		{` 5 `, format.Uint32(5)},
+		{`5.0`, format.Float64(5)},
+		{`5e0`, format.Float64(5)},
+		{`-0`, format.Int32(0)},
+		{`-0.0`, format.Float64(math.Copysign(0, -1))},
+		{`1E2`, format.Float64(100)},
+		{`{"$type":"uint32","value":5}`, format.Uint32(5)},
+		{`{"value":5,"$type":"uint16"}`, format.Uint16(5)},
+		{`{"$type":"double","value":-5000000000}`, format.Float64(-5e9)},
+		{`{"$type":"double","value":"+Inf"}`, format.Float64(math.Inf(1))},
+		{`{"$type":"uint64","value":18446744073709551615}`, format.Uint64(math.MaxUint64)},
+		{`{"$type":"uint128","value":"0"}`, format.Uint128{}},
+		{`{"$type":"map","value":{}}`, format.Map{}},
+		{`{"$type":"map","value":{"value":{"$type":"uint16","value":1}}}`, format.Map{"value": format.Uint16(1)}},
+		{`"\u4e0a\u6d77"`, format.String("上海")},
+		{`"\ud83d\ude00\/"`, format.String("😀/")},
+		{`"\b\f"`, format.String("\b\f")},
+		{"[ 1 , 2 ]\n", format.Slice{format.Uint32(1), format.Uint32(2)}},
+		{`{"a":{"value":[1]}}`, format.Map{"a": format.Map{"value": format.Slice{format.Uint32(1)}}}},
+		{`4294967296`, format.Uint64(1 << 32)},
+		{`18446744073709551616`, format.Uint128{Hi: 1}},
+		{`{"$type":"float","value":3.4028234663852886e38}`, format.Float32(math.MaxFloat32)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.json, func(t *testing.T) {
@@ -116,7 +118,7 @@ func TestParseJSONAccepts(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseJSON: %v", err)
 			}
-			if !Equal(got, tt.want) {
+			if !format.Equal(got, tt.want) {
 				t.Fatalf("ParseJSON = %#v, want %#v", got, tt.want)
 			}
 		})
@@ -179,7 +181,7 @@ func TestParseJSONErrors(t *testing.T) {
 		{"map not object", `{"$type":"map","value":[]}`, 23, "must be an object"},
 		{"bad $type in map value", `{"$type":"map","value":{"a":{"$type":"x","value":1}}}`, 37, `unknown $type "x"`},
 		{"bad value of untyped", `{"value":-2147483649}`, 9, "does not fit in int32"},
-		{"deep", strings.Repeat("[", MaxDepth+2), MaxDepth + 1, "nested deeper"},
+		{"deep", strings.Repeat("[", format.MaxDepth+2), format.MaxDepth + 1, "nested deeper"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -206,8 +208,8 @@ func TestJSONParserAllowNull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := v.(Map)
-	if len(m) != 3 || m["a"] != nil || m["value"] != nil || m["b"] != Uint32(1) {
+	m := v.(format.Map)
+	if len(m) != 3 || m["a"] != nil || m["value"] != nil || m["b"] != format.Uint32(1) {
 		t.Fatalf("Parse = %#v", v)
 	}
 	for _, bad := range []string{`null`, `[null]`, `{"$type":"uint16","value":null}`} {
@@ -222,7 +224,7 @@ func TestJSONParserAllowNull(t *testing.T) {
 func TestUint128Decimal(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range 2000 {
-		u := Uint128{Hi: r.Uint64() >> r.IntN(64), Lo: r.Uint64() >> r.IntN(64)}
+		u := format.Uint128{Hi: r.Uint64() >> r.IntN(64), Lo: r.Uint64() >> r.IntN(64)}
 		if i%3 == 0 {
 			u.Hi = 0
 		}
@@ -244,7 +246,7 @@ func TestUint128Decimal(t *testing.T) {
 
 // randomValue returns a random value tree of every kind, at most depth
 // levels deep.
-func randomValue(r *rand.Rand, depth int) Value {
+func randomValue(r *rand.Rand, depth int) format.Value {
 	n := 12
 	if depth <= 0 {
 		n = 10
@@ -255,27 +257,27 @@ func randomValue(r *rand.Rand, depth int) Value {
 	case 1:
 		return randomFloat64(r)
 	case 2:
-		b := make(Bytes, r.IntN(8))
+		b := make(format.Bytes, r.IntN(8))
 		for i := range b {
 			b[i] = byte(r.Uint32())
 		}
 		return b
 	case 3:
-		return Uint16(r.Uint32() >> r.IntN(17))
+		return format.Uint16(r.Uint32() >> r.IntN(17))
 	case 4:
-		return Uint32(r.Uint32() >> r.IntN(33))
+		return format.Uint32(r.Uint32() >> r.IntN(33))
 	case 5:
-		return Int32(int32(r.Uint32()) >> r.IntN(32))
+		return format.Int32(int32(r.Uint32()) >> r.IntN(32))
 	case 6:
-		return Uint64(r.Uint64() >> r.IntN(65))
+		return format.Uint64(r.Uint64() >> r.IntN(65))
 	case 7:
-		return Uint128{Hi: r.Uint64() >> r.IntN(65), Lo: r.Uint64() >> r.IntN(65)}
+		return format.Uint128{Hi: r.Uint64() >> r.IntN(65), Lo: r.Uint64() >> r.IntN(65)}
 	case 8:
-		return Bool(r.IntN(2) == 0)
+		return format.Bool(r.IntN(2) == 0)
 	case 9:
-		return Float32(float32(randomFloat64(r)))
+		return format.Float32(float32(randomFloat64(r)))
 	case 10:
-		m := Map{}
+		m := format.Map{}
 		for range r.IntN(5) {
 			m[string(randomString(r))] = randomValue(r, depth-1)
 		}
@@ -284,7 +286,7 @@ func randomValue(r *rand.Rand, depth int) Value {
 		}
 		return m
 	default:
-		s := Slice{}
+		s := format.Slice{}
 		for range r.IntN(5) {
 			s = append(s, randomValue(r, depth-1))
 		}
@@ -292,29 +294,29 @@ func randomValue(r *rand.Rand, depth int) Value {
 	}
 }
 
-func randomString(r *rand.Rand) String {
+func randomString(r *rand.Rand) format.String {
 	pieces := []string{"a", "Z", "上海", "Москва", "القاهرة", "é", "\"", "\\", "\n", "\x00", "😀", "$type", "value", " "}
 	var b strings.Builder
 	for range r.IntN(5) {
 		b.WriteString(pieces[r.IntN(len(pieces))])
 	}
-	return String(b.String())
+	return format.String(b.String())
 }
 
-func randomFloat64(r *rand.Rand) Float64 {
+func randomFloat64(r *rand.Rand) format.Float64 {
 	switch r.IntN(8) {
 	case 0:
-		return Float64(math.NaN())
+		return format.Float64(math.NaN())
 	case 1:
-		return Float64(math.Inf(1 - 2*r.IntN(2)))
+		return format.Float64(math.Inf(1 - 2*r.IntN(2)))
 	case 2:
-		return Float64(float64(r.IntN(2000) - 1000))
+		return format.Float64(float64(r.IntN(2000) - 1000))
 	case 3:
-		return Float64(math.Copysign(0, -1))
+		return format.Float64(math.Copysign(0, -1))
 	case 4:
-		return Float64(math.Float64frombits(r.Uint64()))
+		return format.Float64(math.Float64frombits(r.Uint64()))
 	default:
-		return Float64((r.Float64() - 0.5) * math.Pow(10, float64(r.IntN(40)-20)))
+		return format.Float64((r.Float64() - 0.5) * math.Pow(10, float64(r.IntN(40)-20)))
 	}
 }
 
@@ -324,7 +326,7 @@ func randomFloat64(r *rand.Rand) Float64 {
 func TestJSONRoundTripRandom(t *testing.T) {
 	const seed = 20261123
 	r := rand.New(rand.NewPCG(seed, 0))
-	kinds := map[Kind]int{}
+	kinds := map[format.Kind]int{}
 	for i := range 5000 {
 		v := randomValue(r, 4)
 		kinds[v.Kind()]++
@@ -333,14 +335,14 @@ func TestJSONRoundTripRandom(t *testing.T) {
 		if err != nil {
 			t.Fatalf("seed %d, value %d: ParseJSON(%s): %v", seed, i, j, err)
 		}
-		if !Equal(back, v) {
+		if !format.Equal(back, v) {
 			t.Fatalf("seed %d, value %d: round trip of %#v via %s gives %#v", seed, i, v, j, back)
 		}
 		if j2 := AppendJSON(nil, back); string(j2) != string(j) {
 			t.Fatalf("seed %d, value %d: text not stable: %s then %s", seed, i, j, j2)
 		}
 	}
-	for _, k := range []Kind{KindString, KindFloat64, KindBytes, KindUint16, KindUint32, KindMap, KindInt32, KindUint64, KindUint128, KindSlice, KindBool, KindFloat32} {
+	for _, k := range []format.Kind{format.KindString, format.KindFloat64, format.KindBytes, format.KindUint16, format.KindUint32, format.KindMap, format.KindInt32, format.KindUint64, format.KindUint128, format.KindSlice, format.KindBool, format.KindFloat32} {
 		if kinds[k] == 0 {
 			t.Errorf("no random value of kind %v", k)
 		}
@@ -378,7 +380,7 @@ func FuzzParseJSON(f *testing.F) {
 		if err != nil {
 			t.Fatalf("ParseJSON(AppendJSON(%#v) = %s): %v", v, j, err)
 		}
-		if !Equal(back, v) {
+		if !format.Equal(back, v) {
 			t.Fatalf("round trip of %#v via %s gives %#v", v, j, back)
 		}
 	})
@@ -388,7 +390,7 @@ func FuzzParseJSON(f *testing.F) {
 // members, which a parser that re-reads members would take exponential
 // time on; a linear one takes microseconds.
 func TestParseJSONDeepLinear(t *testing.T) {
-	const depth = MaxDepth - 2
+	const depth = format.MaxDepth - 2
 	tests := []struct{ open, close string }{
 		{`{"value":`, `}`},
 		{`{"$type":"map","value":{"value":`, `}}`},
@@ -404,7 +406,7 @@ func TestParseJSONDeepLinear(t *testing.T) {
 			// the text is valid; any error is a bug.
 			t.Fatalf("ParseJSON(%.60s...): %v", text, err)
 		}
-		if back, err := ParseJSON(AppendJSON(nil, v)); err != nil || !Equal(back, v) {
+		if back, err := ParseJSON(AppendJSON(nil, v)); err != nil || !format.Equal(back, v) {
 			t.Fatalf("round trip of %.60s...: %v", text, err)
 		}
 	}
