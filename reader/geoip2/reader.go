@@ -243,8 +243,10 @@ func (m *model[T]) private(r *Reader, ip netip.Addr) (*T, error) {
 	if v == nil {
 		return nil, err
 	}
-	c := new(T)
-	if v != m.zero {
+	var c *T
+	if v == m.zero {
+		c = new(T)
+	} else {
 		c = m.clone(v)
 	}
 	if err == nil {
