@@ -137,6 +137,28 @@ func TestSharedCityDoesNotAllocate(t *testing.T) {
 	}
 }
 
+// TestCityCopyAllocations holds City's private copy to its cost: one
+// allocation for the record and its coordinates, one more for the
+// subdivisions when there are any, and one zero record for an address
+// without data.
+func TestCityCopyAllocations(t *testing.T) {
+	r, _ := openTestData(t, "GeoIP2-City-Test.mmdb")
+	for _, ip := range []string{"81.2.69.160", "2a02:cf40::1", "1.2.3.4"} {
+		a := netip.MustParseAddr(ip)
+		shared, _, err := r.CityShared(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 1.0
+		if len(shared.Subdivisions) > 0 {
+			want = 2
+		}
+		if n := testing.AllocsPerRun(1000, func() { _, _ = r.City(a) }); n != want {
+			t.Errorf("City(%s): %v allocs per run, want %v (%d subdivisions)", ip, n, want, len(shared.Subdivisions))
+		}
+	}
+}
+
 // TestConcurrentShared runs typed lookups from many goroutines (with
 // -race) and checks each answer against a serial run.
 func TestConcurrentShared(t *testing.T) {
