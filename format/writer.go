@@ -14,6 +14,8 @@ import (
 	"slices"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ipatlas/ipatlas/internal/keycache"
 )
 
 // WriterOptions configures a Writer. The zero value writes an IPv6
@@ -111,7 +113,7 @@ type Writer struct {
 	// (maybe a duplicate the cache missed) it goes to recs, for Close.
 	// INVARIANT: every id below nextID is pending or was used, once.
 	// INVARIANT: a record in data is the first used with its key.
-	cache       *recordCache
+	cache       *keycache.Cache // keys of records seen lately to their ids; a forgotten record costs a duplicate that Close finds, never a wrong answer
 	nextID      RecordID
 	last        pendingRecord // the record of the newest id, if lastPending
 	lastPending bool
@@ -220,7 +222,7 @@ func Create(path string, opts WriterOptions) (*Writer, error) {
 		f:       f,
 		bits:    128,
 		enc:     NewEncoder(),
-		cache:   newRecordCache(opts.Memory.CacheRecords),
+		cache:   keycache.New(opts.Memory.CacheRecords),
 		keys:    sorter{path: path, what: "keys", runLen: opts.Memory.SortRunEntries},
 		offsets: pagedOffsets{path: path},
 		frames:  []treeFrame{{num: 0, left: tagEmpty, right: tagEmpty}},
@@ -260,8 +262,8 @@ func (w *Writer) Intern(v Value) (RecordID, error) {
 // were ordered.
 func (w *Writer) InternBytes(b []byte) (RecordID, error) {
 	k := w.enc.key(b)
-	if id, ok := w.cache.get(k); ok {
-		return id, nil
+	if id, ok := w.cache.Get(k); ok {
+		return RecordID(id), nil
 	}
 	c, err := CanonicalRecord(w.scratch[:0], b)
 	w.scratch = c[:0]
@@ -274,7 +276,7 @@ func (w *Writer) InternBytes(b []byte) (RecordID, error) {
 	}
 	id, err := w.intern(c, kc)
 	if err == nil && kc != k {
-		w.cache.put(k, id)
+		w.cache.Put(k, uint32(id))
 	}
 	return id, err
 }
@@ -413,8 +415,8 @@ func hasPointer(d Decoder, off uint) bool {
 }
 
 func (w *Writer) intern(c []byte, k valueKey) (RecordID, error) {
-	if id, ok := w.cache.get(k); ok {
-		return id, nil
+	if id, ok := w.cache.Get(k); ok {
+		return RecordID(id), nil
 	}
 	if w.err != nil {
 		return 0, w.err
@@ -424,7 +426,7 @@ func (w *Writer) intern(c []byte, k valueKey) (RecordID, error) {
 	}
 	id := w.nextID
 	w.nextID++
-	w.cache.put(k, id)
+	w.cache.Put(k, uint32(id))
 	if w.lastPending {
 		if w.pending == nil {
 			w.pending = make(map[RecordID]pendingRecord)

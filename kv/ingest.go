@@ -164,7 +164,7 @@ func (in *Ingest) Record(value []byte) (uint32, bool, error) {
 		return 0, false, nil
 	}
 	k := in.recordCache().key(value)
-	if st, ok := in.cache.get(k); ok && st != seenOnce {
+	if st, ok := in.cache.Get(k); ok && st != seenOnce {
 		return st, true, nil
 	}
 	return in.addDict(k, value)
@@ -194,10 +194,10 @@ func (in *Ingest) intern(value []byte) (uint32, bool, error) {
 		return 0, false, nil
 	}
 	k := in.recordCache().key(value)
-	st, ok := in.cache.get(k)
+	st, ok := in.cache.Get(k)
 	switch {
 	case !ok:
-		in.cache.put(k, seenOnce)
+		in.cache.Put(k, seenOnce)
 		return 0, false, nil
 	case st != seenOnce:
 		return st, true, nil
@@ -226,7 +226,7 @@ func (in *Ingest) addDict(k [2]uint64, value []byte) (uint32, bool, error) {
 		return 0, false, fmt.Errorf("kv: ingest into %q: write table %s: %w", in.layer.Name, in.dictPath, err)
 	}
 	in.dictN++
-	in.cache.put(k, id)
+	in.cache.Put(k, id)
 	in.dictBytes += dictKeyLen + len(value)
 	if in.dictBytes >= in.s.maxTable {
 		if err := in.ingestDict(); err != nil {

@@ -34,7 +34,9 @@ type rule struct {
 
 // rules is SPEC.md's layout table ("may import"), first match wins.
 var rules = []rule{
-	{pkg: "format/...", allow: []string{std}},
+	// format and kv share internal/keycache (std only), the bounded memo
+	// of records seen lately.
+	{pkg: "format/...", allow: []string{std, "internal/keycache"}},
 	// schema is the record model over format's values; mmdbjson the
 	// lossless JSON form of those values (issue 13: format split by job).
 	{pkg: "schema/...", allow: []string{std, "format/..."}},
@@ -42,7 +44,7 @@ var rules = []rule{
 	// reader/geoip2's models are schema's typed record model.
 	{pkg: "reader/geoip2/...", allow: []string{std, "reader/...", "schema/..."}},
 	{pkg: "reader/...", allow: []string{std, "format/...", "golang.org/x/sys/..."}},
-	{pkg: "kv/...", allow: []string{std, "format/...", "github.com/cockroachdb/pebble/..."}},
+	{pkg: "kv/...", allow: []string{std, "format/...", "internal/keycache", "github.com/cockroachdb/pebble/..."}},
 	// builder and compile reach Pebble only through kv. klauspost/compress
 	// reads .gz/.zst inputs (builder) and writes .mmdb.zst (compile).
 	// gazetteer reads MMDBs through reader, never Pebble; builder labels
