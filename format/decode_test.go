@@ -598,7 +598,7 @@ func TestDecodeMetadata(t *testing.T) {
 		len(md.Description) != 2 || len(md.Languages) != 2 || md.Languages[1] != "zh" {
 		t.Fatalf("decoded %+v", md)
 	}
-	if got, want := md.BuildTime().Format(time.RFC3339), "2001-09-09T01:46:40Z"; got != want {
+	if got, want := md.BuildTime().UTC().Format(time.RFC3339), "2001-09-09T01:46:40Z"; got != want {
 		t.Errorf("BuildTime() = %s, want %s", got, want)
 	}
 	if md.SearchTreeSize() != 1234*7 {
@@ -645,7 +645,7 @@ func TestBuildTime(t *testing.T) {
 		{0, "1970-01-01T00:00:00Z"},
 		{1700000000, "2023-11-14T22:13:20Z"},
 	} {
-		if got := (Metadata{BuildEpoch: tc.epoch}).BuildTime().Format(time.RFC3339); got != tc.want {
+		if got := (Metadata{BuildEpoch: tc.epoch}).BuildTime().UTC().Format(time.RFC3339); got != tc.want {
 			t.Errorf("BuildTime(%d) = %s, want %s", tc.epoch, got, tc.want)
 		}
 	}

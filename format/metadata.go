@@ -16,31 +16,42 @@ var MetadataMarker = []byte("\xAB\xCD\xEFMaxMind.com")
 const MaxMetadataSize = 128 * 1024
 
 // Metadata is the metadata map of a database, with the types the spec
-// gives each key.
+// gives each key and the fields and tags of maxminddb-golang v2's
+// Metadata (reader.Metadata is this type).
 type Metadata struct {
-	Description              map[string]string `maxminddb:"description"`
-	DatabaseType             string            `maxminddb:"database_type"`
-	Languages                []string          `maxminddb:"languages"`
-	BinaryFormatMajorVersion uint              `maxminddb:"binary_format_major_version"`
-	BinaryFormatMinorVersion uint              `maxminddb:"binary_format_minor_version"`
-	BuildEpoch               uint              `maxminddb:"build_epoch"`
-	IPVersion                uint              `maxminddb:"ip_version"`
-	NodeCount                uint              `maxminddb:"node_count"`
-	RecordSize               uint              `maxminddb:"record_size"`
+	// Description maps a language code to a description of the database.
+	Description map[string]string `maxminddb:"description"`
+	// DatabaseType names the structure of the records, e.g. "GeoIP2-City".
+	DatabaseType string `maxminddb:"database_type"`
+	// Languages lists the locales the records may have names in.
+	Languages []string `maxminddb:"languages"`
+	// BinaryFormatMajorVersion is the format's major version (2).
+	BinaryFormatMajorVersion uint `maxminddb:"binary_format_major_version"`
+	// BinaryFormatMinorVersion is the format's minor version (0).
+	BinaryFormatMinorVersion uint `maxminddb:"binary_format_minor_version"`
+	// BuildEpoch is when the database was built, in seconds since the Unix epoch.
+	BuildEpoch uint `maxminddb:"build_epoch"`
+	// IPVersion is 4 for an IPv4-only tree, 6 for a tree of 128-bit keys.
+	IPVersion uint `maxminddb:"ip_version"`
+	// NodeCount is the number of nodes in the search tree.
+	NodeCount uint `maxminddb:"node_count"`
+	// RecordSize is the size of a record in bits: 24, 28 or 32.
+	RecordSize uint `maxminddb:"record_size"`
 }
 
 // maxUnixSeconds is the largest Unix time, in seconds, that a time.Time
 // holds: time keeps seconds since year 1 in an int64.
 const maxUnixSeconds = math.MaxInt64 - 62135596800
 
-// BuildTime returns BuildEpoch as a time in UTC. An epoch beyond what a
-// time.Time can hold (libmaxminddb's tests use UINT64_MAX) gives the
-// latest time a time.Time holds, never a time that wrapped into the past.
+// BuildTime returns BuildEpoch as a time in the local zone, as
+// maxminddb-golang v2 does. An epoch beyond what a time.Time can hold
+// (libmaxminddb's tests use UINT64_MAX) gives the latest time a time.Time
+// holds, never a time that wrapped into the past (v2's does wrap).
 func (m Metadata) BuildTime() time.Time {
 	if uint64(m.BuildEpoch) > maxUnixSeconds {
-		return time.Unix(maxUnixSeconds, 0).UTC()
+		return time.Unix(maxUnixSeconds, 0)
 	}
-	return time.Unix(int64(m.BuildEpoch), 0).UTC()
+	return time.Unix(int64(m.BuildEpoch), 0)
 }
 
 // SearchTreeSize returns the size in bytes of the search tree m describes.

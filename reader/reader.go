@@ -10,7 +10,6 @@ import (
 	"os"
 	"runtime"
 	"sync/atomic"
-	"time"
 
 	"github.com/ipatlas/ipatlas/format"
 )
@@ -67,33 +66,8 @@ type Reader struct {
 }
 
 // Metadata holds the metadata of a database, with the fields and tags of
-// maxminddb-golang v2's Metadata.
-type Metadata struct {
-	// Description maps a language code to a description of the database.
-	Description map[string]string `maxminddb:"description"`
-	// DatabaseType names the structure of the records, e.g. "GeoIP2-City".
-	DatabaseType string `maxminddb:"database_type"`
-	// Languages lists the locales the records may have names in.
-	Languages []string `maxminddb:"languages"`
-	// BinaryFormatMajorVersion is the format's major version (2).
-	BinaryFormatMajorVersion uint `maxminddb:"binary_format_major_version"`
-	// BinaryFormatMinorVersion is the format's minor version (0).
-	BinaryFormatMinorVersion uint `maxminddb:"binary_format_minor_version"`
-	// BuildEpoch is when the database was built, in seconds since the Unix epoch.
-	BuildEpoch uint `maxminddb:"build_epoch"`
-	// IPVersion is 4 for an IPv4-only tree, 6 for a tree of 128-bit keys.
-	IPVersion uint `maxminddb:"ip_version"`
-	// NodeCount is the number of nodes in the search tree.
-	NodeCount uint `maxminddb:"node_count"`
-	// RecordSize is the size of a record in bits: 24, 28 or 32.
-	RecordSize uint `maxminddb:"record_size"`
-}
-
-// BuildTime returns BuildEpoch as a time.Time in the local zone, as
-// maxminddb-golang v2 does.
-func (m Metadata) BuildTime() time.Time {
-	return time.Unix(int64(m.BuildEpoch), 0)
-}
+// maxminddb-golang v2's Metadata; it is format.Metadata.
+type Metadata = format.Metadata
 
 type readerOptions struct {
 	disableStringCache bool

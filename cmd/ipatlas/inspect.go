@@ -153,7 +153,7 @@ func newInspectReport(path string, st *mmdbtool.Stats) *inspectReport {
 			RecordSize:   md.RecordSize,
 			NodeCount:    md.NodeCount,
 			BuildEpoch:   uint64(md.BuildEpoch),
-			BuildTime:    fm.BuildTime().Format(time.RFC3339),
+			BuildTime:    fm.BuildTime().UTC().Format(time.RFC3339),
 		},
 		SearchTreeSize:  uint(st.SearchTreeSize),
 		DataSectionSize: st.DataSectionSize,
