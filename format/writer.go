@@ -3,6 +3,7 @@ package format
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -206,16 +207,10 @@ func Create(path string, opts WriterOptions) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mmdb writer: %w", err)
 	}
-	m := &opts.Memory
-	if m.CacheRecords <= 0 {
-		m.CacheRecords = defaultCacheRecords
-	}
-	if m.SortRunEntries <= 0 {
-		m.SortRunEntries = defaultSortRunEntries
-	}
-	if m.SharedValues <= 0 {
-		m.SharedValues = defaultSharedValues
-	}
+	m := &opts.Memory // a setting <= 0 takes its default
+	m.CacheRecords = cmp.Or(max(m.CacheRecords, 0), defaultCacheRecords)
+	m.SortRunEntries = cmp.Or(max(m.SortRunEntries, 0), defaultSortRunEntries)
+	m.SharedValues = cmp.Or(max(m.SharedValues, 0), defaultSharedValues)
 	w := &Writer{
 		path:    path,
 		opts:    opts,
