@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ipatlas/ipatlas/internal/testutil"
+	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
 // TestWriterBoundedCaches writes many records, each repeated far apart,
@@ -128,16 +129,7 @@ func TestWriterFilterErrs(t *testing.T) {
 	if w.spilled < recs {
 		t.Fatalf("%d records set aside, want most of the %d uses", w.spilled, nets)
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if w.Records() != recs {
-		t.Errorf("Records() = %d, want %d", w.Records(), recs)
-	}
-	rd := testutil.OpenV2(t, path)
-	if err := rd.Verify(); err != nil {
-		t.Fatal(err)
-	}
+	rd := closeVerified(t, w, path, recs)
 	offs := map[uintptr]bool{}
 	for n := range nets {
 		var got struct {
@@ -213,16 +205,7 @@ func TestWriterTooLargeFailsEarly(t *testing.T) {
 		if b, _ := AppendValue(nil, rec(0)); nets*len(b) < 2*limit {
 			t.Fatalf("%d networks of %d-byte records: not past the bound if every use were written, the test tests nothing", nets, len(b))
 		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if w.Records() != recs {
-			t.Errorf("Records() = %d, want %d", w.Records(), recs)
-		}
-		rd := testutil.OpenV2(t, path)
-		if err := rd.Verify(); err != nil {
-			t.Fatal(err)
-		}
+		rd := closeVerified(t, w, path, recs)
 		for n := range nets {
 			var got struct {
 				I uint32 `maxminddb:"i"`
@@ -233,4 +216,22 @@ func TestWriterTooLargeFailsEarly(t *testing.T) {
 			}
 		}
 	})
+}
+
+// closeVerified closes w, checks that it wrote recs distinct records and
+// that maxminddb-golang v2 verifies the file, and returns v2's reader of
+// it.
+func closeVerified(t *testing.T, w *Writer, path string, recs int) *maxminddb.Reader {
+	t.Helper()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if w.Records() != recs {
+		t.Errorf("Records() = %d, want %d", w.Records(), recs)
+	}
+	rd := testutil.OpenV2(t, path)
+	if err := rd.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	return rd
 }
