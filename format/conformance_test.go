@@ -341,28 +341,23 @@ func toV2(v Value) any {
 	panic(fmt.Sprintf("toV2: unexpected %T", v))
 }
 
-// diffAny returns where a and b differ ("" when they are equal): the same
-// Go types, deeply; big.Ints by value, floats by bits, nil and empty
-// byte slices alike.
-func diffAny(path string, a, b any) string {
+// diffTree returns where a and b differ ("" when they are equal): maps
+// (map[string]any) key by key, arrays ([]any) element by element, and the
+// other values by leaf.
+func diffTree(path string, a, b any, leaf func(path string, a, b any) string) string {
 	switch a := a.(type) {
 	case map[string]any:
 		b, ok := b.(map[string]any)
-		if !ok {
-			return fmt.Sprintf("%s: map vs %T", path, b)
+		if !ok || len(a) != len(b) {
+			return fmt.Sprintf("%s: map of %d keys vs %#v", path, len(a), b)
 		}
 		for _, k := range slices.Sorted(maps.Keys(a)) {
 			bv, ok := b[k]
 			if !ok {
 				return fmt.Sprintf("%s.%s: missing on the right", path, k)
 			}
-			if d := diffAny(path+"."+k, a[k], bv); d != "" {
+			if d := diffTree(path+"."+k, a[k], bv, leaf); d != "" {
 				return d
-			}
-		}
-		for k := range b {
-			if _, ok := a[k]; !ok {
-				return fmt.Sprintf("%s.%s: missing on the left", path, k)
 			}
 		}
 		return ""
@@ -372,40 +367,41 @@ func diffAny(path string, a, b any) string {
 			return fmt.Sprintf("%s: %d-element array vs %#v", path, len(a), b)
 		}
 		for i := range a {
-			if d := diffAny(fmt.Sprintf("%s[%d]", path, i), a[i], b[i]); d != "" {
+			if d := diffTree(fmt.Sprintf("%s[%d]", path, i), a[i], b[i], leaf); d != "" {
 				return d
 			}
 		}
 		return ""
-	case *big.Int:
-		b, ok := b.(*big.Int)
-		if !ok || a.Cmp(b) != 0 {
-			return fmt.Sprintf("%s: %v vs %#v", path, a, b)
-		}
-		return ""
-	case []byte:
-		b, ok := b.([]byte)
-		if !ok || !bytes.Equal(a, b) {
-			return fmt.Sprintf("%s: %x vs %#v", path, a, b)
-		}
-		return ""
-	case float64:
-		b, ok := b.(float64)
-		if !ok || math.Float64bits(a) != math.Float64bits(b) {
-			return fmt.Sprintf("%s: %v vs %#v", path, a, b)
-		}
-		return ""
-	case float32:
-		b, ok := b.(float32)
-		if !ok || math.Float32bits(a) != math.Float32bits(b) {
-			return fmt.Sprintf("%s: %v vs %#v", path, a, b)
-		}
-		return ""
 	}
-	if a != b {
-		return fmt.Sprintf("%s: %#v (%T) vs %#v (%T)", path, a, a, b, b)
-	}
-	return ""
+	return leaf(path, a, b)
+}
+
+// diffAny is diffTree of two values of the same Go types: big.Ints by
+// value, floats by bits, nil and empty byte slices alike.
+func diffAny(path string, a, b any) string {
+	return diffTree(path, a, b, func(path string, a, b any) string {
+		equal := false
+		switch a := a.(type) {
+		case *big.Int:
+			b, ok := b.(*big.Int)
+			equal = ok && a.Cmp(b) == 0
+		case []byte:
+			b, ok := b.([]byte)
+			equal = ok && bytes.Equal(a, b)
+		case float64:
+			b, ok := b.(float64)
+			equal = ok && math.Float64bits(a) == math.Float64bits(b)
+		case float32:
+			b, ok := b.(float32)
+			equal = ok && math.Float32bits(a) == math.Float32bits(b)
+		default:
+			equal = a == b
+		}
+		if !equal {
+			return fmt.Sprintf("%s: %#v (%T) vs %#v (%T)", path, a, a, b, b)
+		}
+		return ""
+	})
 }
 
 // TestConformanceWalkAgainstV2 checks that Walk gives the networks
@@ -598,82 +594,32 @@ func TestConformanceIPv6InIPv4Database(t *testing.T) {
 }
 
 // diffJSON returns where v differs from j, a value that encoding/json
-// decoded with UseNumber ("" when equal): maps and arrays alike, numbers
-// by value (a float32 against the float32 nearest the JSON number).
+// decoded with UseNumber ("" when equal): diffTree of toV2(v) and j,
+// numbers by value (a float32 against the float32 nearest the JSON
+// number).
 func diffJSON(path string, v Value, j any) string {
-	switch v := v.(type) {
-	case Map:
-		m, ok := j.(map[string]any)
-		if !ok || len(m) != len(v) {
-			return fmt.Sprintf("%s: map of %d keys vs %#v", path, len(v), j)
-		}
-		for _, k := range slices.Sorted(maps.Keys(v)) {
-			jv, ok := m[k]
-			if !ok {
-				return fmt.Sprintf("%s.%s: not in the source", path, k)
-			}
-			if d := diffJSON(path+"."+k, v[k], jv); d != "" {
-				return d
-			}
-		}
-		return ""
-	case Slice:
-		s, ok := j.([]any)
-		if !ok || len(s) != len(v) {
-			return fmt.Sprintf("%s: %d-element array vs %#v", path, len(v), j)
-		}
-		for i := range v {
-			if d := diffJSON(fmt.Sprintf("%s[%d]", path, i), v[i], s[i]); d != "" {
-				return d
-			}
-		}
-		return ""
-	case String:
-		if s, ok := j.(string); !ok || s != string(v) {
-			return fmt.Sprintf("%s: %q vs %#v", path, v, j)
-		}
-		return ""
-	case Bool:
-		if b, ok := j.(bool); !ok || b != bool(v) {
-			return fmt.Sprintf("%s: %v vs %#v", path, v, j)
-		}
-		return ""
-	}
-	n, ok := j.(json.Number)
-	if !ok {
-		return fmt.Sprintf("%s: %s %v vs %#v", path, v.Kind(), v, j)
-	}
-	var equal bool
-	switch v := v.(type) {
-	case Float64:
-		f, err := n.Float64()
-		equal = err == nil && f == float64(v)
-	case Float32:
-		f, err := n.Float64()
-		equal = err == nil && float32(f) == float32(v)
-	default:
-		want, ok := new(big.Int).SetString(n.String(), 10)
-		var got *big.Int
+	return diffTree(path, toV2(v), j, func(path string, v, j any) string {
+		equal := false
+		n, isNumber := j.(json.Number)
 		switch v := v.(type) {
-		case Uint16:
-			got = big.NewInt(int64(v))
-		case Uint32:
-			got = big.NewInt(int64(v))
-		case Int32:
-			got = big.NewInt(int64(v))
-		case Uint64:
-			got = new(big.Int).SetUint64(uint64(v))
-		case Uint128:
-			got = v.Big()
-		default:
-			return fmt.Sprintf("%s: %s vs number %s", path, v.Kind(), n)
+		case string, bool:
+			equal = v == j
+		case float64:
+			f, err := n.Float64()
+			equal = isNumber && err == nil && f == v
+		case float32:
+			f, err := n.Float64()
+			equal = isNumber && err == nil && float32(f) == v
+		case uint64, int32, *big.Int:
+			want, ok := new(big.Int).SetString(n.String(), 10)
+			got, _ := new(big.Int).SetString(fmt.Sprint(v), 10)
+			equal = isNumber && ok && got.Cmp(want) == 0
 		}
-		equal = ok && got.Cmp(want) == 0
-	}
-	if !equal {
-		return fmt.Sprintf("%s: %s %v vs %s", path, v.Kind(), v, n)
-	}
-	return ""
+		if !equal {
+			return fmt.Sprintf("%s: %T %v vs %#v", path, v, v, j)
+		}
+		return ""
+	})
 }
 
 // TestConformanceSourceData checks the records of the networks in
