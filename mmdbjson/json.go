@@ -425,45 +425,60 @@ func (p *jsonParser) literal(word string) error {
 }
 
 func (p *jsonParser) array(n *jnode, depth int) error {
-	n.kind = '['
-	p.i++ // '['
-	p.skipSpace()
-	if p.i < len(p.b) && p.b[p.i] == ']' {
-		p.i++
+	if p.open(n, '[', ']') {
 		return nil
 	}
-	for {
+	for more := true; more; {
 		p.skipSpace()
 		n.kids = append(n.kids, jnode{})
 		if err := p.node(&n.kids[len(n.kids)-1], depth+1); err != nil {
 			return err
 		}
-		p.skipSpace()
-		if p.i >= len(p.b) {
-			return p.errf("unexpected end of input in array")
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case ']':
-			p.i++
-			return nil
-		default:
-			return p.errf("unexpected %q in array, want ',' or ']'", rune(p.b[p.i]))
+		var err error
+		if more, err = p.next(']', "array"); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// open consumes the opening bracket of a container of kind and reports
+// whether the container is empty (its closing bracket consumed too).
+func (p *jsonParser) open(n *jnode, kind, closing byte) bool {
+	n.kind = kind
+	p.i++
+	p.skipSpace()
+	if p.i < len(p.b) && p.b[p.i] == closing {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// next consumes what follows an element of a container (an array or
+// object, named by what): ',' (more elements) or the closing bracket.
+func (p *jsonParser) next(closing byte, what string) (more bool, err error) {
+	p.skipSpace()
+	if p.i >= len(p.b) {
+		return false, p.errf("unexpected end of input in %s", what)
+	}
+	switch p.b[p.i] {
+	case ',':
+		p.i++
+		return true, nil
+	case closing:
+		p.i++
+		return false, nil
+	}
+	return false, p.errf("unexpected %q in %s, want ',' or '%c'", rune(p.b[p.i]), what, closing)
 }
 
 func (p *jsonParser) object(n *jnode, depth int) error {
-	n.kind = '{'
-	p.i++ // '{'
-	p.skipSpace()
-	if p.i < len(p.b) && p.b[p.i] == '}' {
-		p.i++
+	if p.open(n, '{', '}') {
 		return nil
 	}
 	var seen map[string]struct{}
-	for {
+	for more := true; more; {
 		p.skipSpace()
 		if p.i >= len(p.b) {
 			return p.errf("unexpected end of input in object")
@@ -503,20 +518,11 @@ func (p *jsonParser) object(n *jnode, depth int) error {
 		if err := p.node(&n.kids[len(n.kids)-1], depth+1); err != nil {
 			return err
 		}
-		p.skipSpace()
-		if p.i >= len(p.b) {
-			return p.errf("unexpected end of input in object")
+		if more, err = p.next('}', "object"); err != nil {
+			return err
 		}
-		if p.b[p.i] == ',' {
-			p.i++
-			continue
-		}
-		if p.b[p.i] != '}' {
-			return p.errf("unexpected %q in object, want ',' or '}'", rune(p.b[p.i]))
-		}
-		p.i++
-		return nil
 	}
+	return nil
 }
 
 // convert gives n its meaning. plain reads an object as a map even if it

@@ -135,6 +135,13 @@ func TestParseJSONErrors(t *testing.T) {
 		msg    string
 	}{
 		{"empty", ``, 0, "unexpected end of input"},
+		{"array missing comma", `[1 2]`, 3, "unexpected '2' in array, want ',' or ']'"},
+		{"array unclosed", `[1`, 2, "unexpected end of input in array"},
+		{"array closed by brace", `[1}`, 2, "unexpected '}' in array, want ',' or ']'"},
+		{"object missing comma", `{"a":1 "b":2}`, 7, "unexpected '\"' in object, want ',' or '}'"},
+		{"object unclosed", `{"a":1`, 6, "unexpected end of input in object"},
+		{"object closed by bracket", `{"a":1]`, 6, "unexpected ']' in object, want ',' or '}'"},
+		{"object empty then junk", `{ x}`, 2, "unexpected 'x' in object, want a key"},
 		{"trailing", `1 2`, 2, "data after the value"},
 		{"trailing object", `{}x`, 2, "data after the value"},
 		{"null", `null`, 0, "null has no MMDB type"},
