@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/netip"
 	"os"
-	"time"
 
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/atomicfile"
@@ -19,32 +18,19 @@ import (
 // database of type "ipatlas-City" with IPv4 aliases and the smallest
 // record size that fits.
 type Options struct {
-	// IPVersion is 4 or 6 (zero means 6). An IPv4 database leaves out
-	// the IPv6 networks of the store and counts them as skipped.
-	IPVersion int
-	// RecordSize is 24, 28 or 32, or 0 for the smallest that fits.
-	RecordSize int
-	// DatabaseType is the metadata's database_type ("ipatlas-City" if
-	// empty). geoip2-golang opens only the types on its allow-list, such
-	// as "GeoIP2-City"; pick one of those to keep using it.
-	DatabaseType string
-	// Languages lists the locales of the names in the records; empty
-	// means the locales the records' names maps carry.
-	Languages []string
-	// Description is the metadata's description by language.
-	Description map[string]string
-	// BuildTime is the metadata's build time; zero means now.
-	BuildTime time.Time
-	// DisableIPv4Aliases leaves out ::ffff:0:0/96 and 2002::/16.
-	DisableIPv4Aliases bool
+	// WriterOptions are the file's settings, as format.Create takes them:
+	// IP version (an IPv4 database leaves out the IPv6 networks of the
+	// store and counts them as skipped), record size, metadata (empty
+	// Languages means the locales the records' names maps carry;
+	// geoip2-golang opens only the database types on its allow-list, such
+	// as "GeoIP2-City"), IPv4 aliases and the writer's memory bounds.
+	format.WriterOptions
 	// Zstd also writes path + ".zst", the database compressed with zstd,
 	// for distribution.
 	Zstd bool
 	// Aggregate is the merging policy; the zero value is exact (see
 	// aggregate.go).
 	Aggregate Aggregation
-	// Memory bounds what the writer keeps in memory (zero: defaults).
-	Memory format.MemoryOptions
 	// Progress, when not nil, is called with the number of stored
 	// networks read so far, every 65,536 of them.
 	Progress func(entries int)
@@ -82,16 +68,7 @@ func CompileNetworks(networks iter.Seq2[Network, error], path string, opts Optio
 // canonBit says its Value is canonical (readAhead checked it).
 func compileNetworks(networks iter.Seq2[Network, error], path string, opts Options, fromReadAhead bool) (Stats, error) {
 	var st Stats
-	w, err := format.Create(path, format.WriterOptions{
-		IPVersion:          opts.IPVersion,
-		RecordSize:         opts.RecordSize,
-		DatabaseType:       opts.DatabaseType,
-		Languages:          opts.Languages,
-		Description:        opts.Description,
-		BuildTime:          opts.BuildTime,
-		DisableIPv4Aliases: opts.DisableIPv4Aliases,
-		Memory:             opts.Memory,
-	})
+	w, err := format.Create(path, opts.WriterOptions)
 	if err != nil {
 		return st, fmt.Errorf("compile: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ipatlas/ipatlas/builder"
 	"github.com/ipatlas/ipatlas/compile"
+	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/sampledb"
 	"github.com/ipatlas/ipatlas/kv"
 	"github.com/ipatlas/ipatlas/reader"
@@ -52,7 +53,7 @@ func ExampleCompile() {
 	}
 	defer snap.Close()
 	path := filepath.Join(dir, "city.mmdb")
-	stats, err := compile.Compile(snap, path, compile.Options{Description: map[string]string{"en": "sample"}})
+	stats, err := compile.Compile(snap, path, compile.Options{WriterOptions: format.WriterOptions{Description: map[string]string{"en": "sample"}}})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/ipatlas/ipatlas/format"
 	"iter"
 	"net/netip"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/ipatlas/ipatlas/format"
 
 	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/kv"
@@ -150,7 +151,7 @@ func TestCompileRecordsMatchBytes(t *testing.T) {
 	}
 	defer snap.Close()
 	dir := t.TempDir()
-	opts := Options{BuildTime: time.Unix(1e9, 0)}
+	opts := Options{WriterOptions: format.WriterOptions{BuildTime: time.Unix(1e9, 0)}}
 	withRecords := filepath.Join(dir, "records.mmdb")
 	s1, err := Compile(snap, withRecords, opts)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ipatlas/ipatlas/builder"
 	"github.com/ipatlas/ipatlas/compile"
+	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/kv"
 )
 
@@ -196,7 +197,7 @@ func profileCompile(db, out, cpuPath, memPath string, stdout io.Writer) error {
 		return fmt.Errorf("profile-compile: %w", err)
 	}
 	t0 := time.Now()
-	stats, err := compile.Compile(snap, out, compile.Options{IPVersion: 6, DatabaseType: "ipatlas-City"})
+	stats, err := compile.Compile(snap, out, compile.Options{WriterOptions: format.WriterOptions{IPVersion: 6, DatabaseType: "ipatlas-City"}})
 	wall := time.Since(t0)
 	peak, perr := prof.finish()
 	if err != nil {

@@ -44,7 +44,7 @@ func buildWith(t *testing.T, c Config, ko kv.Options, wo format.MemoryOptions) (
 		dictBytes += n
 	}
 	out := filepath.Join(dir, "out.mmdb")
-	cs, err := compile.Compile(snap, out, compile.Options{Memory: wo})
+	cs, err := compile.Compile(snap, out, compile.Options{WriterOptions: format.WriterOptions{Memory: wo}})
 	if err != nil {
 		t.Fatal(err)
 	}

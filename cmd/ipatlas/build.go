@@ -101,8 +101,8 @@ func (f *outputFlags) register(fs interface {
 }
 
 func (f *outputFlags) options() (compile.Options, error) {
-	o := compile.Options{IPVersion: f.ipVersion, DatabaseType: f.dbType, Zstd: f.zstd, DisableIPv4Aliases: f.noAliases,
-		Description: f.description, Languages: f.languages}
+	o := compile.Options{Zstd: f.zstd, WriterOptions: format.WriterOptions{IPVersion: f.ipVersion, DatabaseType: f.dbType,
+		DisableIPv4Aliases: f.noAliases, Description: f.description, Languages: f.languages}}
 	if f.out == "" {
 		return o, usagef("--out is required")
 	}
