@@ -192,7 +192,7 @@ func (in *Inference) Validate(levels []string) error {
 	if levels == nil {
 		levels = DefaultLevels
 	}
-	if err := validateLevels(levels); err != nil {
+	if err := ValidateLevels(levels); err != nil {
 		return err
 	}
 	for i, r := range in.Regions {
@@ -228,7 +228,11 @@ func (in *Inference) Validate(levels []string) error {
 	return nil
 }
 
-func validateLevels(levels []string) error {
+// ValidateLevels checks a region hierarchy: at least one level, each a
+// non-empty UTF-8 name given once, none the name of another input field
+// or of another level's _code or _confidence field. Its error is a
+// *FieldError for the field "levels".
+func ValidateLevels(levels []string) error {
 	if len(levels) == 0 {
 		return fieldErr("levels", "", "empty hierarchy")
 	}
