@@ -14,7 +14,9 @@
 //
 //  1. Parse rejects an empty path, an empty element and a backslash
 //     before anything but '.' or '\', naming the byte or element
-//     (TestParseLookupPath, cmd/ipatlas).
+//     (TestParseLookupPath, cmd/ipatlas), and never panics; a list of
+//     elements has one spelling: escaping the elements Parse gives back
+//     and joining them with dots yields its input (FuzzParse).
 //  2. Value answers what mmdblookup answers for the same path: the value,
 //     or nil (no error) when the record has nothing there
 //     (TestLookupPathAgainstMmdblookup, cmd/ipatlas, on the conformance
