@@ -17,7 +17,7 @@
 //  3. Points that cannot be drawn are left out, never drawn at a wrong
 //     place: NaN values, x <= 0 on a logarithmic axis (TestLines), NaN
 //     bars (TestBars); points outside fixed axis bounds are clamped to
-//     the frame. An empty plot is still a valid SVG.
+//     the frame. An empty plot is still a valid SVG (TestBars).
 //  4. The SVG is built in memory and written with one Write, so a writer
 //     gets the whole plot or the write's error.
 //
