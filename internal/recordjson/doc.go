@@ -1,7 +1,9 @@
-// Package recordjson is the one record-to-JSON encoder of ipatlas: what
+// Package recordjson is the one record-to-JSON encoding of ipatlas: what
 // `ipatlas lookup` prints and what the HTTP service (package serve)
-// answers for a decoded record are the same bytes, because both call
-// Encode. It owns that encoding and nothing else: it imports only the
+// answers for a decoded record are the same bytes. serve calls Encode;
+// lookup, which writes the record inside a line of its own, encodes with
+// the same settings and, when a value has no JSON number, the same Safe.
+// It owns that encoding and nothing else: it imports only the
 // standard library, decodes nothing (its callers hand it values decoded
 // by reader) and writes no file. The lossless JSON form of a data section
 // (types kept, for export and diff) is mmdbjson's, not this.
