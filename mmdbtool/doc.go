@@ -26,13 +26,15 @@
 //  1. Files are memory-mapped (read whole only where the file system
 //     cannot map), never copied onto the heap: a diff of two 755 MB files
 //     holds neither. Open, Inspect and Verify refuse a path that is not a
-//     regular file without blocking (reader.OpenRegular).
+//     regular file without blocking (reader.OpenRegular;
+//     TestOpenRefusesNonFiles).
 //  2. A corrupt file gives an error naming it, never a panic or an
 //     endless walk: walks of File and Differ visit at most 64 times the
 //     node count per walk (internal/mmdbtree's budget, given in full to
 //     every walk); Inspect's walk allows each node once. Iterators yield
-//     an error at most once, as their last pair.
-//     (FuzzFile; TestVerifyCorrupted, TestDiffBadFiles in cmd/ipatlas.)
+//     an error at most once, as their last pair, and stop when the loop
+//     breaks (TestIteratorsStopAndErrors). (FuzzFile; TestVerifyCorrupted,
+//     TestDiffBadFiles in cmd/ipatlas.)
 //  3. AppendRecordJSON is exactly mmdbjson.AppendJSON of the decoded value
 //     (TestRecordJSONRandom, TestRecordJSONRealFiles), so records compare
 //     by value and type in Differ whatever pointers or key order a writer

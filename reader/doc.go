@@ -35,11 +35,18 @@
 // caches keyed by data offset (decode_cache.go), the per-type plans
 // (decode_plan.go) and their decode functions (decode.go).
 //
+// What it must not do: import anything but the standard library, format
+// and golang.org/x/sys (internal/importcheck), so that an edge process
+// that embeds it links no store, no peer reader and no metrics; write or
+// lock the files it reads.
+//
 // Invariants:
 //
 //  1. Every answer (found, offset, prefix, decoded value, error type) is
 //     the one maxminddb-golang v2 gives; the tests check this on every
-//     conformance file and on GeoLite2-City, with the index on and off.
+//     conformance file and on GeoLite2-City, with the index on and off
+//     (TestCompatTestData, TestGeoLiteMatchesPeer,
+//     TestDecodeTypedMatchesPeer, TestDropIn).
 //  2. The index only skips the first bits of the walk: an entry holds
 //     exactly what the bit-by-bit walk holds after those bits, so indexed
 //     and plain lookups agree (TestIndexMatchesPlainWalk, FuzzReader),
@@ -59,14 +66,22 @@
 //     and nothing else of the tree: a process pays for the parts of the
 //     file and of the index near what it looks up (TestOpenTouchesNoIndex;
 //     TestOpenResidentMemory: Open of a 300 MiB file adds about 1 MiB
-//     resident).
+//     resident). The indexes stay within their documented sizes (32 MiB
+//     for IPv4, 512 KiB for IPv6 by default: TestIndexMemoryBounded).
+//  6. The hot path does not allocate: Lookup and the Result accessors
+//     make no allocation (TestLookupDoesNotAllocate), Decode leaves the
+//     caller's target where it is (TestDecodeTargetDoesNotEscape), and the
+//     functions of the lookup path stay inlinable (TestHotPathInlines).
 //
 // Concurrency: a Reader is immutable after Open (but for index entries
 // going from empty to final, through atomics) and safe for concurrent
 // use by any number of goroutines, except Close, which must not run
 // concurrently with other calls. To replace a database while lookups run,
 // use a Handle: it swaps Readers atomically and leaves old ones to the
-// garbage collector, which unmaps them once unreferenced.
+// garbage collector, which unmaps them once unreferenced; every answer is
+// then the whole answer of one file, never a mix (TestHotReload, with
+// -race), and a Reader in use is never unmapped under a call
+// (TestMappedReaderStaysAlive).
 //
 // Replacing the file: a Reader made by Open maps the file, so the file
 // must not change while the Reader is in use. Replace a database by

@@ -24,7 +24,11 @@
 // cache of each generation, and its metrics (a prometheus.Collector over
 // atomic counters, registered on Options.Registerer). What it does not
 // own: the listener, the http.Server's timeouts (a slow reader is cut off
-// by WriteTimeout, which is the caller's), signals, the process.
+// by WriteTimeout, which is the caller's), signals, the process. It
+// reads databases only through reader (never a kv store or Pebble, never
+// a peer reader), encodes records with internal/recordjson, and links
+// nothing the ipatlas CLI does not already link (client_golang,
+// klauspost/compress): internal/importcheck.
 //
 // Generations. The current Reader is held by a reader.Handle: with
 // Options.Handle the caller's (the caller swaps it), with Options.Path a
@@ -69,6 +73,11 @@
 //     (TestSlowReaders).
 //  7. A lookup whose record is in the generation's cache allocates
 //     nothing in the Server (TestLookupAllocs, BenchmarkHandlerLookup).
+//  8. Answers are maxminddb-golang v2's for the same file (network, found,
+//     the whole record), one by one and in batches (TestMatchesPeer), and
+//     a record holding NaN or infinities answers 200 (TestNaN). No
+//     request makes the Server panic, every status is one listed above
+//     and every JSON body parses (FuzzServeHTTP).
 //
 // Concurrency: every method of Server is safe for concurrent use. Watch
 // runs until its context ends; without it, files are loaded only by New,

@@ -28,6 +28,36 @@
 // network.
 //
 // Used by bench/buildbench (the build path's scale benchmark) and by
-// `ipatlas-bench build`. Everything here is safe for concurrent use: there
-// is no shared mutable state.
+// `ipatlas-bench build`.
+//
+// It owns the synthetic input and its check. It does not build: the
+// database under check is made by ipatlas (ingest + compile) or by
+// mmdbwriter elsewhere, and checked here only through a peer reader,
+// never through ipatlas's own reader, so a bug shared by ipatlas's writer
+// and reader cannot pass. It links maxminddb-golang, so the shipped
+// ipatlas binary must not import it (TestShippedDeps,
+// internal/importcheck).
+//
+// Invariants:
+//
+//  1. The input depends on the Config only: the same seed gives the same
+//     bytes, another seed other rows (TestGenerateDeterministic). The row
+//     of each network is a function of (Config, its index), so RunCheck
+//     needs the Config, not the input files.
+//  2. Rows come in strictly ascending address order, IPv4 first, the
+//     IPv6 networks inside 2000::/3 and outside 2002::/16
+//     (TestNetworksInOrder; per-address rows: TestAddressRowsInOrder).
+//  3. Generate streams: writing ten times the rows allocates no more
+//     (TestGenerateStreams); each file is written to a temporary name and
+//     renamed when complete (internal/atomicfile), so no half-written
+//     input is left under its name.
+//  4. RunCheck fails on a database built from other rows
+//     (TestCheckCatchesWrongRows) and passes on one that ipatlas built
+//     from these rows, also with caches far smaller than the records
+//     (TestBoundedCachesGiveTheSameDatabase).
+//  5. Config.Validate refuses settings out of range, naming the flag of
+//     bench/buildbench that sets them; Generate validates first.
+//
+// Everything here is safe for concurrent use: there is no shared mutable
+// state (the name pools are built once per call, from the seed).
 package inference

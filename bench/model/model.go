@@ -1,6 +1,3 @@
-// Package model holds the record models the benchmarks decode into, so
-// that the bench suite (bench/suite) and the reader's Go benchmarks
-// measure the same work. It holds types only and imports nothing.
 package model
 
 // CityMaps is a geoip2-golang v1 style City model: names as maps. The

@@ -1,13 +1,3 @@
-// Package report turns the results of the benchmark suite (bench/suite)
-// into a Markdown report with plots: tables of every figure, the machine
-// and the exact command, latency distributions, throughput by goroutines,
-// and build time and memory by scale (gonum.org/v1/plot, SVG).
-//
-// Results are kept as JSON beside the report (readers.json, build.json),
-// so that the report of one part can be rendered again after the other
-// part ran, without running either again. Files are written to a
-// temporary name in the same directory, then renamed. Nothing here holds
-// state between calls.
 package report
 
 import (

@@ -1,12 +1,3 @@
-// Package workload makes the address sequences the reader benchmarks look
-// up: uniform random public IPv4, uniform random IPv6 in 2000::/3,
-// addresses drawn from a database's own networks, and a skewed hot set
-// (Zipf over a few networks, as at a CDN edge).
-//
-// Every generator is deterministic: the same seed and inputs give the
-// same addresses in the same order, on every platform (math/rand/v2's
-// PCG, seeded explicitly). There is no shared state; everything is safe
-// for concurrent use.
 package workload
 
 import (

@@ -1,19 +1,3 @@
-// Package atomicfile writes a file so that a reader sees either the old
-// file or the whole new one, never a part, and the new one survives a
-// power cut once the write returns.
-//
-// Invariants:
-//   - The bytes go to a temporary file in the target's own folder (a
-//     rename does not cross file systems), named by format.CreateTemp:
-//     ".NAME.PID-RANDOM.tmp", mode 0644; stale ones of killed writers are
-//     swept when the next writer of the same target starts.
-//   - Commit fsyncs the file, closes it, renames it over the target and
-//     fsyncs the folder, in that order; only then is the write durable.
-//   - On any failure, and on Abort, the temporary file is closed and
-//     removed and the target is left as it was.
-//
-// format/writer.go keeps its own copy of this sequence: format imports
-// only the standard library.
 package atomicfile
 
 import (

@@ -1,8 +1,5 @@
 //go:build unix
 
-// Package cputime reads the CPU time the process has used, for
-// benchmarks that report work per CPU-second: other load on the machine
-// inflates wall time, not CPU time. It owns nothing else.
 package cputime
 
 import (

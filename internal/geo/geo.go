@@ -1,16 +1,3 @@
-// Package geo holds the great-circle geometry the rest of ipatlas shares:
-// distances between WGS84 points on a sphere of the mean Earth radius,
-// unit vectors, and the address-weighted centroid of points.
-//
-// Invariants:
-//
-//  1. Distance is symmetric, zero for equal points, and never NaN for
-//     coordinates in range (TestDistance, against hand-worked values).
-//  2. Chord and Distance are monotone in each other: ChordKm(Distance(a,b))
-//     equals the chord between a and b (TestChordRoundTrip), so a search
-//     in chord space (gazetteer's k-d tree) orders points as Distance does.
-//
-// All functions are pure and safe for concurrent use.
 package geo
 
 import "math"

@@ -81,9 +81,9 @@ var rules = []rule{
 	{pkg: "mmdbtool/...", allow: []string{std, "format/...", "mmdbjson/...", "reader/...", "internal/mmdbtree/...", "internal/mmapfile"}},
 	// mmapfile maps files for mmdbtree and mmdbtool.
 	{pkg: "internal/mmapfile", allow: []string{std, "golang.org/x/sys/..."}},
-	// servetest is imported only by the tests of serve and cmd/ipatlas:
-	// it parses /metrics with Prometheus's own parser.
-	{pkg: "internal/servetest", allow: []string{std, "github.com/prometheus/..."}},
+	// servetest is imported only by the tests of serve and cmd/ipatlas
+	// (testOnly); it parses /metrics with Prometheus's own parser.
+	{pkg: "internal/servetest", allow: []string{std, "github.com/prometheus/..."}, testOnly: true},
 	// sampledb compiles testdata/sample for examples and tests (test
 	// support; no command links it).
 	{pkg: "internal/sampledb/...", allow: []string{std, "builder/...", "compile/..."}},

@@ -1,13 +1,3 @@
-// Package keycache is a fixed-size map from 128-bit keys (two 64-bit
-// hashes of a value) to uint32 values: the memo of "records seen lately"
-// that both the builder's ingest (kv) and the MMDB writer (format) keep so
-// that their memory does not grow with the number of distinct records.
-//
-// Invariants: a Cache never grows after New; a Get returns only a value
-// that was Put for exactly that key (a forgotten key is a miss, never a
-// wrong value); within a set of Ways slots, the least recently used
-// (Get or Put) slot is replaced first (TestAgainstModel). A Cache is used
-// by one goroutine at a time.
 package keycache
 
 // Ways is the associativity: a key can sit in any of the Ways slots of

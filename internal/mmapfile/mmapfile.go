@@ -1,14 +1,1 @@
-// Package mmapfile maps a whole file read-only into memory, for the
-// packages that walk MMDB files without the reader (internal/mmdbtree,
-// mmdbtool).
-//
-// Invariants:
-//   - Map returns a read-only shared mapping of the first length bytes of
-//     the file, or errors.ErrUnsupported where the platform or the file
-//     system cannot map files (the caller then reads the file instead).
-//   - The mapping outlives the *os.File: close it after Map; Unmap ends
-//     the mapping, after which the bytes must not be read.
-//
-// reader keeps its own mapping code: it maps by descriptor and advises
-// huge pages, and may import only format and golang.org/x/sys.
 package mmapfile

@@ -1,21 +1,3 @@
-// Package mmdbtree walks the search trees of MaxMind DB files: one tree
-// network by network (export), or two trees side by side (diff, compare),
-// over files that are memory-mapped, not read whole. It owns the mapping
-// and the pair walk; the rules of one tree (node records, the IPv4
-// start, the alias policy, the visit budget) and the single-tree walk are
-// format.Tree's, shared with the reader.
-//
-// It reads any valid MMDB file and a corrupt one gives an error, never a
-// panic or an endless walk:
-//
-//  1. Walk is format.Tree's walk, with its largest budget of node visits
-//     (Tolerant: 64 times the node count, what a walk that follows every
-//     alias may spend). A pair walk spends Tree.Budget, set to the same.
-//     So cycles and widely shared subtrees end with an error.
-//  2. A record that points outside the data section, and a node below the
-//     last bit of the address, are errors naming the file.
-//
-// A Tree is not safe for concurrent use; it holds no global state.
 package mmdbtree
 
 import (

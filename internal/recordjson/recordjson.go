@@ -1,11 +1,3 @@
-// Package recordjson is the one record-to-JSON encoder of ipatlas: what
-// `ipatlas lookup` prints and what the HTTP service (package serve)
-// answers for a decoded record are the same bytes.
-//
-// The rules: no HTML escaping (names stay as written, "<" stays "<"), and
-// NaN and the infinities, which JSON has no number for, become the strings
-// "NaN", "+Inf" and "-Inf" (mmdbjson.AppendJSON's spelling). Everything else
-// is encoding/json's output for the decoded value. It holds no state.
 package recordjson
 
 import (
@@ -41,7 +33,10 @@ func Safe(v any) any {
 	case float64:
 		return safeFloat(x)
 	case float32:
-		return safeFloat(float64(x))
+		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+			return safeFloat(f)
+		}
+		return x // stays a float32: encoding/json writes it with 32-bit digits
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, e := range x {

@@ -2,6 +2,7 @@ package recordjson
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -28,5 +29,13 @@ func TestEncode(t *testing.T) {
 	plain, err := Encode(map[string]any{"x": 1.0})
 	if err != nil || string(plain) != `{"x":1}` {
 		t.Errorf("Encode of a plain record: %s, %v", plain, err)
+	}
+	// A float32 keeps its 32-bit digits (1.1, not 1.100000023841858) when
+	// another value of the record is a NaN, as when none is.
+	for _, v := range []any{[]any{float32(1.1)}, []any{float32(1.1), math.NaN()}} {
+		got, err := Encode(v)
+		if err != nil || !strings.HasPrefix(string(got), "[1.1") || strings.Contains(string(got), "1.10") {
+			t.Errorf("Encode(%v) = %s, %v; want the float32 as 1.1", v, got, err)
+		}
 	}
 }

@@ -1,9 +1,3 @@
-// Package recordpath reads one value of an MMDB record by a path of keys
-// and indexes, in the syntax of 'ipatlas lookup --path' (elements
-// separated by dots, "\." a dot and "\\" a backslash inside an element),
-// with the semantics of libmaxminddb's MMDB_aget_value: each element is
-// read as the data says, a key in a map, an index in an array (negative
-// from the end), nothing in a scalar. It holds no state.
 package recordpath
 
 import (

@@ -1,19 +1,3 @@
-// Package sampledb compiles the project's sample inference results
-// (testdata/sample/bertgeo.csv, written by builder/internal/gensample) into
-// a small .mmdb for the Example functions and tests that need a real
-// database without fetched data, and reads a row of that CSV back with
-// encoding/csv, an independent path to check what an example prints.
-//
-// It is test support, never linked into a command (TestShippedDeps in
-// internal/importcheck). City writes what `ipatlas build --out F
-// testdata/sample/bertgeo.csv` would answer: builder.ReadFile's networks
-// in store order, compiled by compile.CompileNetworks with the default
-// options (no store in between: one source has nothing to resolve).
-//
-// Invariants: nothing here keeps state between calls; City writes only
-// inside the directory it is given; Row reads the CSV with encoding/csv
-// alone (not builder's reader), so a bug in builder's parsing cannot
-// hide in the expected values.
 package sampledb
 
 import (

@@ -1,9 +1,3 @@
-// Package servetest holds what the tests of the lookup service share,
-// in process (package serve, over httptest) and as a process (ipatlas
-// serve): an HTTP client with the answer types, /metrics scraped with
-// Prometheus's own parser, a load of concurrent clients counting what
-// they get, and the ways files are replaced (renamed over, written in
-// place). Only tests import it; it holds no state of its own.
 package servetest
 
 import (

@@ -1,8 +1,3 @@
-// Package svgplot writes the few plots of ipatlas's reports as plain SVG:
-// line plots (linear or logarithmic x axis) and grouped bar charts. It is
-// small on purpose, so that the ipatlas binary does not link a plotting
-// library (bench/report uses gonum/plot; the CLI must not). Output is
-// deterministic: the same plot gives the same bytes. No global state.
 package svgplot
 
 import (

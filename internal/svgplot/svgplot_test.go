@@ -65,10 +65,14 @@ func TestBars(t *testing.T) {
 	if n["rect"] != 2+5 {
 		t.Errorf("elements %v", n)
 	}
-	if err := (&Bars{}).WriteBars(io.Discard); err != nil {
-		t.Error(err)
-	}
-	if err := (&Lines{}).WriteLines(io.Discard); err != nil {
-		t.Error(err)
+	// Empty plots are still whole, well-formed SVG documents.
+	for name, write := range map[string]func(io.Writer) error{"bars": (&Bars{}).WriteBars, "lines": (&Lines{}).WriteLines} {
+		var b bytes.Buffer
+		if err := write(&b); err != nil {
+			t.Fatalf("empty %s: %v", name, err)
+		}
+		if n := wellFormed(t, b.Bytes()); n["svg"] != 1 {
+			t.Errorf("empty %s: elements %v", name, n)
+		}
 	}
 }

@@ -1,22 +1,3 @@
-// Package testutil holds what the module's tests share: where the data
-// they read lives (MaxMind's conformance suite beside the checkout, the
-// real databases scripts/fetch-data.sh puts under data/), the rule for a
-// missing piece, and wrappers of the independent readers the tests check
-// answers with (libmaxminddb's mmdblookup, python3-maxminddb and
-// maxminddb-golang v2).
-//
-// Invariants:
-//   - Only tests import it (internal/importcheck fails a non-test import),
-//     so nothing here reaches a shipped binary.
-//   - It imports no package of this module, so that the internal tests of
-//     format and reader (package format, package reader) can use it
-//     without an import cycle.
-//   - The skip-or-fail rule: a test that needs an outside reader or data
-//     that is not in the repository skips with a message saying how to get
-//     it when it is missing, except when CI=true, where it fails.
-//   - Paths are found from the module root (the directory holding go.mod
-//     above the test's working directory), so a helper gives the same file
-//     at any package depth.
 package testutil
 
 import (
