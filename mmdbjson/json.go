@@ -1,13 +1,3 @@
-// Package mmdbjson is the lossless JSON form of MMDB data-section values
-// (format.Value): AppendJSON writes a value so that ParseJSON reads back
-// the same MMDB types, for ipatlas export's raw records, the builder's
-// raw-record input and lookup's output.
-//
-// Invariants: ParseJSON(AppendJSON(v)) is Equal to v for every v that
-// format.AppendValue can encode (TestJSONRoundTripRandom); parsing never
-// panics and is bounded in depth (format.MaxDepth) and in work by the
-// input's length (FuzzParseJSON, TestParseJSONDeepLinear); output is
-// deterministic (map keys sorted by their bytes).
 package mmdbjson
 
 import (

@@ -20,6 +20,12 @@
 // WithCacheSize records per model (DefaultCacheSize by default) in a
 // lock-free set-associative table of atomic pointers.
 //
+// The models themselves are package schema's (this package declares them
+// as aliases), the one typed record model that the writer side is held
+// to (TestAtlasCoversRecord, schema). geoip2 reads only through reader
+// and imports nothing else of the module but schema: no peer reader, no
+// Pebble.
+//
 // Concurrency: a Reader is safe for concurrent use by any number of
 // goroutines, except Close. Handle replaces the database while lookups run.
 package geoip2
