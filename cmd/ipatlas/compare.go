@@ -34,8 +34,9 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if len(rest) != 2 {
-		return usagef("want two files, A.mmdb and B.mmdb; got %d arguments", len(rest))
+	pathA, pathB, err := twoDatabases(rest)
+	if err != nil {
+		return err
 	}
 	if *top < 1 {
 		return usagef("--top %d: want at least 1", *top)
@@ -44,7 +45,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c, err := eval.Compare(rest[0], rest[1], eval.CompareOptions{LayoutA: layout, LayoutB: layout, Top: *top})
+	c, err := eval.Compare(pathA, pathB, eval.CompareOptions{LayoutA: layout, LayoutB: layout, Top: *top})
 	if err != nil {
 		return err
 	}

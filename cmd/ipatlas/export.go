@@ -65,12 +65,11 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case len(rest) == 0:
-		return usagef("no FILE.mmdb")
-	case len(rest) > 1:
-		return usagef("one FILE.mmdb, got %d arguments: %q", len(rest), rest)
-	case *out == "":
+	path, err := oneDatabase(rest)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
 		return usagef("--out is required")
 	}
 	mode, err := mmdbtool.ParseAliases(*aliases)
@@ -81,12 +80,12 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if sameExistingFile(rest[0], *out) {
+	if sameExistingFile(path, *out) {
 		// The rename at the end would put the rows in place of the
 		// database they come from.
 		return usagef("--out %s is FILE.mmdb itself; write the rows elsewhere", *out)
 	}
-	f, err := mmdbtool.Open(rest[0])
+	f, err := mmdbtool.Open(path)
 	if err != nil {
 		return err
 	}

@@ -32,13 +32,11 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case len(rest) == 0:
-		return usagef("no FILE.mmdb")
-	case len(rest) > 1:
-		return usagef("one FILE.mmdb at a time, got %d arguments", len(rest))
+	path, err := oneDatabase(rest)
+	if err != nil {
+		return err
 	}
-	st, err := mmdbtool.Inspect(rest[0])
+	st, err := mmdbtool.Inspect(path)
 	var te *mmdbtool.TreeError
 	if errors.As(err, &te) {
 		return fmt.Errorf("%w (run 'ipatlas verify' for a full check)", err)
@@ -46,7 +44,7 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rep := newInspectReport(rest[0], st)
+	rep := newInspectReport(path, st)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)
