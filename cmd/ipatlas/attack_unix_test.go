@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/mmdbtool"
 )
 
@@ -28,13 +29,7 @@ func TestTreeCommandsRefuseFIFO(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Skipf("mkfifo: %v", err)
 	}
-	good := "../../../shared/mmdb-conformance/test-data/GeoIP2-City-Test.mmdb"
-	if _, err := os.Stat(good); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but %s is missing", good)
-		}
-		t.Skipf("%s missing", good)
-	}
+	good := testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb")
 	truth := filepath.Join(dir, "truth.csv")
 	if err := os.WriteFile(truth, []byte("ip,latitude,longitude\n1.2.3.4,1,2\n"), 0o644); err != nil {
 		t.Fatal(err)

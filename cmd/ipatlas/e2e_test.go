@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -297,14 +298,8 @@ func mmdblookupAnswer(t *testing.T, db string, a netip.Addr) e2eAnswer {
 // them, and checks every answer of two outside readers against a
 // brute-force oracle.
 func TestBuildEndToEnd(t *testing.T) {
-	needTool(t, "/usr/bin/python3", "python3-maxminddb")
-	if err := exec.Command("/usr/bin/python3", "-c", "import maxminddb").Run(); err != nil {
-		needTool(t, "/nonexistent/python3-maxminddb", "python3-maxminddb")
-	}
-	mmdblookup, _ := exec.LookPath("mmdblookup")
-	if mmdblookup == "" {
-		needTool(t, "/usr/bin/mmdblookup", "mmdb-bin")
-	}
+	testutil.Python(t)
+	testutil.Mmdblookup(t)
 	seed := uint64(20261123)
 	if s := os.Getenv("IPATLAS_SEED"); s != "" {
 		seed, _ = strconv.ParseUint(s, 10, 64)

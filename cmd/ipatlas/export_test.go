@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/mmdbjson"
 	"github.com/ipatlas/ipatlas/mmdbtool"
 	"github.com/klauspost/compress/gzip"
@@ -46,7 +47,7 @@ var sampleInputs = []string{
 func buildSampleDB(t *testing.T, dir, name string) string {
 	t.Helper()
 	for _, in := range sampleInputs {
-		needDataFile(t, in, "go run ./builder/internal/gensample -out testdata/sample")
+		testutil.Require(t, in, "go run ./builder/internal/gensample -out testdata/sample")
 	}
 	out := filepath.Join(dir, name)
 	if _, stderr, code := runCLI(t, append([]string{"build", "--out", out}, sampleInputs...)...); code != 0 {
@@ -320,63 +321,13 @@ func checkExportJSONL(t *testing.T, db string, rows []exportRow) {
 	}
 }
 
-func TestExportUsage(t *testing.T) {
-	dir := t.TempDir()
-	db := buildSampleDB(t, dir, "s.mmdb")
-	out := filepath.Join(dir, "rows.raw.jsonl")
-	notDB := filepath.Join(dir, "not.mmdb")
-	if err := os.WriteFile(notDB, []byte("network,country\n1.2.3.0/24,CN\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct {
-		name   string
-		args   []string
-		code   int
-		stderr string
-	}{
-		{"help", []string{"export", "--help"}, exitOK, "Usage: ipatlas export"},
-		{"no file", []string{"export", "--out", out}, exitUsage, "no FILE.mmdb"},
-		{"no --out", []string{"export", db}, exitUsage, "--out is required"},
-		{"two files", []string{"export", db, db, "--out", out}, exitUsage, "one FILE.mmdb"},
-		{"bad flag", []string{"export", db, "--out", out, "--bogus"}, exitUsage, "bogus"},
-		{"bad --format", []string{"export", db, "--out", out, "--format", "xml"}, exitUsage, `--format "xml"`},
-		{"bad --aliases", []string{"export", db, "--out", out, "--aliases", "some"}, exitUsage, `--aliases "some"`},
-		{"unknown suffix", []string{"export", db, "--out", filepath.Join(dir, "rows.txt")}, exitUsage, "cannot tell the format"},
-		{"missing file", []string{"export", filepath.Join(dir, "none.mmdb"), "--out", out}, exitData, "none.mmdb"},
-		{"not a database", []string{"export", notDB, "--out", out}, exitData, "not.mmdb"},
-		{"no such directory", []string{"export", db, "--out", filepath.Join(dir, "nodir", "rows.csv")}, exitData, "nodir"},
-		// The rows would have replaced the database (attack2).
-		{"--out is the input", []string{"export", db, "--out", db, "--format", "jsonl"}, exitUsage, "is FILE.mmdb itself"},
-		{"--out is the input by another path", []string{"export", db, "--out", filepath.Join(dir, ".", "s.mmdb"), "--format", "csv"}, exitUsage, "is FILE.mmdb itself"},
-		// The rename at the end replaced the folder's entry (attack2).
-		{"--out is a folder", []string{"export", db, "--out", dir, "--format", "jsonl"}, exitData, "is a directory, not a regular file"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, stderr, code := runCLI(t, c.args...)
-			if code != c.code {
-				t.Errorf("exit status %d, want %d; stderr:\n%s", code, c.code, stderr)
-			}
-			if !strings.Contains(stderr, c.stderr) {
-				t.Errorf("stderr does not say %q:\n%s", c.stderr, stderr)
-			}
-		})
-	}
-	if _, err := os.Stat(out); !os.IsNotExist(err) {
-		t.Errorf("a failed export left %s behind (stat: %v)", out, err)
-	}
-	if _, _, code := runCLI(t, "inspect", db); code != exitOK {
-		t.Errorf("%s no longer a database after the exports over it (inspect exit %d)", db, code)
-	}
-}
-
 // TestExportBadFiles exports every corrupt file of the conformance
 // suite: an error (exit 1) or a good export, never a crash, and a failed
 // export leaves nothing behind.
 func TestExportBadFiles(t *testing.T) {
-	files := conformanceGlob(t, "bad-data/*/*.mmdb")
-	files = append(files, conformanceGlob(t, "test-data/*Broken*.mmdb")...)
-	files = append(files, conformanceGlob(t, "test-data/*Invalid*.mmdb")...)
+	files := testutil.ConformanceGlob(t, "bad-data/*/*.mmdb")
+	files = append(files, testutil.ConformanceGlob(t, "test-data/*Broken*.mmdb")...)
+	files = append(files, testutil.ConformanceGlob(t, "test-data/*Invalid*.mmdb")...)
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			for _, name := range []string{"rows.raw.jsonl.zst", "rows.csv"} {
@@ -576,9 +527,9 @@ func cellText(v any) string {
 func TestExportCSV(t *testing.T) {
 	dir := t.TempDir()
 	dbs := []string{buildSampleDB(t, dir, "s.mmdb")}
-	dbs = append(dbs, conformanceGlob(t, "test-data/MaxMind-DB-test-decoder.mmdb")...)
-	dbs = append(dbs, conformanceGlob(t, "test-data/GeoIP2-City-Test.mmdb")...)
-	dbs = append(dbs, conformanceGlob(t, "test-data/MaxMind-DB-test-nested.mmdb")...)
+	dbs = append(dbs, testutil.ConformanceGlob(t, "test-data/MaxMind-DB-test-decoder.mmdb")...)
+	dbs = append(dbs, testutil.ConformanceGlob(t, "test-data/GeoIP2-City-Test.mmdb")...)
+	dbs = append(dbs, testutil.ConformanceGlob(t, "test-data/MaxMind-DB-test-nested.mmdb")...)
 	dbs = append(dbs, handMadeDB(t, dir, "keys.mmdb", 4, map[string]format.Value{
 		"1.0.0.0/8": format.Map{"a.b": format.String("dot"), `c\d`: format.String("backslash"), "e": format.Map{"f.g": format.Slice{format.Uint16(3), format.Map{}}}},
 		"2.0.0.0/8": format.Map{"a": format.Map{"b": format.String("nested, not dotted")}, "list": format.Slice{}},
@@ -820,7 +771,7 @@ func TestExportAliases(t *testing.T) {
 // --ignore-aliases must find no difference while plain diff finds
 // exactly the IPv4 networks removed under 2001::/32.
 func TestExportGeoLiteRoundTrip(t *testing.T) {
-	src := needGeoLiteCity(t)
+	src := testutil.GeoLiteCity(t)
 	dir := t.TempDir()
 	rowsPath := filepath.Join(dir, "geolite.raw.jsonl.zst")
 	t0 := time.Now()
@@ -886,7 +837,7 @@ func TestExportGeoLiteRoundTrip(t *testing.T) {
 
 	// MMDB types, leaf by leaf, by libmaxminddb.
 	if _, err := os.Stat("/usr/bin/mmdblookup"); err != nil {
-		needTool(t, "/usr/bin/mmdblookup", "mmdb-bin")
+		testutil.Mmdblookup(t)
 	}
 	for _, a := range typeSample {
 		x, y := mmdblookupTypes(t, src, a), mmdblookupTypes(t, rebuilt, a)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ipatlas/ipatlas/internal/geo"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 var rewrite = flag.Bool("rewrite", false, "rewrite testdata/peraddress/points.csv from its generator")
@@ -91,7 +92,7 @@ func TestGazetteerExample(t *testing.T) {
 			t.Errorf("build output lacks %q:\n%s%s", want, out, stderr)
 		}
 	}
-	needTool(t, "/usr/bin/mmdblookup", "Debian package mmdb-bin")
+	testutil.Mmdblookup(t)
 	for addr, city := range map[string]string{"198.51.100.7": "Paris", "198.51.100.150": "Berlin", "198.51.100.222": "Strasbourg", "203.0.113.5": "Potsdam"} {
 		v, ok := mmdblookupValue(t, db, netip.MustParseAddr(addr), "city", "names", "en")
 		if !ok || v != city {
