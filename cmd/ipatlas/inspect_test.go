@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
 	"math/big"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,24 +20,13 @@ import (
 
 // inspectJSON is the part of inspect --json the tests read.
 type inspectJSON struct {
-	FileSize int `json:"file_size"`
-	Metadata struct {
-		DatabaseType string            `json:"database_type"`
-		Description  map[string]string `json:"description"`
-		Languages    []string          `json:"languages"`
-		Major        uint              `json:"binary_format_major_version"`
-		Minor        uint              `json:"binary_format_minor_version"`
-		IPVersion    uint              `json:"ip_version"`
-		RecordSize   uint              `json:"record_size"`
-		NodeCount    uint              `json:"node_count"`
-		BuildEpoch   uint64            `json:"build_epoch"`
-		BuildTime    string            `json:"build_time"`
-	} `json:"metadata"`
-	SearchTreeSize  uint64 `json:"search_tree_size"`
-	DataSectionSize uint64 `json:"data_section_size"`
-	MetadataSize    uint64 `json:"metadata_size"`
-	NodesReached    uint64 `json:"nodes_reached"`
-	DistinctRecords uint64 `json:"distinct_records"`
+	FileSize        int             `json:"file_size"`
+	Metadata        inspectMetadata `json:"metadata"`
+	SearchTreeSize  uint64          `json:"search_tree_size"`
+	DataSectionSize uint64          `json:"data_section_size"`
+	MetadataSize    uint64          `json:"metadata_size"`
+	NodesReached    uint64          `json:"nodes_reached"`
+	DistinctRecords uint64          `json:"distinct_records"`
 	Networks        struct {
 		Total uint64       `json:"total"`
 		IPv4  inspectFamJS `json:"ipv4"`
@@ -72,6 +63,19 @@ func runInspectJSON(t *testing.T, path string) inspectJSON {
 	var rep inspectJSON
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("inspect --json printed %q: %v", out, err)
+	}
+	// The metadata keys are the file's own names (SPEC), whatever the
+	// Go struct that prints them says.
+	var raw struct {
+		Metadata map[string]json.RawMessage `json:"metadata"`
+	}
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatalf("inspect --json printed %q: %v", out, err)
+	}
+	want := []string{"binary_format_major_version", "binary_format_minor_version", "build_epoch", "build_time",
+		"database_type", "description", "ip_version", "languages", "node_count", "record_size"}
+	if got := slices.Sorted(maps.Keys(raw.Metadata)); !slices.Equal(got, want) {
+		t.Errorf("inspect --json metadata keys %q, want %q", got, want)
 	}
 	return rep
 }
