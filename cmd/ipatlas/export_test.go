@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipatlas/ipatlas/cmd/ipatlas/internal/answercheck/report"
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/mmdbjson"
@@ -207,89 +208,44 @@ func peerNetworks(t *testing.T, path string, opts ...maxminddb.NetworksOption) (
 }
 
 // mmdblookupTypes runs libmaxminddb's mmdblookup on addr and returns the
-// type it prints for every leaf of the record, by dotted path.
+// type it prints for every leaf of the record, by dotted path, map keys
+// escaped as export's CSV columns are.
 func mmdblookupTypes(t *testing.T, db string, addr netip.Addr) map[string]string {
 	t.Helper()
-	out, err := exec.Command("/usr/bin/mmdblookup", "--file", db, "--ip", addr.String()).Output()
-	if err != nil {
-		t.Fatalf("mmdblookup %s: %v", addr, err)
+	v, found, _ := mmdblookupAt(t, db, addr)
+	if !found {
+		t.Fatalf("mmdblookup %s: no record", addr)
 	}
 	types := map[string]string{}
-	// A frame is a map (keyed by the last "key": line) or an array
-	// (indexed in order).
-	type frame struct {
-		path  string
-		array bool
-		n     int
-	}
-	var stack []frame
-	key := ""
-	child := func() string {
-		if len(stack) == 0 {
-			return ""
-		}
-		f := &stack[len(stack)-1]
-		seg := key
-		if f.array {
-			seg = strconv.Itoa(f.n)
-			f.n++
-		}
-		if f.path == "" {
-			return escapePathKeyForTest(seg, f.array)
-		}
-		return f.path + "." + escapePathKeyForTest(seg, f.array)
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case line == "":
-		case line == "{" || line == "[":
-			path := child()
-			stack = append(stack, frame{path: path, array: line == "["})
-		case line == "}" || line == "]":
-			stack = stack[:len(stack)-1]
-		case strings.HasSuffix(line, ":") && strings.HasPrefix(line, `"`):
-			key = strings.TrimSuffix(strings.TrimSuffix(line, ":"), `"`)[1:]
-		default:
-			i := strings.LastIndex(line, " <")
-			if i < 0 || !strings.HasSuffix(line, ">") {
-				t.Fatalf("mmdblookup %s: cannot read the line %q", addr, line)
+	var leaves func(v testutil.MmdbValue, prefix string)
+	leaves = func(v testutil.MmdbValue, prefix string) {
+		switch v.Kind {
+		case "map":
+			for k, e := range v.Map {
+				leaves(e, prefix+escapeColumnKey(k)+".")
 			}
-			types[child()] = line[i+2 : len(line)-1]
+		case "array":
+			for i, e := range v.Elems {
+				leaves(e, prefix+strconv.Itoa(i)+".")
+			}
+		default:
+			types[strings.TrimSuffix(prefix, ".")] = v.Kind
 		}
 	}
+	leaves(v, "")
 	return types
 }
 
-// escapePathKeyForTest escapes a map key as export's CSV columns do.
-func escapePathKeyForTest(seg string, index bool) string {
-	if index {
-		return seg
-	}
-	return strings.NewReplacer(`\`, `\\`, `.`, `\.`).Replace(seg)
-}
+// escapeColumnKey escapes a map key as export's CSV columns do: '\' and
+// '.' behind a '\'.
+var escapeColumnKey = strings.NewReplacer(`\`, `\\`, `.`, `\.`).Replace
 
-// valueTypes returns the MMDB type of every leaf of v, by dotted path.
-func valueTypes(v format.Value, path string, out map[string]string) map[string]string {
-	join := func(seg string) string {
-		if path == "" {
-			return seg
-		}
-		return path + "." + seg
-	}
-	switch v := v.(type) {
-	case format.Map:
-		for k, x := range v {
-			valueTypes(x, join(escapePathKeyForTest(k, false)), out)
-		}
-	case format.Slice:
-		for i, x := range v {
-			valueTypes(x, join(strconv.Itoa(i)), out)
-		}
-	default:
-		out[path] = v.Kind().String()
-	}
-	return out
+// valueTypes returns the MMDB type of every leaf of v, by the dotted path
+// of export's CSV columns.
+func valueTypes(v format.Value) map[string]string {
+	types := map[string]string{}
+	mmdbtool.Flatten(v, func(path string, leaf format.Value) { types[path] = leaf.Kind().String() })
+	return types
 }
 
 // checkExportJSONL checks exported rows against maxminddb-golang v2's
@@ -315,7 +271,7 @@ func checkExportJSONL(t *testing.T, db string, rows []exportRow) {
 	}
 	for i := 0; i < len(rows); i += max(1, len(rows)/40) {
 		want := mmdblookupTypes(t, db, rows[i].network.Addr())
-		if got := valueTypes(rows[i].record, "", map[string]string{}); !maps.Equal(got, want) {
+		if got := valueTypes(rows[i].record); !maps.Equal(got, want) {
 			t.Fatalf("row %d (%s): types %v, mmdblookup %v", i+1, rows[i].network, got, want)
 		}
 	}
@@ -406,22 +362,10 @@ func TestExportJSONL(t *testing.T) {
 	}
 }
 
-// answerReport is what internal/answercheck prints.
-type answerReport struct {
-	Addresses  int          `json:"addresses"`
-	Found      int          `json:"found"`
-	Pairs      int          `json:"record_pairs_compared"`
-	Wider      int          `json:"wider_in_b"`
-	Skipped    int          `json:"skipped"`
-	SkipFound  int          `json:"skipped_found_in_a"`
-	TypeSample []netip.Addr `json:"type_sample"`
-	Networks4  int          `json:"networks4_a"`
-}
-
 // answerCheck builds internal/answercheck (without the race detector, so
 // that maxminddb-golang decodes at full speed) and runs it on a and b
 // with args: b must answer every address as a, by maxminddb-golang v2.
-func answerCheck(t *testing.T, a, b string, args ...string) answerReport {
+func answerCheck(t *testing.T, a, b string, args ...string) report.Report {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "answercheck")
 	if out, err := exec.Command("go", "build", "-o", bin, "./internal/answercheck").CombinedOutput(); err != nil {
@@ -434,7 +378,7 @@ func answerCheck(t *testing.T, a, b string, args ...string) answerReport {
 	if err != nil {
 		t.Fatalf("answercheck %v %s %s: %v\n%s", args, a, b, err, stderr.Bytes())
 	}
-	var rep answerReport
+	var rep report.Report
 	if err := json.Unmarshal(out, &rep); err != nil {
 		t.Fatalf("answercheck: %v: %s", err, out)
 	}
@@ -474,25 +418,20 @@ func csvColumnLess(a, b []string) int {
 }
 
 // anyLeaves calls fn for every leaf of a record decoded into any, with
-// its path as DecodePath takes it and as a CSV column names it.
-func anyLeaves(v any, path []any, col string, fn func(path []any, col string, leaf any)) {
-	join := func(seg string) string {
-		if col == "" {
-			return seg
-		}
-		return col + "." + seg
-	}
+// its path as DecodePath takes it and as a CSV column names it (prefix:
+// the column of v followed by a dot, or "").
+func anyLeaves(v any, path []any, prefix string, fn func(path []any, col string, leaf any)) {
 	switch v := v.(type) {
 	case map[string]any:
 		for k, x := range v {
-			anyLeaves(x, append(slices.Clip(path), k), join(escapePathKeyForTest(k, false)), fn)
+			anyLeaves(x, append(slices.Clip(path), k), prefix+escapeColumnKey(k)+".", fn)
 		}
 	case []any:
 		for i, x := range v {
-			anyLeaves(x, append(slices.Clip(path), i), join(strconv.Itoa(i)), fn)
+			anyLeaves(x, append(slices.Clip(path), i), prefix+strconv.Itoa(i)+".", fn)
 		}
 	default:
-		fn(path, col, v)
+		fn(path, strings.TrimSuffix(prefix, "."), v)
 	}
 }
 

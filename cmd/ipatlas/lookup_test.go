@@ -10,7 +10,6 @@ import (
 	"math/big"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -82,27 +81,18 @@ func mmdbMatches(v testutil.MmdbValue, ours any) string {
 	return ""
 }
 
-// mmdblookupPath runs mmdblookup for one address and path: the value, or
-// found=false (no record), or pathOK=false (the record has nothing there).
-func mmdblookupPath(t *testing.T, db, ip string, path []string) (v testutil.MmdbValue, found, pathOK bool) {
+// mmdblookupAt looks a up in db with libmaxminddb's mmdblookup along
+// path (map keys and array indexes): the value, or found=false (no
+// record), or pathOK=false (the record has nothing there).
+func mmdblookupAt(t *testing.T, db string, a netip.Addr, path ...string) (v testutil.MmdbValue, found, pathOK bool) {
 	t.Helper()
-	args := append([]string{"--file", db, "--ip", ip, "--"}, path...)
-	cmd := exec.Command("/usr/bin/mmdblookup", args...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	switch {
-	case err == nil:
-	case strings.Contains(e.String(), "Could not find an entry"):
-		return v, false, false
-	case strings.Contains(e.String(), "lookup path does not match the data"):
-		return v, true, false
-	default:
-		t.Fatalf("mmdblookup %v: %v\n%s%s", args, err, o.String(), e.String())
+	res := testutil.RunMmdblookup(t, testutil.MmdblookupBin, db, a, path...)
+	if !res.PathOK {
+		return v, res.Found, false
 	}
-	v, perr := testutil.ParseMmdblookup(o.String())
-	if perr != nil {
-		t.Fatalf("mmdblookup %v printed %q: %v", args, o.String(), perr)
+	v, err := testutil.ParseMmdblookup(res.Out)
+	if err != nil {
+		t.Fatalf("mmdblookup %s %q printed %q: %v", a, path, res.Out, err)
 	}
 	return v, true, true
 }
@@ -244,7 +234,7 @@ func TestLookupPathAgainstMmdblookup(t *testing.T) {
 				}
 				for i, ip := range q.ips {
 					l := lines[i]
-					want, found, pathOK := mmdblookupPath(t, q.db, ip, elems)
+					want, found, pathOK := mmdblookupAt(t, q.db, netip.MustParseAddr(ip), elems...)
 					ours := l.Value
 					if p == "" {
 						ours = l.Record

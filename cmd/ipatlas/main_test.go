@@ -38,6 +38,16 @@ func (w withBinary) Run() int {
 	return w.m.Run()
 }
 
+// writeFile writes data to dir/name and returns its path.
+func writeFile(t *testing.T, dir, name, data string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // runCLI runs the built command and returns its output and exit status.
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()

@@ -67,11 +67,7 @@ func TestZstdSaysWhere(t *testing.T) {
 // oneRowCSV writes in.csv, one good row, into dir and returns its path.
 func oneRowCSV(t *testing.T, dir string) string {
 	t.Helper()
-	in := filepath.Join(dir, "in.csv")
-	if err := os.WriteFile(in, []byte("network,country_code\n1.2.3.0/24,CN\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return in
+	return writeFile(t, dir, "in.csv", "network,country_code\n1.2.3.0/24,CN\n")
 }
 
 // TestErrorNamesCommandOnce: an error from a package named as the command

@@ -320,7 +320,7 @@ func TestVerifyBeyondReader(t *testing.T) {
 				// Two readers, two answers: libmaxminddb's path lookup
 				// takes the first copy of the key, maxminddb-golang's
 				// decoding of the whole map the last.
-				c, _, _ := mmdblookupPath(t, path, "1.1.1.1", []string{tc.witnessPath})
+				c, _, _ := mmdblookupAt(t, path, netip.MustParseAddr("1.1.1.1"), tc.witnessPath)
 				db, err := maxminddb.Open(path)
 				if err != nil {
 					t.Fatal(err)
