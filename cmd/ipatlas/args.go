@@ -22,9 +22,13 @@ func parseWithMemory(fs *flag.FlagSet, args []string) ([]string, error) {
 	return rest, memory()
 }
 
-// oneDatabase returns the one FILE.mmdb of a command that takes one.
-func oneDatabase(rest []string) (string, error) {
+// parseOneDatabase parses args as parseInterleaved does and returns the
+// one FILE.mmdb of a command that takes one.
+func parseOneDatabase(fs *flag.FlagSet, args []string) (string, error) {
+	rest, err := parseInterleaved(fs, args)
 	switch {
+	case err != nil:
+		return "", err
 	case len(rest) == 0:
 		return "", usagef("no FILE.mmdb")
 	case len(rest) > 1:
@@ -33,9 +37,14 @@ func oneDatabase(rest []string) (string, error) {
 	return rest[0], nil
 }
 
-// twoDatabases returns the A.mmdb and B.mmdb of diff and compare.
-func twoDatabases(rest []string) (a, b string, err error) {
-	if len(rest) != 2 {
+// parseTwoDatabases parses args as parseInterleaved does and returns the
+// A.mmdb and B.mmdb of diff and compare.
+func parseTwoDatabases(fs *flag.FlagSet, args []string) (a, b string, err error) {
+	rest, err := parseInterleaved(fs, args)
+	switch {
+	case err != nil:
+		return "", "", err
+	case len(rest) != 2:
 		return "", "", usagef("want two files, A.mmdb and B.mmdb; got %d arguments", len(rest))
 	}
 	return rest[0], rest[1], nil

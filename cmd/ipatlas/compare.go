@@ -30,11 +30,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the tables")
 	top := fs.Int("top", 10, "list the `N` countries with the most moved addresses")
 	lf := addLayoutFlags(fs)
-	rest, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	pathA, pathB, err := twoDatabases(rest)
+	pathA, pathB, err := parseTwoDatabases(fs, args)
 	if err != nil {
 		return err
 	}

@@ -42,11 +42,7 @@ func runDiff(args []string, stdout, stderr io.Writer) error {
 	ignoreAliases := fs.Bool("ignore-aliases", false, "compare only the networks stored in the trees: answers given through an alias of the IPv4 data count as none")
 	brief := fs.Bool("brief", false, "print only the summary line (the exit status says whether the files differ)")
 	limit := fs.Int("limit", 10000, "print at most `N` differences, and say how many there are first when there are more; 0: no limit")
-	rest, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	pathA, pathB, err := twoDatabases(rest)
+	pathA, pathB, err := parseTwoDatabases(fs, args)
 	if err != nil {
 		return err
 	}

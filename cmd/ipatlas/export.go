@@ -61,11 +61,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "the file to write (required): .raw.jsonl, .jsonl, .ndjson or .csv, optionally .gz or .zst; - for standard output")
 	formatName := fs.String("format", "", "jsonl or csv; default: by the --out name (jsonl for -)")
 	aliases := fs.String("aliases", "none", "aliases of the IPv4 data to write as IPv6 networks: none, teredo (inside 2001::/32) or all")
-	rest, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	path, err := oneDatabase(rest)
+	path, err := parseOneDatabase(fs, args)
 	if err != nil {
 		return err
 	}

@@ -28,11 +28,7 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 			"...) are listed as aliases and their networks are not counted again, as\n"+
 			"maxminddb-golang's Networks() does. Any MaxMind DB file works.", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object instead of text")
-	rest, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	path, err := oneDatabase(rest)
+	path, err := parseOneDatabase(fs, args)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -24,17 +25,13 @@ func TestMain(m *testing.M) {
 type withBinary struct{ m *testing.M }
 
 func (w withBinary) Run() int {
-	dir, err := os.MkdirTemp("", "ipatlas-cli-test-")
+	bin, remove, err := testutil.BuildCommand(".", "ipatlas")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	ipatlasBin = filepath.Join(dir, "ipatlas")
-	if out, err := exec.Command("go", "build", "-o", ipatlasBin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building ipatlas: %v\n%s", err, out)
-		return 1
-	}
+	defer remove()
+	ipatlasBin = bin
 	return w.m.Run()
 }
 

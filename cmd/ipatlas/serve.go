@@ -95,11 +95,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err := flagsFromEnv(fs, "IPATLAS_"); err != nil {
 		return err
 	}
-	rest, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	path, err := oneDatabase(rest)
+	path, err := parseOneDatabase(fs, args)
 	if err != nil {
 		return err
 	}
