@@ -16,17 +16,19 @@ import (
 	"github.com/ipatlas/ipatlas/mmdbtool"
 )
 
+const inspectHelp = `Prints a .mmdb's metadata and statistics: database type, description, languages,
+build time, format, record size, node count, the sizes of the search tree, data
+section and metadata, the number of distinct records the tree points to, and the
+networks with data per family (IPv4, IPv6) and per prefix length.
+
+The tree is walked once. In an IPv6 tree, IPv4 networks are those under ::/96
+at least 96 bits long, counted with their IPv4 prefix length; records that point
+back at the IPv4 subtree from elsewhere (the aliases ::ffff:0:0/96, 2002::/16,
+...) are listed as aliases and their networks are not counted again, as
+maxminddb-golang's Networks() does. Any MaxMind DB file works.`
+
 func runInspect(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("inspect", "[--json] FILE.mmdb",
-		"Prints a .mmdb's metadata and statistics: database type, description, languages,\n"+
-			"build time, format, record size, node count, the sizes of the search tree, data\n"+
-			"section and metadata, the number of distinct records the tree points to, and the\n"+
-			"networks with data per family (IPv4, IPv6) and per prefix length.\n\n"+
-			"The tree is walked once. In an IPv6 tree, IPv4 networks are those under ::/96\n"+
-			"at least 96 bits long, counted with their IPv4 prefix length; records that point\n"+
-			"back at the IPv4 subtree from elsewhere (the aliases ::ffff:0:0/96, 2002::/16,\n"+
-			"...) are listed as aliases and their networks are not counted again, as\n"+
-			"maxminddb-golang's Networks() does. Any MaxMind DB file works.", stderr)
+	fs := newFlags("inspect", "[--json] FILE.mmdb", inspectHelp, stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object instead of text")
 	path, err := parseOneDatabase(fs, args)
 	if err != nil {
