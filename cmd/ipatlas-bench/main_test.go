@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/ipatlas/ipatlas/bench/workload"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 )
@@ -30,19 +31,14 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "child" {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	dir, err := os.MkdirTemp("", "ipatlas-bench-test-")
+	bin, remove, err := testutil.BuildCommand("../ipatlas", "ipatlas")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	ipatlasBin = filepath.Join(dir, "ipatlas")
-	code := 1
-	if out, err := exec.Command("go", "build", "-o", ipatlasBin, "../ipatlas").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building ipatlas: %v\n%s", err, out)
-	} else {
-		code = m.Run()
-	}
-	os.RemoveAll(dir)
+	ipatlasBin = bin
+	code := m.Run()
+	remove()
 	os.Exit(code)
 }
 

@@ -12,10 +12,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/mmdbtool"
 )
 
@@ -23,22 +23,9 @@ import (
 // FIFO with no writer in either position within 10 s, naming it "not a
 // regular file" (they opened it with a blocking os.Open and hung).
 func TestTreeCommandsRefuseFIFO(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo.mmdb")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Skipf("mkfifo: %v", err)
-	}
-	good := "../../../shared/mmdb-conformance/test-data/GeoIP2-City-Test.mmdb"
-	if _, err := os.Stat(good); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but %s is missing", good)
-		}
-		t.Skipf("%s missing", good)
-	}
-	truth := filepath.Join(dir, "truth.csv")
-	if err := os.WriteFile(truth, []byte("ip,latitude,longitude\n1.2.3.4,1,2\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	fifo := testutil.FIFO(t, "fifo.mmdb")
+	good := testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb")
+	truth := writeFile(t, t.TempDir(), "truth.csv", "ip,latitude,longitude\n1.2.3.4,1,2\n")
 	for _, args := range [][]string{
 		{"export", fifo, "--out", "-"},
 		{"diff", fifo, good},

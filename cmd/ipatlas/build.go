@@ -25,10 +25,7 @@ type inputFlags struct {
 	label                              labelFlags // gazetteer.go
 }
 
-func (f *inputFlags) register(fs interface {
-	StringVar(*string, string, string, string)
-	BoolVar(*bool, string, bool, string)
-}) {
+func (f *inputFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.format, "format", "", "input format: csv, tsv, jsonl or raw (raw-record JSONL); default: by file extension")
 	fs.StringVar(&f.compression, "compression", "", "input compression: none, gzip or zstd; default: by file extension (.gz, .zst)")
 	fs.StringVar(&f.levels, "levels", "", "the region hierarchy, outermost first, comma-separated (default country,province,city,district,street,community)")
@@ -62,12 +59,7 @@ type outputFlags struct {
 	set                     map[string]bool // the flags given
 }
 
-func (f *outputFlags) register(fs interface {
-	StringVar(*string, string, string, string)
-	BoolVar(*bool, string, bool, string)
-	IntVar(*int, string, int, string)
-	Func(string, string, func(string) error)
-}) {
+func (f *outputFlags) register(fs *flag.FlagSet) {
 	fs.Func("description", "metadata description, `[LANG=]TEXT` (LANG default en); repeat for more languages (default: an input's exported metadata, else \"ipatlas database\")", func(v string) error {
 		lang, text := "en", v
 		if l, t, ok := strings.Cut(v, "="); ok && isLocale(l) {
@@ -129,12 +121,8 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 	var out outputFlags
 	in.register(fs)
 	out.register(fs)
-	memory := memoryFlag(fs)
-	inputs, err := parseInterleaved(fs, args)
+	inputs, err := parseWithMemory(fs, args)
 	if err != nil {
-		return err
-	}
-	if err := memory(); err != nil {
 		return err
 	}
 	copts, err := out.options()
@@ -297,12 +285,8 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 	source := fs.String("source", "", "the layer (source) name (required)")
 	priority := fs.Int("priority", 0, "the layer's priority: on equal networks the higher wins (default: the source's, else 0)")
 	replace := fs.Bool("replace", false, "replace the layer whole instead of upserting")
-	memory := memoryFlag(fs)
-	inputs, err := parseInterleaved(fs, args)
+	inputs, err := parseWithMemory(fs, args)
 	if err != nil {
-		return err
-	}
-	if err := memory(); err != nil {
 		return err
 	}
 	switch {
@@ -315,15 +299,11 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	st, err := openStore(*db)
+	st, infos, err := openStoreSources(*db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	infos, err := readSources(*db)
-	if err != nil {
-		return err
-	}
 	info := infos[*source]
 	if info == nil {
 		info = &sourceInfo{}
@@ -410,26 +390,16 @@ func runCompile(args []string, stdout, stderr io.Writer) error {
 	var out outputFlags
 	out.register(fs)
 	db := fs.String("db", "", "the store directory (required)")
-	memory := memoryFlag(fs)
-	rest, err := parseInterleaved(fs, args)
+	rest, err := parseWithMemory(fs, args)
 	if err != nil {
 		return err
-	}
-	if err := memory(); err != nil {
-		return err
-	}
-	if len(rest) > 0 {
-		return usagef("unexpected arguments %q", rest)
-	}
-	if *db == "" {
-		return usagef("--db is required")
 	}
 	copts, err := out.options()
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(*db); err != nil {
-		return fmt.Errorf("store: %w", err)
+	if err := storeOnly(rest, *db); err != nil {
+		return err
 	}
 	st, err := openStore(*db)
 	if err != nil {

@@ -30,12 +30,9 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the tables")
 	top := fs.Int("top", 10, "list the `N` countries with the most moved addresses")
 	lf := addLayoutFlags(fs)
-	rest, err := parseInterleaved(fs, args)
+	pathA, pathB, err := parseTwoDatabases(fs, args)
 	if err != nil {
 		return err
-	}
-	if len(rest) != 2 {
-		return usagef("want two files, A.mmdb and B.mmdb; got %d arguments", len(rest))
 	}
 	if *top < 1 {
 		return usagef("--top %d: want at least 1", *top)
@@ -44,7 +41,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c, err := eval.Compare(rest[0], rest[1], eval.CompareOptions{LayoutA: layout, LayoutB: layout, Top: *top})
+	c, err := eval.Compare(pathA, pathB, eval.CompareOptions{LayoutA: layout, LayoutB: layout, Top: *top})
 	if err != nil {
 		return err
 	}

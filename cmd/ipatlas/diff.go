@@ -42,23 +42,20 @@ func runDiff(args []string, stdout, stderr io.Writer) error {
 	ignoreAliases := fs.Bool("ignore-aliases", false, "compare only the networks stored in the trees: answers given through an alias of the IPv4 data count as none")
 	brief := fs.Bool("brief", false, "print only the summary line (the exit status says whether the files differ)")
 	limit := fs.Int("limit", 10000, "print at most `N` differences, and say how many there are first when there are more; 0: no limit")
-	rest, err := parseInterleaved(fs, args)
+	pathA, pathB, err := parseTwoDatabases(fs, args)
 	if err != nil {
 		return err
-	}
-	if len(rest) != 2 {
-		return usagef("want two files, A.mmdb and B.mmdb; got %d arguments", len(rest))
 	}
 	if *limit < 0 {
 		return usagef("--limit %d: want 0 (no limit) or more", *limit)
 	}
 	trouble := func(err error) error { return exitError{exitUsage, err} }
-	a, err := mmdbtool.Open(rest[0])
+	a, err := mmdbtool.Open(pathA)
 	if err != nil {
 		return trouble(err)
 	}
 	defer a.Close()
-	b, err := mmdbtool.Open(rest[1])
+	b, err := mmdbtool.Open(pathB)
 	if err != nil {
 		return trouble(err)
 	}
@@ -112,11 +109,11 @@ func runDiff(args []string, stdout, stderr io.Writer) error {
 	}
 	c := d.Counts()
 	if c.Total() == 0 {
-		fmt.Fprintf(stderr, "ipatlas diff: %s and %s give the same answers\n", rest[0], rest[1])
+		fmt.Fprintf(stderr, "ipatlas diff: %s and %s give the same answers\n", pathA, pathB)
 		return nil
 	}
 	return fmt.Errorf("%s and %s differ in %d networks: %d added, %d removed, %d changed",
-		rest[0], rest[1], c.Total(), c.Added, c.Removed, c.Changed)
+		pathA, pathB, c.Total(), c.Added, c.Removed, c.Changed)
 }
 
 // drain runs an iterator to its end and returns its error.

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/mmdbjson"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
@@ -154,48 +155,12 @@ func handTree(t *testing.T, path string, nodes [][2]int, values []format.Value) 
 	return path
 }
 
-func TestDiffUsage(t *testing.T) {
-	dir := t.TempDir()
-	a := handMadeDB(t, dir, "a.mmdb", 6, map[string]format.Value{"1.0.0.0/8": format.Map{"c": format.String("x")}})
-	notDB := filepath.Join(dir, "not.mmdb")
-	if err := os.WriteFile(notDB, []byte("not a database\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct {
-		name   string
-		args   []string
-		code   int
-		stderr string
-	}{
-		{"help", []string{"diff", "--help"}, exitOK, "Usage: ipatlas diff"},
-		{"no files", []string{"diff"}, exitUsage, "want two files"},
-		{"one file", []string{"diff", a}, exitUsage, "want two files"},
-		{"three files", []string{"diff", a, a, a}, exitUsage, "want two files"},
-		{"bad flag", []string{"diff", "--bogus", a, a}, exitUsage, "bogus"},
-		// Trouble is 2, as diff(1) has it; 1 means only that the files differ.
-		{"missing file", []string{"diff", a, filepath.Join(dir, "none.mmdb")}, exitUsage, "none.mmdb"},
-		{"not a database", []string{"diff", notDB, a}, exitUsage, "not.mmdb"},
-		{"same file", []string{"diff", a, a}, exitOK, "give the same answers"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, stderr, code := runCLI(t, c.args...)
-			if code != c.code {
-				t.Errorf("exit status %d, want %d; stderr:\n%s", code, c.code, stderr)
-			}
-			if !strings.Contains(stderr, c.stderr) {
-				t.Errorf("stderr does not say %q:\n%s", c.stderr, stderr)
-			}
-		})
-	}
-}
-
 // TestDiffBadFiles diffs every corrupt file of the conformance suite
 // against a good one: an error or an answer, never a crash.
 func TestDiffBadFiles(t *testing.T) {
-	good := conformanceGlob(t, "test-data/GeoIP2-City-Test.mmdb")[0]
-	files := conformanceGlob(t, "bad-data/*/*.mmdb")
-	files = append(files, conformanceGlob(t, "test-data/*Broken*.mmdb")...)
+	good := testutil.ConformanceGlob(t, "test-data/GeoIP2-City-Test.mmdb")[0]
+	files := testutil.ConformanceGlob(t, "bad-data/*/*.mmdb")
+	files = append(files, testutil.ConformanceGlob(t, "test-data/*Broken*.mmdb")...)
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			for _, args := range [][]string{{"diff", path, good}, {"diff", "--brief", good, path}} {

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -260,36 +261,19 @@ func pythonAnswers(t *testing.T, db string, addrs []netip.Addr) []e2eAnswer {
 	return answers
 }
 
-// mmdblookupValue runs libmaxminddb's mmdblookup for one path and returns
-// the value as printed, or found=false when the address has no record.
-func mmdblookupValue(t *testing.T, db string, a netip.Addr, path ...string) (string, bool) {
-	t.Helper()
-	out, err := exec.Command("mmdblookup", append([]string{"--file", db, "--ip", a.String()}, path...)...).CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 6 {
-		return "", false // no entry for the address
-	} else if err != nil {
-		t.Fatalf("mmdblookup %s %v: %v\n%s", a, path, err, out)
-	}
-	v := strings.TrimSpace(string(out))
-	if i := strings.LastIndex(v, " <"); i >= 0 {
-		v = v[:i]
-	}
-	return strings.Trim(v, `"`), true
-}
-
 func mmdblookupAnswer(t *testing.T, db string, a netip.Addr) e2eAnswer {
-	src, found := mmdblookupValue(t, db, a, "ipatlas", "source")
+	src, _, found := mmdblookupAt(t, db, a, "ipatlas", "source")
 	if !found {
 		return e2eAnswer{}
 	}
-	conf, _ := mmdblookupValue(t, db, a, "ipatlas", "confidence")
-	country, _ := mmdblookupValue(t, db, a, "country", "iso_code")
-	city, _ := mmdblookupValue(t, db, a, "city", "names", "en")
-	c, err := strconv.ParseFloat(conf, 64)
+	conf, _, _ := mmdblookupAt(t, db, a, "ipatlas", "confidence")
+	country, _, _ := mmdblookupAt(t, db, a, "country", "iso_code")
+	city, _, _ := mmdblookupAt(t, db, a, "city", "names", "en")
+	c, err := strconv.ParseFloat(conf.Text, 64)
 	if err != nil {
-		t.Fatalf("mmdblookup confidence %q: %v", conf, err)
+		t.Fatalf("mmdblookup confidence %q: %v", conf.Text, err)
 	}
-	return e2eAnswer{Found: true, Source: src, Conf: c, Country: country, City: city}
+	return e2eAnswer{Found: true, Source: src.Text, Conf: c, Country: country.Text, City: city.Text}
 }
 
 // TestBuildEndToEnd builds one database from nine inputs, one per format
@@ -297,14 +281,8 @@ func mmdblookupAnswer(t *testing.T, db string, a netip.Addr) e2eAnswer {
 // them, and checks every answer of two outside readers against a
 // brute-force oracle.
 func TestBuildEndToEnd(t *testing.T) {
-	needTool(t, "/usr/bin/python3", "python3-maxminddb")
-	if err := exec.Command("/usr/bin/python3", "-c", "import maxminddb").Run(); err != nil {
-		needTool(t, "/nonexistent/python3-maxminddb", "python3-maxminddb")
-	}
-	mmdblookup, _ := exec.LookPath("mmdblookup")
-	if mmdblookup == "" {
-		needTool(t, "/usr/bin/mmdblookup", "mmdb-bin")
-	}
+	testutil.Python(t)
+	testutil.Mmdblookup(t)
 	seed := uint64(20261123)
 	if s := os.Getenv("IPATLAS_SEED"); s != "" {
 		seed, _ = strconv.ParseUint(s, 10, 64)

@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 func evalTestDB(t *testing.T) string {
-	return conformanceGlob(t, "test-data/GeoIP2-Enterprise-Test.mmdb")[0]
+	return testutil.ConformanceGlob(t, "test-data/GeoIP2-Enterprise-Test.mmdb")[0]
 }
 
 // TestEvalHandWorked checks eval --json on a hand-worked example: two

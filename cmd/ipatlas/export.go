@@ -61,16 +61,11 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "the file to write (required): .raw.jsonl, .jsonl, .ndjson or .csv, optionally .gz or .zst; - for standard output")
 	formatName := fs.String("format", "", "jsonl or csv; default: by the --out name (jsonl for -)")
 	aliases := fs.String("aliases", "none", "aliases of the IPv4 data to write as IPv6 networks: none, teredo (inside 2001::/32) or all")
-	rest, err := parseInterleaved(fs, args)
+	path, err := parseOneDatabase(fs, args)
 	if err != nil {
 		return err
 	}
-	switch {
-	case len(rest) == 0:
-		return usagef("no FILE.mmdb")
-	case len(rest) > 1:
-		return usagef("one FILE.mmdb, got %d arguments: %q", len(rest), rest)
-	case *out == "":
+	if *out == "" {
 		return usagef("--out is required")
 	}
 	mode, err := mmdbtool.ParseAliases(*aliases)
@@ -81,12 +76,12 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if sameExistingFile(rest[0], *out) {
+	if sameExistingFile(path, *out) {
 		// The rename at the end would put the rows in place of the
 		// database they come from.
 		return usagef("--out %s is FILE.mmdb itself; write the rows elsewhere", *out)
 	}
-	f, err := mmdbtool.Open(rest[0])
+	f, err := mmdbtool.Open(path)
 	if err != nil {
 		return err
 	}

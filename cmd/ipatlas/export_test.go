@@ -24,7 +24,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipatlas/ipatlas/cmd/ipatlas/internal/answercheck/report"
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/mmdbjson"
 	"github.com/ipatlas/ipatlas/mmdbtool"
 	"github.com/klauspost/compress/gzip"
@@ -46,7 +48,7 @@ var sampleInputs = []string{
 func buildSampleDB(t *testing.T, dir, name string) string {
 	t.Helper()
 	for _, in := range sampleInputs {
-		needDataFile(t, in, "go run ./builder/internal/gensample -out testdata/sample")
+		testutil.Require(t, in, "go run ./builder/internal/gensample -out testdata/sample")
 	}
 	out := filepath.Join(dir, name)
 	if _, stderr, code := runCLI(t, append([]string{"build", "--out", out}, sampleInputs...)...); code != 0 {
@@ -206,89 +208,44 @@ func peerNetworks(t *testing.T, path string, opts ...maxminddb.NetworksOption) (
 }
 
 // mmdblookupTypes runs libmaxminddb's mmdblookup on addr and returns the
-// type it prints for every leaf of the record, by dotted path.
+// type it prints for every leaf of the record, by dotted path, map keys
+// escaped as export's CSV columns are.
 func mmdblookupTypes(t *testing.T, db string, addr netip.Addr) map[string]string {
 	t.Helper()
-	out, err := exec.Command("/usr/bin/mmdblookup", "--file", db, "--ip", addr.String()).Output()
-	if err != nil {
-		t.Fatalf("mmdblookup %s: %v", addr, err)
+	v, found, _ := mmdblookupAt(t, db, addr)
+	if !found {
+		t.Fatalf("mmdblookup %s: no record", addr)
 	}
 	types := map[string]string{}
-	// A frame is a map (keyed by the last "key": line) or an array
-	// (indexed in order).
-	type frame struct {
-		path  string
-		array bool
-		n     int
-	}
-	var stack []frame
-	key := ""
-	child := func() string {
-		if len(stack) == 0 {
-			return ""
-		}
-		f := &stack[len(stack)-1]
-		seg := key
-		if f.array {
-			seg = strconv.Itoa(f.n)
-			f.n++
-		}
-		if f.path == "" {
-			return escapePathKeyForTest(seg, f.array)
-		}
-		return f.path + "." + escapePathKeyForTest(seg, f.array)
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case line == "":
-		case line == "{" || line == "[":
-			path := child()
-			stack = append(stack, frame{path: path, array: line == "["})
-		case line == "}" || line == "]":
-			stack = stack[:len(stack)-1]
-		case strings.HasSuffix(line, ":") && strings.HasPrefix(line, `"`):
-			key = strings.TrimSuffix(strings.TrimSuffix(line, ":"), `"`)[1:]
-		default:
-			i := strings.LastIndex(line, " <")
-			if i < 0 || !strings.HasSuffix(line, ">") {
-				t.Fatalf("mmdblookup %s: cannot read the line %q", addr, line)
+	var leaves func(v testutil.MmdbValue, prefix string)
+	leaves = func(v testutil.MmdbValue, prefix string) {
+		switch v.Kind {
+		case "map":
+			for k, e := range v.Map {
+				leaves(e, prefix+escapeColumnKey(k)+".")
 			}
-			types[child()] = line[i+2 : len(line)-1]
+		case "array":
+			for i, e := range v.Elems {
+				leaves(e, prefix+strconv.Itoa(i)+".")
+			}
+		default:
+			types[strings.TrimSuffix(prefix, ".")] = v.Kind
 		}
 	}
+	leaves(v, "")
 	return types
 }
 
-// escapePathKeyForTest escapes a map key as export's CSV columns do.
-func escapePathKeyForTest(seg string, index bool) string {
-	if index {
-		return seg
-	}
-	return strings.NewReplacer(`\`, `\\`, `.`, `\.`).Replace(seg)
-}
+// escapeColumnKey escapes a map key as export's CSV columns do: '\' and
+// '.' behind a '\'.
+var escapeColumnKey = strings.NewReplacer(`\`, `\\`, `.`, `\.`).Replace
 
-// valueTypes returns the MMDB type of every leaf of v, by dotted path.
-func valueTypes(v format.Value, path string, out map[string]string) map[string]string {
-	join := func(seg string) string {
-		if path == "" {
-			return seg
-		}
-		return path + "." + seg
-	}
-	switch v := v.(type) {
-	case format.Map:
-		for k, x := range v {
-			valueTypes(x, join(escapePathKeyForTest(k, false)), out)
-		}
-	case format.Slice:
-		for i, x := range v {
-			valueTypes(x, join(strconv.Itoa(i)), out)
-		}
-	default:
-		out[path] = v.Kind().String()
-	}
-	return out
+// valueTypes returns the MMDB type of every leaf of v, by the dotted path
+// of export's CSV columns.
+func valueTypes(v format.Value) map[string]string {
+	types := map[string]string{}
+	mmdbtool.Flatten(v, func(path string, leaf format.Value) { types[path] = leaf.Kind().String() })
+	return types
 }
 
 // checkExportJSONL checks exported rows against maxminddb-golang v2's
@@ -314,59 +271,9 @@ func checkExportJSONL(t *testing.T, db string, rows []exportRow) {
 	}
 	for i := 0; i < len(rows); i += max(1, len(rows)/40) {
 		want := mmdblookupTypes(t, db, rows[i].network.Addr())
-		if got := valueTypes(rows[i].record, "", map[string]string{}); !maps.Equal(got, want) {
+		if got := valueTypes(rows[i].record); !maps.Equal(got, want) {
 			t.Fatalf("row %d (%s): types %v, mmdblookup %v", i+1, rows[i].network, got, want)
 		}
-	}
-}
-
-func TestExportUsage(t *testing.T) {
-	dir := t.TempDir()
-	db := buildSampleDB(t, dir, "s.mmdb")
-	out := filepath.Join(dir, "rows.raw.jsonl")
-	notDB := filepath.Join(dir, "not.mmdb")
-	if err := os.WriteFile(notDB, []byte("network,country\n1.2.3.0/24,CN\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct {
-		name   string
-		args   []string
-		code   int
-		stderr string
-	}{
-		{"help", []string{"export", "--help"}, exitOK, "Usage: ipatlas export"},
-		{"no file", []string{"export", "--out", out}, exitUsage, "no FILE.mmdb"},
-		{"no --out", []string{"export", db}, exitUsage, "--out is required"},
-		{"two files", []string{"export", db, db, "--out", out}, exitUsage, "one FILE.mmdb"},
-		{"bad flag", []string{"export", db, "--out", out, "--bogus"}, exitUsage, "bogus"},
-		{"bad --format", []string{"export", db, "--out", out, "--format", "xml"}, exitUsage, `--format "xml"`},
-		{"bad --aliases", []string{"export", db, "--out", out, "--aliases", "some"}, exitUsage, `--aliases "some"`},
-		{"unknown suffix", []string{"export", db, "--out", filepath.Join(dir, "rows.txt")}, exitUsage, "cannot tell the format"},
-		{"missing file", []string{"export", filepath.Join(dir, "none.mmdb"), "--out", out}, exitData, "none.mmdb"},
-		{"not a database", []string{"export", notDB, "--out", out}, exitData, "not.mmdb"},
-		{"no such directory", []string{"export", db, "--out", filepath.Join(dir, "nodir", "rows.csv")}, exitData, "nodir"},
-		// The rows would have replaced the database (attack2).
-		{"--out is the input", []string{"export", db, "--out", db, "--format", "jsonl"}, exitUsage, "is FILE.mmdb itself"},
-		{"--out is the input by another path", []string{"export", db, "--out", filepath.Join(dir, ".", "s.mmdb"), "--format", "csv"}, exitUsage, "is FILE.mmdb itself"},
-		// The rename at the end replaced the folder's entry (attack2).
-		{"--out is a folder", []string{"export", db, "--out", dir, "--format", "jsonl"}, exitData, "is a directory, not a regular file"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, stderr, code := runCLI(t, c.args...)
-			if code != c.code {
-				t.Errorf("exit status %d, want %d; stderr:\n%s", code, c.code, stderr)
-			}
-			if !strings.Contains(stderr, c.stderr) {
-				t.Errorf("stderr does not say %q:\n%s", c.stderr, stderr)
-			}
-		})
-	}
-	if _, err := os.Stat(out); !os.IsNotExist(err) {
-		t.Errorf("a failed export left %s behind (stat: %v)", out, err)
-	}
-	if _, _, code := runCLI(t, "inspect", db); code != exitOK {
-		t.Errorf("%s no longer a database after the exports over it (inspect exit %d)", db, code)
 	}
 }
 
@@ -374,9 +281,9 @@ func TestExportUsage(t *testing.T) {
 // suite: an error (exit 1) or a good export, never a crash, and a failed
 // export leaves nothing behind.
 func TestExportBadFiles(t *testing.T) {
-	files := conformanceGlob(t, "bad-data/*/*.mmdb")
-	files = append(files, conformanceGlob(t, "test-data/*Broken*.mmdb")...)
-	files = append(files, conformanceGlob(t, "test-data/*Invalid*.mmdb")...)
+	files := testutil.ConformanceGlob(t, "bad-data/*/*.mmdb")
+	files = append(files, testutil.ConformanceGlob(t, "test-data/*Broken*.mmdb")...)
+	files = append(files, testutil.ConformanceGlob(t, "test-data/*Invalid*.mmdb")...)
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			for _, name := range []string{"rows.raw.jsonl.zst", "rows.csv"} {
@@ -455,22 +362,10 @@ func TestExportJSONL(t *testing.T) {
 	}
 }
 
-// answerReport is what internal/answercheck prints.
-type answerReport struct {
-	Addresses  int          `json:"addresses"`
-	Found      int          `json:"found"`
-	Pairs      int          `json:"record_pairs_compared"`
-	Wider      int          `json:"wider_in_b"`
-	Skipped    int          `json:"skipped"`
-	SkipFound  int          `json:"skipped_found_in_a"`
-	TypeSample []netip.Addr `json:"type_sample"`
-	Networks4  int          `json:"networks4_a"`
-}
-
 // answerCheck builds internal/answercheck (without the race detector, so
 // that maxminddb-golang decodes at full speed) and runs it on a and b
 // with args: b must answer every address as a, by maxminddb-golang v2.
-func answerCheck(t *testing.T, a, b string, args ...string) answerReport {
+func answerCheck(t *testing.T, a, b string, args ...string) report.Report {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "answercheck")
 	if out, err := exec.Command("go", "build", "-o", bin, "./internal/answercheck").CombinedOutput(); err != nil {
@@ -483,7 +378,7 @@ func answerCheck(t *testing.T, a, b string, args ...string) answerReport {
 	if err != nil {
 		t.Fatalf("answercheck %v %s %s: %v\n%s", args, a, b, err, stderr.Bytes())
 	}
-	var rep answerReport
+	var rep report.Report
 	if err := json.Unmarshal(out, &rep); err != nil {
 		t.Fatalf("answercheck: %v: %s", err, out)
 	}
@@ -523,25 +418,20 @@ func csvColumnLess(a, b []string) int {
 }
 
 // anyLeaves calls fn for every leaf of a record decoded into any, with
-// its path as DecodePath takes it and as a CSV column names it.
-func anyLeaves(v any, path []any, col string, fn func(path []any, col string, leaf any)) {
-	join := func(seg string) string {
-		if col == "" {
-			return seg
-		}
-		return col + "." + seg
-	}
+// its path as DecodePath takes it and as a CSV column names it (prefix:
+// the column of v followed by a dot, or "").
+func anyLeaves(v any, path []any, prefix string, fn func(path []any, col string, leaf any)) {
 	switch v := v.(type) {
 	case map[string]any:
 		for k, x := range v {
-			anyLeaves(x, append(slices.Clip(path), k), join(escapePathKeyForTest(k, false)), fn)
+			anyLeaves(x, append(slices.Clip(path), k), prefix+escapeColumnKey(k)+".", fn)
 		}
 	case []any:
 		for i, x := range v {
-			anyLeaves(x, append(slices.Clip(path), i), join(strconv.Itoa(i)), fn)
+			anyLeaves(x, append(slices.Clip(path), i), prefix+strconv.Itoa(i)+".", fn)
 		}
 	default:
-		fn(path, col, v)
+		fn(path, strings.TrimSuffix(prefix, "."), v)
 	}
 }
 
@@ -576,9 +466,9 @@ func cellText(v any) string {
 func TestExportCSV(t *testing.T) {
 	dir := t.TempDir()
 	dbs := []string{buildSampleDB(t, dir, "s.mmdb")}
-	dbs = append(dbs, conformanceGlob(t, "test-data/MaxMind-DB-test-decoder.mmdb")...)
-	dbs = append(dbs, conformanceGlob(t, "test-data/GeoIP2-City-Test.mmdb")...)
-	dbs = append(dbs, conformanceGlob(t, "test-data/MaxMind-DB-test-nested.mmdb")...)
+	dbs = append(dbs, testutil.ConformanceGlob(t, "test-data/MaxMind-DB-test-decoder.mmdb")...)
+	dbs = append(dbs, testutil.ConformanceGlob(t, "test-data/GeoIP2-City-Test.mmdb")...)
+	dbs = append(dbs, testutil.ConformanceGlob(t, "test-data/MaxMind-DB-test-nested.mmdb")...)
 	dbs = append(dbs, handMadeDB(t, dir, "keys.mmdb", 4, map[string]format.Value{
 		"1.0.0.0/8": format.Map{"a.b": format.String("dot"), `c\d`: format.String("backslash"), "e": format.Map{"f.g": format.Slice{format.Uint16(3), format.Map{}}}},
 		"2.0.0.0/8": format.Map{"a": format.Map{"b": format.String("nested, not dotted")}, "list": format.Slice{}},
@@ -820,7 +710,7 @@ func TestExportAliases(t *testing.T) {
 // --ignore-aliases must find no difference while plain diff finds
 // exactly the IPv4 networks removed under 2001::/32.
 func TestExportGeoLiteRoundTrip(t *testing.T) {
-	src := needGeoLiteCity(t)
+	src := testutil.GeoLiteCity(t)
 	dir := t.TempDir()
 	rowsPath := filepath.Join(dir, "geolite.raw.jsonl.zst")
 	t0 := time.Now()
@@ -886,7 +776,7 @@ func TestExportGeoLiteRoundTrip(t *testing.T) {
 
 	// MMDB types, leaf by leaf, by libmaxminddb.
 	if _, err := os.Stat("/usr/bin/mmdblookup"); err != nil {
-		needTool(t, "/usr/bin/mmdblookup", "mmdb-bin")
+		testutil.Mmdblookup(t)
 	}
 	for _, a := range typeSample {
 		x, y := mmdblookupTypes(t, src, a), mmdblookupTypes(t, rebuilt, a)

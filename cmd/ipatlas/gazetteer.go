@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -19,17 +20,10 @@ type labelFlags struct {
 	cityMaxKm, regionKm float64
 }
 
-func (f *labelFlags) register(fs interface {
-	StringVar(*string, string, string, string)
-	BoolVar(*bool, string, bool, string)
-}) {
+func (f *labelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.path, "gazetteer", "", "a gazetteer file (ipatlas gazetteer build): fill the country, subdivision and city that rows with coordinates lack")
-	if ff, ok := fs.(interface {
-		Float64Var(*float64, string, float64, string)
-	}); ok {
-		ff.Float64Var(&f.cityMaxKm, "city-max-km", gazetteer.DefaultCityMaxKm, "with --gazetteer: the farthest a place may be to be a row's city")
-		ff.Float64Var(&f.regionKm, "region-max-km", gazetteer.DefaultRegionMaxKm, "with --gazetteer: the farthest a place may be to give a row its country and subdivision (farther: open sea, nothing filled)")
-	}
+	fs.Float64Var(&f.cityMaxKm, "city-max-km", gazetteer.DefaultCityMaxKm, "with --gazetteer: the farthest a place may be to be a row's city")
+	fs.Float64Var(&f.regionKm, "region-max-km", gazetteer.DefaultRegionMaxKm, "with --gazetteer: the farthest a place may be to give a row its country and subdivision (farther: open sea, nothing filled)")
 }
 
 // labeler loads the gazetteer, or returns nil without --gazetteer.
@@ -62,17 +56,9 @@ type aggregateFlags struct {
 	maxMergeKm float64
 }
 
-func (f *aggregateFlags) register(fs interface {
-	StringVar(*string, string, string, string)
-	BoolVar(*bool, string, bool, string)
-	IntVar(*int, string, int, string)
-}) {
+func (f *aggregateFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.policy, "aggregate", "exact", "exact (only identical records merge), or region[:LEVEL] (adjacent networks with the same region path down to LEVEL, default city, merge; lossy, reported)")
-	if ff, ok := fs.(interface {
-		Float64Var(*float64, string, float64, string)
-	}); ok {
-		ff.Float64Var(&f.maxMergeKm, "max-merge-km", 0, "with --aggregate region: never merge a network farther than this from the merged location (0: no limit)")
-	}
+	fs.Float64Var(&f.maxMergeKm, "max-merge-km", 0, "with --aggregate region: never merge a network farther than this from the merged location (0: no limit)")
 }
 
 func (f *aggregateFlags) apply(o *compile.Options) error {

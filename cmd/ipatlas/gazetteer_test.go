@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ipatlas/ipatlas/internal/geo"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 var rewrite = flag.Bool("rewrite", false, "rewrite testdata/peraddress/points.csv from its generator")
@@ -91,15 +92,15 @@ func TestGazetteerExample(t *testing.T) {
 			t.Errorf("build output lacks %q:\n%s%s", want, out, stderr)
 		}
 	}
-	needTool(t, "/usr/bin/mmdblookup", "Debian package mmdb-bin")
+	testutil.Mmdblookup(t)
 	for addr, city := range map[string]string{"198.51.100.7": "Paris", "198.51.100.150": "Berlin", "198.51.100.222": "Strasbourg", "203.0.113.5": "Potsdam"} {
-		v, ok := mmdblookupValue(t, db, netip.MustParseAddr(addr), "city", "names", "en")
-		if !ok || v != city {
-			t.Errorf("mmdblookup %s city: %q, want %s", addr, v, city)
+		v, _, ok := mmdblookupAt(t, db, netip.MustParseAddr(addr), "city", "names", "en")
+		if !ok || v.Text != city {
+			t.Errorf("mmdblookup %s city: %q, want %s", addr, v.Text, city)
 		}
 	}
-	if v, ok := mmdblookupValue(t, db, netip.MustParseAddr("203.0.113.99")); !ok || strings.Contains(v, `"city"`) || strings.Contains(v, `"country"`) {
-		t.Errorf("the open-sea point: found %v, %s; want a record without country or city", ok, v)
+	if v, ok, _ := mmdblookupAt(t, db, netip.MustParseAddr("203.0.113.99")); !ok || v.Map["city"].Kind != "" || v.Map["country"].Kind != "" {
+		t.Errorf("the open-sea point: found %v, %v; want a record without country or city", ok, v.Tagged())
 	}
 	// Every row's point within the accuracy_radius of its answer.
 	rows, _ := os.ReadFile(perAddressFixture)
@@ -110,22 +111,11 @@ func TestGazetteerExample(t *testing.T) {
 		fmt.Sscan(f[2], &lon)
 		fmt.Sscan(f[3], &conf)
 		a := netip.MustParseAddr(f[0])
-		loc, _ := mmdblookupValue(t, db, a, "location")
+		loc, _, _ := mmdblookupAt(t, db, a, "location")
 		var alat, alon, r float64
-		// mmdblookup prints each key on a line, its value on the next.
-		fields := map[string]*float64{`"latitude":`: &alat, `"longitude":`: &alon, `"accuracy_radius":`: &r}
-		var into *float64
-		for _, l := range strings.Split(loc, "\n") {
-			f := strings.Fields(l)
-			switch {
-			case len(f) == 0:
-			case fields[f[0]] != nil:
-				into = fields[f[0]]
-			case into != nil:
-				fmt.Sscan(f[0], into)
-				into = nil
-			}
-		}
+		fmt.Sscan(loc.Map["latitude"].Text, &alat)
+		fmt.Sscan(loc.Map["longitude"].Text, &alon)
+		fmt.Sscan(loc.Map["accuracy_radius"].Text, &r)
 		if d := geo.Distance(lat, lon, alat, alon); d > r+1e-6 {
 			t.Errorf("%s: %.3f km from its answer, accuracy_radius %v", a, d, r)
 		}

@@ -16,29 +16,25 @@ import (
 	"github.com/ipatlas/ipatlas/mmdbtool"
 )
 
+const inspectHelp = `Prints a .mmdb's metadata and statistics: database type, description, languages,
+build time, format, record size, node count, the sizes of the search tree, data
+section and metadata, the number of distinct records the tree points to, and the
+networks with data per family (IPv4, IPv6) and per prefix length.
+
+The tree is walked once. In an IPv6 tree, IPv4 networks are those under ::/96
+at least 96 bits long, counted with their IPv4 prefix length; records that point
+back at the IPv4 subtree from elsewhere (the aliases ::ffff:0:0/96, 2002::/16,
+...) are listed as aliases and their networks are not counted again, as
+maxminddb-golang's Networks() does. Any MaxMind DB file works.`
+
 func runInspect(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("inspect", "[--json] FILE.mmdb",
-		"Prints a .mmdb's metadata and statistics: database type, description, languages,\n"+
-			"build time, format, record size, node count, the sizes of the search tree, data\n"+
-			"section and metadata, the number of distinct records the tree points to, and the\n"+
-			"networks with data per family (IPv4, IPv6) and per prefix length.\n\n"+
-			"The tree is walked once. In an IPv6 tree, IPv4 networks are those under ::/96\n"+
-			"at least 96 bits long, counted with their IPv4 prefix length; records that point\n"+
-			"back at the IPv4 subtree from elsewhere (the aliases ::ffff:0:0/96, 2002::/16,\n"+
-			"...) are listed as aliases and their networks are not counted again, as\n"+
-			"maxminddb-golang's Networks() does. Any MaxMind DB file works.", stderr)
+	fs := newFlags("inspect", "[--json] FILE.mmdb", inspectHelp, stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object instead of text")
-	rest, err := parseInterleaved(fs, args)
+	path, err := parseOneDatabase(fs, args)
 	if err != nil {
 		return err
 	}
-	switch {
-	case len(rest) == 0:
-		return usagef("no FILE.mmdb")
-	case len(rest) > 1:
-		return usagef("one FILE.mmdb at a time, got %d arguments", len(rest))
-	}
-	st, err := mmdbtool.Inspect(rest[0])
+	st, err := mmdbtool.Inspect(path)
 	var te *mmdbtool.TreeError
 	if errors.As(err, &te) {
 		return fmt.Errorf("%w (run 'ipatlas verify' for a full check)", err)
@@ -46,7 +42,7 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rep := newInspectReport(rest[0], st)
+	rep := newInspectReport(path, st)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)

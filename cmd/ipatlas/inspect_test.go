@@ -2,74 +2,31 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
 	"math/big"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
-// Real data the tests read; both skip when missing, except in CI.
-const (
-	geoLiteCityPath = "../../data/GeoLite2-City.mmdb"
-	conformanceRoot = "../../../shared/mmdb-conformance"
-)
-
-// needDataFile returns path, skipping the test when it is missing (failing
-// instead when CI=true).
-func needDataFile(t *testing.T, path, how string) string {
-	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s missing in CI: %s (%v)", path, how, err)
-		}
-		t.Skipf("%s missing: %s", path, how)
-	}
-	return path
-}
-
-func needGeoLiteCity(t *testing.T) string {
-	return needDataFile(t, geoLiteCityPath, "run scripts/fetch-data.sh")
-}
-
-// conformanceGlob returns the conformance files matching pattern (under
-// the conformance root), skipping the test when there are none.
-func conformanceGlob(t *testing.T, pattern string) []string {
-	t.Helper()
-	needDataFile(t, conformanceRoot, "the conformance suite lives in shared/mmdb-conformance")
-	files, err := filepath.Glob(filepath.Join(conformanceRoot, pattern))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no conformance files match %s (%v)", pattern, err)
-	}
-	return files
-}
-
 // inspectJSON is the part of inspect --json the tests read.
 type inspectJSON struct {
-	FileSize int `json:"file_size"`
-	Metadata struct {
-		DatabaseType string            `json:"database_type"`
-		Description  map[string]string `json:"description"`
-		Languages    []string          `json:"languages"`
-		Major        uint              `json:"binary_format_major_version"`
-		Minor        uint              `json:"binary_format_minor_version"`
-		IPVersion    uint              `json:"ip_version"`
-		RecordSize   uint              `json:"record_size"`
-		NodeCount    uint              `json:"node_count"`
-		BuildEpoch   uint64            `json:"build_epoch"`
-		BuildTime    string            `json:"build_time"`
-	} `json:"metadata"`
-	SearchTreeSize  uint64 `json:"search_tree_size"`
-	DataSectionSize uint64 `json:"data_section_size"`
-	MetadataSize    uint64 `json:"metadata_size"`
-	NodesReached    uint64 `json:"nodes_reached"`
-	DistinctRecords uint64 `json:"distinct_records"`
+	FileSize        int             `json:"file_size"`
+	Metadata        inspectMetadata `json:"metadata"`
+	SearchTreeSize  uint64          `json:"search_tree_size"`
+	DataSectionSize uint64          `json:"data_section_size"`
+	MetadataSize    uint64          `json:"metadata_size"`
+	NodesReached    uint64          `json:"nodes_reached"`
+	DistinctRecords uint64          `json:"distinct_records"`
 	Networks        struct {
 		Total uint64       `json:"total"`
 		IPv4  inspectFamJS `json:"ipv4"`
@@ -106,6 +63,19 @@ func runInspectJSON(t *testing.T, path string) inspectJSON {
 	var rep inspectJSON
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("inspect --json printed %q: %v", out, err)
+	}
+	// The metadata keys are the file's own names (SPEC), whatever the
+	// Go struct that prints them says.
+	var raw struct {
+		Metadata map[string]json.RawMessage `json:"metadata"`
+	}
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatalf("inspect --json printed %q: %v", out, err)
+	}
+	want := []string{"binary_format_major_version", "binary_format_minor_version", "build_epoch", "build_time",
+		"database_type", "description", "ip_version", "languages", "node_count", "record_size"}
+	if got := slices.Sorted(maps.Keys(raw.Metadata)); !slices.Equal(got, want) {
+		t.Errorf("inspect --json metadata keys %q, want %q", got, want)
 	}
 	return rep
 }
@@ -227,7 +197,7 @@ func checkInspect(t *testing.T, path string, rep inspectJSON, c netCensus, md ma
 // TestInspectAgainstMaxminddbGolang compares inspect with maxminddb-golang
 // v2 on every valid conformance test database.
 func TestInspectAgainstMaxminddbGolang(t *testing.T) {
-	for _, path := range conformanceGlob(t, "test-data/*.mmdb") {
+	for _, path := range testutil.ConformanceGlob(t, "test-data/*.mmdb") {
 		name := filepath.Base(path)
 		if _, broken := brokenConformance[name]; broken {
 			continue
@@ -243,7 +213,7 @@ func TestInspectAgainstMaxminddbGolang(t *testing.T) {
 // GeoLite2-City database (3.5 million networks) and checks that the walk
 // is fast.
 func TestInspectGeoLite(t *testing.T) {
-	path := needGeoLiteCity(t)
+	path := testutil.GeoLiteCity(t)
 	rep := runInspectJSON(t, path)
 	c, md := censusV2(t, path)
 	checkInspect(t, path, rep, c, md)
@@ -381,52 +351,21 @@ func TestInspectKnownCounts(t *testing.T) {
 	}
 }
 
-// TestInspectErrors runs inspect as a user would, with bad arguments and
-// bad files.
-func TestInspectErrors(t *testing.T) {
+// TestInspectCyclicTree: a tree whose root's record points back at the
+// root is an error naming the file and the search tree (inspect's other
+// errors are testdata/script/inspect_usage.txtar).
+func TestInspectCyclicTree(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.mmdb")
 	writeKnownDB(t, good, format.WriterOptions{IPVersion: 4, RecordSize: 24})
-	b, err := os.ReadFile(good)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A record of the root pointing back at the root: a cycle.
-	cyclic := filepath.Join(dir, "cyclic.mmdb")
-	c := append([]byte(nil), b...)
+	c := testutil.ReadFile(t, good)
 	copy(c[0:3], []byte{0, 0, 0})
+	cyclic := filepath.Join(dir, "cyclic.mmdb")
 	if err := os.WriteFile(cyclic, c, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	notDB := filepath.Join(dir, "rows.csv")
-	if err := os.WriteFile(notDB, []byte("network,country\n1.2.3.0/24,CN\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct {
-		name   string
-		args   []string
-		code   int
-		stderr string
-	}{
-		{"help", []string{"--help"}, exitOK, "Usage: ipatlas inspect"},
-		{"no file", nil, exitUsage, "no FILE.mmdb"},
-		{"two files", []string{good, good}, exitUsage, "one FILE.mmdb"},
-		{"bad flag", []string{"--bogus", good}, exitUsage, "bogus"},
-		{"missing file", []string{filepath.Join(dir, "none.mmdb")}, exitData, "none.mmdb"},
-		{"not a database", []string{notDB}, exitData, "rows.csv: not a readable MaxMind DB file"},
-		{"cyclic tree", []string{cyclic}, exitData, "cyclic.mmdb: search tree: "},
-		{"good", []string{good}, exitOK, ""},
-		{"good, flag after", []string{good, "--json"}, exitOK, ""},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, stderr, code := runCLI(t, append([]string{"inspect"}, tc.args...)...)
-			if code != tc.code {
-				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, stderr)
-			}
-			if !strings.Contains(stderr, tc.stderr) {
-				t.Errorf("stderr lacks %q:\n%s", tc.stderr, stderr)
-			}
-		})
+	_, stderr, code := runCLI(t, "inspect", cyclic)
+	if code != exitData || !strings.Contains(stderr, "cyclic.mmdb: search tree: ") {
+		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitData, stderr)
 	}
 }

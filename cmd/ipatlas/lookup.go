@@ -16,26 +16,30 @@ import (
 	"github.com/ipatlas/ipatlas/reader"
 )
 
+const lookupHelp = `Prints one JSON line per address: the address, the network that holds it and its record:
+  {"ip":"1.2.3.4","network":"1.2.3.0/24","found":true,"record":{...}}
+A CIDR lists every network with data inside it (lines without "ip"). With no IP
+arguments, or with '-', addresses are read from standard input, one a line. Any
+MaxMind DB file works.
+
+--path prints one value of the record instead, as "value":
+  {"ip":"1.2.3.4","network":"1.2.3.0/24","found":true,"value":"CN"}
+Path elements are separated by dots (write a dot inside a key as \. and a backslash
+as \\). Each element is read as the data says, as mmdblookup does: in a map it is a
+key; in an array it is an index, negative indexes counting from the end (-1 is the
+last). When the record has nothing at the path (a missing key, an index out of
+range, a key into a string) the line has "found":true and "value":null; an
+address without a record has "found":false and "value":null. Neither is an error.
+
+Values are plain JSON: integers of every width as numbers (uint128 too, which may
+exceed what a JavaScript number holds), bytes as base64 strings, NaN and infinities
+as the strings "NaN", "+Inf" and "-Inf".
+
+Exit status 1 when a query is not an address or CIDR (the others are still
+answered) or the file is not a MaxMind DB; 2 for bad flags.`
+
 func runLookup(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("lookup", "[--path a.b.0.c] FILE.mmdb [IP|CIDR]...",
-		"Prints one JSON line per address: the address, the network that holds it and its record:\n"+
-			"  {\"ip\":\"1.2.3.4\",\"network\":\"1.2.3.0/24\",\"found\":true,\"record\":{...}}\n"+
-			"A CIDR lists every network with data inside it (lines without \"ip\"). With no IP\n"+
-			"arguments, or with '-', addresses are read from standard input, one a line. Any\n"+
-			"MaxMind DB file works.\n\n"+
-			"--path prints one value of the record instead, as \"value\":\n"+
-			"  {\"ip\":\"1.2.3.4\",\"network\":\"1.2.3.0/24\",\"found\":true,\"value\":\"CN\"}\n"+
-			"Path elements are separated by dots (write a dot inside a key as \\. and a backslash\n"+
-			"as \\\\). Each element is read as the data says, as mmdblookup does: in a map it is a\n"+
-			"key; in an array it is an index, negative indexes counting from the end (-1 is the\n"+
-			"last). When the record has nothing at the path (a missing key, an index out of\n"+
-			"range, a key into a string) the line has \"found\":true and \"value\":null; an\n"+
-			"address without a record has \"found\":false and \"value\":null. Neither is an error.\n\n"+
-			"Values are plain JSON: integers of every width as numbers (uint128 too, which may\n"+
-			"exceed what a JavaScript number holds), bytes as base64 strings, NaN and infinities\n"+
-			"as the strings \"NaN\", \"+Inf\" and \"-Inf\".\n\n"+
-			"Exit status 1 when a query is not an address or CIDR (the others are still\n"+
-			"answered) or the file is not a MaxMind DB; 2 for bad flags.", stderr)
+	fs := newFlags("lookup", "[--path a.b.0.c] FILE.mmdb [IP|CIDR]...", lookupHelp, stderr)
 	pathFlag := fs.String("path", "", "print only the value at this `path` of each record, e.g. country.iso_code or subdivisions.-1.names.en")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {

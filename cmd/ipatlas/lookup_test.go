@@ -10,7 +10,6 @@ import (
 	"math/big"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -20,22 +19,6 @@ import (
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/testutil"
 )
-
-// runCLIInput is runCLI with stdin.
-func runCLIInput(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	cmd := exec.Command(ipatlasBin, args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return o.String(), e.String(), ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running ipatlas %s: %v", strings.Join(args, " "), err)
-	}
-	return o.String(), e.String(), 0
-}
 
 // matches reports whether ours (lookup's JSON, decoded with UseNumber)
 // is the value mmdblookup printed, and if not, why.
@@ -98,27 +81,18 @@ func mmdbMatches(v testutil.MmdbValue, ours any) string {
 	return ""
 }
 
-// mmdblookupPath runs mmdblookup for one address and path: the value, or
-// found=false (no record), or pathOK=false (the record has nothing there).
-func mmdblookupPath(t *testing.T, db, ip string, path []string) (v testutil.MmdbValue, found, pathOK bool) {
+// mmdblookupAt looks a up in db with libmaxminddb's mmdblookup along
+// path (map keys and array indexes): the value, or found=false (no
+// record), or pathOK=false (the record has nothing there).
+func mmdblookupAt(t *testing.T, db string, a netip.Addr, path ...string) (v testutil.MmdbValue, found, pathOK bool) {
 	t.Helper()
-	args := append([]string{"--file", db, "--ip", ip, "--"}, path...)
-	cmd := exec.Command("/usr/bin/mmdblookup", args...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	switch {
-	case err == nil:
-	case strings.Contains(e.String(), "Could not find an entry"):
-		return v, false, false
-	case strings.Contains(e.String(), "lookup path does not match the data"):
-		return v, true, false
-	default:
-		t.Fatalf("mmdblookup %v: %v\n%s%s", args, err, o.String(), e.String())
+	res := testutil.RunMmdblookup(t, testutil.MmdblookupBin, db, a, path...)
+	if !res.PathOK {
+		return v, res.Found, false
 	}
-	v, perr := testutil.ParseMmdblookup(o.String())
-	if perr != nil {
-		t.Fatalf("mmdblookup %v printed %q: %v", args, o.String(), perr)
+	v, err := testutil.ParseMmdblookup(res.Out)
+	if err != nil {
+		t.Fatalf("mmdblookup %s %q printed %q: %v", a, path, res.Out, err)
 	}
 	return v, true, true
 }
@@ -204,8 +178,8 @@ func writePathDB(t *testing.T, path string) {
 // path (found, value null), an address without a record (found false).
 // The whole record (lookup without --path) is compared too.
 func TestLookupPathAgainstMmdblookup(t *testing.T) {
-	needTool(t, "/usr/bin/mmdblookup", "mmdb-bin")
-	td := filepath.Join(conformanceRoot, "test-data")
+	testutil.Mmdblookup(t)
+	td := testutil.Conformance(t, "test-data")
 	custom := filepath.Join(t.TempDir(), "paths.mmdb")
 	writePathDB(t, custom)
 	type query struct {
@@ -231,13 +205,12 @@ func TestLookupPathAgainstMmdblookup(t *testing.T) {
 	// The conformance files and the custom file alone give 89 values; the
 	// real data adds more when it is there (it is optional outside CI).
 	minCompared := 85
-	if optionalGeoLite(t) {
+	if geoLite := optionalGeoLite(t); geoLite != "" {
 		minCompared = 105
-		queries = append(queries, query{geoLiteCityPath,
+		queries = append(queries, query{geoLite,
 			[]string{"81.2.69.160", "175.16.199.1", "2a02:ff80::1", "8.8.8.8", "2001:4860:4860::8888", "192.168.1.1"},
 			[]string{"", "city.names.ja", "subdivisions.-1.names.ru", "location", "postal.code", "registered_country.geoname_id", "subdivisions.0"}})
 	}
-	needDataFile(t, td, "the conformance suite lives in shared/mmdb-conformance")
 	compared := 0
 	for _, q := range queries {
 		for _, p := range q.paths {
@@ -261,7 +234,7 @@ func TestLookupPathAgainstMmdblookup(t *testing.T) {
 				}
 				for i, ip := range q.ips {
 					l := lines[i]
-					want, found, pathOK := mmdblookupPath(t, q.db, ip, elems)
+					want, found, pathOK := mmdblookupAt(t, q.db, netip.MustParseAddr(ip), elems...)
 					ours := l.Value
 					if p == "" {
 						ours = l.Record
@@ -290,18 +263,20 @@ func TestLookupPathAgainstMmdblookup(t *testing.T) {
 	}
 }
 
-// optionalGeoLite reports whether GeoLite2-City.mmdb is there for the
-// parts of a test that use it; in CI its absence fails the test.
-func optionalGeoLite(t *testing.T) bool {
+// optionalGeoLite returns the path of GeoLite2-City.mmdb when it is there
+// for the parts of a test that use it, else ""; in CI its absence fails
+// the test.
+func optionalGeoLite(t *testing.T) string {
 	t.Helper()
-	if _, err := os.Stat(geoLiteCityPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s missing in CI: run scripts/fetch-data.sh", geoLiteCityPath)
+	path := testutil.DataPath(t, "GeoLite2-City.mmdb")
+	if _, err := os.Stat(path); err != nil {
+		if testutil.InCI() {
+			t.Fatalf("%s missing in CI: %s", path, testutil.FetchHint)
 		}
-		t.Logf("%s missing: run scripts/fetch-data.sh to compare on it", geoLiteCityPath)
-		return false
+		t.Logf("%s missing (%s): the test compares on it when it is there", path, testutil.FetchHint)
+		return ""
 	}
-	return true
+	return path
 }
 
 // TestLookupPathSemantics checks what mmdblookup cannot: NaN and infinities,
@@ -374,43 +349,5 @@ func TestParseLookupPath(t *testing.T) {
 		case tc.err == "" && (err != nil || !reflect.DeepEqual(got, tc.want)):
 			t.Errorf("parseLookupPath(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
-	}
-}
-
-// TestLookupErrors runs lookup with bad arguments and input.
-func TestLookupErrors(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "paths.mmdb")
-	writePathDB(t, db)
-	cases := []struct {
-		name   string
-		stdin  string
-		args   []string
-		code   int
-		stdout string // a part of it
-		stderr string
-	}{
-		{"help", "", []string{"--help"}, exitOK, "", "--path prints one value"},
-		{"empty path", "", []string{"--path", "", db, "1.2.3.4"}, exitUsage, "", `--path "": empty path`},
-		{"bad path", "", []string{db, "--path", "a..b", "1.2.3.4"}, exitUsage, "", "empty element 2"},
-		{"bad address", "", []string{db, "--path", "list.0", "1.2.3.4", "1.2.3.400", "1.2.3.5"}, exitData,
-			`{"ip":"1.2.3.5","network":"1.2.3.0/24","found":true,"value":"first"}`, `"1.2.3.400" is not an IP address or CIDR`},
-		{"bad stdin line", "1.2.3.4\nnot-an-ip\n", []string{db, "--path", "a\\.b"}, exitData,
-			`{"ip":"1.2.3.4","network":"1.2.3.0/24","found":true,"value":"dotted"}`, "1 of the queries failed"},
-		{"ipv6 address in ipv4 file", "", []string{filepath.Join(conformanceRoot, "test-data", "MaxMind-DB-test-ipv4-24.mmdb"), "--path", "ip", "::1"}, exitData,
-			"", "IPv6 address in an IPv4-only database"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			out, errOut, code := runCLIInput(t, tc.stdin, append([]string{"lookup"}, tc.args...)...)
-			if code != tc.code {
-				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, errOut)
-			}
-			if !strings.Contains(out, tc.stdout) {
-				t.Errorf("stdout lacks %q:\n%s", tc.stdout, out)
-			}
-			if !strings.Contains(errOut, tc.stderr) {
-				t.Errorf("stderr lacks %q:\n%s", tc.stderr, errOut)
-			}
-		})
 	}
 }

@@ -10,33 +10,6 @@ import (
 	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
-// TestBadFlagOneMessage: a bad or incomplete flag gives one error line
-// and a pointer to --help, not the flag package's message followed by the
-// whole usage text and run's message again; --help still prints the usage.
-func TestBadFlagOneMessage(t *testing.T) {
-	for _, args := range [][]string{
-		{"build", "x.csv", "--out"},
-		{"lookup", "--bogus", "x.mmdb"},
-		{"serve", "--poll", "soon", "x.mmdb"},
-		{"gazetteer", "build", "--geonames"},
-	} {
-		_, stderr, code := runCLI(t, args...)
-		if code != exitUsage {
-			t.Errorf("ipatlas %s: exit status %d, want %d", strings.Join(args, " "), code, exitUsage)
-		}
-		lines := strings.Split(strings.TrimSpace(stderr), "\n")
-		if len(lines) != 2 || !strings.HasPrefix(lines[0], "ipatlas "+args[0]+": ") || !strings.Contains(lines[1], "--help") {
-			t.Errorf("ipatlas %s: stderr is not one error line and the pointer to --help:\n%s", strings.Join(args, " "), stderr)
-		}
-	}
-	for _, args := range [][]string{{"build", "--help"}, {"lookup", "-h"}, {"gazetteer", "--help"}, {"gazetteer", "build", "--help"}} {
-		_, stderr, code := runCLI(t, args...)
-		if code != exitOK || !strings.Contains(stderr, "Usage: ipatlas "+args[0]) || !strings.Contains(stderr, "Flags:\n  -") {
-			t.Errorf("ipatlas %s: exit status %d, stderr lacks the usage and its flags:\n%s", strings.Join(args, " "), code, stderr)
-		}
-	}
-}
-
 // TestHelpAligned: every summary of `ipatlas help` starts in one column,
 // whatever the longest command name.
 func TestHelpAligned(t *testing.T) {
@@ -68,17 +41,6 @@ func TestHelpAligned(t *testing.T) {
 	}
 }
 
-// TestGazetteerUsage: the usage error names the subcommand once, without
-// a repeated "gazetteer:".
-func TestGazetteerUsage(t *testing.T) {
-	for _, args := range [][]string{{"gazetteer"}, {"gazetteer", "bulid"}} {
-		_, stderr, code := runCLI(t, args...)
-		if code != exitUsage || !strings.HasPrefix(stderr, "ipatlas gazetteer: want a subcommand: build\n") {
-			t.Errorf("ipatlas %s: exit status %d, stderr:\n%s", strings.Join(args, " "), code, stderr)
-		}
-	}
-}
-
 // TestZstdSaysWhere: with --zstd, build and compile say where the
 // compressed copy went (OUT.zst) and its size, which is the file's.
 func TestZstdSaysWhere(t *testing.T) {
@@ -102,66 +64,10 @@ func TestZstdSaysWhere(t *testing.T) {
 	}
 }
 
-// TestBuildOutFolderMissing: an --out in a folder that does not exist is
-// named as the --out it is, not only as a stat of its folder.
-func TestBuildOutFolderMissing(t *testing.T) {
-	dir := t.TempDir()
-	in := oneRowCSV(t, dir)
-	out := filepath.Join(dir, "missing", "out.mmdb")
-	_, stderr, code := runCLI(t, "build", "--out", out, in)
-	if code != exitData || !strings.HasPrefix(stderr, "ipatlas build: --out "+out+": ") || !strings.Contains(stderr, "no such file") {
-		t.Errorf("build --out %s: exit status %d, stderr:\n%s", out, code, stderr)
-	}
-}
-
-// TestMMDBInputHint: a .mmdb given to build or ingest as an input is
-// rejected with the way to rebuild it (export its rows, build those),
-// and that way works.
-func TestMMDBInputHint(t *testing.T) {
-	dir := t.TempDir()
-	in := oneRowCSV(t, dir)
-	db := filepath.Join(dir, "db.mmdb")
-	if _, stderr, code := runCLI(t, "build", "--out", db, in); code != exitOK {
-		t.Fatalf("build: exit status %d: %s", code, stderr)
-	}
-	const hint = "hint: a .mmdb is a database, not inference results; to rebuild one, export its rows and give those: ipatlas export FILE.mmdb --out rows.jsonl"
-	for _, args := range [][]string{
-		{"build", "--out", filepath.Join(dir, "copy.mmdb"), db},
-		{"ingest", "--db", filepath.Join(dir, "store"), "--source", "s", db},
-	} {
-		_, stderr, code := runCLI(t, args...)
-		if code != exitData || !strings.Contains(stderr, "db.mmdb: cannot tell the format") || !strings.Contains(stderr, hint) {
-			t.Errorf("ipatlas %s: exit status %d, stderr without the hint:\n%s", strings.Join(args, " "), code, stderr)
-		}
-	}
-	rows := filepath.Join(dir, "rows.jsonl")
-	if _, stderr, code := runCLI(t, "export", db, "--out", rows); code != exitOK {
-		t.Fatalf("export: exit status %d: %s", code, stderr)
-	}
-	if _, stderr, code := runCLI(t, "build", "--out", filepath.Join(dir, "copy.mmdb"), rows); code != exitOK {
-		t.Fatalf("build from the exported rows: exit status %d: %s", code, stderr)
-	}
-	if _, _, code := runCLI(t, "diff", "--brief", db, filepath.Join(dir, "copy.mmdb")); code != exitOK {
-		t.Errorf("the rebuild answers differently (diff exit status %d)", code)
-	}
-	// Other inputs whose format is unknown get no such hint.
-	other := filepath.Join(dir, "rows.txt")
-	if err := os.WriteFile(other, []byte("network\n1.2.3.0/24\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, stderr, _ := runCLI(t, "build", "--out", filepath.Join(dir, "x.mmdb"), other); strings.Contains(stderr, "hint: a .mmdb") {
-		t.Errorf("a .txt input got the .mmdb hint:\n%s", stderr)
-	}
-}
-
 // oneRowCSV writes in.csv, one good row, into dir and returns its path.
 func oneRowCSV(t *testing.T, dir string) string {
 	t.Helper()
-	in := filepath.Join(dir, "in.csv")
-	if err := os.WriteFile(in, []byte("network,country_code\n1.2.3.0/24,CN\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return in
+	return writeFile(t, dir, "in.csv", "network,country_code\n1.2.3.0/24,CN\n")
 }
 
 // TestErrorNamesCommandOnce: an error from a package named as the command

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // readmeBlocks returns the ```sh blocks of README.md, in order.
@@ -82,7 +84,7 @@ func TestREADMEExamples(t *testing.T) {
 			continue
 		}
 		if strings.Contains(text, "data/") {
-			needDataFile(t, geoLiteCityPath, "run scripts/fetch-data.sh")
+			testutil.GeoLiteCity(t)
 		}
 		if strings.Contains(text, "127.0.0.1:8080") {
 			l, err := net.Listen("tcp", "127.0.0.1:8080")

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // transcriptStep is one command of a README transcript and the output the
@@ -85,7 +87,7 @@ func TestREADMETranscripts(t *testing.T) {
 			continue
 		}
 		if strings.Contains(block, "mmdblookup") {
-			needTool(t, "/usr/bin/mmdblookup", "Debian package mmdb-bin")
+			testutil.Mmdblookup(t)
 		}
 		work := t.TempDir()
 		entries, err := os.ReadDir(root)

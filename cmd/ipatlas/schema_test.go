@@ -50,13 +50,6 @@ func TestInputSchemaDocumented(t *testing.T) {
 // suggests the fix.
 func TestRejectHints(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, data string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	var many strings.Builder
 	many.WriteString("network,country_code\n")
 	for i := range 150 {
@@ -68,13 +61,13 @@ func TestRejectHints(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"no parent", []string{write("cities.csv", "network,country,city\n1.2.3.0/24,France,Paris\n1.2.4.0/24,France,Lyon\n")},
+		{"no parent", []string{writeFile(t, dir, "cities.csv", "network,country,city\n1.2.3.0/24,France,Paris\n1.2.4.0/24,France,Lyon\n")},
 			[]string{"cities.csv:2: city", "cities.csv:3: city", "--levels country,city,district,street,community", "--skip-bad-rows"}},
-		{"raw as jsonl", []string{"--format", "jsonl", write("rows.ndjson", `{"network":"1.2.3.0/24","record":{"a":1}}`+"\n")},
+		{"raw as jsonl", []string{"--format", "jsonl", writeFile(t, dir, "rows.ndjson", `{"network":"1.2.3.0/24","record":{"a":1}}`+"\n")},
 			[]string{"rows.ndjson:1: record", "--format raw"}},
-		{"unknown column", []string{write("colour.csv", "network,country,colour\n1.2.3.0/24,China,red\n")},
+		{"unknown column", []string{writeFile(t, dir, "colour.csv", "network,country,colour\n1.2.3.0/24,China,red\n")},
 			[]string{"colour.csv:1: colour", "--extra colour"}},
-		{"100 bad rows", []string{write("many.csv", many.String())},
+		{"100 bad rows", []string{writeFile(t, dir, "many.csv", many.String())},
 			[]string{"many.csv:2: network", "many.csv:101: network", "stopped at 100 bad rows"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -95,15 +95,11 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err := flagsFromEnv(fs, "IPATLAS_"); err != nil {
 		return err
 	}
-	rest, err := parseInterleaved(fs, args)
+	path, err := parseOneDatabase(fs, args)
 	if err != nil {
 		return err
 	}
 	switch {
-	case len(rest) == 0:
-		return usagef("no FILE.mmdb")
-	case len(rest) > 1:
-		return usagef("serve takes one FILE.mmdb, got %d arguments", len(rest))
 	case c.poll < 0:
 		return usagef("--poll must be 0 or more, got %s", c.poll)
 	case c.check != string(servepkg.CheckSample) && c.check != string(servepkg.CheckFull):
@@ -124,7 +120,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if _, _, err := net.SplitHostPort(c.addr); err != nil {
 		return usagef("--addr %q: %v", c.addr, err)
 	}
-	return serve(rest[0], c, stdout, stderr)
+	return serve(path, c, stdout, stderr)
 }
 
 func serve(path string, c serveConfig, stdout, stderr io.Writer) error {

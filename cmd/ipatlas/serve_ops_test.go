@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/ipatlas/ipatlas/internal/servetest"
-
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	servepkg "github.com/ipatlas/ipatlas/serve"
 )
 
@@ -262,7 +262,7 @@ func TestServeFIFOUnderLoad(t *testing.T) {
 // (bench/SERVE.md). Now batches are admitted a few at a time: the
 // ordinary clients see no failure and the RSS stays far below.
 func TestServeSlowReaders(t *testing.T) {
-	db := serveGeoLite(t)
+	db := testutil.GeoLiteCity(t)
 	dir := t.TempDir()
 	loadgen := serveLoadgen(t, dir)
 	p := startServe(t, db)

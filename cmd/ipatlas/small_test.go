@@ -14,18 +14,11 @@ import (
 // TestSmallThings holds issue 14's point 13, one subtest each.
 func TestSmallThings(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, data string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	t.Run("Go-only number syntax", func(t *testing.T) {
 		for _, c := range []struct{ col, val string }{
 			{"latitude", "1_0"}, {"longitude", "0x1p3"}, {"confidence", "0x1p-1"}, {"country_confidence", "Inf"},
 		} {
-			in := write("n.csv", "network,country_code,latitude,longitude,confidence,country_confidence\n1.2.3.0/24,CN,1,2,0.5,0.5\n")
+			in := writeFile(t, dir, "n.csv", "network,country_code,latitude,longitude,confidence,country_confidence\n1.2.3.0/24,CN,1,2,0.5,0.5\n")
 			data, _ := os.ReadFile(in)
 			lines := strings.Split(string(data), "\n")
 			cols := strings.Split(lines[1], ",")
@@ -34,7 +27,7 @@ func TestSmallThings(t *testing.T) {
 					cols[i] = c.val
 				}
 			}
-			write("n.csv", lines[0]+"\n"+strings.Join(cols, ",")+"\n")
+			writeFile(t, dir, "n.csv", lines[0]+"\n"+strings.Join(cols, ",")+"\n")
 			_, stderr, code := runCLI(t, "build", "--out", filepath.Join(dir, "n.mmdb"), in)
 			if code != exitData || !strings.Contains(stderr, "n.csv:2: "+c.col) {
 				t.Errorf("%s %s: exit %d, want %d naming n.csv:2: %s\n%s", c.col, c.val, code, exitData, c.col, stderr)
@@ -48,10 +41,10 @@ func TestSmallThings(t *testing.T) {
 			t.Fatal(err)
 		}
 		enc, _ := zstd.NewWriter(nil)
-		zst := write("h.mmdb.zst", string(enc.EncodeAll(raw, nil)))
+		zst := writeFile(t, dir, "h.mmdb.zst", string(enc.EncodeAll(raw, nil)))
 		for _, c := range []struct{ path, want string }{
 			{zst, "zstd-compressed"},
-			{write("notes.txt", "hello\n"), "not a valid MaxMind DB"},
+			{writeFile(t, dir, "notes.txt", "hello\n"), "not a valid MaxMind DB"},
 		} {
 			_, stderr, code := runCLI(t, "lookup", c.path, "1.2.3.4")
 			if code != exitData || !strings.Contains(stderr, c.path+": "+c.want) {
@@ -90,7 +83,7 @@ func TestSmallThings(t *testing.T) {
 	})
 	t.Run("empty store, empty database", func(t *testing.T) {
 		store := filepath.Join(dir, "store")
-		mustRunCLI(t, exitOK, "ingest", "--db", store, "--source", "a", write("one.csv", "network,country_code\n1.2.3.0/24,CN\n"))
+		mustRunCLI(t, exitOK, "ingest", "--db", store, "--source", "a", writeFile(t, dir, "one.csv", "network,country_code\n1.2.3.0/24,CN\n"))
 		mustRunCLI(t, exitOK, "sources", "--db", store, "--remove", "a")
 		empty := filepath.Join(dir, "empty.mmdb")
 		_, stderr := mustRunCLI(t, exitOK, "compile", "--db", store, "--out", empty)

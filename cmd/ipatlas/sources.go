@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ipatlas/ipatlas/internal/atomicfile"
 	"github.com/ipatlas/ipatlas/kv"
 )
 
@@ -50,18 +51,14 @@ func readSources(db string) (map[string]*sourceInfo, error) {
 	return m, nil
 }
 
-// writeSources replaces the store's sourcesFile atomically.
+// writeSources replaces the store's sourcesFile atomically (synced, its
+// folder too).
 func writeSources(db string, m map[string]*sourceInfo) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(db, sourcesFile)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.WriteFile(filepath.Join(db, sourcesFile), append(b, '\n'))
 }
 
 // openStore opens the store at dir, saying so when another process has
@@ -104,24 +101,14 @@ func runSources(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if len(rest) > 0 {
-		return usagef("unexpected arguments %q", rest)
+	if err := storeOnly(rest, *db); err != nil {
+		return err
 	}
-	if *db == "" {
-		return usagef("--db is required")
-	}
-	if _, err := os.Stat(*db); err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	st, err := openStore(*db)
+	st, infos, err := openStoreSources(*db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	infos, err := readSources(*db)
-	if err != nil {
-		return err
-	}
 	if *remove != "" {
 		if err := st.DropLayer(*remove); err != nil {
 			if errors.Is(err, kv.ErrNoLayer) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,16 +16,9 @@ import (
 func TestSourcesRemembered(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "store")
-	write := func(name, data string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	a1 := write("a1.csv", "network,country,city\n1.2.3.0/24,France,Paris\n")
-	a2 := write("a2.csv", "network,country,city\n1.2.3.0/24,France,Lyon\n")
-	b := write("b.csv", "network,country\n1.2.3.0/24,Germany\n")
+	a1 := writeFile(t, dir, "a1.csv", "network,country,city\n1.2.3.0/24,France,Paris\n")
+	a2 := writeFile(t, dir, "a2.csv", "network,country,city\n1.2.3.0/24,France,Lyon\n")
+	b := writeFile(t, dir, "b.csv", "network,country\n1.2.3.0/24,Germany\n")
 	mustRunCLI(t, exitOK, "ingest", "--db", db, "--source", "a", "--priority", "5", "--levels", "country,city", a1)
 	mustRunCLI(t, exitOK, "ingest", "--db", db, "--source", "b", "--priority", "1", b)
 	// Without flags: the levels and the priority of a are kept.

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/ipatlas/ipatlas/kv"
 )
@@ -23,22 +22,12 @@ func runStore(args []string, stdout, stderr io.Writer) error {
 			"format %d is left as it is; a newer one is refused. Other commands refuse a store of another\n"+
 			"format and say so.", kv.FormatVersion, kv.FormatVersion), stderr)
 	db := fs.String("db", "", "the store directory (required)")
-	memory := memoryFlag(fs)
-	rest, err := parseInterleaved(fs, args[1:])
+	rest, err := parseWithMemory(fs, args[1:])
 	if err != nil {
 		return err
 	}
-	if len(rest) > 0 {
-		return usagef("unexpected arguments %q", rest)
-	}
-	if *db == "" {
-		return usagef("--db is required")
-	}
-	if err := memory(); err != nil {
+	if err := storeOnly(rest, *db); err != nil {
 		return err
-	}
-	if _, err := os.Stat(*db); err != nil {
-		return fmt.Errorf("store: %w", err)
 	}
 	from, err := kv.Migrate(*db, kv.Options{})
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // deadPID returns the ID of a process that has exited.
@@ -21,19 +23,6 @@ func deadPID(t *testing.T) int {
 		t.Skipf("cannot run true: %v", err)
 	}
 	return cmd.ProcessState.Pid()
-}
-
-func dirNames(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
 }
 
 // TestStaleTempsSwept: the temporary files a killed compile or build
@@ -67,7 +56,7 @@ func TestStaleTempsSwept(t *testing.T) {
 		}
 	}
 	mustRunCLI(t, exitOK, append([]string{"build", "--zstd", "--out", filepath.Join(dir, "out.mmdb")}, sampleInputs...)...)
-	names := dirNames(t, dir)
+	names := testutil.DirNames(t, dir)
 	for _, n := range stale {
 		if slices.Contains(names, n) {
 			t.Errorf("%s (of a dead process) is still there", n)
@@ -113,7 +102,7 @@ func TestBuildInterruptedCleansUp(t *testing.T) {
 			}
 			deadline := time.Now().Add(30 * time.Second)
 			for {
-				if slices.ContainsFunc(dirNames(t, outDir), func(n string) bool { return strings.HasPrefix(n, ".ipatlas-build-") }) {
+				if slices.ContainsFunc(testutil.DirNames(t, outDir), func(n string) bool { return strings.HasPrefix(n, ".ipatlas-build-") }) {
 					break
 				}
 				if time.Now().After(deadline) {
@@ -128,7 +117,7 @@ func TestBuildInterruptedCleansUp(t *testing.T) {
 			}
 			err := cmd.Wait()
 			code := cmd.ProcessState.ExitCode()
-			if names := dirNames(t, outDir); code == 0 {
+			if names := testutil.DirNames(t, outDir); code == 0 {
 				t.Skipf("the build finished before the signal (%v)", names)
 			} else if len(names) != 0 {
 				t.Errorf("left behind: %v", names)

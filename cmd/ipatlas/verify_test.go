@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/reader"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
@@ -98,9 +99,9 @@ func mmdblookupOpens(t *testing.T, path string) bool {
 // verdicts agree with maxminddb-golang v2's Open+Verify and, for the
 // files that pass, with libmaxminddb opening them.
 func TestVerifyConformance(t *testing.T) {
-	needTool(t, "/usr/bin/mmdblookup", "mmdb-bin")
+	testutil.Mmdblookup(t)
 	seenBroken := 0
-	for _, path := range conformanceGlob(t, "test-data/*.mmdb") {
+	for _, path := range testutil.ConformanceGlob(t, "test-data/*.mmdb") {
 		name := filepath.Base(path)
 		t.Run("test-data/"+name, func(t *testing.T) {
 			out, errOut, code := runCLI(t, "verify", path)
@@ -126,12 +127,12 @@ func TestVerifyConformance(t *testing.T) {
 	if seenBroken != len(brokenConformance) {
 		t.Errorf("found %d of the %d broken test-data files", seenBroken, len(brokenConformance))
 	}
-	bad := conformanceGlob(t, "bad-data/*/*.mmdb")
+	bad := testutil.ConformanceGlob(t, "bad-data/*/*.mmdb")
 	if len(bad) != len(badDataStage) {
 		t.Errorf("%d bad-data files, %d in the table", len(bad), len(badDataStage))
 	}
 	for _, path := range bad {
-		rel, _ := filepath.Rel(filepath.Join(conformanceRoot, "bad-data"), path)
+		rel, _ := filepath.Rel(testutil.Conformance(t, "bad-data"), path)
 		t.Run("bad-data/"+rel, func(t *testing.T) {
 			want, ok := badDataStage[filepath.ToSlash(rel)]
 			if !ok {
@@ -182,7 +183,7 @@ func TestVerifyConformance(t *testing.T) {
 // TestVerifyGeoLite checks the real GeoLite2-City database and logs how
 // long the check takes.
 func TestVerifyGeoLite(t *testing.T) {
-	path := needGeoLiteCity(t)
+	path := testutil.GeoLiteCity(t)
 	start := time.Now()
 	out, errOut, code := runCLI(t, "verify", path)
 	if code != exitOK || errOut != "" {
@@ -246,7 +247,7 @@ func oneNodeTree() []byte { return format.AppendNode(nil, 24, 17+0, 17+9) }
 // maxminddb-golang v2 rejects it, or two readers read it differently) or
 // by the layout worked out by hand above.
 func TestVerifyBeyondReader(t *testing.T) {
-	needTool(t, "/usr/bin/mmdblookup", "mmdb-bin")
+	testutil.Mmdblookup(t)
 	dir := t.TempDir()
 	md := func(edit func(format.Map)) format.Map {
 		m := handMetadata(1)
@@ -319,7 +320,7 @@ func TestVerifyBeyondReader(t *testing.T) {
 				// Two readers, two answers: libmaxminddb's path lookup
 				// takes the first copy of the key, maxminddb-golang's
 				// decoding of the whole map the last.
-				c, _, _ := mmdblookupPath(t, path, "1.1.1.1", []string{tc.witnessPath})
+				c, _, _ := mmdblookupAt(t, path, netip.MustParseAddr("1.1.1.1"), tc.witnessPath)
 				db, err := maxminddb.Open(path)
 				if err != nil {
 					t.Fatal(err)
@@ -433,8 +434,7 @@ func TestVerifyCorrupted(t *testing.T) {
 // never crashes, and fails every copy maxminddb-golang v2 rejects; a copy
 // only verify rejects must be one of verify's own checks.
 func TestVerifyRandomFlips(t *testing.T) {
-	src := filepath.Join(conformanceRoot, "test-data", "GeoIP2-City-Test.mmdb")
-	needDataFile(t, src, "the conformance suite lives in shared/mmdb-conformance")
+	src := testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb")
 	orig, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
@@ -467,48 +467,6 @@ func TestVerifyRandomFlips(t *testing.T) {
 		}
 	}
 	t.Logf("60 flips: %d rejected by both, %d by verify only", both, onlyOurs)
-}
-
-// TestVerifyUsage runs verify as a user would: flags, several files,
-// quiet mode.
-func TestVerifyUsage(t *testing.T) {
-	dir := t.TempDir()
-	good := filepath.Join(dir, "good.mmdb")
-	writeKnownDB(t, good, format.WriterOptions{IPVersion: 4, RecordSize: 28})
-	bad := filepath.Join(dir, "bad.mmdb")
-	if err := os.WriteFile(bad, []byte("not a database"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct {
-		name   string
-		args   []string
-		code   int
-		stdout string
-		stderr string
-	}{
-		{"help", []string{"--help"}, exitOK, "", "libmaxminddb would refuse to open it"},
-		{"no file", nil, exitUsage, "", "no FILE.mmdb"},
-		{"bad flag", []string{"--bogus", good}, exitUsage, "", "bogus"},
-		{"missing file", []string{filepath.Join(dir, "none.mmdb")}, exitData, "", "none.mmdb: no such file"},
-		{"good", []string{good}, exitOK, good + `: ok: MaxMind DB 2.0, "ipatlas-City", ip_version 4, record_size 28`, ""},
-		{"quiet", []string{"-q", good}, exitOK, "", ""},
-		{"one bad of three", []string{good, bad, "-q", good}, exitData, "", "ipatlas verify: " + bad + ": not a readable MaxMind DB file"},
-		{"summary", []string{good, bad}, exitData, good + ": ok", "ipatlas verify: 1 of 2 files failed"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			out, errOut, code := runCLI(t, append([]string{"verify"}, tc.args...)...)
-			if code != tc.code {
-				t.Errorf("exit %d, want %d:\n%s", code, tc.code, errOut)
-			}
-			if !strings.Contains(out, tc.stdout) || tc.stdout == "" && tc.name == "quiet" && out != "" {
-				t.Errorf("stdout %q, want %q", out, tc.stdout)
-			}
-			if !strings.Contains(errOut, tc.stderr) {
-				t.Errorf("stderr lacks %q:\n%s", tc.stderr, errOut)
-			}
-		})
-	}
 }
 
 // TestVerifyPointerInsideValue: a data-section pointer into the middle of

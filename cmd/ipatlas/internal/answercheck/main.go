@@ -31,6 +31,7 @@ import (
 	"os"
 	"reflect"
 
+	"github.com/ipatlas/ipatlas/cmd/ipatlas/internal/answercheck/report"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 )
 
@@ -46,21 +47,6 @@ func (l *prefixList) Set(s string) error {
 	}
 	*l = append(*l, p.Masked())
 	return nil
-}
-
-// report is what answercheck prints.
-type report struct {
-	Addresses  int          `json:"addresses"`
-	Found      int          `json:"found"`
-	Pairs      int          `json:"record_pairs_compared"`
-	Wider      int          `json:"wider_in_b"`
-	Skipped    int          `json:"skipped"`
-	SkipFound  int          `json:"skipped_found_in_a"`
-	TypeSample []netip.Addr `json:"type_sample"`
-	// Networks4 and Networks6 count A's networks with data (aliases
-	// left out).
-	Networks4 int `json:"networks4_a"`
-	Networks6 int `json:"networks6_a"`
 }
 
 func main() {
@@ -83,8 +69,8 @@ func main() {
 	json.NewEncoder(os.Stdout).Encode(rep)
 }
 
-func check(pathA, pathB string, n4, n6 int, seed uint64, networks bool, skip prefixList) (report, error) {
-	var rep report
+func check(pathA, pathB string, n4, n6 int, seed uint64, networks bool, skip prefixList) (report.Report, error) {
+	var rep report.Report
 	a, err := maxminddb.Open(pathA)
 	if err != nil {
 		return rep, err
