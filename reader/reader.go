@@ -392,7 +392,40 @@ func (r *Reader) walk4(a [4]byte) (uint, int) {
 		j = uint(e >> 32)
 		bits <<= j
 	}
+	node, j = r.walkWord(node, bits, j)
+	return node, r.ipv4StartBitDepth + int(j)
+}
+
+// walk6 walks the whole tree for a 128-bit key.
+func (r *Reader) walk6(a [16]byte) (uint, int) {
+	node := uint(0)
+	nc := r.nodeCnt
+	i := uint(0)
+	if idx := r.idx6; idx != nil {
+		k := uint(a[0])<<8 | uint(a[1])
+		e := atomic.LoadUint64(&idx[k])
+		if e == 0 {
+			e = r.fill6(k)
+		}
+		node = uint(uint32(e))
+		i = uint(e >> 32)
+	}
+	for i < 128 && node < nc {
+		bits := binary.BigEndian.Uint32(a[(i>>5)*4:]) << (i & 31)
+		var j uint
+		node, j = r.walkWord(node, bits, i&31)
+		i = i&^31 + j
+	}
+	return node, int(i)
+}
+
+// walkWord walks from node by the bits of one 32-bit word of the key,
+// bits already shifted so that key bit j is its top bit, until bit 32 or
+// a record that is not a node; it returns that record and the bit it
+// stopped at. One loop per record size, as maxminddb-golang v2 has.
+func (r *Reader) walkWord(node uint, bits uint32, j uint) (uint, uint) {
 	t := r.tree
+	nc := r.nodeCnt
 	switch r.recSize {
 	case 24:
 		for ; j < 32 && node < nc; j++ {
@@ -417,54 +450,7 @@ func (r *Reader) walk4(a [4]byte) (uint, int) {
 			bits <<= 1
 		}
 	}
-	return node, r.ipv4StartBitDepth + int(j)
-}
-
-// walk6 walks the whole tree for a 128-bit key.
-func (r *Reader) walk6(a [16]byte) (uint, int) {
-	node := uint(0)
-	nc := r.nodeCnt
-	i := uint(0)
-	if idx := r.idx6; idx != nil {
-		k := uint(a[0])<<8 | uint(a[1])
-		e := atomic.LoadUint64(&idx[k])
-		if e == 0 {
-			e = r.fill6(k)
-		}
-		node = uint(uint32(e))
-		i = uint(e >> 32)
-	}
-	t := r.tree
-	for i < 128 && node < nc {
-		bits := binary.BigEndian.Uint32(a[(i>>5)*4:]) << (i & 31)
-		j := i & 31
-		switch r.recSize {
-		case 24:
-			for ; j < 32 && node < nc; j++ {
-				o := node*6 + uint(bits>>31)*3
-				b := t[o : o+3]
-				node = uint(b[0])<<16 | uint(b[1])<<8 | uint(b[2])
-				bits <<= 1
-			}
-		case 28:
-			for ; j < 32 && node < nc; j++ {
-				bit := uint(bits >> 31)
-				o := node*7 + bit*3
-				w := uint(binary.BigEndian.Uint32(t[o : o+4]))
-				left := 1 - bit
-				node = (w>>(left*8))&0x00FFFFFF | (w<<(left*20))&0x0F000000
-				bits <<= 1
-			}
-		default:
-			for ; j < 32 && node < nc; j++ {
-				o := node*8 + uint(bits>>31)*4
-				node = uint(binary.BigEndian.Uint32(t[o : o+4]))
-				bits <<= 1
-			}
-		}
-		i = i&^31 + j
-	}
-	return node, int(i)
+	return node, j
 }
 
 func (r *Reader) resolveDataPointer(pointer uint) (uint, error) {
