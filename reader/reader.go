@@ -377,7 +377,8 @@ func (r *Reader) walk4(a [4]byte) (uint, int) {
 		i := uint(bits >> r.idx4Shift)
 		e := atomic.LoadUint32(&idx[i])
 		if e == 0 {
-			e = r.fill4p(i)
+			r.fill(nil, idx, r.ipv4Start, r.idx4Bits, i)
+			e = atomic.LoadUint32(&idx[i])
 		}
 		node = uint(e & packedRecordMask)
 		j = uint(e >> packedShift)
@@ -386,7 +387,8 @@ func (r *Reader) walk4(a [4]byte) (uint, int) {
 		i := uint(bits >> r.idx4Shift)
 		e := atomic.LoadUint64(&idx[i])
 		if e == 0 {
-			e = r.fill4(i)
+			r.fill(idx, nil, r.ipv4Start, r.idx4Bits, i)
+			e = atomic.LoadUint64(&idx[i])
 		}
 		node = uint(uint32(e))
 		j = uint(e >> 32)
@@ -405,7 +407,8 @@ func (r *Reader) walk6(a [16]byte) (uint, int) {
 		k := uint(a[0])<<8 | uint(a[1])
 		e := atomic.LoadUint64(&idx[k])
 		if e == 0 {
-			e = r.fill6(k)
+			r.fill(idx, nil, 0, ipv6IndexBits, k)
+			e = atomic.LoadUint64(&idx[k])
 		}
 		node = uint(uint32(e))
 		i = uint(e >> 32)
