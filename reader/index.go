@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/ipatlas/ipatlas/internal/mmapfile"
 )
 
 // The acceleration indexes replace the first bits of a tree walk with one
@@ -101,7 +103,7 @@ type indexMapping struct {
 func (m indexMapping) free() {
 	if m.live != nil && m.live.CompareAndSwap(true, false) {
 		for _, b := range m.maps {
-			_ = unmapAnon(b)
+			_ = mmapfile.Unmap(b)
 		}
 	}
 }
@@ -121,7 +123,7 @@ func (r *Reader) indexMemory(size int) []byte {
 		w := make([]uint64, size/8)
 		return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(w))), size)
 	}
-	if b, err := mapAnon(size); err == nil {
+	if b, err := mmapfile.MapAnon(size); err == nil {
 		r.idxMem.maps = append(r.idxMem.maps, b)
 		return b
 	}

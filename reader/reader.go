@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"runtime"
 	"sync/atomic"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/mmapfile"
 )
 
 const dataSectionSeparatorSize = 16
@@ -138,7 +138,7 @@ func Open(file string, options ...ReaderOption) (*Reader, error) {
 		return nil, errors.New("file too large")
 	}
 
-	data, err := mapFile(f, size)
+	data, err := mmapfile.Map(f, size)
 	if errors.Is(err, errors.ErrUnsupported) {
 		data = make([]byte, size)
 		if _, err := io.ReadFull(f, data); err != nil {
@@ -151,13 +151,13 @@ func Open(file string, options ...ReaderOption) (*Reader, error) {
 	}
 	r, err := OpenBytes(data, options...)
 	if err != nil {
-		_ = munmap(data)
+		_ = mmapfile.Unmap(data)
 		return nil, err
 	}
 	r.mapped.Store(true)
 	runtime.AddCleanup(r, func(m mmapping) {
 		if m.mapped.CompareAndSwap(true, false) {
-			_ = munmap(m.data)
+			_ = mmapfile.Unmap(m.data)
 		}
 	}, mmapping{r.mapped, data})
 	return r, nil
@@ -166,18 +166,6 @@ func Open(file string, options ...ReaderOption) (*Reader, error) {
 type mmapping struct {
 	mapped *atomic.Bool
 	data   []byte
-}
-
-func mapFile(f *os.File, size int) (data []byte, err error) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	cerr := rc.Control(func(fd uintptr) { data, err = mmap(int(fd), size) })
-	if cerr != nil {
-		return nil, cerr
-	}
-	return data, err
 }
 
 // Close unmaps the file of a Reader made by Open. Lookups on a closed
@@ -189,7 +177,7 @@ func (r *Reader) Close() error {
 	}
 	var err error
 	if r.mapped.CompareAndSwap(true, false) {
-		err = munmap(r.buffer)
+		err = mmapfile.Unmap(r.buffer)
 	}
 	r.buffer, r.tree, r.data = nil, nil, nil
 	r.dec = decoder{}
