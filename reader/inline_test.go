@@ -17,7 +17,7 @@ import (
 // this test names it, as bart's does.
 var hotInlined = map[string][]string{
 	".": {
-		"Result.Found", "Result.Offset", "Result.Err", "Result.ipv4PrefixLen",
+		"Result.Found", "Result.Offset", "Result.Err", "Result.ipv4PrefixLen", "Result.decodable",
 		"(*Reader).hasIPv4Subtree", "(*Reader).resolveDataPointer", "(*Reader).LookupOffset",
 		"(*Handle).Lookup", "(*Handle).Reader",
 		"(*decoder).payload", "(*decoder).checkContainer", "(*decoder).offsetOf", "(*decoder).newState",
