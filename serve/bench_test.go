@@ -14,11 +14,7 @@ import (
 // round). The same benchmark ran on the handler of cmd/ipatlas before
 // the move (serve/BENCHMARKS.md).
 func BenchmarkHandlerLookup(b *testing.B) {
-	s, err := New(Options{Path: geoLite(b)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := newServer(b, Options{Path: geoLite(b)})
 	addrs := probeAddrs(1024, 0)
 	for _, c := range []struct {
 		name string

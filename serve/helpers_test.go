@@ -97,18 +97,23 @@ func startServer(t testing.TB, opts Options) *testServer {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(ts.log, nil))
 	}
+	s := newServer(t, opts)
+	ts.Server = s
+	ts.http = httptest.NewServer(s)
+	ts.base = ts.http.URL
+	t.Cleanup(ts.http.Close) // before the Server's cleanup: last in, first run
+	return ts
+}
+
+// newServer makes a Server of opts, closed with the test.
+func newServer(t testing.TB, opts Options) *Server {
+	t.Helper()
 	s, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.Server = s
-	ts.http = httptest.NewServer(s)
-	ts.base = ts.http.URL
-	t.Cleanup(func() {
-		ts.http.Close()
-		s.Close()
-	})
-	return ts
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // watch runs Watch until the test ends.

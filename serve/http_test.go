@@ -436,11 +436,7 @@ func TestLookupAllocs(t *testing.T) {
 	}
 	db := writeDB(t, t.TempDir(), "a.mmdb", 6, countriesA)
 	for _, mem := range []bool{false, true} {
-		s, err := New(Options{Path: db, ReadIntoMemory: mem})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := newServer(t, Options{Path: db, ReadIntoMemory: mem})
 		for _, ip := range []string{"1.2.3.4", "2001:db8::1", "9.9.9.9"} {
 			r := httptest.NewRequest("GET", "/v1/lookup/"+ip, nil)
 			w := &discardWriter{h: http.Header{}}
