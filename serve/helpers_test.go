@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ipatlas/ipatlas/internal/servetest"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 
 	"github.com/ipatlas/ipatlas/format"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
@@ -273,8 +274,8 @@ func peerRejects(data []byte) bool {
 func servedAB(t testing.TB, opts Options) (p *testServer, served string, a, b []byte) {
 	t.Helper()
 	dir := t.TempDir()
-	a = servetest.ReadFile(t, writeDB(t, dir, "a.mmdb", 6, countriesA))
-	b = servetest.ReadFile(t, writeDB(t, dir, "b.mmdb", 6, countriesB))
+	a = testutil.ReadFile(t, writeDB(t, dir, "a.mmdb", 6, countriesA))
+	b = testutil.ReadFile(t, writeDB(t, dir, "b.mmdb", 6, countriesB))
 	served = filepath.Join(dir, "served.mmdb")
 	servetest.RenameOver(t, served, a)
 	opts.Path = served

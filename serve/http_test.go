@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ipatlas/ipatlas/internal/servetest"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/reader"
@@ -509,7 +510,7 @@ func TestHandle(t *testing.T) {
 // name the file by its base name and a reload error by its class; with
 // ExposePaths they show the path and the full error.
 func TestHidesPaths(t *testing.T) {
-	a := servetest.ReadFile(t, writeDB(t, t.TempDir(), "a.mmdb", 6, countriesA))
+	a := testutil.ReadFile(t, writeDB(t, t.TempDir(), "a.mmdb", 6, countriesA))
 	for _, expose := range []bool{false, true} {
 		sub := t.TempDir()
 		served := filepath.Join(sub, "served.mmdb")
