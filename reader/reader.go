@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"runtime"
 	"sync/atomic"
@@ -124,30 +123,12 @@ func Open(file string, options ...ReaderOption) (*Reader, error) {
 		return nil, err
 	}
 	defer f.Close() //nolint:errcheck // read-only file
-
-	st, err := f.Stat()
+	data, mapped, err := mmapfile.Whole(f)
 	if err != nil {
 		return nil, err
 	}
-	size64 := st.Size()
-	if size64 == 0 {
-		return nil, errors.New("file is empty")
-	}
-	size := int(size64)
-	if int64(size) != size64 {
-		return nil, errors.New("file too large")
-	}
-
-	data, err := mmapfile.Map(f, size)
-	if errors.Is(err, errors.ErrUnsupported) {
-		data = make([]byte, size)
-		if _, err := io.ReadFull(f, data); err != nil {
-			return nil, err
-		}
+	if !mapped {
 		return OpenBytes(data, options...)
-	}
-	if err != nil {
-		return nil, err
 	}
 	r, err := OpenBytes(data, options...)
 	if err != nil {

@@ -13,7 +13,11 @@
 //     system cannot map files (the caller then reads the file instead).
 //  2. MapAnon returns zeroed private memory, or errors.ErrUnsupported
 //     (the caller allocates on the Go heap instead).
-//  3. The mapping outlives the *os.File: close it after Map; Unmap ends
+//  3. Whole holds a whole open regular file: mapped, or read where Map
+//     is unsupported; an empty file is ErrEmpty (TestWhole). The open,
+//     the regular-file check and how errors name the file stay the
+//     caller's.
+//  4. The mapping outlives the *os.File: close it after Map; Unmap ends
 //     the mapping, after which the bytes must not be read.
 //
 // internal/mmdbtree's TestWalkConformance walks a mapped conformance file
