@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // TestBatchItemErrorsJSON: with BatchItemErrors, a batch whose bad
@@ -93,10 +94,7 @@ func TestAcceptsGzipQZero(t *testing.T) {
 func TestReadIntoMemoryHugeFile(t *testing.T) {
 	dir := t.TempDir()
 	path := writeDB(t, dir, "a.mmdb", 6, countriesA)
-	good, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	good := testutil.ReadFile(t, path)
 	s := newServer(t, Options{Path: path, ReadIntoMemory: true})
 
 	sparse := func(size int64, tail []byte) {
@@ -213,10 +211,7 @@ func TestAfterClose(t *testing.T) {
 func TestMetricsLabelsUTF8(t *testing.T) {
 	dir := t.TempDir()
 	path := writeDB(t, dir, "a.mmdb", 6, countriesA)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testutil.ReadFile(t, path)
 	i := bytes.LastIndex(b, []byte("ipatlas-City"))
 	if i < 0 {
 		t.Fatal("no database_type ipatlas-City in the test database")
