@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -63,20 +62,6 @@ func writeDB(t testing.TB, dir, name string, ipVersion int, rows []country) stri
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
-	}
-	return path
-}
-
-// geoLite returns the real GeoLite2-City database, skipping the test when
-// it is missing (failing under CI=true).
-func geoLite(t testing.TB) string {
-	t.Helper()
-	const path = "../data/GeoLite2-City.mmdb"
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s missing in CI: run scripts/fetch-data.sh (%v)", path, err)
-		}
-		t.Skipf("%s missing: run scripts/fetch-data.sh", path)
 	}
 	return path
 }

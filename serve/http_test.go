@@ -137,7 +137,7 @@ func TestHTTP(t *testing.T) {
 // maxminddb-golang v2 reading the same file: network, found and the whole
 // record.
 func TestMatchesPeer(t *testing.T) {
-	path := geoLite(t)
+	path := testutil.GeoLiteCity(t)
 	peer := openPeer(t, path)
 	p := startServer(t, Options{Path: path})
 	addrs := probeAddrs(1600, 400)
