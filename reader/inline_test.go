@@ -22,7 +22,7 @@ var hotInlined = map[string][]string{
 		"(*Handle).Lookup", "(*Handle).Reader",
 		"(*decoder).payload", "(*decoder).checkContainer", "(*decoder).offsetOf", "(*decoder).newState",
 		"(*plan).lookupField", "(*skipCache).get", "(*skipCache).put", "(*mapCache).get",
-		"(*decoder).ctrl", "setUint", "setInt", "storeInt", "finish",
+		"(*decoder).ctrl", "offsetSlot", "setUint", "setInt", "storeInt", "finish",
 	},
 	// format's byte layer and tree rules, as the reader calls them.
 	"../format": {
