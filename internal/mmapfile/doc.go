@@ -22,6 +22,7 @@
 //
 // internal/mmdbtree's TestWalkConformance walks a mapped conformance file
 // and unmaps it; mmdbtool's tests and FuzzFile read every file through
-// it; reader's tests open every file and fill its lazy indexes through it
-// (TestLazyIndex*).
+// it; reader's tests open every file through it and fill its lazy
+// indexes in memory from MapAnon (TestOpenTouchesNoIndex,
+// TestIndexConcurrentFill).
 package mmapfile
