@@ -317,7 +317,13 @@ func (r *Reader) lookupPointer(ip netip.Addr) (uint, int, error) {
 	if !r.validRecordSize {
 		return 0, 0, newInvalidDatabaseError("unsupported record size: %d", r.recSize)
 	}
-	node, bit := r.walk(ip.As16(), ip.Is4())
+	var node uint
+	var bit int
+	if ip.Is4() {
+		node, bit = r.walk4(ip.As4())
+	} else {
+		node, bit = r.walk6(ip.As16())
+	}
 	if node > r.nodeCnt {
 		return node, bit, nil
 	}
@@ -327,43 +333,73 @@ func (r *Reader) lookupPointer(ip netip.Addr) (uint, int, error) {
 	return 0, bit, newInvalidDatabaseError("invalid node in search tree")
 }
 
-// walk walks the tree for the 128-bit key a, an IPv4 address (is4) as
-// its IPv4-mapped form: an IPv4 key starts at the IPv4 start (bit 96),
-// through the IPv4 index, an IPv6 key at the root, through the IPv6
-// index; then one loop per record size walks each 32-bit word of the
-// key, as maxminddb-golang v2 has. It returns the record the walk ends
-// at and the bit depth it ended at.
-func (r *Reader) walk(a [16]byte, is4 bool) (uint, int) {
+// walk4 walks the IPv4 subtree for a. Its loops are walk6's for one
+// 32-bit word, written out again on purpose (the lookup hot path): one
+// walk for both, by a call per word or with IPv4 keys through the
+// 128-bit loop, measured no faster and possibly slower on IPv4 lookups.
+func (r *Reader) walk4(a [4]byte) (uint, int) {
+	node := r.ipv4Start
+	nc := r.nodeCnt
+	if node >= nc {
+		return node, r.ipv4StartBitDepth
+	}
+	bits := binary.BigEndian.Uint32(a[:])
+	j := uint(0)
+	if idx := r.idx4p; idx != nil {
+		i := uint(bits >> r.idx4Shift)
+		e := atomic.LoadUint32(&idx[i])
+		if e == 0 {
+			r.fill(nil, idx, r.ipv4Start, r.idx4Bits, i)
+			e = atomic.LoadUint32(&idx[i])
+		}
+		node = uint(e & packedRecordMask)
+		j = uint(e >> packedShift)
+		bits <<= j
+	} else if idx := r.idx4; idx != nil {
+		i := uint(bits >> r.idx4Shift)
+		e := atomic.LoadUint64(&idx[i])
+		if e == 0 {
+			r.fill(idx, nil, r.ipv4Start, r.idx4Bits, i)
+			e = atomic.LoadUint64(&idx[i])
+		}
+		node = uint(uint32(e))
+		j = uint(e >> 32)
+		bits <<= j
+	}
+	t := r.tree
+	switch r.recSize {
+	case 24:
+		for ; j < 32 && node < nc; j++ {
+			o := node*6 + uint(bits>>31)*3
+			b := t[o : o+3]
+			node = uint(b[0])<<16 | uint(b[1])<<8 | uint(b[2])
+			bits <<= 1
+		}
+	case 28:
+		for ; j < 32 && node < nc; j++ {
+			bit := uint(bits >> 31)
+			o := node*7 + bit*3
+			w := uint(binary.BigEndian.Uint32(t[o : o+4]))
+			left := 1 - bit
+			node = (w>>(left*8))&0x00FFFFFF | (w<<(left*20))&0x0F000000
+			bits <<= 1
+		}
+	default:
+		for ; j < 32 && node < nc; j++ {
+			o := node*8 + uint(bits>>31)*4
+			node = uint(binary.BigEndian.Uint32(t[o : o+4]))
+			bits <<= 1
+		}
+	}
+	return node, r.ipv4StartBitDepth + int(j)
+}
+
+// walk6 walks the whole tree for a 128-bit key.
+func (r *Reader) walk6(a [16]byte) (uint, int) {
 	node := uint(0)
 	nc := r.nodeCnt
 	i := uint(0)
-	if is4 {
-		node = r.ipv4Start
-		if node >= nc {
-			return node, r.ipv4StartBitDepth
-		}
-		i = 96 // the IPv4 start stands at bit 96 (format.Tree.IPv4StartBits)
-		bits := binary.BigEndian.Uint32(a[12:])
-		if idx := r.idx4p; idx != nil {
-			k := uint(bits >> r.idx4Shift)
-			e := atomic.LoadUint32(&idx[k])
-			if e == 0 {
-				r.fill(nil, idx, r.ipv4Start, r.idx4Bits, k)
-				e = atomic.LoadUint32(&idx[k])
-			}
-			node = uint(e & packedRecordMask)
-			i += uint(e >> packedShift)
-		} else if idx := r.idx4; idx != nil {
-			k := uint(bits >> r.idx4Shift)
-			e := atomic.LoadUint64(&idx[k])
-			if e == 0 {
-				r.fill(idx, nil, r.ipv4Start, r.idx4Bits, k)
-				e = atomic.LoadUint64(&idx[k])
-			}
-			node = uint(uint32(e))
-			i += uint(e >> 32)
-		}
-	} else if idx := r.idx6; idx != nil {
+	if idx := r.idx6; idx != nil {
 		k := uint(a[0])<<8 | uint(a[1])
 		e := atomic.LoadUint64(&idx[k])
 		if e == 0 {
