@@ -20,11 +20,7 @@ func TestPutAllocs(t *testing.T) {
 	value := make([]byte, 64)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := Open(t.TempDir(), Options{BatchSize: 64 << 10})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s := openIn(t, t.TempDir(), Options{BatchSize: 64 << 10})
 			if _, err := s.EnsureLayer("l", 0); err != nil {
 				t.Fatal(err)
 			}

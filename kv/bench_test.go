@@ -18,12 +18,7 @@ func seq24(i int) netip.Prefix {
 
 func openBench(b *testing.B) *Store {
 	b.Helper()
-	s, err := Open(b.TempDir(), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	return s
+	return openIn(b, b.TempDir(), Options{})
 }
 
 // fill ingests n sequential /24s (starting at the from-th) into layer.

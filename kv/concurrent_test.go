@@ -16,11 +16,7 @@ func TestConcurrent(t *testing.T) {
 		files   = 6
 		rows    = 300
 	)
-	s, err := Open(t.TempDir(), Options{BatchSize: 512, maxTable: 2048, minRun: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openIn(t, t.TempDir(), Options{BatchSize: 512, maxTable: 2048, minRun: 8})
 	for w := range writers {
 		if _, err := s.EnsureLayer(fmt.Sprint("w", w), int32(w)); err != nil {
 			t.Fatal(err)

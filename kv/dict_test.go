@@ -147,11 +147,7 @@ func TestDictionary(t *testing.T) {
 func TestIngestNetworks(t *testing.T) {
 	for _, shuffle := range []bool{false, true} {
 		t.Run(fmt.Sprint("shuffle ", shuffle), func(t *testing.T) {
-			s, err := Open(t.TempDir(), Options{minRun: 16})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s := openIn(t, t.TempDir(), Options{minRun: 16})
 			ensure(t, s, "a", 0)
 			in, err := s.BeginIngest("a", Replace, "")
 			if err != nil {

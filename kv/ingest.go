@@ -241,13 +241,10 @@ func (in *Ingest) ingestDict() error {
 	if in.dict == nil {
 		return nil
 	}
-	t, path := in.dict, in.dictPath
+	t := in.dict
 	in.dict = nil
-	if err := t.Close(); err != nil {
-		return errors.Join(fmt.Errorf("kv: ingest into %q: finish table %s: %w", in.layer.Name, path, err), in.s.fs.Remove(path))
-	}
-	if err := in.s.db.Ingest(context.Background(), []string{path}); err != nil {
-		return errors.Join(fmt.Errorf("kv: ingest into %q: ingest table %s: %w", in.layer.Name, path, err), in.s.fs.Remove(path))
+	if err := in.finishTable(t, in.dictPath); err != nil {
+		return err
 	}
 	in.dictIngested = in.dictN
 	return nil
@@ -342,8 +339,14 @@ func (in *Ingest) newTable() error {
 
 // ingestTable finishes the current table (Close syncs it) and ingests it.
 func (in *Ingest) ingestTable() error {
-	t, path := in.table, in.tablePath
+	t := in.table
 	in.table = nil
+	return in.finishTable(t, in.tablePath)
+}
+
+// finishTable closes t, the table at path (Close syncs it), and ingests
+// it; on an error the file is removed.
+func (in *Ingest) finishTable(t *sstable.Writer, path string) error {
 	if err := t.Close(); err != nil {
 		return errors.Join(fmt.Errorf("kv: ingest into %q: finish table %s: %w", in.layer.Name, path, err), in.s.fs.Remove(path))
 	}

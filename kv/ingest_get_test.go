@@ -10,11 +10,7 @@ import (
 // flushed, the last write winning, and nothing else: not other ingests'
 // rows, not deletes.
 func TestIngestGet(t *testing.T) {
-	s, err := Open(t.TempDir(), Options{BatchSize: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openIn(t, t.TempDir(), Options{BatchSize: 64})
 	if _, err := s.EnsureLayer("a", 0); err != nil {
 		t.Fatal(err)
 	}

@@ -296,6 +296,20 @@ func runModel(t *testing.T, seed uint64, steps int) {
 	}
 
 	for step := range steps {
+		// refused checks the error of call: want if the model refuses it
+		// (refuse), else none; it reports whether the call was refused.
+		refused := func(call string, err error, refuse bool, want error) bool {
+			if refuse {
+				if !errors.Is(err, want) {
+					t.Fatalf("step %d: %s: %v, want %v", step, call, err, want)
+				}
+				return true
+			}
+			if err != nil {
+				t.Fatalf("step %d: %s: %v", step, call, err)
+			}
+			return false
+		}
 		var op string
 		switch x := r.IntN(100); {
 		case x < 8:
@@ -400,14 +414,8 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			mi := takeIngest()
 			err := mi.in.Commit()
 			ml := m.layers[mi.layer.Name]
-			if ml == nil || ml.ID != mi.layer.ID {
-				if !errors.Is(err, ErrLayerDropped) {
-					t.Fatalf("step %d: Commit into dropped layer %q: %v, want ErrLayerDropped", step, mi.layer.Name, err)
-				}
+			if refused(fmt.Sprintf("Commit into %q", mi.layer.Name), err, ml == nil || ml.ID != mi.layer.ID, ErrLayerDropped) {
 				break
-			}
-			if err != nil {
-				t.Fatalf("step %d: Commit: %v", step, err)
 			}
 			if mi.mode == Replace {
 				ml.rows = map[netip.Prefix]string{}
@@ -449,28 +457,16 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			name := names[r.IntN(len(names))]
 			err := s.CompactLayer(name)
 			ml := m.layers[name]
-			if ml == nil {
-				if !errors.Is(err, ErrNoLayer) {
-					t.Fatalf("step %d: CompactLayer(missing %q): %v, want ErrNoLayer", step, name, err)
-				}
+			if refused(fmt.Sprintf("CompactLayer(%q)", name), err, ml == nil, ErrNoLayer) {
 				break
-			}
-			if err != nil {
-				t.Fatalf("step %d: CompactLayer(%q): %v", step, name, err)
 			}
 			ml.gens = min(ml.gens, 1)
 		case x < 77:
 			op = "drop"
 			name := names[r.IntN(len(names))]
 			err := s.DropLayer(name)
-			if m.layers[name] == nil {
-				if !errors.Is(err, ErrNoLayer) {
-					t.Fatalf("step %d: DropLayer(missing %q): %v, want ErrNoLayer", step, name, err)
-				}
+			if refused(fmt.Sprintf("DropLayer(%q)", name), err, m.layers[name] == nil, ErrNoLayer) {
 				break
-			}
-			if err != nil {
-				t.Fatalf("step %d: DropLayer(%q): %v", step, name, err)
 			}
 			delete(m.layers, name)
 		case x < 85:

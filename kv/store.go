@@ -178,26 +178,13 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("kv: open %s: %w", dir, err)
 	}
 	s := &Store{db: db, po: po, fs: po.FS, tmpDir: po.FS.PathJoin(dir, tmpDirName),
-		batchSize: opts.BatchSize, minRun: opts.minRun, maxTable: opts.maxTable,
-		recordCache: opts.RecordCache, dictCache: opts.DictionaryCache, dictBlock: opts.dictBlock, layers: map[string]*layerMeta{}}
-	if s.batchSize <= 0 {
-		s.batchSize = defaultBatchSize
-	}
-	if s.minRun <= 0 {
-		s.minRun = defaultMinRun
-	}
-	if s.maxTable <= 0 {
-		s.maxTable = defaultMaxTable
-	}
-	if s.recordCache <= 0 {
-		s.recordCache = defaultRecordCache
-	}
-	if s.dictCache <= 0 {
-		s.dictCache = defaultDictCache
-	}
-	if s.dictBlock <= 0 {
-		s.dictBlock = dictBlockRecords
-	}
+		batchSize:   positiveOr(opts.BatchSize, defaultBatchSize),
+		minRun:      positiveOr(opts.minRun, defaultMinRun),
+		maxTable:    positiveOr(opts.maxTable, defaultMaxTable),
+		recordCache: positiveOr(opts.RecordCache, defaultRecordCache),
+		dictCache:   positiveOr(opts.DictionaryCache, defaultDictCache),
+		dictBlock:   positiveOr(opts.dictBlock, dictBlockRecords),
+		layers:      map[string]*layerMeta{}}
 	if err := checkVersion(db, dir, opts.allowVersion); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -504,4 +491,13 @@ func (s *Store) DropLayer(name string) error {
 	}
 	delete(s.layers, name)
 	return nil
+}
+
+// positiveOr returns v, or def when v is not positive: an option left at
+// zero (or set below it) takes its default.
+func positiveOr(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
 }

@@ -20,12 +20,18 @@ type row struct {
 func openTest(t *testing.T) (*Store, string) {
 	t.Helper()
 	dir := t.TempDir()
-	s, err := Open(dir, Options{BatchSize: 128})
+	return openIn(t, dir, Options{BatchSize: 128}), dir
+}
+
+// openIn opens the store in dir with opts, closed with the test.
+func openIn(t testing.TB, dir string, opts Options) *Store {
+	t.Helper()
+	s, err := Open(dir, opts)
 	if err != nil {
-		t.Fatalf("Open: %v", err)
+		t.Fatalf("Open(%s): %v", dir, err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return s, dir
+	return s
 }
 
 // ingest writes rows into layer as one committed ingest.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"testing"
 
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/mmdbtool"
@@ -44,18 +45,28 @@ func mustOpen(path string) *mmdbtool.File {
 	return f
 }
 
-// exampleDB writes the database the examples read: three networks,
-// two of them in Berlin.
-func exampleDB(dir string) string {
-	return writeExampleDB(dir, "a.mmdb",
+// exampleDir holds the examples' databases; examplePath is the one they
+// read: three networks, two of them in Berlin. TestMain writes it.
+var exampleDir, examplePath string
+
+// TestMain writes the examples' database, runs the tests and removes the
+// examples' folder.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mmdbtool")
+	if err != nil {
+		log.Fatal(err)
+	}
+	exampleDir = dir
+	examplePath = writeExampleDB(dir, "a.mmdb",
 		[]netip.Prefix{netip.MustParsePrefix("10.0.0.0/24"), netip.MustParsePrefix("10.0.2.0/23"), netip.MustParsePrefix("192.0.2.0/24")},
 		[]string{"Berlin", "Berlin", "Hamburg"})
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 func ExampleFile_Networks() {
-	dir, _ := os.MkdirTemp("", "mmdbtool")
-	defer os.RemoveAll(dir)
-	f := mustOpen(exampleDB(dir))
+	f := mustOpen(examplePath)
 	defer f.Close()
 	for n, err := range f.Networks(mmdbtool.AliasesNone) {
 		if err != nil {
@@ -74,9 +85,7 @@ func ExampleFile_Networks() {
 }
 
 func ExampleWriteJSONL() {
-	dir, _ := os.MkdirTemp("", "mmdbtool")
-	defer os.RemoveAll(dir)
-	f := mustOpen(exampleDB(dir))
+	f := mustOpen(examplePath)
 	defer f.Close()
 	s, err := mmdbtool.WriteJSONL(os.Stdout, f, mmdbtool.ExportOptions{})
 	if err != nil {
@@ -91,9 +100,7 @@ func ExampleWriteJSONL() {
 }
 
 func ExampleWriteCSV() {
-	dir, _ := os.MkdirTemp("", "mmdbtool")
-	defer os.RemoveAll(dir)
-	f := mustOpen(exampleDB(dir))
+	f := mustOpen(examplePath)
 	defer f.Close()
 	if _, err := mmdbtool.WriteCSV(os.Stdout, f, mmdbtool.ExportOptions{}); err != nil {
 		log.Fatal(err)
@@ -106,13 +113,11 @@ func ExampleWriteCSV() {
 }
 
 func ExampleDiffer_All() {
-	dir, _ := os.MkdirTemp("", "mmdbtool")
-	defer os.RemoveAll(dir)
-	a := mustOpen(exampleDB(dir))
+	a := mustOpen(examplePath)
 	defer a.Close()
 	// B moves 10.0.3.0/24 to Munich, drops 192.0.2.0/24 and adds
 	// 198.51.100.0/24; it stores 10.0.2.0/24 on its own.
-	b := mustOpen(writeExampleDB(dir, "b.mmdb",
+	b := mustOpen(writeExampleDB(exampleDir, "b-moved.mmdb",
 		[]netip.Prefix{netip.MustParsePrefix("10.0.0.0/24"), netip.MustParsePrefix("10.0.2.0/24"), netip.MustParsePrefix("10.0.3.0/24"), netip.MustParsePrefix("198.51.100.0/24")},
 		[]string{"Berlin", "Berlin", "Munich", "Hamburg"}))
 	defer b.Close()
@@ -132,11 +137,9 @@ func ExampleDiffer_All() {
 }
 
 func ExampleDiffer_AppendJSON() {
-	dir, _ := os.MkdirTemp("", "mmdbtool")
-	defer os.RemoveAll(dir)
-	a := mustOpen(exampleDB(dir))
+	a := mustOpen(examplePath)
 	defer a.Close()
-	b := mustOpen(writeExampleDB(dir, "b.mmdb",
+	b := mustOpen(writeExampleDB(exampleDir, "b-potsdam.mmdb",
 		[]netip.Prefix{netip.MustParsePrefix("10.0.0.0/24"), netip.MustParsePrefix("10.0.2.0/23")},
 		[]string{"Berlin", "Potsdam"}))
 	defer b.Close()
@@ -157,9 +160,7 @@ func ExampleDiffer_AppendJSON() {
 }
 
 func ExampleVerify() {
-	dir, _ := os.MkdirTemp("", "mmdbtool")
-	defer os.RemoveAll(dir)
-	rep, err := mmdbtool.Verify(exampleDB(dir))
+	rep, err := mmdbtool.Verify(examplePath)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -173,9 +174,7 @@ func ExampleVerify() {
 }
 
 func ExampleInspect() {
-	dir, _ := os.MkdirTemp("", "mmdbtool")
-	defer os.RemoveAll(dir)
-	st, err := mmdbtool.Inspect(exampleDB(dir))
+	st, err := mmdbtool.Inspect(examplePath)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -202,9 +201,7 @@ func ExampleParseAliases() {
 }
 
 func ExampleFromBytes() {
-	dir, _ := os.MkdirTemp("", "mmdbtool")
-	defer os.RemoveAll(dir)
-	b, err := os.ReadFile(exampleDB(dir)) // a small file; Open maps large ones
+	b, err := os.ReadFile(examplePath) // a small file; Open maps large ones
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -255,16 +252,14 @@ func ExampleFlatten() {
 }
 
 func ExampleOpen() {
-	dir, _ := os.MkdirTemp("", "mmdbtool")
-	defer os.RemoveAll(dir)
-	f, err := mmdbtool.Open(exampleDB(dir)) // mapped, not read
+	f, err := mmdbtool.Open(examplePath) // mapped, not read
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer f.Close()
 	md := f.Metadata()
 	fmt.Println(md.DatabaseType, md.IPVersion, f.Nodes(), "nodes")
-	_, err = mmdbtool.Open(dir)
+	_, err = mmdbtool.Open(exampleDir)
 	fmt.Println(errors.Is(err, reader.ErrNotRegular))
 	// Output:
 	// Example-City 4 47 nodes

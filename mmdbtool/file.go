@@ -3,7 +3,6 @@ package mmdbtool
 import (
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"net/netip"
 
@@ -29,29 +28,11 @@ func mapFile(path string) (mapping, error) {
 		return mapping{}, err
 	}
 	defer f.Close() //nolint:errcheck // read-only
-	fi, err := f.Stat()
-	if err != nil {
-		return mapping{}, err
-	}
-	size := int(fi.Size())
-	switch {
-	case int64(size) != fi.Size():
-		return mapping{}, fmt.Errorf("%s: file too large", path)
-	case size == 0:
-		return mapping{}, fmt.Errorf("%s: file is empty", path)
-	}
-	buf, err := mmapfile.Map(f, size)
-	if errors.Is(err, errors.ErrUnsupported) {
-		buf = make([]byte, size)
-		if _, err := io.ReadFull(f, buf); err != nil {
-			return mapping{}, fmt.Errorf("%s: %w", path, err)
-		}
-		return mapping{buf: buf}, nil
-	}
+	buf, mapped, err := mmapfile.Whole(f)
 	if err != nil {
 		return mapping{}, fmt.Errorf("%s: %w", path, err)
 	}
-	return mapping{buf: buf, mapped: true}, nil
+	return mapping{buf: buf, mapped: mapped}, nil
 }
 
 // unmap releases m; its bytes must not be used afterwards.

@@ -136,13 +136,7 @@ func TestOpenRefusesNonFiles(t *testing.T) {
 // FuzzFile feeds any bytes to every entry point: errors are fine,
 // panics and hangs are not. Seeded with the conformance files.
 func FuzzFile(f *testing.F) {
-	if files, _ := filepath.Glob(filepath.Join(testutil.Root(f), "..", "shared", "mmdb-conformance", "test-data/*.mmdb")); len(files) > 0 {
-		for _, p := range files {
-			if b, err := os.ReadFile(p); err == nil && len(b) < 1<<16 {
-				f.Add(b)
-			}
-		}
-	}
+	testutil.AddConformanceSeeds(f, 1<<16-1, "test-data/*.mmdb")
 	f.Add([]byte("\xab\xcd\xefMaxMind.com"))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -50,16 +50,6 @@ func openWithPeer(t *testing.T, path string) (*File, *maxminddb.Reader) {
 	return f, r
 }
 
-// lastAddr returns the last address of p.
-func lastAddr(p netip.Prefix) netip.Addr {
-	b := p.Masked().Addr().AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
-		b[i/8] |= 0x80 >> (i % 8)
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
-}
-
 // TestDiffMatchesPeerLookups diffs pairs of conformance files and checks
 // the differences with lookups by maxminddb-golang v2 of both files: at
 // the first and last address of each difference, the answers are as its
@@ -95,7 +85,7 @@ func TestDiffMatchesPeerLookups(t *testing.T) {
 				t.Errorf("a file differs from itself: %v", head(diffs, 4))
 			}
 			for _, x := range diffs {
-				for _, addr := range []netip.Addr{x.Prefix.Addr(), lastAddr(x.Prefix)} {
+				for _, addr := range []netip.Addr{x.Prefix.Addr(), testutil.LastAddr(x.Prefix)} {
 					fa, va := peerAnswer(t, ra, addr)
 					fb, vb := peerAnswer(t, rb, addr)
 					want := Changed
@@ -129,7 +119,7 @@ func TestDiffMatchesPeerLookups(t *testing.T) {
 					if res.Err() != nil {
 						t.Fatal(res.Err())
 					}
-					for _, addr := range []netip.Addr{res.Prefix().Addr(), lastAddr(res.Prefix())} {
+					for _, addr := range []netip.Addr{res.Prefix().Addr(), testutil.LastAddr(res.Prefix())} {
 						if covered(addr) {
 							continue
 						}

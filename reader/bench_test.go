@@ -2,11 +2,11 @@ package reader_test
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"net/netip"
 	"testing"
 
 	"github.com/ipatlas/ipatlas/bench/model"
+	"github.com/ipatlas/ipatlas/bench/workload"
 	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/reader"
 	"github.com/ipatlas/ipatlas/reader/geoip2"
@@ -23,30 +23,13 @@ import (
 // steady state (pages mapped, caches filled) as a server runs.
 //	benchstat -col /impl /tmp/reader-bench.txt
 
-// publicAddrs returns n random global unicast addresses that are not
-// private: IPv4, or IPv6 from 2000::/3.
+// publicAddrs returns n random addresses a client could have: public
+// IPv4, or IPv6 from 2000::/3 (the bench suite's uniform workloads).
 func publicAddrs(n int, v6 bool) []netip.Addr {
-	rng := rand.New(rand.NewPCG(42, uint64(n)))
-	out := make([]netip.Addr, 0, n)
-	for len(out) < n {
-		var a netip.Addr
-		if v6 {
-			var b [16]byte
-			hi, lo := rng.Uint64(), rng.Uint64()
-			for j := range 8 {
-				b[j], b[8+j] = byte(hi>>(56-8*j)), byte(lo>>(56-8*j))
-			}
-			b[0] = 0x20 | b[0]&0x1f
-			a = netip.AddrFrom16(b)
-		} else {
-			u := rng.Uint32()
-			a = netip.AddrFrom4([4]byte{byte(u >> 24), byte(u >> 16), byte(u >> 8), byte(u)})
-		}
-		if a.IsGlobalUnicast() && !a.IsPrivate() && !(a.Is4() && a.As4()[0] >= 224) {
-			out = append(out, a)
-		}
+	if v6 {
+		return workload.Uniform6(42, n)
 	}
-	return out
+	return workload.Uniform4(42, n)
 }
 
 const nAddrs = 1 << 16

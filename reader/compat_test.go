@@ -137,7 +137,7 @@ func comparePair(t *testing.T, p pair) {
 			compareResult(t, "network "+o.name+" "+b[i].Prefix().String(), a[i], b[i])
 			if o.name == "empty" {
 				pf := b[i].Prefix()
-				addrs = append(addrs, pf.Addr(), lastAddr(pf), pf.Addr().Prev(), lastAddr(pf).Next())
+				addrs = append(addrs, pf.Addr(), testutil.LastAddr(pf), pf.Addr().Prev(), testutil.LastAddr(pf).Next())
 			}
 		}
 	}
@@ -177,15 +177,6 @@ func comparePair(t *testing.T, p pair) {
 			compareResult(t, "within "+s, a[i], b[i])
 		}
 	}
-}
-
-func lastAddr(p netip.Prefix) netip.Addr {
-	b := p.Masked().Addr().AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
-		b[i/8] |= 0x80 >> (i % 8)
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
 }
 
 // TestDecodeTypedMatchesPeer decodes every record of the test databases

@@ -12,10 +12,17 @@ import (
 
 // The decode functions of the plans, one per kind of Go target.
 
+// anyKind is the want of enter for a target that takes several kinds.
+const anyKind = ^uint(0)
+
 // enter checks depth and budget and resolves a pointer at off: it returns
 // the control of the value (never a pointer) and the offset after the
-// value at off when that is known (after a pointer), else 0.
-func (d *decoder) enter(off uint, depth int, st *state) (kind, size, payload, after uint, err error) {
+// value at off when that is known (after a pointer), else 0. Unless want
+// is anyKind, it also checks the value is of kind want (else the
+// UnmarshalTypeError for pl's type), that pl has no invalid field tag,
+// and, for a map or an array, that the container fits the data and the
+// budget: the preamble every typed decoder shares, in one call.
+func (d *decoder) enter(off uint, depth int, st *state, pl *plan, want uint) (kind, size, payload, after uint, err error) {
 	if depth > maxDepth {
 		return 0, 0, 0, 0, errDepth
 	}
@@ -26,6 +33,19 @@ func (d *decoder) enter(off uint, depth int, st *state) (kind, size, payload, af
 	kind, size, payload, after, cs := format.ReadResolved(d.buf, off)
 	if cs > format.ControlBadExtended {
 		return 0, 0, 0, 0, controlErr(cs, payload)
+	}
+	if want != anyKind {
+		if kind != want {
+			return 0, 0, 0, 0, d.mismatch(kind, size, payload, pl.typ)
+		}
+		if pl.fieldErr != nil {
+			return 0, 0, 0, 0, pl.fieldErr
+		}
+		if kind == kMap || kind == kSlice {
+			if err := d.checkContainer(kind, size, payload, st); err != nil {
+				return 0, 0, 0, 0, err
+			}
+		}
 	}
 	return kind, size, payload, after, nil
 }
@@ -40,12 +60,9 @@ func finish(after, end uint) uint {
 }
 
 func decString(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st *state) (uint, error) {
-	kind, size, payload, after, err := d.enter(off, depth, st)
+	_, size, payload, after, err := d.enter(off, depth, st, pl, kString)
 	if err != nil {
 		return 0, err
-	}
-	if kind != kString {
-		return d.mismatch(kind, size, payload, pl.typ)
 	}
 	b, err := d.payload(payload, size)
 	if err != nil {
@@ -60,12 +77,9 @@ func decString(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st *
 }
 
 func decBool(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st *state) (uint, error) {
-	kind, size, payload, after, err := d.enter(off, depth, st)
+	_, size, payload, after, err := d.enter(off, depth, st, pl, kBool)
 	if err != nil {
 		return 0, err
-	}
-	if kind != kBool {
-		return d.mismatch(kind, size, payload, pl.typ)
 	}
 	if size > 1 {
 		return 0, newInvalidDatabaseError("invalid bool size: %d", size)
@@ -76,22 +90,22 @@ func decBool(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st *st
 
 // mismatch decodes the value for the error message and returns an
 // UnmarshalTypeError for t.
-func (d *decoder) mismatch(kind, size, payload uint, t reflect.Type) (uint, error) {
+func (d *decoder) mismatch(kind, size, payload uint, t reflect.Type) error {
 	switch kind {
 	case kMap:
-		return 0, newUnmarshalTypeStrError("map", t)
+		return newUnmarshalTypeStrError("map", t)
 	case kSlice:
-		return 0, newUnmarshalTypeStrError("array", t)
+		return newUnmarshalTypeStrError("array", t)
 	}
 	v, _, err := d.scalar(kind, size, payload)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	return 0, newUnmarshalTypeError(v, t)
+	return newUnmarshalTypeError(v, t)
 }
 
 func decNumber(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st *state) (uint, error) {
-	kind, size, payload, after, err := d.enter(off, depth, st)
+	kind, size, payload, after, err := d.enter(off, depth, st, pl, anyKind)
 	if err != nil {
 		return 0, err
 	}
@@ -140,90 +154,74 @@ func decNumber(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st *
 			return 0, newUnmarshalTypeError(f, t)
 		}
 	default:
-		return d.mismatch(kind, size, payload, t)
+		return 0, d.mismatch(kind, size, payload, t)
 	}
 	return finish(after, payload+size), nil
 }
 
+// intKind is what an integer target of one reflect.Kind holds: its
+// width in bytes (0: not an integer) and its least and greatest values.
+type intKind struct {
+	size uint8
+	min  int64
+	max  uint64
+}
+
+// intKinds describes the integer kinds, indexed by reflect.Kind.
+var intKinds = [...]intKind{
+	reflect.Int:     {strconv.IntSize / 8, math.MinInt, math.MaxInt},
+	reflect.Int8:    {1, math.MinInt8, math.MaxInt8},
+	reflect.Int16:   {2, math.MinInt16, math.MaxInt16},
+	reflect.Int32:   {4, math.MinInt32, math.MaxInt32},
+	reflect.Int64:   {8, math.MinInt64, math.MaxInt64},
+	reflect.Uint:    {strconv.IntSize / 8, 0, math.MaxUint},
+	reflect.Uint8:   {1, 0, math.MaxUint8},
+	reflect.Uint16:  {2, 0, math.MaxUint16},
+	reflect.Uint32:  {4, 0, math.MaxUint32},
+	reflect.Uint64:  {8, 0, math.MaxUint64},
+	reflect.Uintptr: {strconv.IntSize / 8, 0, math.MaxUint},
+}
+
 // setUint stores u in the integer at p of kind k if it fits.
 func setUint(k reflect.Kind, p unsafe.Pointer, u uint64) bool {
-	switch k {
-	case reflect.Uint64:
-		*(*uint64)(p) = u
-	case reflect.Uint, reflect.Uintptr:
-		if u > math.MaxUint {
-			return false
-		}
-		*(*uint)(p) = uint(u)
-	case reflect.Uint32:
-		if u > math.MaxUint32 {
-			return false
-		}
-		*(*uint32)(p) = uint32(u)
-	case reflect.Uint16:
-		if u > math.MaxUint16 {
-			return false
-		}
-		*(*uint16)(p) = uint16(u)
-	case reflect.Uint8:
-		if u > math.MaxUint8 {
-			return false
-		}
-		*(*uint8)(p) = uint8(u)
-	case reflect.Int64:
-		if u > math.MaxInt64 {
-			return false
-		}
-		*(*int64)(p) = int64(u)
-	case reflect.Int:
-		if u > math.MaxInt {
-			return false
-		}
-		*(*int)(p) = int(u)
-	case reflect.Int32:
-		if u > math.MaxInt32 {
-			return false
-		}
-		*(*int32)(p) = int32(u)
-	case reflect.Int16:
-		if u > math.MaxInt16 {
-			return false
-		}
-		*(*int16)(p) = int16(u)
-	case reflect.Int8:
-		if u > math.MaxInt8 {
-			return false
-		}
-		*(*int8)(p) = int8(u)
-	default:
+	if uint(k) >= uint(len(intKinds)) {
 		return false
 	}
+	ik := intKinds[k]
+	if ik.size == 0 || u > ik.max {
+		return false
+	}
+	storeInt(p, ik.size, u)
 	return true
 }
 
-// setInt stores a negative or any int32 v in the signed integer at p.
+// setInt stores v in the signed integer at p of kind k if it fits.
 func setInt(k reflect.Kind, p unsafe.Pointer, v int64) bool {
-	switch k {
-	case reflect.Int64:
-		*(*int64)(p) = v
-	case reflect.Int:
-		*(*int)(p) = int(v)
-	case reflect.Int32:
-		*(*int32)(p) = int32(v)
-	case reflect.Int16:
-		if v < math.MinInt16 || v > math.MaxInt16 {
-			return false
-		}
-		*(*int16)(p) = int16(v)
-	case reflect.Int8:
-		if v < math.MinInt8 || v > math.MaxInt8 {
-			return false
-		}
-		*(*int8)(p) = int8(v)
-	default:
+	if uint(k) >= uint(len(intKinds)) {
 		return false
 	}
+	ik := intKinds[k]
+	if ik.size == 0 || ik.min == 0 || v < ik.min || v > int64(ik.max) {
+		return false
+	}
+	storeInt(p, ik.size, uint64(v))
 	return true
+}
+
+// storeInt writes the low size bytes of u, in the machine's order, to
+// the integer at p: a signed value in two's complement stores the same
+// bits as its uint64 conversion, so one store serves every integer kind.
+func storeInt(p unsafe.Pointer, size uint8, u uint64) {
+	switch size {
+	case 1:
+		*(*uint8)(p) = uint8(u)
+	case 2:
+		*(*uint16)(p) = uint16(u)
+	case 4:
+		*(*uint32)(p) = uint32(u)
+	default:
+		*(*uint64)(p) = u
+	}
 }
 
 // decUintptr stores the data offset of the value (after following a
@@ -262,14 +260,8 @@ func decPointer(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st 
 }
 
 func decSlice(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st *state) (uint, error) {
-	kind, size, payload, after, err := d.enter(off, depth, st)
+	_, size, payload, after, err := d.enter(off, depth, st, pl, kSlice)
 	if err != nil {
-		return 0, err
-	}
-	if kind != kSlice {
-		return d.mismatch(kind, size, payload, pl.typ)
-	}
-	if err := d.checkContainer(kind, size, payload, st); err != nil {
 		return 0, err
 	}
 	sv := reflect.NewAt(pl.typ, p).Elem()
@@ -291,14 +283,8 @@ func decSlice(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st *s
 }
 
 func decMapStringString(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st *state) (uint, error) {
-	kind, size, payload, after, err := d.enter(off, depth, st)
+	_, size, payload, after, err := d.enter(off, depth, st, pl, kMap)
 	if err != nil {
-		return 0, err
-	}
-	if kind != kMap {
-		return d.mismatch(kind, size, payload, pl.typ)
-	}
-	if err := d.checkContainer(kind, size, payload, st); err != nil {
 		return 0, err
 	}
 	mp := (*map[string]string)(p)
@@ -334,14 +320,8 @@ func decMapStringString(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth 
 }
 
 func decMap(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st *state) (uint, error) {
-	kind, size, payload, after, err := d.enter(off, depth, st)
+	_, size, payload, after, err := d.enter(off, depth, st, pl, kMap)
 	if err != nil {
-		return 0, err
-	}
-	if kind != kMap {
-		return d.mismatch(kind, size, payload, pl.typ)
-	}
-	if err := d.checkContainer(kind, size, payload, st); err != nil {
 		return 0, err
 	}
 	mv := reflect.NewAt(pl.typ, p).Elem()
@@ -382,17 +362,8 @@ func decMap(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st *sta
 }
 
 func decStruct(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st *state) (uint, error) {
-	kind, size, payload, after, err := d.enter(off, depth, st)
+	_, size, payload, after, err := d.enter(off, depth, st, pl, kMap)
 	if err != nil {
-		return 0, err
-	}
-	if kind != kMap {
-		return d.mismatch(kind, size, payload, pl.typ)
-	}
-	if pl.fieldErr != nil {
-		return 0, pl.fieldErr
-	}
-	if err := d.checkContainer(kind, size, payload, st); err != nil {
 		return 0, err
 	}
 	for range size {
@@ -444,7 +415,7 @@ func decGeneric(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st 
 		}
 		return next, nil
 	}
-	kind, size, payload, after, err := d.enter(off, depth, st)
+	kind, size, payload, after, err := d.enter(off, depth, st, pl, anyKind)
 	if err != nil {
 		return 0, err
 	}
@@ -464,5 +435,5 @@ func decGeneric(d *decoder, pl *plan, off uint, p unsafe.Pointer, depth int, st 
 		rv.Set(reflect.ValueOf(v).Elem())
 		return finish(after, end), nil
 	}
-	return d.mismatch(kind, size, payload, t)
+	return 0, d.mismatch(kind, size, payload, t)
 }

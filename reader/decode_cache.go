@@ -5,6 +5,20 @@ import "sync/atomic"
 // The decoder's caches, keyed by data offset: strings, where skipped
 // containers end, and names maps.
 
+// offsetSlot is the slot of data offset off in a direct-mapped table of
+// 1<<bits slots: the top bits of Knuth's multiplicative hash, which
+// spreads the offsets of neighbouring values over the table.
+func offsetSlot(off uint, bits uint) uint32 {
+	return uint32(off) * 2654435761 >> (32 - bits)
+}
+
+// Sizes of the caches, as powers of two.
+const (
+	stringCacheBits = 14
+	skipCacheBits   = 12
+	mapCacheBits    = 10
+)
+
 // maxCachedString is the longest string the cache keeps.
 const maxCachedString = 256
 
@@ -12,7 +26,7 @@ const maxCachedString = 256
 // records share through pointers are allocated once. It is direct-mapped
 // and lock-free: a slot holds an immutable entry, replaced whole.
 type stringCache struct {
-	slots [1 << 14]atomic.Pointer[stringEntry]
+	slots [1 << stringCacheBits]atomic.Pointer[stringEntry]
 }
 
 type stringEntry struct {
@@ -21,7 +35,7 @@ type stringEntry struct {
 }
 
 func (c *stringCache) get(off uint, b []byte) string {
-	slot := &c.slots[(uint32(off)*2654435761)>>18]
+	slot := &c.slots[offsetSlot(off, stringCacheBits)]
 	if e := slot.Load(); e != nil && e.off == off && len(e.s) == len(b) {
 		return e.s
 	}
@@ -45,7 +59,7 @@ const minSkipCached = 6
 // immutable, and a walk that stayed within the depth limit from a depth
 // stays within it from any shallower one.
 type skipCache struct {
-	slots [1 << 12]atomic.Uint64
+	slots [1 << skipCacheBits]atomic.Uint64
 }
 
 const (
@@ -54,7 +68,7 @@ const (
 )
 
 func (c *skipCache) get(off uint, depth int) (uint, bool) {
-	e := c.slots[(uint32(off)*2654435761)>>20].Load()
+	e := c.slots[offsetSlot(off, skipCacheBits)].Load()
 	if e>>32 != uint64(off) || e == 0 {
 		return 0, false
 	}
@@ -69,7 +83,7 @@ func (c *skipCache) put(off, end uint, depth int) {
 	if off >= 1<<32 || n >= 1<<skipLenBits || depth >= 1<<skipDepthBits {
 		return
 	}
-	c.slots[(uint32(off)*2654435761)>>20].Store(uint64(off)<<32 | uint64(n)<<skipDepthBits | uint64(depth))
+	c.slots[offsetSlot(off, skipCacheBits)].Store(uint64(off)<<32 | uint64(n)<<skipDepthBits | uint64(depth))
 }
 
 // mapCache holds decoded map[string]string values (names maps, mostly) by
@@ -78,7 +92,7 @@ func (c *skipCache) put(off, end uint, depth int) {
 // the caller still gets a map of its own. Direct-mapped and lock-free: a
 // slot holds an immutable entry, replaced whole.
 type mapCache struct {
-	slots [1 << 10]atomic.Pointer[mapEntry]
+	slots [1 << mapCacheBits]atomic.Pointer[mapEntry]
 }
 
 type mapEntry struct {
@@ -87,12 +101,12 @@ type mapEntry struct {
 }
 
 func (c *mapCache) get(off uint) *mapEntry {
-	if e := c.slots[(uint32(off)*2654435761)>>22].Load(); e != nil && e.off == off {
+	if e := c.slots[offsetSlot(off, mapCacheBits)].Load(); e != nil && e.off == off {
 		return e
 	}
 	return nil
 }
 
 func (c *mapCache) put(e *mapEntry) {
-	c.slots[(uint32(e.off)*2654435761)>>22].Store(e)
+	c.slots[offsetSlot(e.off, mapCacheBits)].Store(e)
 }

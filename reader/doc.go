@@ -35,8 +35,9 @@
 // caches keyed by data offset (decode_cache.go), the per-type plans
 // (decode_plan.go) and their decode functions (decode.go).
 //
-// What it must not do: import anything but the standard library, format
-// and golang.org/x/sys (internal/importcheck), so that an edge process
+// What it must not do: import anything but the standard library, format,
+// internal/mmapfile (the mapping system calls) and golang.org/x/sys
+// (internal/importcheck), so that an edge process
 // that embeds it links no store, no peer reader and no metrics; write or
 // lock the files it reads.
 //

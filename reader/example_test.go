@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 
@@ -11,24 +12,36 @@ import (
 	"github.com/ipatlas/ipatlas/reader"
 )
 
+// samplePath is testdata/sample/bertgeo.csv compiled (sampledb.City),
+// made once by TestMain for the examples, which open it as a user opens
+// a file of their own.
+var samplePath string
+
+// TestMain compiles the sample database for the examples, runs the
+// tests and removes it.
+func TestMain(m *testing.M) {
+	path, cleanup, err := sampledb.TempCity()
+	if err != nil {
+		log.Fatal(err)
+	}
+	samplePath = path
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
+}
+
 // Example opens a database, looks an address up and decodes its record
 // into a struct: only the fields the struct names, by their maxminddb
 // tags, the way maxminddb-golang v2 does it.
 //
-// The database is testdata/sample/bertgeo.csv compiled (what `ipatlas
-// build` makes of it). 36.96.2.7 falls in the row 36.96.2.0/24 (line 4
+// The database at samplePath is testdata/sample/bertgeo.csv compiled
+// (what `ipatlas build` makes of it). 36.96.2.7 falls in the row 36.96.2.0/24 (line 4
 // of the CSV): the output is that row's country code, coordinates,
 // accuracy and region hierarchy with confidences, which
 // TestExampleMatchesSample checks against the CSV read with encoding/csv.
 // 192.0.2.1 (TEST-NET-1) is in no row.
 func Example() {
-	path, cleanup, err := sampledb.TempCity() // testdata/sample/bertgeo.csv compiled
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer cleanup()
-
-	db, err := reader.Open(path)
+	db, err := reader.Open(samplePath)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/ipatlas/ipatlas/internal/mmapfile"
 )
 
 // ErrNotRegular is wrapped by the error of Open and OpenRegular for a path
@@ -20,7 +22,7 @@ var ErrNotRegular = errors.New("not a regular file")
 // exported for programs that read a database file by other means (into
 // memory, say) and want the same check.
 func OpenRegular(file string) (*os.File, error) {
-	f, err := os.OpenFile(file, os.O_RDONLY|openNonblock, 0)
+	f, err := os.OpenFile(file, os.O_RDONLY|mmapfile.OpenNonblock, 0)
 	if err != nil {
 		return nil, err
 	}

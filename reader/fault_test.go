@@ -4,7 +4,6 @@ package reader
 
 import (
 	"errors"
-	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -17,14 +16,7 @@ import (
 // for reading blocks), a directory and a device are refused at once with
 // ErrNotRegular, never blocking.
 func TestOpenRefusesNonRegular(t *testing.T) {
-	fifo := testutil.FIFO(t, "served.mmdb")
-	for _, path := range []string{fifo, filepath.Dir(fifo), "/dev/null"} {
-		err := testutil.NoBlock(t, fifo, func() (*Reader, error) { return Open(path) })
-		var pe *fs.PathError
-		if !errors.Is(err, ErrNotRegular) || !errors.As(err, &pe) || pe.Path != path {
-			t.Errorf("Open(%s): %v; want a PathError naming it, wrapping ErrNotRegular", path, err)
-		}
-	}
+	testutil.RefusesNonRegular(t, ErrNotRegular, func(path string) (*Reader, error) { return Open(path) })
 }
 
 // TestGuardTurnsFaultIntoError truncates a mapped database under a Reader:

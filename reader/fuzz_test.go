@@ -2,7 +2,6 @@ package reader
 
 import (
 	"net/netip"
-	"os"
 	"reflect"
 	"testing"
 
@@ -26,17 +25,7 @@ import (
 // some 20,000 inputs a second. With 2 s it passes 20,000 reported execs in
 // 30 s on a loaded 2-core machine.
 func FuzzReader(f *testing.F) {
-	var seeds []string
-	for _, dir := range []string{"test-data/*.mmdb", "bad-data/*/*.mmdb"} {
-		seeds = append(seeds, testutil.ConformanceGlob(f, dir)...)
-	}
-	for _, s := range seeds {
-		b, err := os.ReadFile(s)
-		if err != nil || len(b) > 32<<10 {
-			continue
-		}
-		f.Add(b)
-	}
+	testutil.AddConformanceSeeds(f, 32<<10, "test-data/*.mmdb", "bad-data/*/*.mmdb")
 	f.Add([]byte("\xAB\xCD\xEFMaxMind.com"))
 	f.Add([]byte{})
 	addrs := []netip.Addr{

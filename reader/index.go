@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/ipatlas/ipatlas/internal/mmapfile"
 )
 
 // The acceleration indexes replace the first bits of a tree walk with one
@@ -101,7 +103,7 @@ type indexMapping struct {
 func (m indexMapping) free() {
 	if m.live != nil && m.live.CompareAndSwap(true, false) {
 		for _, b := range m.maps {
-			_ = unmapAnon(b)
+			_ = mmapfile.Unmap(b)
 		}
 	}
 }
@@ -121,7 +123,7 @@ func (r *Reader) indexMemory(size int) []byte {
 		w := make([]uint64, size/8)
 		return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(w))), size)
 	}
-	if b, err := mapAnon(size); err == nil {
+	if b, err := mmapfile.MapAnon(size); err == nil {
 		r.idxMem.maps = append(r.idxMem.maps, b)
 		return b
 	}
@@ -140,53 +142,16 @@ func (r *Reader) slotStart(node, s, slotBits uint) (rec, depth, prefix uint) {
 	return node, depth, s >> (slotBits - depth)
 }
 
-// fill4p fills the slot of entry i of the packed IPv4 index and returns
-// entry i.
+// fill fills the slot of entry i of an index of bits bits, whose slots
+// walk from start (the IPv4 index from the IPv4 start, the IPv6 index
+// from the root); the index is idx, or packed when packed is not nil.
+// The caller loads entry i again.
 //
 //go:noinline
-func (r *Reader) fill4p(i uint) uint32 {
-	bits := r.idx4Bits
+func (r *Reader) fill(idx []uint64, packed []uint32, start, bits, i uint) {
 	sb := slotBitsFor(bits)
-	node, depth, prefix := r.slotStart(r.ipv4Start, i>>(bits-sb), sb)
-	r.fillPacked(r.idx4p, node, prefix, depth, bits)
-	return atomic.LoadUint32(&r.idx4p[i])
-}
-
-// fill4 is fill4p for the unpacked IPv4 index.
-//
-//go:noinline
-func (r *Reader) fill4(i uint) uint64 {
-	bits := r.idx4Bits
-	sb := slotBitsFor(bits)
-	node, depth, prefix := r.slotStart(r.ipv4Start, i>>(bits-sb), sb)
-	r.fillIndex(r.idx4, node, prefix, depth, bits)
-	return atomic.LoadUint64(&r.idx4[i])
-}
-
-// fill6 is fill4 for the IPv6 index, from the root.
-//
-//go:noinline
-func (r *Reader) fill6(i uint) uint64 {
-	sb := slotBitsFor(ipv6IndexBits)
-	node, depth, prefix := r.slotStart(0, i>>(ipv6IndexBits-sb), sb)
-	r.fillIndex(r.idx6, node, prefix, depth, ipv6IndexBits)
-	return atomic.LoadUint64(&r.idx6[i])
-}
-
-// fillIndex fills the entries of idx under the depth-bit prefix prefix,
-// whose walk is at node.
-func (r *Reader) fillIndex(idx []uint64, node uint, prefix uint, depth, bits uint) {
-	if node >= r.nodeCnt || depth == bits {
-		e := uint64(uint32(node)) | uint64(depth)<<32
-		lo := prefix << (bits - depth)
-		hi := (prefix + 1) << (bits - depth)
-		for i := lo; i < hi; i++ {
-			atomic.StoreUint64(&idx[i], e)
-		}
-		return
-	}
-	r.fillIndex(idx, r.child(node, 0), prefix<<1, depth+1, bits)
-	r.fillIndex(idx, r.child(node, 1), prefix<<1|1, depth+1, bits)
+	node, depth, prefix := r.slotStart(start, i>>(bits-sb), sb)
+	r.fillSlot(idx, packed, node, prefix, depth, bits)
 }
 
 // Packed IPv4 index entries: the record value in the low 27 bits, the
@@ -196,21 +161,29 @@ const (
 	packedRecordMask = 1<<packedShift - 1
 )
 
-// fillPacked is fillIndex for the packed table.
-func (r *Reader) fillPacked(idx []uint32, node uint, prefix uint, depth, bits uint) {
-	if node >= r.nodeCnt || depth == bits {
+// fillSlot fills the entries under the depth-bit prefix prefix, whose
+// walk is at node, of idx, or of packed when packed is not nil.
+func (r *Reader) fillSlot(idx []uint64, packed []uint32, node uint, prefix uint, depth, bits uint) {
+	if node < r.nodeCnt && depth < bits {
+		r.fillSlot(idx, packed, r.child(node, 0), prefix<<1, depth+1, bits)
+		r.fillSlot(idx, packed, r.child(node, 1), prefix<<1|1, depth+1, bits)
+		return
+	}
+	lo := prefix << (bits - depth)
+	hi := (prefix + 1) << (bits - depth)
+	if packed != nil {
 		// A corrupt record too large for 27 bits is clamped: every
 		// value past the data section gives the same error.
 		e := uint32(min(node, packedRecordMask)) | uint32(depth)<<packedShift
-		lo := prefix << (bits - depth)
-		hi := (prefix + 1) << (bits - depth)
 		for i := lo; i < hi; i++ {
-			atomic.StoreUint32(&idx[i], e)
+			atomic.StoreUint32(&packed[i], e)
 		}
 		return
 	}
-	r.fillPacked(idx, r.child(node, 0), prefix<<1, depth+1, bits)
-	r.fillPacked(idx, r.child(node, 1), prefix<<1|1, depth+1, bits)
+	e := uint64(uint32(node)) | uint64(depth)<<32
+	for i := lo; i < hi; i++ {
+		atomic.StoreUint64(&idx[i], e)
+	}
 }
 
 // IndexBytes returns the memory reserved for the acceleration indexes, in

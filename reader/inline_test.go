@@ -17,12 +17,12 @@ import (
 // this test names it, as bart's does.
 var hotInlined = map[string][]string{
 	".": {
-		"Result.Found", "Result.Offset", "Result.Err", "Result.ipv4PrefixLen",
+		"Result.Found", "Result.Offset", "Result.Err", "Result.ipv4PrefixLen", "Result.decodable",
 		"(*Reader).hasIPv4Subtree", "(*Reader).resolveDataPointer", "(*Reader).LookupOffset",
 		"(*Handle).Lookup", "(*Handle).Reader",
 		"(*decoder).payload", "(*decoder).checkContainer", "(*decoder).offsetOf", "(*decoder).newState",
 		"(*plan).lookupField", "(*skipCache).get", "(*skipCache).put", "(*mapCache).get",
-		"(*decoder).ctrl",
+		"(*decoder).ctrl", "offsetSlot", "setUint", "setInt", "storeInt", "finish",
 	},
 	// format's byte layer and tree rules, as the reader calls them.
 	"../format": {

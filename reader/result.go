@@ -26,18 +26,34 @@ type Result struct {
 // does nothing when the address has no record and returns the lookup's
 // error if there was one.
 func (r Result) Decode(v any) error {
-	if r.err != nil {
-		return r.err
-	}
-	if r.offset == notFound {
-		return nil
-	}
-	if r.reader == nil || r.reader.buffer == nil {
-		return errors.New("cannot call Decode on a closed database")
+	if ok, err := r.decodable("Decode"); !ok {
+		return err
 	}
 	err := r.reader.dec.decodeRoot(r.offset, v)
 	runtime.KeepAlive(r.reader) // the data is mapped memory; see Lookup
 	return err
+}
+
+// decodable reports whether r has a record to decode; if not, the error
+// method returns: the lookup's, none for an address without a record,
+// or that the database is closed.
+func (r Result) decodable(method string) (bool, error) {
+	if r.err != nil {
+		return false, r.err
+	}
+	if r.offset == notFound {
+		return false, nil
+	}
+	if r.reader == nil || r.reader.buffer == nil {
+		return false, errClosedDecode(method)
+	}
+	return true, nil
+}
+
+// errClosedDecode is the error of Decode and DecodePath on a closed
+// database, in maxminddb-golang v2's words.
+func errClosedDecode(method string) error {
+	return errors.New("cannot call " + method + " on a closed database")
 }
 
 // DecodePath decodes the value at path inside the record into v. A path
@@ -45,14 +61,8 @@ func (r Result) Decode(v any) error {
 // counts from the end). A path that does not exist leaves v unchanged and
 // is not an error.
 func (r Result) DecodePath(v any, path ...any) error {
-	if r.err != nil {
-		return r.err
-	}
-	if r.offset == notFound {
-		return nil
-	}
-	if r.reader == nil || r.reader.buffer == nil {
-		return errors.New("cannot call DecodePath on a closed database")
+	if ok, err := r.decodable("DecodePath"); !ok {
+		return err
 	}
 	err := r.reader.dec.decodePath(r.offset, path, v)
 	runtime.KeepAlive(r.reader)

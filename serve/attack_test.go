@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/ipatlas/ipatlas/format"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // TestBatchItemErrorsJSON: with BatchItemErrors, a batch whose bad
@@ -23,11 +24,7 @@ import (
 // reads).
 func TestBatchItemErrorsJSON(t *testing.T) {
 	db := writeDB(t, t.TempDir(), "a.mmdb", 6, countriesA)
-	s, err := New(Options{Path: db, BatchItemErrors: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newServer(t, Options{Path: db, BatchItemErrors: true})
 	given := []string{"\a1.2.3.4", "\x00", "\v", "1.2.3.4\U000e0001", "\u0085", "a\"b\\c", "1.2.3.4"}
 	body, _ := json.Marshal(given)
 	// Non-string elements are given back as their JSON text, invalid
@@ -97,15 +94,8 @@ func TestAcceptsGzipQZero(t *testing.T) {
 func TestReadIntoMemoryHugeFile(t *testing.T) {
 	dir := t.TempDir()
 	path := writeDB(t, dir, "a.mmdb", 6, countriesA)
-	good, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Options{Path: path, ReadIntoMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	good := testutil.ReadFile(t, path)
+	s := newServer(t, Options{Path: path, ReadIntoMemory: true})
 
 	sparse := func(size int64, tail []byte) {
 		t.Helper()
@@ -163,11 +153,7 @@ func TestReadIntoMemoryHugeFile(t *testing.T) {
 // the load it joined. Each call made a goroutine and a load of its own.
 func TestReloadRequestsCoalesce(t *testing.T) {
 	path := writeDB(t, t.TempDir(), "a.mmdb", 6, countriesA)
-	s, err := New(Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newServer(t, Options{Path: path})
 	// Hold the load semaphore, as a load in progress does.
 	s.loader.loadSem <- struct{}{}
 	for range 1000 {
@@ -225,10 +211,7 @@ func TestAfterClose(t *testing.T) {
 func TestMetricsLabelsUTF8(t *testing.T) {
 	dir := t.TempDir()
 	path := writeDB(t, dir, "a.mmdb", 6, countriesA)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testutil.ReadFile(t, path)
 	i := bytes.LastIndex(b, []byte("ipatlas-City"))
 	if i < 0 {
 		t.Fatal("no database_type ipatlas-City in the test database")
@@ -238,11 +221,7 @@ func TestMetricsLabelsUTF8(t *testing.T) {
 	if err := os.WriteFile(bad, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Options{Path: bad, Name: "bad\xffname"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newServer(t, Options{Path: bad, Name: "bad\xffname"})
 	w := httptest.NewRecorder()
 	s.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	want := `ipatlas_database_info{path="bad` + "\ufffd" + `name",type="ipatlas-Cit` + "\ufffd" + `"} 1`
@@ -273,11 +252,7 @@ func TestRecordCacheBound(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newServer(t, Options{Path: path})
 	for _, c := range []struct {
 		ip     string
 		v      string

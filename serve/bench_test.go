@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/netip"
 	"testing"
+
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // BenchmarkHandlerLookup measures one GET /v1/lookup/{ip} through
@@ -14,11 +16,7 @@ import (
 // round). The same benchmark ran on the handler of cmd/ipatlas before
 // the move (serve/BENCHMARKS.md).
 func BenchmarkHandlerLookup(b *testing.B) {
-	s, err := New(Options{Path: geoLite(b)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := newServer(b, Options{Path: testutil.GeoLiteCity(b)})
 	addrs := probeAddrs(1024, 0)
 	for _, c := range []struct {
 		name string

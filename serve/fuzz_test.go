@@ -20,11 +20,7 @@ import (
 // the address netip parses from the path, zone dropped.
 func FuzzServeHTTP(f *testing.F) {
 	db := writeDB(f, f.TempDir(), "a.mmdb", 6, countriesA)
-	s, err := New(Options{Path: db, BatchItemErrors: true})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { s.Close() })
+	s := newServer(f, Options{Path: db, BatchItemErrors: true})
 	for _, c := range []struct{ method, path, ae, body string }{
 		{"GET", "/v1/lookup/1.2.3.4", "", ""},
 		{"HEAD", "/v1/lookup/2001:db8::1%eth0", "gzip", ""},

@@ -9,12 +9,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/ipatlas/ipatlas/internal/servetest"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 
 	"github.com/ipatlas/ipatlas/format"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
@@ -66,20 +66,6 @@ func writeDB(t testing.TB, dir, name string, ipVersion int, rows []country) stri
 	return path
 }
 
-// geoLite returns the real GeoLite2-City database, skipping the test when
-// it is missing (failing under CI=true).
-func geoLite(t testing.TB) string {
-	t.Helper()
-	const path = "../data/GeoLite2-City.mmdb"
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s missing in CI: run scripts/fetch-data.sh (%v)", path, err)
-		}
-		t.Skipf("%s missing: run scripts/fetch-data.sh", path)
-	}
-	return path
-}
-
 // testServer is a Server in an httptest server.
 type testServer struct {
 	*Server
@@ -97,18 +83,23 @@ func startServer(t testing.TB, opts Options) *testServer {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(ts.log, nil))
 	}
+	s := newServer(t, opts)
+	ts.Server = s
+	ts.http = httptest.NewServer(s)
+	ts.base = ts.http.URL
+	t.Cleanup(ts.http.Close) // before the Server's cleanup: last in, first run
+	return ts
+}
+
+// newServer makes a Server of opts, closed with the test.
+func newServer(t testing.TB, opts Options) *Server {
+	t.Helper()
 	s, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.Server = s
-	ts.http = httptest.NewServer(s)
-	ts.base = ts.http.URL
-	t.Cleanup(func() {
-		ts.http.Close()
-		s.Close()
-	})
-	return ts
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // watch runs Watch until the test ends.
@@ -268,8 +259,8 @@ func peerRejects(data []byte) bool {
 func servedAB(t testing.TB, opts Options) (p *testServer, served string, a, b []byte) {
 	t.Helper()
 	dir := t.TempDir()
-	a = servetest.ReadFile(t, writeDB(t, dir, "a.mmdb", 6, countriesA))
-	b = servetest.ReadFile(t, writeDB(t, dir, "b.mmdb", 6, countriesB))
+	a = testutil.ReadFile(t, writeDB(t, dir, "a.mmdb", 6, countriesA))
+	b = testutil.ReadFile(t, writeDB(t, dir, "b.mmdb", 6, countriesB))
 	served = filepath.Join(dir, "served.mmdb")
 	servetest.RenameOver(t, served, a)
 	opts.Path = served

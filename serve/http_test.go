@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ipatlas/ipatlas/internal/servetest"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/reader"
@@ -136,7 +137,7 @@ func TestHTTP(t *testing.T) {
 // maxminddb-golang v2 reading the same file: network, found and the whole
 // record.
 func TestMatchesPeer(t *testing.T) {
-	path := geoLite(t)
+	path := testutil.GeoLiteCity(t)
 	peer := openPeer(t, path)
 	p := startServer(t, Options{Path: path})
 	addrs := probeAddrs(1600, 400)
@@ -436,11 +437,7 @@ func TestLookupAllocs(t *testing.T) {
 	}
 	db := writeDB(t, t.TempDir(), "a.mmdb", 6, countriesA)
 	for _, mem := range []bool{false, true} {
-		s, err := New(Options{Path: db, ReadIntoMemory: mem})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := newServer(t, Options{Path: db, ReadIntoMemory: mem})
 		for _, ip := range []string{"1.2.3.4", "2001:db8::1", "9.9.9.9"} {
 			r := httptest.NewRequest("GET", "/v1/lookup/"+ip, nil)
 			w := &discardWriter{h: http.Header{}}
@@ -513,7 +510,7 @@ func TestHandle(t *testing.T) {
 // name the file by its base name and a reload error by its class; with
 // ExposePaths they show the path and the full error.
 func TestHidesPaths(t *testing.T) {
-	a := servetest.ReadFile(t, writeDB(t, t.TempDir(), "a.mmdb", 6, countriesA))
+	a := testutil.ReadFile(t, writeDB(t, t.TempDir(), "a.mmdb", 6, countriesA))
 	for _, expose := range []bool{false, true} {
 		sub := t.TempDir()
 		served := filepath.Join(sub, "served.mmdb")

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/ipatlas/ipatlas/internal/servetest"
+	"github.com/ipatlas/ipatlas/internal/testutil"
 
 	"github.com/ipatlas/ipatlas/format"
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
@@ -33,7 +34,7 @@ import (
 // loaded one keeps answering; a file put back is taken.
 func TestReload(t *testing.T) {
 	p, served, a, b := servedAB(t, Options{})
-	c := servetest.ReadFile(t, writeDB(t, t.TempDir(), "c.mmdb", 6, countriesC))
+	c := testutil.ReadFile(t, writeDB(t, t.TempDir(), "c.mmdb", 6, countriesC))
 	p.watch(t, 10*time.Millisecond)
 	if got := p.country(t, "1.2.3.4"); got != "CN" {
 		t.Fatalf("1.2.3.4 in %q, want CN", got)
@@ -145,7 +146,7 @@ func TestCheckModes(t *testing.T) {
 		rows = append(rows, country{fmt.Sprintf("1.0.%d.0/24", 2*k), "China", "CN", 31.2, 121.4}) // not adjacent: not merged
 	}
 	rows = append(rows, country{"1.9.9.0/24", "Tanzania", "TZ", -6.8, 39.3})
-	good := servetest.ReadFile(t, writeDB(t, t.TempDir(), "good.mmdb", 4, rows))
+	good := testutil.ReadFile(t, writeDB(t, t.TempDir(), "good.mmdb", 4, rows))
 	bad := bytes.Clone(good)
 	i := bytes.Index(bad, []byte("Tanzania"))
 	if i < 1 {
@@ -272,8 +273,8 @@ func TestReloadUnderLoad(t *testing.T) {
 // file written in place is picked up again.
 func TestInPlaceWriteUnderLoad(t *testing.T) {
 	dir := t.TempDir()
-	a := servetest.ReadFile(t, writeDB(t, dir, "a.mmdb", 6, countriesA))
-	b := servetest.ReadFile(t, writeDB(t, dir, "b.mmdb", 6, countriesB))
+	a := testutil.ReadFile(t, writeDB(t, dir, "a.mmdb", 6, countriesA))
+	b := testutil.ReadFile(t, writeDB(t, dir, "b.mmdb", 6, countriesB))
 	for _, mode := range []struct {
 		name string
 		mem  bool
@@ -318,9 +319,9 @@ func TestInPlaceWriteUnderLoad(t *testing.T) {
 // is loaded whole, never from the old tree over the new bytes.
 func TestTouchAndSameSizeWrite(t *testing.T) {
 	dir := t.TempDir()
-	a := servetest.ReadFile(t, writeDB(t, dir, "a.mmdb", 6, countriesC))
+	a := testutil.ReadFile(t, writeDB(t, dir, "a.mmdb", 6, countriesC))
 	// The same networks with another country of the same length.
-	b := servetest.ReadFile(t, writeDB(t, dir, "b.mmdb", 6, []country{{"1.2.3.0/24", "China", "CN", 35.7, 139.7}}))
+	b := testutil.ReadFile(t, writeDB(t, dir, "b.mmdb", 6, []country{{"1.2.3.0/24", "China", "CN", 35.7, 139.7}}))
 	if len(a) != len(b) || bytes.Equal(a, b) {
 		t.Fatalf("want two files of the same size and other content: %d and %d bytes", len(a), len(b))
 	}

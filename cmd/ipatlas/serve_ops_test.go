@@ -21,6 +21,7 @@ import (
 
 	"github.com/ipatlas/ipatlas/internal/servetest"
 	"github.com/ipatlas/ipatlas/internal/testutil"
+
 	servepkg "github.com/ipatlas/ipatlas/serve"
 )
 
@@ -132,7 +133,7 @@ func TestServeInPlaceWriteUnderLoad(t *testing.T) {
 	}{{"mmap", true}, {"copy", false}} {
 		t.Run(mode.name, func(t *testing.T) {
 			served := filepath.Join(t.TempDir(), "served.mmdb")
-			servetest.RenameOver(t, served, servetest.ReadFile(t, a))
+			servetest.RenameOver(t, served, testutil.ReadFile(t, a))
 			p := startServe(t, served, "--poll", "10ms", "--mmap="+strconv.FormatBool(mode.mmap))
 			rss0 := serveRSS(t, p.cmd.Process.Pid)
 
@@ -176,7 +177,7 @@ func TestServeInPlaceWriteUnderLoad(t *testing.T) {
 				}
 			}
 
-			servetest.InPlaceAftermath(t, p.base, served, servetest.ReadFile(t, a), servetest.ReadFile(t, b), mode.mmap)
+			servetest.InPlaceAftermath(t, p.base, served, testutil.ReadFile(t, a), testutil.ReadFile(t, b), mode.mmap)
 			if p.signal(t, syscall.SIGTERM); p.wait(t) != 0 {
 				t.Errorf("exit status %d after SIGTERM:\n%s", p.code, p.stderr)
 			}
@@ -197,7 +198,7 @@ func TestServeFIFOUnderLoad(t *testing.T) {
 	a := serveBuildDB(t, dir, "a.mmdb", serveCSVA)
 	b := serveBuildDB(t, dir, "b.mmdb", serveCSVB)
 	served := filepath.Join(dir, "served.mmdb")
-	servetest.RenameOver(t, served, servetest.ReadFile(t, a))
+	servetest.RenameOver(t, served, testutil.ReadFile(t, a))
 	p := startServe(t, served, "--poll", "10ms")
 	lg := startLoadgen(t, loadgen, "--url", p.base, "-c", "4", "-d", "3s")
 
@@ -210,7 +211,7 @@ func TestServeFIFOUnderLoad(t *testing.T) {
 	if got := p.country(t, "1.2.3.4"); got != "CN" {
 		t.Errorf("with a FIFO at the path, 1.2.3.4 in %q, want CN (the loaded file)", got)
 	}
-	servetest.RenameOver(t, served, servetest.ReadFile(t, b))
+	servetest.RenameOver(t, served, testutil.ReadFile(t, b))
 	servetest.WaitFor(t, "b.mmdb after the FIFO", func() bool { return p.country(t, "1.2.3.4") == "US" })
 	rep := lg.wait(t)
 	if rep.Failures != 0 || rep.Requests < 100 {
@@ -316,7 +317,7 @@ func TestServeHidesPaths(t *testing.T) {
 		t.Run("expose="+strconv.FormatBool(expose), func(t *testing.T) {
 			sub := t.TempDir()
 			served := filepath.Join(sub, "served.mmdb")
-			servetest.RenameOver(t, served, servetest.ReadFile(t, a))
+			servetest.RenameOver(t, served, testutil.ReadFile(t, a))
 			p := startServe(t, served, "--poll", "10ms", "--expose-paths="+strconv.FormatBool(expose))
 			servetest.RenameOver(t, served, []byte("not a database"))
 			servetest.WaitFor(t, "the bad file to be rejected", func() bool {

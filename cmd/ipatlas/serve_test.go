@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/ipatlas/ipatlas/internal/servetest"
+	"github.com/ipatlas/ipatlas/internal/testutil"
+
 	dto "github.com/prometheus/client_model/go"
 )
 
@@ -168,8 +170,8 @@ func TestServeAddressInUse(t *testing.T) {
 // SIGHUP, which reloads even an unchanged file.
 func TestServeSIGHUP(t *testing.T) {
 	dir := t.TempDir()
-	a := servetest.ReadFile(t, serveBuildDB(t, dir, "a.mmdb", serveCSVA))
-	b := servetest.ReadFile(t, serveBuildDB(t, dir, "b.mmdb", serveCSVB))
+	a := testutil.ReadFile(t, serveBuildDB(t, dir, "a.mmdb", serveCSVA))
+	b := testutil.ReadFile(t, serveBuildDB(t, dir, "b.mmdb", serveCSVB))
 	served := filepath.Join(dir, "served.mmdb")
 	servetest.RenameOver(t, served, a)
 	p := startServe(t, served, "--poll", "0")
@@ -281,7 +283,7 @@ func TestServeReloadUnderLoad(t *testing.T) {
 	a := serveBuildDB(t, dir, "a.mmdb", serveCSVA)
 	b := serveBuildDB(t, dir, "b.mmdb", serveCSVB)
 	served := filepath.Join(dir, "served.mmdb")
-	servetest.RenameOver(t, served, servetest.ReadFile(t, a))
+	servetest.RenameOver(t, served, testutil.ReadFile(t, a))
 	p := startServe(t, served, "--poll", "10ms")
 
 	tally := servetest.StartLoad(p.base, 1)

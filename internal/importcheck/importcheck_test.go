@@ -43,7 +43,8 @@ var rules = []rule{
 	{pkg: "mmdbjson/...", allow: []string{std, "format/..."}},
 	// reader/geoip2's models are schema's typed record model.
 	{pkg: "reader/geoip2/...", allow: []string{std, "reader/...", "schema/..."}},
-	{pkg: "reader/...", allow: []string{std, "format/...", "golang.org/x/sys/..."}},
+	// reader maps files and index memory through internal/mmapfile.
+	{pkg: "reader/...", allow: []string{std, "format/...", "internal/mmapfile", "golang.org/x/sys/..."}},
 	{pkg: "kv/...", allow: []string{std, "format/...", "internal/keycache", "github.com/cockroachdb/pebble/..."}},
 	// builder and compile reach Pebble only through kv. klauspost/compress
 	// reads .gz/.zst inputs (builder) and writes .mmdb.zst (compile).
@@ -79,7 +80,7 @@ var rules = []rule{
 	// files with mmdbtree, reads them with reader (verify and inspect take
 	// any file the drop-in reader opens) and maps them with internal/mmapfile.
 	{pkg: "mmdbtool/...", allow: []string{std, "format/...", "mmdbjson/...", "reader/...", "internal/mmdbtree/...", "internal/mmapfile"}},
-	// mmapfile maps files for mmdbtree and mmdbtool.
+	// mmapfile maps files for reader, mmdbtree and mmdbtool.
 	{pkg: "internal/mmapfile", allow: []string{std, "golang.org/x/sys/..."}},
 	// servetest is imported only by the tests of serve and cmd/ipatlas
 	// (testOnly); it parses /metrics with Prometheus's own parser.

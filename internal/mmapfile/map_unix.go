@@ -31,7 +31,23 @@ func Map(f *os.File, length int) ([]byte, error) {
 	return data, nil
 }
 
-// Unmap ends a mapping made by Map.
+// MapAnon maps size bytes of private anonymous memory, readable and
+// writable: zero pages that the kernel backs only when written, outside
+// the Go heap (which would zero a reused span, making all of it
+// resident, and scan nothing in it anyway).
+func MapAnon(size int) ([]byte, error) {
+	b, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err != nil {
+		return nil, os.NewSyscallError("mmap", err)
+	}
+	return b, nil
+}
+
+// OpenNonblock is the open flag that keeps opening a FIFO from
+// blocking, so that a caller can refuse what is not a regular file.
+const OpenNonblock = unix.O_NONBLOCK
+
+// Unmap ends a mapping made by Map or MapAnon.
 func Unmap(b []byte) error {
 	if err := unix.Munmap(b); err != nil {
 		return os.NewSyscallError("munmap", err)

@@ -1,9 +1,7 @@
 package mmdbtree
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"net/netip"
 	"sync/atomic"
@@ -51,23 +49,7 @@ func Open(path string) (*Tree, error) {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	size := int(fi.Size())
-	if int64(size) != fi.Size() {
-		return nil, fmt.Errorf("%s: file too large", path)
-	}
-	if size == 0 {
-		return nil, fmt.Errorf("%s: file is empty", path)
-	}
-	data, err := mmapfile.Map(f, size)
-	mapped := err == nil
-	if errors.Is(err, errors.ErrUnsupported) {
-		data = make([]byte, size)
-		_, err = io.ReadFull(f, data)
-	}
+	data, mapped, err := mmapfile.Whole(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -21,16 +21,6 @@ import (
 // for an answer.
 var Client = &http.Client{Timeout: 30 * time.Second}
 
-// ReadFile returns the content of path.
-func ReadFile(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // RenameOver puts content at dst the way a deployment should: a
 // temporary file in dst's directory renamed over dst.
 func RenameOver(t testing.TB, dst string, content []byte) {

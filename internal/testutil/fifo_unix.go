@@ -3,7 +3,9 @@
 package testutil
 
 import (
+	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -49,5 +51,20 @@ func NoBlock[C io.Closer](tb testing.TB, fifo string, open func() (C, error)) er
 		}
 		tb.Fatal("open still blocked after 10s")
 		return nil
+	}
+}
+
+// RefusesNonRegular checks that open refuses at once, never blocking, a
+// FIFO with no writer, a directory and a device (/dev/null), each with
+// an error wrapping want and an *fs.PathError naming the path.
+func RefusesNonRegular[C io.Closer](tb testing.TB, want error, open func(path string) (C, error)) {
+	tb.Helper()
+	fifo := FIFO(tb, "served.mmdb")
+	for _, path := range []string{fifo, filepath.Dir(fifo), "/dev/null"} {
+		err := NoBlock(tb, fifo, func() (C, error) { return open(path) })
+		var pe *fs.PathError
+		if !errors.Is(err, want) || !errors.As(err, &pe) || pe.Path != path {
+			tb.Errorf("open(%s): %v; want a PathError naming it, wrapping %v", path, err, want)
+		}
 	}
 }

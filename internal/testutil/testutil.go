@@ -206,3 +206,18 @@ func DirNames(tb testing.TB, dir string) []string {
 	}
 	return names
 }
+
+// AddConformanceSeeds adds to f's seed corpus every conformance file
+// matching one of patterns ("test-data/*.mmdb") that is at most maxSize
+// bytes (large seeds slow the fuzzer down more than they help), skipping
+// or failing the fuzz test when the suite is missing.
+func AddConformanceSeeds(f *testing.F, maxSize int, patterns ...string) {
+	f.Helper()
+	for _, pattern := range patterns {
+		for _, path := range ConformanceGlob(f, pattern) {
+			if b := ReadFile(f, path); len(b) <= maxSize {
+				f.Add(b)
+			}
+		}
+	}
+}
