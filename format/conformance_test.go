@@ -91,7 +91,7 @@ func readAll(file []byte) (stage, error) {
 		netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
 	}
 	for _, n := range nets {
-		probes = append(probes, n.prefix.Masked().Addr(), lastAddr(n.prefix))
+		probes = append(probes, n.prefix.Masked().Addr(), testutil.LastAddr(n.prefix))
 	}
 	offsets := map[uint]bool{}
 	for _, n := range nets {
@@ -109,7 +109,7 @@ func readAll(file []byte) (stage, error) {
 	// Lookup and Walk read the tree separately: the first and the last
 	// address of every network must find it.
 	for _, n := range nets {
-		for _, a := range []netip.Addr{n.prefix.Masked().Addr(), lastAddr(n.prefix)} {
+		for _, a := range []netip.Addr{n.prefix.Masked().Addr(), testutil.LastAddr(n.prefix)} {
 			off, bits, found, _ := db.Lookup(a)
 			if !found || off != n.offset || bits != n.prefix.Bits() {
 				return stageLookup, fmt.Errorf("Lookup(%s) = offset %d /%d found %v, but Walk gave %s at %d", a, off, bits, found, n.prefix, n.offset)
@@ -131,17 +131,6 @@ func readAll(file []byte) (stage, error) {
 		}
 	}
 	return stageNone, nil
-}
-
-// lastAddr returns the last address of p.
-func lastAddr(p netip.Prefix) netip.Addr {
-	a := p.Masked().Addr()
-	b := a.AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
-		b[i/8] |= 0x80 >> (i % 8)
-	}
-	r, _ := netip.AddrFromSlice(b)
-	return r
 }
 
 // brokenTestData are the test-data files MaxMind broke on purpose, with
@@ -473,7 +462,7 @@ func lookupProbes(name string, ipVersion uint, nets []netip.Prefix, n int) []net
 	rng := rand.New(rand.NewPCG(h.Sum64(), 1))
 	var out []netip.Addr
 	for _, p := range nets {
-		out = append(out, p.Masked().Addr(), lastAddr(p))
+		out = append(out, p.Masked().Addr(), testutil.LastAddr(p))
 		if a := p.Masked().Addr(); a.Is4() && ipVersion == 6 {
 			// The same address through the IPv4-mapped and the 6to4
 			// prefixes, which the tree may alias to IPv4 or not.
@@ -664,7 +653,7 @@ func TestConformanceSourceData(t *testing.T) {
 			dec := db.Decoder()
 			replaced := 0
 			for i, s := range sources {
-				for _, a := range []netip.Addr{s.prefix.Masked().Addr(), lastAddr(s.prefix)} {
+				for _, a := range []netip.Addr{s.prefix.Masked().Addr(), testutil.LastAddr(s.prefix)} {
 					want := -1
 					for j := len(sources) - 1; j >= 0; j-- {
 						if sources[j].prefix.Contains(a) {

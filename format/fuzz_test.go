@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/ipatlas/ipatlas/internal/testutil"
 )
 
 // addConformanceSeeds adds every test-data and bad-data file to f's
@@ -131,7 +133,7 @@ func FuzzTree(f *testing.F) {
 		first, calls := true, 0
 		_ = db.Walk(func(p netip.Prefix, _ uint) error {
 			calls++
-			lo, hi := p.Masked().Addr(), lastAddr(p)
+			lo, hi := p.Masked().Addr(), testutil.LastAddr(p)
 			if lo.Is4() {
 				lo, hi = ipv4InIPv6(lo), ipv4InIPv6(hi)
 			}

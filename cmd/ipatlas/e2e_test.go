@@ -58,27 +58,18 @@ func rangeCIDRs(first, last netip.Addr) []netip.Prefix {
 		bits := first.BitLen()
 		for bits > 0 {
 			p := netip.PrefixFrom(first, bits-1)
-			if p.Masked().Addr() != first || lastOf(p).Compare(last) > 0 {
+			if p.Masked().Addr() != first || testutil.LastAddr(p).Compare(last) > 0 {
 				break
 			}
 			bits--
 		}
 		p := netip.PrefixFrom(first, bits)
 		out = append(out, p)
-		if lastOf(p) == last {
+		if testutil.LastAddr(p) == last {
 			return out
 		}
-		first = lastOf(p).Next()
+		first = testutil.LastAddr(p).Next()
 	}
-}
-
-func lastOf(p netip.Prefix) netip.Addr {
-	b := p.Masked().Addr().AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
-		b[i/8] |= 0x80 >> (i % 8)
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
 }
 
 // e2eNetwork draws a network inside a few small clusters, so that rows of
@@ -326,11 +317,11 @@ func TestBuildEndToEnd(t *testing.T) {
 	var addrs []netip.Addr
 	for _, r := range rows {
 		for _, p := range r.cidrs {
-			addrs = append(addrs, p.Addr(), lastOf(p))
+			addrs = append(addrs, p.Addr(), testutil.LastAddr(p))
 			if a := p.Addr().Prev(); a.IsValid() {
 				addrs = append(addrs, a)
 			}
-			if a := lastOf(p).Next(); a.IsValid() {
+			if a := testutil.LastAddr(p).Next(); a.IsValid() {
 				addrs = append(addrs, a)
 			}
 		}
