@@ -16,6 +16,7 @@ import (
 	"github.com/ipatlas/ipatlas/compile"
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/kv"
+	"github.com/ipatlas/ipatlas/schema"
 )
 
 // inputFlags are the flags that say how to read inference results.
@@ -32,6 +33,21 @@ func (f *inputFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.extra, "extra", "", "comma-separated CSV/TSV columns to keep as extra attributes (other unknown columns are an error)")
 	fs.BoolVar(&f.skipBad, "skip-bad-rows", false, "land a file without its bad rows (reported) instead of rejecting it whole")
 	f.label.register(fs)
+}
+
+// check refuses a bad --levels as a usage error before any file is read.
+func (f *inputFlags) check() error {
+	if f.levels == "" {
+		return nil
+	}
+	var fe *schema.FieldError
+	if err := schema.ValidateLevels(strings.Split(f.levels, ",")); errors.As(err, &fe) {
+		if fe.Value != "" {
+			return usagef("--levels %s: %s: %s", f.levels, fe.Value, fe.Msg)
+		}
+		return usagef("--levels %s: %s", f.levels, fe.Msg)
+	}
+	return nil
 }
 
 func (f *inputFlags) options(stderr io.Writer) builder.Options {
@@ -123,6 +139,9 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 	out.register(fs)
 	inputs, err := parseWithMemory(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := in.check(); err != nil {
 		return err
 	}
 	copts, err := out.options()
@@ -296,6 +315,9 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 		return usagef("--source is required")
 	case len(inputs) == 0:
 		return usagef("no INPUT files")
+	}
+	if err := in.check(); err != nil {
+		return err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
