@@ -177,39 +177,29 @@ func (c *combo) appendCSV(b []byte) []byte { return c.appendCSVPrec(b, 4) }
 
 // appendCSVPrec is appendCSV with coordinates at prec decimals.
 func (c *combo) appendCSVPrec(b []byte, prec int) []byte {
-	conf := func(b []byte, i int) []byte {
-		if i >= c.depth {
-			return b
-		}
-		return strconv.AppendFloat(b, c.conf[i], 'f', 2, 64)
-	}
-	b = append(b, ',')
-	b = appendCSVField(b, c.country.Native)
-	b = append(b, ',')
-	b = append(b, c.country.Code...)
-	b = append(b, ',')
-	b = conf(b, 0)
-	b = append(b, ',')
+	// Each level's name, its code (country and province only) and its
+	// confidence (empty below the depth).
+	names := [4]string{c.country.Native, "", "", c.district}
+	codes := [2]string{c.country.Code, ""}
 	if c.province != nil {
-		b = appendCSVField(b, c.province.name)
-		b = append(b, ',')
-		b = append(b, c.province.code...)
-	} else {
-		b = append(b, ',')
+		names[1], codes[1] = c.province.name, c.province.code
 	}
-	b = append(b, ',')
-	b = conf(b, 1)
-	b = append(b, ',')
 	if c.city != nil {
-		b = appendCSVField(b, c.city.name)
+		names[2] = c.city.name
 	}
 	b = append(b, ',')
-	b = conf(b, 2)
-	b = append(b, ',')
-	b = appendCSVField(b, c.district)
-	b = append(b, ',')
-	b = conf(b, 3)
-	b = append(b, ',')
+	for i, name := range names {
+		b = appendCSVField(b, name)
+		b = append(b, ',')
+		if i < len(codes) {
+			b = append(b, codes[i]...)
+			b = append(b, ',')
+		}
+		if i < c.depth {
+			b = strconv.AppendFloat(b, c.conf[i], 'f', 2, 64)
+		}
+		b = append(b, ',')
+	}
 	b = strconv.AppendFloat(b, c.lat, 'f', prec, 64)
 	b = append(b, ',')
 	b = strconv.AppendFloat(b, c.lon, 'f', prec, 64)
@@ -330,23 +320,12 @@ type Config struct {
 // buildbench that sets the wrong one.
 func (c Config) Validate() error {
 	if c.PerAddress {
-		switch {
-		case c.IPv4Count < 0 || c.IPv4Count > MaxPerAddressIPv4:
-			return fmt.Errorf("-ipv4-count %d: want 0 to %d per-address rows", c.IPv4Count, MaxPerAddressIPv4)
-		case c.IPv6 < 0 || c.IPv6 > 1<<30:
-			return fmt.Errorf("-ipv6 %d: want 0 to %d", c.IPv6, 1<<30)
-		}
-		return nil
+		return synth.CheckCounts(c.IPv4Count, MaxPerAddressIPv4, " per-address rows", c.IPv6)
 	}
-	switch {
-	case c.Combos < 1 || c.Combos > 1_000_000:
+	if c.Combos < 1 || c.Combos > 1_000_000 {
 		return fmt.Errorf("-combos %d: want 1 to 1000000", c.Combos)
-	case c.IPv4Count < 0 || c.IPv4Count > AllIPv4:
-		return fmt.Errorf("-ipv4-count %d: want 0 to %d", c.IPv4Count, AllIPv4)
-	case c.IPv6 < 0 || c.IPv6 > 1<<30:
-		return fmt.Errorf("-ipv6 %d: want 0 to %d", c.IPv6, 1<<30)
 	}
-	return nil
+	return synth.CheckCounts(c.IPv4Count, AllIPv4, "", c.IPv6)
 }
 
 // MaxPerAddressIPv4 is the most per-address IPv4 rows (64 of each /24

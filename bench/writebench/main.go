@@ -34,6 +34,7 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/ipatlas/ipatlas/bench/internal/synth"
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
@@ -51,15 +52,10 @@ func (c config) networks() int { return c.ipv4Count + c.ipv6 }
 
 // validate checks the generator flags.
 func (c config) validate() error {
-	switch {
-	case c.records < 1:
+	if c.records < 1 {
 		return fmt.Errorf("-records %d: want at least 1", c.records)
-	case c.ipv4Count < 0 || c.ipv4Count > allIPv4:
-		return fmt.Errorf("-ipv4-count %d: want 0 to %d", c.ipv4Count, allIPv4)
-	case c.ipv6 < 0 || c.ipv6 > 1<<30:
-		return fmt.Errorf("-ipv6 %d: want 0 to %d", c.ipv6, 1<<30)
 	}
-	return nil
+	return synth.CheckCounts(c.ipv4Count, allIPv4, "", c.ipv6)
 }
 
 // eachNetwork calls fn for every network in address order (IPv4 first)

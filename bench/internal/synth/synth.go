@@ -9,6 +9,7 @@
 package synth
 
 import (
+	"fmt"
 	"math"
 	"unicode"
 	"unicode/utf8"
@@ -157,4 +158,16 @@ func Depth(h uint64) int {
 		return 3
 	}
 	return 4
+}
+
+// CheckCounts checks a generator's -ipv4-count (0 to maxIPv4, counted in
+// what: "" for networks) and -ipv6 (0 to 2^30) flags.
+func CheckCounts(ipv4, maxIPv4 int, what string, ipv6 int) error {
+	switch {
+	case ipv4 < 0 || ipv4 > maxIPv4:
+		return fmt.Errorf("-ipv4-count %d: want 0 to %d%s", ipv4, maxIPv4, what)
+	case ipv6 < 0 || ipv6 > 1<<30:
+		return fmt.Errorf("-ipv6 %d: want 0 to %d", ipv6, 1<<30)
+	}
+	return nil
 }
