@@ -14,7 +14,6 @@ import (
 
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/gazetteer"
-	"github.com/ipatlas/ipatlas/internal/cputime"
 	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/kv"
 	"github.com/ipatlas/ipatlas/schema"
@@ -152,24 +151,7 @@ func BenchmarkIngestLabel(b *testing.B) {
 		l    *gazetteer.Labeler
 	}{{"plain", nil}, {"label", &gazetteer.Labeler{G: g}}} {
 		b.Run(c.name, func(b *testing.B) {
-			st, err := kv.Open(b.TempDir(), kv.Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer st.Close()
-			b.ReportAllocs()
-			i := 0
-			cpu := cputime.Process()
-			for b.Loop() {
-				i++
-				if _, err := IngestFile(context.Background(), st, fmt.Sprint("l", i), 0, kv.Replace, path, Options{Labeler: c.l}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
-			if d := cputime.Process() - cpu; d > 0 {
-				b.ReportMetric(float64(n*b.N)/d.Seconds(), "rows/cpu-s")
-			}
+			benchIngest(b, path, n, Options{Labeler: c.l})
 		})
 	}
 }

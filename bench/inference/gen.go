@@ -4,28 +4,14 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"math"
 	"net/netip"
 	"os"
 	"strconv"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/ipatlas/ipatlas/bench/internal/synth"
 	"github.com/ipatlas/ipatlas/internal/atomicfile"
 	"github.com/klauspost/compress/gzip"
 )
-
-// mix is the splitmix64 finalizer: a cheap, well-spread 64-bit hash.
-func mix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
-}
-
-// hash hashes v under a seed and a stream tag, so that the different uses
-// of one seed draw independent numbers.
-func hash(seed, stream, v uint64) uint64 { return mix(seed ^ mix(stream<<56^v)) }
 
 // Hash streams.
 const (
@@ -37,22 +23,9 @@ const (
 	streamSample
 )
 
-// unit maps h to [0, 1).
-func unit(h uint64) float64 { return float64(h>>11) / (1 << 53) }
-
-// Scripts of the generated place names.
-const (
-	latin = iota
-	cyrillic
-	katakana
-	han
-	hangul
-	numScripts
-)
-
 // syllables spell one syllable in each script; a place name is 2 to 4 of
 // them, in the script of its country.
-var syllables = [][numScripts]string{
+var syllables = [][5]string{
 	{"ka", "ка", "カ", "卡", "카"}, {"ki", "ки", "キ", "基", "키"}, {"ku", "ку", "ク", "库", "쿠"},
 	{"to", "то", "ト", "托", "토"}, {"ta", "та", "タ", "塔", "타"}, {"na", "на", "ナ", "纳", "나"},
 	{"ni", "ни", "ニ", "尼", "니"}, {"ma", "ма", "マ", "马", "마"}, {"mi", "ми", "ミ", "米", "미"},
@@ -72,45 +45,7 @@ func placeName(h uint64, script int) string {
 		s += syllables[h%uint64(len(syllables))][script]
 		h /= uint64(len(syllables))
 	}
-	r, size := utf8.DecodeRuneInString(s)
-	return string(unicode.ToUpper(r)) + s[size:]
-}
-
-// country is a country of the pool, named in its own script.
-type country struct {
-	code, name string
-	script     int
-	lat, lon   float64
-}
-
-// countries are the countries places are drawn from, the first ones more
-// often.
-var countries = []country{
-	{"CN", "中国", han, 35, 105},
-	{"US", "United States", latin, 39, -98},
-	{"JP", "日本", katakana, 36, 138},
-	{"DE", "Deutschland", latin, 51, 9},
-	{"RU", "Россия", cyrillic, 60, 100},
-	{"IN", "India", latin, 21, 78},
-	{"BR", "Brasil", latin, -10, -55},
-	{"GB", "United Kingdom", latin, 54, -2},
-	{"FR", "France", latin, 46, 2},
-	{"KR", "대한민국", hangul, 36, 128},
-	{"ID", "Indonesia", latin, -5, 120},
-	{"CA", "Canada", latin, 60, -95},
-	{"AU", "Australia", latin, -25, 135},
-	{"MX", "México", latin, 23, -102},
-	{"NG", "Nigeria", latin, 10, 8},
-	{"EG", "Egypt", latin, 27, 30},
-	{"ZA", "South Africa", latin, -29, 24},
-	{"AR", "Argentina", latin, -34, -64},
-	{"IT", "Italia", latin, 42.8, 12.8},
-	{"ES", "España", latin, 40, -4},
-	{"TR", "Türkiye", latin, 39, 35},
-	{"VN", "Việt Nam", latin, 16, 106},
-	{"UA", "Україна", cyrillic, 49, 32},
-	{"PL", "Polska", latin, 52, 20},
-	{"NZ", "New Zealand", latin, -41, 174},
+	return synth.Capitalize(s)
 }
 
 type province struct {
@@ -135,47 +70,22 @@ type pool struct {
 	districts map[uint64]string
 }
 
-// newPool builds the places of seed: 8 to 27 provinces per country, 5 to
-// 44 cities per province (about 11,000 cities).
+// newPool builds the places of seed (synth.Places), named in the
+// script of their country.
 func newPool(seed uint64) *pool {
+	provinces, cities := synth.Places(seed, streamPool)
 	p := &pool{}
-	var n uint64
-	next := func() uint64 { n++; return hash(seed, streamPool, n) }
-	for ci, c := range countries {
-		np := 8 + int(next()%20)
-		for pi := range np {
-			pr := province{
-				country: ci,
-				code:    c.code + "-" + string(rune('A'+pi/26)) + string(rune('A'+pi%26)),
-				name:    placeName(next(), c.script),
-				lat:     clamp(c.lat+unit(next())*10-5, -89, 89),
-				lon:     wrapLon(c.lon + unit(next())*16 - 8),
-			}
-			p.provinces = append(p.provinces, pr)
-			nc := 5 + int(next()%40)
-			for range nc {
-				p.cities = append(p.cities, city{
-					province: len(p.provinces) - 1,
-					name:     placeName(next(), c.script),
-					lat:      clamp(pr.lat+unit(next())*3-1.5, -89.5, 89.5),
-					lon:      wrapLon(pr.lon + unit(next())*4 - 2),
-				})
-			}
-		}
+	for _, pr := range provinces {
+		p.provinces = append(p.provinces, province{
+			country: pr.Parent, code: pr.Code, name: placeName(pr.Name, synth.Countries[pr.Parent].Script), lat: pr.Lat, lon: pr.Lon,
+		})
+	}
+	for _, c := range cities {
+		p.cities = append(p.cities, city{
+			province: c.Parent, name: placeName(c.Name, synth.Countries[provinces[c.Parent].Parent].Script), lat: c.Lat, lon: c.Lon,
+		})
 	}
 	return p
-}
-
-func clamp(x, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, x)) }
-
-func wrapLon(x float64) float64 {
-	switch {
-	case x > 180:
-		return x - 360
-	case x < -180:
-		return x + 360
-	}
-	return x
 }
 
 // fixed rounds x to prec decimals the way the input file writes it, so
@@ -195,7 +105,7 @@ var (
 // confidences) combination: what a row says about its network.
 type combo struct {
 	depth    int // 1 country, 2 province, 3 city, 4 district
-	country  *country
+	country  *synth.Country
 	province *province // nil when depth < 2
 	city     *city     // nil when depth < 3
 	district string    // "" when depth < 4
@@ -208,33 +118,39 @@ type combo struct {
 // confidence is the overall confidence: the deepest level's.
 func (c *combo) confidence() float64 { return c.conf[c.depth-1] }
 
-// combo returns combination k of seed. The first cities come up more
-// often; 5% of combinations stop at the country, 10% at the province,
-// 60% at the city, 25% go down to a district (one of eight per city).
-// Confidence decreases with depth; coordinates are the deepest place's
-// plus an offset unique to k (below a million combinations).
+// combo returns combination k of seed (see draw) with coordinates the
+// deepest place's plus an offset unique to k (below a million
+// combinations).
 func (p *pool) combo(seed uint64, k int) combo {
-	h := func(i uint64) uint64 { return hash(seed, streamCombo, uint64(k)<<8|i) }
-	u := unit(h(1))
-	cityIdx := int(u * u * float64(len(p.cities)))
+	h := func(i uint64) uint64 { return synth.Hash(seed, streamCombo, uint64(k)<<8|i) }
+	c, cityIdx, lat, lon := p.draw(synth.Unit(h(1)), synth.Depth(h(3)), sources[h(2)%uint64(len(sources))], h, func(x float64) float64 { return fixed(x, 2) })
+	if c.depth >= 4 {
+		c.district = districtName(seed, cityIdx, h(10)%8, c.country.Script)
+	}
+	c.lat = fixed(synth.Clamp(lat+float64(k%1000-500)*1e-4, -90, 90), 4)
+	c.lon = fixed(synth.WrapLon(lon+float64(k/1000%1000-500)*1e-4), 4)
+	c.accuracy = accuracyKm[min(len(accuracyKm)-1, int(h(11)%3)+2*(4-c.depth))]
+	return c
+}
+
+// draw returns a combination down to depth (synth.Depth) of the city
+// drawn by u (the first cities come up more often), the index of that
+// city and the point of its deepest place. Confidence decreases with
+// depth: the first from h(4), each next one lower by a factor drawn by
+// h(5+level), each kept as round gives it. The caller names a district
+// (districtName) and sets the coordinates and the accuracy.
+func (p *pool) draw(u float64, depth int, source string, h func(uint64) uint64, round func(float64) float64) (c combo, cityIdx int, lat, lon float64) {
+	cityIdx = int(u * u * float64(len(p.cities)))
 	ci := &p.cities[cityIdx]
 	pr := &p.provinces[ci.province]
-	co := &countries[pr.country]
-	c := combo{depth: 4, country: co, source: sources[h(2)%uint64(len(sources))]}
-	switch d := h(3) % 100; {
-	case d < 5:
-		c.depth = 1
-	case d < 15:
-		c.depth = 2
-	case d < 75:
-		c.depth = 3
-	}
-	x := 0.80 + 0.2*unit(h(4))
+	co := &synth.Countries[pr.country]
+	c = combo{depth: depth, country: co, source: source}
+	x := 0.80 + 0.2*synth.Unit(h(4))
 	for i := range c.depth {
-		c.conf[i] = fixed(x, 2)
-		x *= 0.75 + 0.25*unit(h(5+uint64(i)))
+		c.conf[i] = round(x)
+		x *= 0.75 + 0.25*synth.Unit(h(5+uint64(i)))
 	}
-	lat, lon := co.lat, co.lon
+	lat, lon = co.Lat, co.Lon
 	if c.depth >= 2 {
 		c.province = pr
 		lat, lon = pr.lat, pr.lon
@@ -243,14 +159,12 @@ func (p *pool) combo(seed uint64, k int) combo {
 		c.city = ci
 		lat, lon = ci.lat, ci.lon
 	}
-	if c.depth >= 4 {
-		d := h(10) % 8
-		c.district = placeName(hash(seed, streamPool, 1<<40|uint64(cityIdx)<<3|d), co.script) + " " + districtWords[d%uint64(len(districtWords))]
-	}
-	c.lat = fixed(clamp(lat+float64(k%1000-500)*1e-4, -90, 90), 4)
-	c.lon = fixed(wrapLon(lon+float64(k/1000%1000-500)*1e-4), 4)
-	c.accuracy = accuracyKm[min(len(accuracyKm)-1, int(h(11)%3)+2*(4-c.depth))]
-	return c
+	return c, cityIdx, lat, lon
+}
+
+// districtName names district d (0 to 7) of city cityIdx of seed's pool.
+func districtName(seed uint64, cityIdx int, d uint64, script int) string {
+	return placeName(synth.Hash(seed, streamPool, 1<<40|uint64(cityIdx)<<3|d), script) + " " + districtWords[d%uint64(len(districtWords))]
 }
 
 // csvHeader is the header of the CSV input.
@@ -263,39 +177,29 @@ func (c *combo) appendCSV(b []byte) []byte { return c.appendCSVPrec(b, 4) }
 
 // appendCSVPrec is appendCSV with coordinates at prec decimals.
 func (c *combo) appendCSVPrec(b []byte, prec int) []byte {
-	conf := func(b []byte, i int) []byte {
-		if i >= c.depth {
-			return b
-		}
-		return strconv.AppendFloat(b, c.conf[i], 'f', 2, 64)
-	}
-	b = append(b, ',')
-	b = appendCSVField(b, c.country.name)
-	b = append(b, ',')
-	b = append(b, c.country.code...)
-	b = append(b, ',')
-	b = conf(b, 0)
-	b = append(b, ',')
+	// Each level's name, its code (country and province only) and its
+	// confidence (empty below the depth).
+	names := [4]string{c.country.Native, "", "", c.district}
+	codes := [2]string{c.country.Code, ""}
 	if c.province != nil {
-		b = appendCSVField(b, c.province.name)
-		b = append(b, ',')
-		b = append(b, c.province.code...)
-	} else {
-		b = append(b, ',')
+		names[1], codes[1] = c.province.name, c.province.code
 	}
-	b = append(b, ',')
-	b = conf(b, 1)
-	b = append(b, ',')
 	if c.city != nil {
-		b = appendCSVField(b, c.city.name)
+		names[2] = c.city.name
 	}
 	b = append(b, ',')
-	b = conf(b, 2)
-	b = append(b, ',')
-	b = appendCSVField(b, c.district)
-	b = append(b, ',')
-	b = conf(b, 3)
-	b = append(b, ',')
+	for i, name := range names {
+		b = appendCSVField(b, name)
+		b = append(b, ',')
+		if i < len(codes) {
+			b = append(b, codes[i]...)
+			b = append(b, ',')
+		}
+		if i < c.depth {
+			b = strconv.AppendFloat(b, c.conf[i], 'f', 2, 64)
+		}
+		b = append(b, ',')
+	}
 	b = strconv.AppendFloat(b, c.lat, 'f', prec, 64)
 	b = append(b, ',')
 	b = strconv.AppendFloat(b, c.lon, 'f', prec, 64)
@@ -350,7 +254,7 @@ func (c *combo) appendJSONPrec(b []byte, prec int) []byte {
 		return append(b, '}')
 	}
 	b = append(b, `,"regions":[`...)
-	b = region(b, 0, "country", c.country.code, c.country.name)
+	b = region(b, 0, "country", c.country.Code, c.country.Native)
 	if c.province != nil {
 		b = region(b, 1, "province", c.province.code, c.province.name)
 	}
@@ -416,23 +320,12 @@ type Config struct {
 // buildbench that sets the wrong one.
 func (c Config) Validate() error {
 	if c.PerAddress {
-		switch {
-		case c.IPv4Count < 0 || c.IPv4Count > MaxPerAddressIPv4:
-			return fmt.Errorf("-ipv4-count %d: want 0 to %d per-address rows", c.IPv4Count, MaxPerAddressIPv4)
-		case c.IPv6 < 0 || c.IPv6 > 1<<30:
-			return fmt.Errorf("-ipv6 %d: want 0 to %d", c.IPv6, 1<<30)
-		}
-		return nil
+		return synth.CheckCounts(c.IPv4Count, MaxPerAddressIPv4, " per-address rows", c.IPv6)
 	}
-	switch {
-	case c.Combos < 1 || c.Combos > 1_000_000:
+	if c.Combos < 1 || c.Combos > 1_000_000 {
 		return fmt.Errorf("-combos %d: want 1 to 1000000", c.Combos)
-	case c.IPv4Count < 0 || c.IPv4Count > AllIPv4:
-		return fmt.Errorf("-ipv4-count %d: want 0 to %d", c.IPv4Count, AllIPv4)
-	case c.IPv6 < 0 || c.IPv6 > 1<<30:
-		return fmt.Errorf("-ipv6 %d: want 0 to %d", c.IPv6, 1<<30)
 	}
-	return nil
+	return synth.CheckCounts(c.IPv4Count, AllIPv4, "", c.IPv6)
 }
 
 // MaxPerAddressIPv4 is the most per-address IPv4 rows (64 of each /24
@@ -447,15 +340,15 @@ func (c Config) Rows() int { return c.IPv4Count + c.IPv6 }
 // ten shares one (so compile has siblings to merge).
 func (c Config) ipv4Combo(i int) int {
 	b := uint64(i / runLen)
-	if hash(c.Seed, streamRun, b)%10 == 0 {
-		return int(hash(c.Seed, streamRun, b|1<<40) % uint64(c.Combos))
+	if synth.Hash(c.Seed, streamRun, b)%10 == 0 {
+		return int(synth.Hash(c.Seed, streamRun, b|1<<40) % uint64(c.Combos))
 	}
-	return int(hash(c.Seed, streamRow, uint64(i)) % uint64(c.Combos))
+	return int(synth.Hash(c.Seed, streamRow, uint64(i)) % uint64(c.Combos))
 }
 
 // ipv6Combo is the combination of the k-th /48.
 func (c Config) ipv6Combo(k int) int {
-	return int(hash(c.Seed, streamRow, uint64(AllIPv4+k)) % uint64(c.Combos))
+	return int(synth.Hash(c.Seed, streamRow, uint64(AllIPv4+k)) % uint64(c.Combos))
 }
 
 // ipv4Prefix is the i-th /24.
@@ -468,7 +361,7 @@ func ipv4Prefix(i int) netip.Prefix {
 // sequence is in address order.
 func (c Config) ipv6Prefix(k int) netip.Prefix {
 	step := uint64(v6Slots) / uint64(c.IPv6)
-	slot := uint64(k)*step + hash(c.Seed, streamIPv6, uint64(k))%step
+	slot := uint64(k)*step + synth.Hash(c.Seed, streamIPv6, uint64(k))%step
 	if slot >= sixToFourOff {
 		slot += sixToFourLen
 	}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/netip"
 
+	"github.com/ipatlas/ipatlas/bench/internal/synth"
 	"github.com/oschwald/maxminddb-golang/v2"
 )
 
@@ -43,7 +44,7 @@ const (
 func (c Config) addressPrefix(i int) netip.Prefix {
 	if i < c.IPv4Count {
 		blk := i / perV4Block
-		host := 4*(i%perV4Block) + int(hash(c.Seed, streamAddr, uint64(i))%4)
+		host := 4*(i%perV4Block) + int(synth.Hash(c.Seed, streamAddr, uint64(i))%4)
 		a := uint32(1)<<24 + uint32(blk)<<8 + uint32(host)
 		return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}), 32)
 	}
@@ -67,48 +68,23 @@ func (p *pool) addressCombo(c Config, i int) combo {
 		blk = 1<<40 | uint64((i-c.IPv4Count)/perV6Block)
 		run = 1<<40 | (blk&(1<<40-1))/perV6Run
 	}
-	u := unit(hash(c.Seed, streamAddrRun, run<<8|1))
-	cityIdx := int(u * u * float64(len(p.cities)))
-	ci := &p.cities[cityIdx]
-	pr := &p.provinces[ci.province]
-	co := &countries[pr.country]
-	cb := combo{depth: 4, country: co, source: sources[hash(c.Seed, streamAddrRun, run<<8|2)%uint64(len(sources))]}
-	switch d := hash(c.Seed, streamAddrRun, run<<8|3) % 100; {
-	case d < 5:
-		cb.depth = 1
-	case d < 15:
-		cb.depth = 2
-	case d < 75:
-		cb.depth = 3
-	}
-	x := 0.80 + 0.2*unit(hash(c.Seed, streamAddrBlock, blk<<8|4))
-	for l := range cb.depth {
-		cb.conf[l] = roundTo(x, 1e2)
-		x *= 0.75 + 0.25*unit(hash(c.Seed, streamAddrBlock, blk<<8|5+uint64(l)))
-	}
-	lat, lon := co.lat, co.lon
-	if cb.depth >= 2 {
-		cb.province = pr
-		lat, lon = pr.lat, pr.lon
-	}
-	if cb.depth >= 3 {
-		cb.city = ci
-		lat, lon = ci.lat, ci.lon
-	}
+	hRun := func(i uint64) uint64 { return synth.Hash(c.Seed, streamAddrRun, run<<8|i) }
+	hBlock := func(i uint64) uint64 { return synth.Hash(c.Seed, streamAddrBlock, blk<<8|i) }
+	cb, cityIdx, lat, lon := p.draw(synth.Unit(hRun(1)), synth.Depth(hRun(3)), sources[hRun(2)%uint64(len(sources))], hBlock, func(x float64) float64 { return roundTo(x, 1e2) })
 	if cb.depth >= 4 {
-		d := hash(c.Seed, streamAddrBlock, blk<<8|10) % 8
+		d := hBlock(10) % 8
 		key := uint64(cityIdx)<<3 | d
 		if cb.district = p.districts[key]; cb.district == "" {
 			if p.districts == nil {
 				p.districts = map[uint64]string{} // at most 8 a city
 			}
-			cb.district = placeName(hash(c.Seed, streamPool, 1<<40|key), co.script) + " " + districtWords[d%uint64(len(districtWords))]
+			cb.district = districtName(c.Seed, cityIdx, d, cb.country.Script)
 			p.districts[key] = cb.district
 		}
 	}
-	cb.lat = roundTo(clamp(lat+jitter(hash(c.Seed, streamAddrRow, uint64(i)<<8|1)), -90, 90), 1e6)
-	cb.lon = roundTo(wrapLon(lon+jitter(hash(c.Seed, streamAddrRow, uint64(i)<<8|2))), 1e6)
-	cb.accuracy = accuracyKm[min(len(accuracyKm)-1, int(hash(c.Seed, streamAddrRow, uint64(i)<<8|3)%3))]
+	cb.lat = roundTo(synth.Clamp(lat+jitter(synth.Hash(c.Seed, streamAddrRow, uint64(i)<<8|1)), -90, 90), 1e6)
+	cb.lon = roundTo(synth.WrapLon(lon+jitter(synth.Hash(c.Seed, streamAddrRow, uint64(i)<<8|2))), 1e6)
+	cb.accuracy = accuracyKm[min(len(accuracyKm)-1, int(synth.Hash(c.Seed, streamAddrRow, uint64(i)<<8|3)%3))]
 	return cb
 }
 
@@ -153,8 +129,8 @@ func checkAddressLookups(c Config, db *maxminddb.Reader, samples int) (checkResu
 		if c.Rows() == 0 {
 			break
 		}
-		h := hash(c.Seed, streamSample, uint64(j))
-		h2 := hash(c.Seed, streamSample, uint64(j)|1<<40)
+		h := synth.Hash(c.Seed, streamSample, uint64(j))
+		h2 := synth.Hash(c.Seed, streamSample, uint64(j)|1<<40)
 		var i int
 		switch {
 		case c.IPv6 > 0 && (h%5 == 0 || c.IPv4Count == 0):
@@ -171,7 +147,7 @@ func checkAddressLookups(c Config, db *maxminddb.Reader, samples int) (checkResu
 			b[3] = b[3]&^3 | (b[3]+1)&3
 			gap = netip.AddrFrom4(b)
 		} else {
-			addr = randomIn(pre, hash(c.Seed, streamSample, uint64(j)|2<<40))
+			addr = randomIn(pre, synth.Hash(c.Seed, streamSample, uint64(j)|2<<40))
 			b := gap.As16()
 			b[6], b[7] = 0, perV6Block
 			gap = netip.AddrFrom16(b)

@@ -300,20 +300,9 @@ func childOpen(name, db string, lookups int, seed uint64) (openChildResult, erro
 	for i := range lookups {
 		var a netip.Addr
 		if i%2 == 0 {
-			for {
-				u := rng.Uint32()
-				if a = netip.AddrFrom4([4]byte{byte(u >> 24), byte(u >> 16), byte(u >> 8), byte(u)}); workload.IsPublic4(a) {
-					break
-				}
-			}
+			a = workload.Public4(rng)
 		} else {
-			var b [16]byte
-			hi, lo := rng.Uint64(), rng.Uint64()
-			for j := range 8 {
-				b[j], b[8+j] = byte(hi>>(56-8*j)), byte(lo>>(56-8*j))
-			}
-			b[0] = 0x20 | b[0]&0x1f
-			a = netip.AddrFrom16(b)
+			a = workload.Global6(rng)
 		}
 		if look(a) {
 			r.Found++

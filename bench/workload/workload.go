@@ -68,14 +68,21 @@ func IsPublic4(a netip.Addr) bool {
 func Uniform4(seed uint64, n int) []netip.Addr {
 	rng := newRand(seed, streamV4)
 	out := make([]netip.Addr, 0, n)
-	for len(out) < n {
-		u := rng.Uint32()
-		a := netip.AddrFrom4([4]byte{byte(u >> 24), byte(u >> 16), byte(u >> 8), byte(u)})
-		if IsPublic4(a) {
-			out = append(out, a)
-		}
+	for range n {
+		out = append(out, Public4(rng))
 	}
 	return out
+}
+
+// Public4 draws uniform random IPv4 addresses from rng until one is
+// public (IsPublic4) and returns it.
+func Public4(rng *rand.Rand) netip.Addr {
+	for {
+		u := rng.Uint32()
+		if a := netip.AddrFrom4([4]byte{byte(u >> 24), byte(u >> 16), byte(u >> 8), byte(u)}); IsPublic4(a) {
+			return a
+		}
+	}
 }
 
 // Uniform6 returns n uniform random IPv6 addresses in 2000::/3.
@@ -83,15 +90,20 @@ func Uniform6(seed uint64, n int) []netip.Addr {
 	rng := newRand(seed, streamV6)
 	out := make([]netip.Addr, n)
 	for i := range out {
-		var b [16]byte
-		hi, lo := rng.Uint64(), rng.Uint64()
-		for j := range 8 {
-			b[j], b[8+j] = byte(hi>>(56-8*j)), byte(lo>>(56-8*j))
-		}
-		b[0] = 0x20 | b[0]&0x1f
-		out[i] = netip.AddrFrom16(b)
+		out[i] = Global6(rng)
 	}
 	return out
+}
+
+// Global6 draws a uniform random IPv6 address in 2000::/3 from rng.
+func Global6(rng *rand.Rand) netip.Addr {
+	var b [16]byte
+	hi, lo := rng.Uint64(), rng.Uint64()
+	for j := range 8 {
+		b[j], b[8+j] = byte(hi>>(56-8*j)), byte(lo>>(56-8*j))
+	}
+	b[0] = 0x20 | b[0]&0x1f
+	return netip.AddrFrom16(b)
 }
 
 // SampleNetworks returns n networks chosen uniformly from networks

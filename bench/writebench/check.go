@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"reflect"
 
+	"github.com/ipatlas/ipatlas/bench/internal/synth"
 	"github.com/oschwald/maxminddb-golang/v2"
 )
 
@@ -132,8 +133,8 @@ func runCheck(cfg config, pathA, pathB string, samples int, stdout io.Writer) er
 // aliases to IPv4 and ipatlas does not) and a quarter inside the IPv6
 // networks.
 func sampleAddr(cfg config, i uint64) netip.Addr {
-	h := hash2(cfg.seed, streamSample, i)
-	x, y := hash2(cfg.seed, streamSample, i|1<<40), hash2(cfg.seed, streamSample, i|2<<40)
+	h := synth.Hash(cfg.seed, streamSample, i)
+	x, y := synth.Hash(cfg.seed, streamSample, i|1<<40), synth.Hash(cfg.seed, streamSample, i|2<<40)
 	switch h % 4 {
 	case 0, 1:
 		return netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)})

@@ -34,6 +34,7 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/ipatlas/ipatlas/bench/internal/synth"
 	"github.com/ipatlas/ipatlas/format"
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
@@ -51,15 +52,10 @@ func (c config) networks() int { return c.ipv4Count + c.ipv6 }
 
 // validate checks the generator flags.
 func (c config) validate() error {
-	switch {
-	case c.records < 1:
+	if c.records < 1 {
 		return fmt.Errorf("-records %d: want at least 1", c.records)
-	case c.ipv4Count < 0 || c.ipv4Count > allIPv4:
-		return fmt.Errorf("-ipv4-count %d: want 0 to %d", c.ipv4Count, allIPv4)
-	case c.ipv6 < 0 || c.ipv6 > 1<<30:
-		return fmt.Errorf("-ipv6 %d: want 0 to %d", c.ipv6, 1<<30)
 	}
-	return nil
+	return synth.CheckCounts(c.ipv4Count, allIPv4, "", c.ipv6)
 }
 
 // eachNetwork calls fn for every network in address order (IPv4 first)
@@ -213,24 +209,32 @@ func writeIPAtlas(c config, path, memProfile string) (result, error) {
 			return res, fmt.Errorf("record %d: %w", r, err)
 		}
 	}
+	err = res.phases(t0, memProfile, func() error {
+		return c.eachNetwork(func(p netip.Prefix, rec int) error {
+			return w.Insert(p, ids[rec])
+		})
+	}, w.Close)
+	return res, err
+}
+
+// phases times a writer's phases after its records are made (since t0):
+// insert, then, after the heap profile is written, write.
+func (res *result) phases(t0 time.Time, memProfile string, insert, write func() error) error {
 	t1 := time.Now()
 	res.gen = t1.Sub(t0)
-	err = c.eachNetwork(func(p netip.Prefix, rec int) error {
-		return w.Insert(p, ids[rec])
-	})
-	if err != nil {
-		return res, err
+	if err := insert(); err != nil {
+		return err
 	}
 	t2 := time.Now()
 	res.insert = t2.Sub(t1)
 	if err := writeHeapProfile(memProfile); err != nil {
-		return res, err
+		return err
 	}
-	if err := w.Close(); err != nil {
-		return res, err
+	if err := write(); err != nil {
+		return err
 	}
 	res.write = time.Since(t2)
-	return res, nil
+	return nil
 }
 
 // writeMMDBWriter writes the database with mmdbwriter, configured like
@@ -255,44 +259,39 @@ func writeMMDBWriter(c config, path, memProfile string) (result, error) {
 	for r := range vals {
 		vals[r] = toMMDB(p.record(c.seed, r))
 	}
-	t1 := time.Now()
-	res.gen = t1.Sub(t0)
 	mask4, mask6 := net.CIDRMask(24, 32), net.CIDRMask(48, 128)
-	err = c.eachNetwork(func(p netip.Prefix, rec int) error {
-		n := &net.IPNet{IP: p.Addr().AsSlice(), Mask: mask4}
-		if p.Addr().Is6() {
-			n.Mask = mask6
+	insert := func() error {
+		return c.eachNetwork(func(p netip.Prefix, rec int) error {
+			n := &net.IPNet{IP: p.Addr().AsSlice(), Mask: mask4}
+			if p.Addr().Is6() {
+				n.Mask = mask6
+			}
+			if err := tree.Insert(n, vals[rec]); err != nil {
+				return fmt.Errorf("network %s: %w", p, err)
+			}
+			return nil
+		})
+	}
+	write := func() error {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
 		}
-		if err := tree.Insert(n, vals[rec]); err != nil {
-			return fmt.Errorf("network %s: %w", p, err)
+		if _, err := tree.WriteTo(f); err != nil {
+			f.Close()
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
 		}
 		return nil
-	})
-	if err != nil {
-		return res, err
 	}
-	t2 := time.Now()
-	res.insert = t2.Sub(t1)
-	if err := writeHeapProfile(memProfile); err != nil {
-		return res, err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return res, err
-	}
-	if _, err := tree.WriteTo(f); err != nil {
-		f.Close()
-		return res, fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return res, fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return res, fmt.Errorf("writing %s: %w", path, err)
-	}
-	res.write = time.Since(t2)
-	return res, nil
+	err = res.phases(t0, memProfile, insert, write)
+	return res, err
 }
 
 // writeNone runs the generator alone, as the writers see it (records
@@ -325,50 +324,24 @@ func writeNone(c config, path string) (result, error) {
 
 // toFormat converts a generated value to a format.Value.
 func toFormat(v any) format.Value {
-	switch v := v.(type) {
-	case map[string]any:
-		m := make(format.Map, len(v))
-		for k, e := range v {
-			m[k] = toFormat(e)
-		}
-		return m
-	case []any:
-		s := make(format.Slice, len(v))
-		for i, e := range v {
-			s[i] = toFormat(e)
-		}
-		return s
-	case string:
-		return format.String(v)
-	case uint16:
-		return format.Uint16(v)
-	case float64:
-		return format.Float64(v)
-	}
-	panic(fmt.Sprintf("writebench: generated value of type %T", v))
+	return convert[string, format.Value, format.Map, format.Slice](v, func(k string) string { return k }, scalar[format.Value, format.String, format.Uint16, format.Float64])
 }
 
 // toMMDB converts a generated value to an mmdbtype value.
 func toMMDB(v any) mmdbtype.DataType {
+	return convert[mmdbtype.String, mmdbtype.DataType, mmdbtype.Map, mmdbtype.Slice](v, func(k string) mmdbtype.String { return mmdbtype.String(k) }, scalar[mmdbtype.DataType, mmdbtype.String, mmdbtype.Uint16, mmdbtype.Float64])
+}
+
+// scalar converts a generated scalar (a string, a uint16 or a float64) to
+// the type of a model that stands for it (Str, U16, F64 are kinds of V).
+func scalar[V any, Str ~string, U16 ~uint16, F64 ~float64](v any) V {
 	switch v := v.(type) {
-	case map[string]any:
-		m := make(mmdbtype.Map, len(v))
-		for k, e := range v {
-			m[mmdbtype.String(k)] = toMMDB(e)
-		}
-		return m
-	case []any:
-		s := make(mmdbtype.Slice, len(v))
-		for i, e := range v {
-			s[i] = toMMDB(e)
-		}
-		return s
 	case string:
-		return mmdbtype.String(v)
+		return any(Str(v)).(V)
 	case uint16:
-		return mmdbtype.Uint16(v)
+		return any(U16(v)).(V)
 	case float64:
-		return mmdbtype.Float64(v)
+		return any(F64(v)).(V)
 	}
 	panic(fmt.Sprintf("writebench: generated value of type %T", v))
 }
@@ -376,21 +349,31 @@ func toMMDB(v any) mmdbtype.DataType {
 // decoded converts a generated value to what maxminddb-golang decodes it
 // into with Decode(&any): unsigned integers become uint64.
 func decoded(v any) any {
+	return convert[string, any, map[string]any, []any](v, func(k string) string { return k }, func(v any) any {
+		if u, ok := v.(uint16); ok {
+			return uint64(u)
+		}
+		return v
+	})
+}
+
+// convert rebuilds a generated value (a tree of map[string]any, []any and
+// scalars) in another model: its maps as M with keys key(k), its slices
+// as S, its scalars as leaf gives them. M and S must be kinds of V.
+func convert[K comparable, V any, M ~map[K]V, S ~[]V](v any, key func(string) K, leaf func(any) V) V {
 	switch v := v.(type) {
 	case map[string]any:
-		m := make(map[string]any, len(v))
+		m := make(M, len(v))
 		for k, e := range v {
-			m[k] = decoded(e)
+			m[key(k)] = convert[K, V, M, S](e, key, leaf)
 		}
-		return m
+		return any(m).(V)
 	case []any:
-		s := make([]any, len(v))
+		s := make(S, len(v))
 		for i, e := range v {
-			s[i] = decoded(e)
+			s[i] = convert[K, V, M, S](e, key, leaf)
 		}
-		return s
-	case uint16:
-		return uint64(v)
+		return any(s).(V)
 	}
-	return v
+	return leaf(v)
 }

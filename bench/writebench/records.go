@@ -3,23 +3,9 @@ package main
 import (
 	"math"
 	"net/netip"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/ipatlas/ipatlas/bench/internal/synth"
 )
-
-// mix is the splitmix64 finalizer: a cheap, well-spread 64-bit hash.
-func mix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
-}
-
-// hash2 hashes a value under a seed and a stream tag, so that different
-// uses of one seed draw independent numbers.
-func hash2(seed, stream, v uint64) uint64 {
-	return mix(seed ^ mix(stream<<56^v))
-}
 
 // Hash streams.
 const (
@@ -60,41 +46,6 @@ var continents = map[string]continent{
 	"SA": {"SA", names{"South America", "Южная Америка", "南アメリカ", "南美洲"}},
 }
 
-type country struct {
-	code, continent string
-	names           names
-	lat, lon        float64
-}
-
-// countries is the pool records draw from, the first ones more often.
-var countries = []country{
-	{"CN", "AS", names{"China", "Китай", "中国", "中国"}, 35, 105},
-	{"US", "NA", names{"United States", "США", "アメリカ合衆国", "美国"}, 39, -98},
-	{"JP", "AS", names{"Japan", "Япония", "日本", "日本"}, 36, 138},
-	{"DE", "EU", names{"Germany", "Германия", "ドイツ連邦共和国", "德国"}, 51, 9},
-	{"RU", "EU", names{"Russia", "Россия", "ロシア", "俄罗斯"}, 60, 100},
-	{"IN", "AS", names{"India", "Индия", "インド", "印度"}, 21, 78},
-	{"BR", "SA", names{"Brazil", "Бразилия", "ブラジル", "巴西"}, -10, -55},
-	{"GB", "EU", names{"United Kingdom", "Великобритания", "イギリス", "英国"}, 54, -2},
-	{"FR", "EU", names{"France", "Франция", "フランス共和国", "法国"}, 46, 2},
-	{"KR", "AS", names{"South Korea", "Республика Корея", "大韓民国", "韩国"}, 36, 128},
-	{"ID", "AS", names{"Indonesia", "Индонезия", "インドネシア", "印度尼西亚"}, -5, 120},
-	{"CA", "NA", names{"Canada", "Канада", "カナダ", "加拿大"}, 60, -95},
-	{"AU", "OC", names{"Australia", "Австралия", "オーストラリア", "澳大利亚"}, -25, 135},
-	{"MX", "NA", names{"Mexico", "Мексика", "メキシコ", "墨西哥"}, 23, -102},
-	{"NG", "AF", names{"Nigeria", "Нигерия", "ナイジェリア", "尼日利亚"}, 10, 8},
-	{"EG", "AF", names{"Egypt", "Египет", "エジプト", "埃及"}, 27, 30},
-	{"ZA", "AF", names{"South Africa", "ЮАР", "南アフリカ", "南非"}, -29, 24},
-	{"AR", "SA", names{"Argentina", "Аргентина", "アルゼンチン", "阿根廷"}, -34, -64},
-	{"IT", "EU", names{"Italy", "Италия", "イタリア共和国", "意大利"}, 42.8, 12.8},
-	{"ES", "EU", names{"Spain", "Испания", "スペイン", "西班牙"}, 40, -4},
-	{"TR", "AS", names{"Turkey", "Турция", "トルコ", "土耳其"}, 39, 35},
-	{"VN", "AS", names{"Vietnam", "Вьетнам", "ベトナム", "越南"}, 16, 106},
-	{"UA", "EU", names{"Ukraine", "Украина", "ウクライナ", "乌克兰"}, 49, 32},
-	{"PL", "EU", names{"Poland", "Польша", "ポーランド共和国", "波兰"}, 52, 20},
-	{"NZ", "OC", names{"New Zealand", "Новая Зеландия", "ニュージーランド", "新西兰"}, -41, 174},
-}
-
 // syllables transliterate one syllable into the four scripts, so that a
 // generated place has a name in each.
 var syllables = [][4]string{
@@ -121,14 +72,9 @@ func placeName(h uint64) names {
 		}
 	}
 	for i := range n {
-		n[i] = capitalize(n[i])
+		n[i] = synth.Capitalize(n[i])
 	}
 	return n
-}
-
-func capitalize(s string) string {
-	r, size := utf8.DecodeRuneInString(s)
-	return string(unicode.ToUpper(r)) + s[size:]
 }
 
 type province struct {
@@ -152,51 +98,18 @@ type pool struct {
 	cities    []city
 }
 
-// newPool builds the places for seed: 8 to 27 provinces per country and
-// 5 to 44 cities per province.
+// newPool builds the places for seed (synth.Places), named in every
+// script.
 func newPool(seed uint64) *pool {
+	provinces, cities := synth.Places(seed, streamPool)
 	p := &pool{}
-	var n uint64
-	next := func() uint64 { n++; return hash2(seed, streamPool, n) }
-	for ci, c := range countries {
-		np := 8 + int(next()%20)
-		for pi := range np {
-			h := next()
-			pr := province{
-				country: ci,
-				code:    c.code + "-" + string(rune('A'+pi/26)) + string(rune('A'+pi%26)),
-				names:   placeName(h),
-				lat:     clamp(c.lat+unit(next())*10-5, -89, 89),
-				lon:     wrapLon(c.lon + unit(next())*16 - 8),
-			}
-			p.provinces = append(p.provinces, pr)
-			nc := 5 + int(next()%40)
-			for range nc {
-				p.cities = append(p.cities, city{
-					province: len(p.provinces) - 1,
-					names:    placeName(next()),
-					lat:      clamp(pr.lat+unit(next())*3-1.5, -89.5, 89.5),
-					lon:      wrapLon(pr.lon + unit(next())*4 - 2),
-				})
-			}
-		}
+	for _, pr := range provinces {
+		p.provinces = append(p.provinces, province{country: pr.Parent, code: pr.Code, names: placeName(pr.Name), lat: pr.Lat, lon: pr.Lon})
+	}
+	for _, c := range cities {
+		p.cities = append(p.cities, city{province: c.Parent, names: placeName(c.Name), lat: c.Lat, lon: c.Lon})
 	}
 	return p
-}
-
-// unit maps h to [0, 1).
-func unit(h uint64) float64 { return float64(h>>11) / (1 << 53) }
-
-func clamp(x, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, x)) }
-
-func wrapLon(x float64) float64 {
-	if x > 180 {
-		return x - 360
-	}
-	if x < -180 {
-		return x + 360
-	}
-	return x
 }
 
 // round2 rounds a confidence to two decimals, as models report them.
@@ -216,32 +129,25 @@ var (
 // names and whole sub-maps repeat. Depth varies: 5% country only, 10%
 // down to province, 60% to city, 25% to a district.
 func (p *pool) record(seed uint64, r int) map[string]any {
-	h := func(k uint64) uint64 { return hash2(seed, streamRecord, uint64(r)<<8|k) }
+	h := func(k uint64) uint64 { return synth.Hash(seed, streamRecord, uint64(r)<<8|k) }
 	// The first cities (and so countries) come up more often.
-	u := unit(h(1))
+	u := synth.Unit(h(1))
 	cityIdx := int(u * u * float64(len(p.cities)))
 	ci := p.cities[cityIdx]
 	pr := p.provinces[ci.province]
-	co := countries[pr.country]
-	cont := continents[co.continent]
+	co := synth.Countries[pr.country]
+	cont := continents[co.Continent]
+	coNames := names(co.Names)
 
-	depth := 4 // 1 country, 2 province, 3 city, 4 district
-	switch d := h(2) % 100; {
-	case d < 5:
-		depth = 1
-	case d < 15:
-		depth = 2
-	case d < 75:
-		depth = 3
-	}
+	depth := synth.Depth(h(2)) // 1 country, 2 province, 3 city, 4 district
 	conf := make([]float64, depth)
-	c := 0.80 + 0.2*unit(h(3))
+	c := 0.80 + 0.2*synth.Unit(h(3))
 	for i := range conf {
 		conf[i] = round2(c)
-		c *= 0.75 + 0.25*unit(h(4+uint64(i)))
+		c *= 0.75 + 0.25*synth.Unit(h(4+uint64(i)))
 	}
 
-	lat, lon := co.lat, co.lon
+	lat, lon := co.Lat, co.Lon
 	switch depth {
 	case 2:
 		lat, lon = pr.lat, pr.lon
@@ -249,16 +155,16 @@ func (p *pool) record(seed uint64, r int) map[string]any {
 		lat, lon = ci.lat, ci.lon
 	}
 	// A unique offset per record number keeps all records distinct.
-	lat = clamp(lat+float64(r%1000-500)*1e-4, -90, 90)
-	lon = wrapLon(lon + float64(r/1000%1000-500)*1e-4)
+	lat = synth.Clamp(lat+float64(r%1000-500)*1e-4, -90, 90)
+	lon = synth.WrapLon(lon + float64(r/1000%1000-500)*1e-4)
 
 	regions := []any{map[string]any{
-		"level": "country", "code": co.code, "name": co.names[0], "confidence": conf[0],
+		"level": "country", "code": co.Code, "name": coNames[0], "confidence": conf[0],
 	}}
 	rec := map[string]any{
 		"continent": map[string]any{"code": cont.code, "names": cont.names.value()},
 		"country": map[string]any{
-			"iso_code": co.code, "names": co.names.value(), "confidence": uint16(math.Round(conf[0] * 100)),
+			"iso_code": co.Code, "names": coNames.value(), "confidence": uint16(math.Round(conf[0] * 100)),
 		},
 		"location": map[string]any{
 			"latitude": lat, "longitude": lon,
@@ -279,7 +185,7 @@ func (p *pool) record(seed uint64, r int) map[string]any {
 	}
 	if depth >= 4 {
 		d := h(11) % 8 // eight districts per city
-		name := placeName(hash2(seed, streamPool, 1<<40|uint64(cityIdx)<<3|d))[0] + " " + districtWords[d%uint64(len(districtWords))]
+		name := placeName(synth.Hash(seed, streamPool, 1<<40|uint64(cityIdx)<<3|d))[0] + " " + districtWords[d%uint64(len(districtWords))]
 		regions = append(regions, map[string]any{"level": "district", "name": name, "confidence": conf[3]})
 	}
 	rec["ipatlas"] = map[string]any{
@@ -302,10 +208,10 @@ const (
 // shares a record (so the writers have siblings to merge).
 func ipv4Record(seed uint64, i, records int) int {
 	b := uint64(i / runLen)
-	if hash2(seed, streamRun, b)%10 == 0 {
-		return int(hash2(seed, streamRun, b|1<<40) % uint64(records))
+	if synth.Hash(seed, streamRun, b)%10 == 0 {
+		return int(synth.Hash(seed, streamRun, b|1<<40) % uint64(records))
 	}
-	return int(hash2(seed, streamNetwork, uint64(i)) % uint64(records))
+	return int(synth.Hash(seed, streamNetwork, uint64(i)) % uint64(records))
 }
 
 // ipv4Prefix is the i-th /24.
@@ -329,7 +235,7 @@ const (
 // sorted.
 func ipv6Prefix(seed uint64, k, n int) netip.Prefix {
 	step := uint64(v6Slots) / uint64(n)
-	slot := uint64(k)*step + hash2(seed, streamIPv6, uint64(k))%step
+	slot := uint64(k)*step + synth.Hash(seed, streamIPv6, uint64(k))%step
 	if slot >= teredoStart {
 		slot += teredoLen
 	}
@@ -346,5 +252,5 @@ func ipv6Prefix(seed uint64, k, n int) netip.Prefix {
 
 // ipv6Record is the record number of the k-th /48.
 func ipv6Record(seed uint64, k, records int) int {
-	return int(hash2(seed, streamNetwork, uint64(allIPv4+k)) % uint64(records))
+	return int(synth.Hash(seed, streamNetwork, uint64(allIPv4+k)) % uint64(records))
 }

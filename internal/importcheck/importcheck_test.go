@@ -87,7 +87,7 @@ var rules = []rule{
 	{pkg: "internal/servetest", allow: []string{std, "github.com/prometheus/..."}, testOnly: true},
 	// sampledb compiles testdata/sample for examples and tests (test
 	// support; no command links it).
-	{pkg: "internal/sampledb/...", allow: []string{std, "builder/...", "compile/..."}},
+	{pkg: "internal/sampledb/...", allow: []string{std, "builder/...", "compile/...", "kv/..."}},
 	// testutil is the tests' shared helpers: data locators, the
 	// skip-or-fail rule and the peer-reader oracles. It imports no module
 	// package (format's and reader's internal tests use it), and only

@@ -2,6 +2,7 @@ package sampledb
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/ipatlas/ipatlas/builder"
 	"github.com/ipatlas/ipatlas/compile"
+	"github.com/ipatlas/ipatlas/kv"
 )
 
 // CSV is the sample file, relative to the repository's root.
@@ -74,6 +76,25 @@ func City(dir string) (string, error) {
 		return "", fmt.Errorf("sampledb: compiling %s: %w", CSV, err)
 	}
 	return path, nil
+}
+
+// Store opens a store in dir/store and ingests the sample CSV into it as
+// `ipatlas build` would: source "bertgeo", priority 10, upsert. The
+// caller closes it.
+func Store(ctx context.Context, dir string) (*kv.Store, error) {
+	root, err := Root()
+	if err != nil {
+		return nil, err
+	}
+	st, err := kv.Open(filepath.Join(dir, "store"), kv.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("sampledb: %w", err)
+	}
+	if _, err := builder.IngestFile(ctx, st, "bertgeo", 10, kv.Upsert, filepath.Join(root, CSV), builder.Options{}); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("sampledb: %w", err)
+	}
+	return st, nil
 }
 
 // TempCity is City into a new temporary directory; cleanup removes it.

@@ -256,40 +256,50 @@ func bertgeo() []byte {
 	}
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	// Only the first three levels have codes (ISO 3166-1, ISO 3166-2, a
-	// national city code): no empty code columns for the others.
+	w.Write(tableHeader(len(levels)))
+	for _, in := range rows {
+		overall := ""
+		if in.hasAll {
+			overall = ftoa(in.overall)
+		}
+		w.Write(in.cells(len(levels), overall))
+	}
+	w.Flush()
+	return buf.Bytes()
+}
+
+// tableHeader is the header of a CSV or TSV file of the first n levels.
+// Only the first three levels have codes (ISO 3166-1, ISO 3166-2, a
+// national city code): no empty code columns for the others.
+func tableHeader(n int) []string {
 	header := []string{"network"}
-	for i, l := range levels {
+	for i, l := range levels[:n] {
 		if i < 3 {
 			header = append(header, l, l+"_code", l+"_confidence")
 		} else {
 			header = append(header, l, l+"_confidence")
 		}
 	}
-	header = append(header, "latitude", "longitude", "accuracy_radius_km", "confidence", "source", "model_version", "names_lang")
-	w.Write(header)
-	for _, in := range rows {
-		rec := []string{in.network}
-		for i := range levels {
-			switch {
-			case i < 3 && i < in.depth:
-				rec = append(rec, in.name(i), in.code(i), ftoa(in.conf[i]))
-			case i < 3:
-				rec = append(rec, "", "", "")
-			case i < in.depth:
-				rec = append(rec, in.name(i), ftoa(in.conf[i]))
-			default:
-				rec = append(rec, "", "")
-			}
+	return append(header, "latitude", "longitude", "accuracy_radius_km", "confidence", "source", "model_version", "names_lang")
+}
+
+// cells is the row of in under tableHeader(n), with overall in the
+// confidence column.
+func (in *inference) cells(n int, overall string) []string {
+	rec := []string{in.network}
+	for i := range n {
+		switch {
+		case i < 3 && i < in.depth:
+			rec = append(rec, in.name(i), in.code(i), ftoa(in.conf[i]))
+		case i < 3:
+			rec = append(rec, "", "", "")
+		case i < in.depth:
+			rec = append(rec, in.name(i), ftoa(in.conf[i]))
+		default:
+			rec = append(rec, "", "")
 		}
-		rec = append(rec, ftoa(in.lat), ftoa(in.lon), strconv.Itoa(in.acc), "", in.source, in.model, in.p.lang)
-		if in.hasAll {
-			rec[len(rec)-4] = ftoa(in.overall)
-		}
-		w.Write(rec)
 	}
-	w.Flush()
-	return buf.Bytes()
+	return append(rec, ftoa(in.lat), ftoa(in.lon), strconv.Itoa(in.acc), overall, in.source, in.model, in.p.lang)
 }
 
 // hmcgeo is the HMCGeo file: JSONL with a regions array, regions only.
@@ -376,35 +386,12 @@ func ip2vec() []byte {
 			rows = append(rows, g.row(v6(p, uint16(k), 0x10, 0, 0, uint16(1+g.r.IntN(0xfffe))).String(), p, 5, true))
 		}
 	}
-	header := []string{"network"}
-	for i, l := range levels[:5] {
-		if i < 3 {
-			header = append(header, l, l+"_code", l+"_confidence")
-		} else {
-			header = append(header, l, l+"_confidence")
-		}
-	}
-	header = append(header, "latitude", "longitude", "accuracy_radius_km", "confidence", "source", "model_version", "names_lang")
 	var b strings.Builder
-	b.WriteString(strings.Join(header, "\t") + "\n")
+	b.WriteString(strings.Join(tableHeader(5), "\t") + "\n")
 	for _, in := range rows {
 		// Street level is precise: a radius of a few km.
 		in.acc = 1 + g.r.IntN(5)
-		rec := []string{in.network}
-		for i := range 5 {
-			switch {
-			case i < 3 && i < in.depth:
-				rec = append(rec, in.name(i), in.code(i), ftoa(in.conf[i]))
-			case i < 3:
-				rec = append(rec, "", "", "")
-			case i < in.depth:
-				rec = append(rec, in.name(i), ftoa(in.conf[i]))
-			default:
-				rec = append(rec, "", "")
-			}
-		}
-		rec = append(rec, ftoa(in.lat), ftoa(in.lon), strconv.Itoa(in.acc), ftoa(in.conf[in.depth-1]), in.source, in.model, in.p.lang)
-		b.WriteString(strings.Join(rec, "\t") + "\n")
+		b.WriteString(strings.Join(in.cells(5, ftoa(in.conf[in.depth-1])), "\t") + "\n")
 	}
 	return []byte(b.String())
 }
