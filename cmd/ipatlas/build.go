@@ -347,7 +347,8 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 		flag   string
 		value  *string
 		stored *[]string
-	}{{"levels", &in.levels, &info.Levels}, {"extra", &in.extra, &info.Extra}} {
+		empty  string // how a change reports an empty list
+	}{{"levels", &in.levels, &info.Levels, "(default)"}, {"extra", &in.extra, &info.Extra, "(none)"}} {
 		if !set[c.flag] {
 			*c.value = strings.Join(*c.stored, ",")
 			continue
@@ -357,11 +358,14 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 			v = strings.Split(*c.value, ",")
 		}
 		if exists && !sameStrings(v, *c.stored) {
-			old := strings.Join(*c.stored, ",")
+			old, now := strings.Join(*c.stored, ","), *c.value
 			if old == "" {
-				old = "(default)"
+				old = c.empty
 			}
-			changes = append(changes, fmt.Sprintf("%s %s -> %s", c.flag, old, *c.value))
+			if now == "" {
+				now = c.empty
+			}
+			changes = append(changes, fmt.Sprintf("%s %s -> %s", c.flag, old, now))
 		}
 		*c.stored = v
 	}
