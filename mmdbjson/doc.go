@@ -1,7 +1,9 @@
 // Package mmdbjson is the lossless JSON form of MMDB data-section values
 // (format.Value): AppendJSON writes a value so that ParseJSON reads back
-// the same MMDB types, for ipatlas export's raw records, the builder's
-// raw-record input and lookup's output. It owns that one form (plain JSON
+// the same MMDB types, for ipatlas export's raw records, the records of
+// ipatlas diff and the builder's raw-record input (ipatlas lookup and the
+// HTTP service print plain JSON, internal/recordjson, not this form).
+// It owns that one form (plain JSON
 // where the default rule gives the type back, a {"$type", "value"}
 // wrapper where it does not) and its parser; it imports only format and
 // the standard library, and knows nothing of ipatlas's record schema.

@@ -14,7 +14,9 @@
 //   - the typed record model that lookups decode into: the GeoIP2 models
 //     with geoip2-golang v2's field names and tags (City, Country,
 //     Enterprise, ASN and their parts; reader/geoip2 declares them as
-//     aliases) and Atlas, the ipatlas record (IPAtlas, AtlasRegion);
+//     aliases) and Atlas, the ipatlas record (IPAtlas, AtlasRegion, which
+//     reader/geoip2 calls Region: not this package's Region, an input
+//     row's level);
 //   - the country-to-continent table (ContinentOf) and the reading of
 //     input cells (ParseDecimal, QuoteCell).
 //

@@ -240,7 +240,7 @@ func (a ASN) HasData() bool {
 // AtlasRegion is one level of ipatlas's region hierarchy (country,
 // province, city, district, street, community or a source's own levels)
 // as a record holds it: Region without its presence flags (an absent
-// confidence reads as 0).
+// confidence reads as 0). reader/geoip2 declares it as geoip2.Region.
 type AtlasRegion struct {
 	Level      string  `json:"level" maxminddb:"level"`
 	Code       string  `json:"code,omitzero" maxminddb:"code"`

@@ -238,7 +238,7 @@ func ValidateLevels(levels []string) error {
 	}
 	for i, l := range levels {
 		if l == "" || !utf8.ValidString(l) {
-			return fieldErr("levels", strconv.Quote(l), fmt.Sprintf("level %d: empty or invalid UTF-8 name", i))
+			return fieldErr("levels", strconv.Quote(l), fmt.Sprintf("level %d: empty or invalid UTF-8 name", i+1))
 		}
 		if slices.Contains(levels[:i], l) {
 			return fieldErr("levels", strconv.Quote(l), "duplicate level")

@@ -47,6 +47,13 @@ func (f *inputFlags) check() error {
 		}
 		return usagef("--levels %s: %s", f.levels, fe.Msg)
 	}
+	// CSV headers are read without the spaces around their cells; a level
+	// " city" would match no column and make every row's city unknown.
+	for _, l := range strings.Split(f.levels, ",") {
+		if strings.TrimSpace(l) != l {
+			return usagef("--levels %s: %q: spaces around a level name (separate the names by commas alone)", f.levels, l)
+		}
+	}
 	return nil
 }
 
@@ -347,7 +354,8 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 		flag   string
 		value  *string
 		stored *[]string
-	}{{"levels", &in.levels, &info.Levels}, {"extra", &in.extra, &info.Extra}} {
+		empty  string // how a change reports an empty list
+	}{{"levels", &in.levels, &info.Levels, "(default)"}, {"extra", &in.extra, &info.Extra, "(none)"}} {
 		if !set[c.flag] {
 			*c.value = strings.Join(*c.stored, ",")
 			continue
@@ -357,11 +365,14 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 			v = strings.Split(*c.value, ",")
 		}
 		if exists && !sameStrings(v, *c.stored) {
-			old := strings.Join(*c.stored, ",")
+			old, now := strings.Join(*c.stored, ","), *c.value
 			if old == "" {
-				old = "(default)"
+				old = c.empty
 			}
-			changes = append(changes, fmt.Sprintf("%s %s -> %s", c.flag, old, *c.value))
+			if now == "" {
+				now = c.empty
+			}
+			changes = append(changes, fmt.Sprintf("%s %s -> %s", c.flag, old, now))
 		}
 		*c.stored = v
 	}

@@ -28,8 +28,9 @@ Formats (--format, default by the --out name once .gz/.zst is removed):
         ipatlas's lossless JSON form: plain JSON where that gives the MMDB type back, else
         {"$type":"uint16","value":5} and the like, so every MMDB type survives. This is the
         raw-record input of 'ipatlas build', which recognises it by itself; build gives back
-        a database that answers every lookup with the same record (prefixes may differ where build merges adjacent equal networks;
-        build takes only records that are maps, as GeoIP2-style records are).
+        a database that answers every lookup with the same record (prefixes may differ
+        where build merges adjacent equal networks; build takes only records that are
+        maps, as GeoIP2-style records are).
   csv   (.csv)  a header row, then one row per network. The first column is network; the
         others are the union of the records' leaf paths, dotted (country.iso_code,
         city.names.en, subdivisions.0.iso_code: an array element is its index), sorted
@@ -49,10 +50,10 @@ Aliases: IPv6 databases reach their IPv4 data also through aliases (::ffff:0:0/9
 makes the ::ffff:0:0/96 and 2002::/16 aliases itself but never a Teredo alias (such an
 alias answers for the Teredo server's IPv4 address, in bits 32-63, not for the client's,
 which the address holds obfuscated), so a rebuild of a MaxMind file answers nothing
-inside 2001::/32. --aliases teredo also writes
-the networks that aliases inside 2001::/32 lead to, as IPv6 networks, so that a rebuild
-answers there as the original does. --aliases all writes every aliased network (for
-other tools; build rejects networks inside ::ffff:0:0/96).
+inside 2001::/32. --aliases teredo also writes the networks that aliases inside
+2001::/32 lead to, as IPv6 networks, so that a rebuild answers there as the original
+does. --aliases all writes every aliased network (for other tools; build rejects
+networks inside ::ffff:0:0/96).
 
 A summary line goes to standard output (standard error with --out -).`
 

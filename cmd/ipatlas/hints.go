@@ -56,6 +56,13 @@ func rejectHints(err error, levels []string) []string {
 		case re.Field == "record" && strings.Contains(msg, "unknown key"):
 			add("hint: these look like raw records ({\"network\":...,\"record\":...}, as 'ipatlas export' writes): --format raw")
 		case strings.Contains(msg, "unknown column") || strings.Contains(msg, "unknown key: want network"):
+			// A default level's column that --levels leaves out is more
+			// likely a level missing from --levels than an extra attribute.
+			level := strings.TrimSuffix(strings.TrimSuffix(re.Field, "_code"), "_confidence")
+			if slices.Contains(schema.DefaultLevels, level) && !slices.Contains(levels, level) {
+				add(fmt.Sprintf("hint: %q is a column of level %s, which --levels %s leaves out; add %s to --levels",
+					re.Field, level, strings.Join(levels, ","), level))
+			}
 			add(fmt.Sprintf("hint: to keep %q as an extra attribute: --extra %s", re.Field, re.Field))
 		}
 	}

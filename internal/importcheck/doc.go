@@ -1,5 +1,6 @@
 // Package importcheck has no API: its tests enforce the import directions
-// that SPEC.md's layout table sets for the module's packages, so that a
+// that the layout table of README.md sets for the module's packages
+// (SPEC.md's layout, beside the checkout, as the module has grown), so that a
 // light reader never grows a dependency on the store, Pebble stays inside
 // kv (and builder and compile reach it only through kv), and the shipped
 // binary links no peer library.
@@ -17,7 +18,7 @@
 //  1. Every package of the module is covered by a rule (first match
 //     wins), and every direct import of its non-test files is one its
 //     rule allows; a package no rule covers is an error, so a new
-//     top-level folder has to be added to SPEC.md and to the table
+//     top-level folder has to be added to README.md's layout and to the table
 //     (TestImportDirections; the checker itself: TestCheckImports).
 //  2. Packages marked testOnly (internal/testutil, internal/servetest)
 //     are imported by no non-test file outside themselves

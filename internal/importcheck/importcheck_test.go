@@ -32,7 +32,7 @@ type rule struct {
 	testOnly bool
 }
 
-// rules is SPEC.md's layout table ("may import"), first match wins.
+// rules is README.md's layout table ("may import"), first match wins.
 var rules = []rule{
 	// format and kv share internal/keycache (std only), the bounded memo
 	// of records seen lately.
@@ -176,7 +176,7 @@ func checkImports(module string, rules []rule, pkgs []goPackage) []string {
 		}
 		if r == nil {
 			problems = append(problems, fmt.Sprintf(
-				"%s: no import rule covers this package; add its folder to SPEC.md's layout and to rules in internal/importcheck", rel))
+				"%s: no import rule covers this package; add its folder to README.md's layout table and to rules in internal/importcheck", rel))
 			continue
 		}
 		for _, imp := range p.Imports {
