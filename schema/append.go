@@ -196,13 +196,36 @@ func (n *Inference) encodable() bool {
 	return ok(n.Source) && ok(n.ModelVersion) && ok(n.NamesLang)
 }
 
+// The GeoIP2 view of a record holds only what geoip2-golang's models
+// accept (their maxsize tags, which maxminddb-golang enforces): an
+// iso_code of at most geoIP2MaxCode bytes, names of at most geoIP2MaxName
+// bytes. A longer code or name is left out of the view and kept in
+// ipatlas.regions, so that every MaxMind reader decodes the record
+// (TestAtlasCoversRecord, TestRecordLongCodeAndName).
+const (
+	geoIP2MaxCode = 16
+	geoIP2MaxName = 1024
+)
+
 // subdivisionCode is a subdivision's iso_code: its code without the
-// "CC-" prefix of its country.
+// "CC-" prefix of its country, "" when that is longer than geoIP2MaxCode.
 func subdivisionCode(code, countryCode string) string {
 	if countryCode != "" && len(code) > 3 && strings.EqualFold(code[:3], countryCode+"-") {
-		return code[3:]
+		code = code[3:]
+	}
+	if len(code) > geoIP2MaxCode {
+		return ""
 	}
 	return code
+}
+
+// geoName is a name as the GeoIP2 view holds it: "" when it is longer
+// than geoIP2MaxName.
+func geoName(name string) string {
+	if len(name) > geoIP2MaxName {
+		return ""
+	}
+	return name
 }
 
 // geoLen is the number of entries of a GeoIP2 place map of r with
@@ -218,7 +241,7 @@ func geoLen(r Region, code, lang string) int {
 	if code != "" {
 		n++
 	}
-	if r.Name != "" {
+	if geoName(r.Name) != "" {
 		n++
 	}
 	return n
@@ -240,7 +263,7 @@ func appendGeo(dst []byte, r Region, code, lang string) []byte {
 		dst = appendKeyString(dst, "iso_code")
 		dst = appendKeyString(dst, code)
 	}
-	if r.Name != "" {
+	if geoName(r.Name) != "" {
 		dst = appendKeyString(dst, "names")
 		dst = appendMapHeader(dst, 1)
 		dst = appendKeyString(dst, lang)

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
@@ -10,6 +11,7 @@ import (
 
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 
+	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/internal/testutil"
 	"github.com/ipatlas/ipatlas/reader"
 )
@@ -122,4 +124,59 @@ func fieldByTag(s reflect.Value, key string) (reflect.Value, bool) {
 		}
 	}
 	return reflect.Value{}, false
+}
+
+// TestRecordLongCodeAndName: a subdivision code longer than the 16 bytes
+// and a name longer than the 1,024 bytes geoip2-golang's models accept
+// are left out of the GeoIP2 view (maxminddb-golang v2 refuses to decode
+// them into City: "exceeds maxsize") and kept in ipatlas.regions; at the
+// limits they are in both.
+func TestRecordLongCodeAndName(t *testing.T) {
+	for _, tc := range []struct {
+		code, name   string
+		wantISO      string
+		wantCityName string
+	}{
+		{"CN-ABCDEFGHIJKLMNOP", strings.Repeat("é", 512), "ABCDEFGHIJKLMNOP", strings.Repeat("é", 512)},
+		{"CN-ABCDEFGHIJKLMNOPQ", strings.Repeat("é", 512) + "x", "", ""},
+	} {
+		in := Inference{Regions: []Region{
+			{Level: "country", Code: "CN"},
+			{Level: "province", Code: tc.code},
+			{Level: "city", Name: tc.name},
+		}}
+		rec, err := in.Record(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err := in.AppendRecord(nil, nil); err != nil {
+			t.Fatal(err)
+		} else if want, _ := format.AppendValue(nil, rec); !bytes.Equal(b, want) {
+			t.Fatalf("%s: AppendRecord differs from Record + AppendValue", tc.code)
+		}
+		v2, err := maxminddb.OpenBytes(schemaOneRecordDB(t, rec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var city City
+		var atlas Atlas
+		res := v2.Lookup(netip.MustParseAddr("1.2.3.4"))
+		if err := res.Decode(&city); err != nil {
+			t.Fatalf("%s: maxminddb-golang v2 Decode(City): %v", tc.code, err)
+		}
+		if err := res.Decode(&atlas); err != nil {
+			t.Fatal(err)
+		}
+		gotISO := ""
+		if len(city.Subdivisions) > 0 {
+			gotISO = city.Subdivisions[0].ISOCode
+		}
+		if gotISO != tc.wantISO || city.City.Names.English != tc.wantCityName {
+			t.Errorf("%s: GeoIP2 view iso_code %q, city name of %d bytes; want %q, %d bytes",
+				tc.code, gotISO, len(city.City.Names.English), tc.wantISO, len(tc.wantCityName))
+		}
+		if r := atlas.IPAtlas.Regions; len(r) != 3 || r[1].Code != tc.code || r[2].Name != tc.name {
+			t.Errorf("%s: ipatlas.regions %+v does not keep the code and the name", tc.code, r)
+		}
+	}
 }

@@ -372,7 +372,10 @@ func putValue(m format.Map, k string, v format.Value) {
 // "city" has no subdivisions. Every level is in ipatlas.regions,
 // outermost first. A subdivision's iso_code is its code without the "CC-"
 // prefix of its country, as GeoIP2 writes it ("CN-SH" gives "SH"); a
-// city's code is only in ipatlas.regions. Names are keyed by NamesLang;
+// city's code is only in ipatlas.regions. A subdivision iso_code longer
+// than 16 bytes and a name longer than 1,024 bytes (the maxsize of
+// geoip2-golang's models, which maxminddb-golang enforces) are only in
+// ipatlas.regions too. Names are keyed by NamesLang;
 // continent names are always English. ipatlas.confidence is the overall
 // confidence, or the deepest level's (see Normalize).
 //
@@ -417,7 +420,7 @@ func (in *Inference) Record(levels []string) (format.Map, error) {
 		if r.GeonameID != 0 {
 			geo["geoname_id"] = format.Uint32(r.GeonameID)
 		}
-		putValue(geo, "names", names(lang, r.Name))
+		putValue(geo, "names", names(lang, geoName(r.Name)))
 		if r.HasConfidence {
 			geo["confidence"] = percent(r.Confidence)
 		}
@@ -432,11 +435,7 @@ func (in *Inference) Record(levels []string) (format.Map, error) {
 		case i == city:
 			putValue(rec, "city", geo) // empty when the city has only a code
 		case country >= 0 && country < i && i < city:
-			code := r.Code
-			if countryCode != "" && len(code) > 3 && strings.EqualFold(code[:3], countryCode+"-") {
-				code = code[3:]
-			}
-			putString(geo, "iso_code", code)
+			putString(geo, "iso_code", subdivisionCode(r.Code, countryCode))
 			if len(geo) > 0 {
 				subdivisions = append(subdivisions, geo)
 			}
