@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -91,6 +92,27 @@ type LabelStats struct {
 	// NoPlace are rows with no place within the region distance (the
 	// open sea): nothing was added.
 	NoPlace int
+}
+
+// ensureLayer creates layer with priority, or sets the priority of the
+// existing one, and returns what puts the store back as it was: a file
+// that does not land leaves no empty layer and no changed priority
+// behind (TestRejectedIngestLeavesStore).
+func ensureLayer(st *kv.Store, layer string, priority int32) (undo func(), err error) {
+	layers, err := st.Layers()
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(layers, func(l kv.Layer) bool { return l.Name == layer })
+	if _, err := st.EnsureLayer(layer, priority); err != nil {
+		return nil, err
+	}
+	if i < 0 {
+		// Best effort: the caller reports the ingest's own error.
+		return func() { _ = st.DropLayer(layer) }, nil
+	}
+	old := layers[i].Priority
+	return func() { _, _ = st.EnsureLayer(layer, old) }, nil
 }
 
 // resolved are Options with the format and compression picked.
@@ -201,9 +223,16 @@ func IngestFile(ctx context.Context, st *kv.Store, layer string, priority int32,
 	if err != nil {
 		return Stats{}, err
 	}
-	if _, err := st.EnsureLayer(layer, priority); err != nil {
+	undo, err := ensureLayer(st, layer, priority)
+	if err != nil {
 		return Stats{}, err
 	}
+	landed := false
+	defer func() {
+		if !landed {
+			undo()
+		}
+	}()
 	in, err := st.BeginIngest(layer, mode, id)
 	if err != nil {
 		return Stats{}, fmt.Errorf("%s: %w", path, err)
@@ -305,6 +334,7 @@ func IngestFile(ctx context.Context, st *kv.Store, layer string, priority int32,
 	if err := in.Commit(); err != nil {
 		return stats, fmt.Errorf("%s: %w", path, err)
 	}
+	landed = true
 	return stats, nil
 }
 

@@ -376,17 +376,25 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 		}
 		*c.stored = v
 	}
-	if _, err := st.EnsureLayer(*source, prio); err != nil {
-		return err
-	}
-	if len(changes) > 0 {
-		fmt.Fprintf(stdout, "source %s: %s\n", *source, strings.Join(changes, ", "))
-	}
-	infos[*source] = info
-	if !exists || len(changes) > 0 {
-		if err := writeSources(*db, infos); err != nil {
+	// The settings are saved when a file lands (or was already in): a
+	// rejected file leaves the store and its sources as they were.
+	saved := false
+	saveSettings := func() error {
+		if saved {
+			return nil
+		}
+		saved = true
+		if _, err := st.EnsureLayer(*source, prio); err != nil {
 			return err
 		}
+		if len(changes) > 0 {
+			fmt.Fprintf(stdout, "source %s: %s\n", *source, strings.Join(changes, ", "))
+		}
+		infos[*source] = info
+		if !exists || len(changes) > 0 {
+			return writeSources(*db, infos)
+		}
+		return nil
 	}
 	bopts := in.options(stderr)
 	bopts.Source = *source
@@ -401,10 +409,16 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 		s, err := builder.IngestFile(context.Background(), st, *source, prio, mode, path, bopts)
 		if errors.Is(err, kv.ErrAlreadyIngested) {
 			fmt.Fprintf(stdout, "%s: already ingested into %s, its rows are unchanged\n", path, *source)
+			if err := saveSettings(); err != nil {
+				return err
+			}
 			continue
 		}
 		if err != nil {
 			return rejected(err, fmt.Sprintf("%s: rejected, the store is unchanged", path), bopts.Levels)
+		}
+		if err := saveSettings(); err != nil {
+			return err
 		}
 		reportIngest(stdout, path, s)
 		info.LastIngest, info.LastFile, info.Rows, info.Networks = time.Now().UTC(), path, s.Rows, s.Networks
