@@ -188,7 +188,9 @@ func TestParseJSONErrors(t *testing.T) {
 		{"map not object", `{"$type":"map","value":[]}`, 23, "must be an object"},
 		{"bad $type in map value", `{"$type":"map","value":{"a":{"$type":"x","value":1}}}`, 37, `unknown $type "x"`},
 		{"bad value of untyped", `{"value":-2147483649}`, 9, "does not fit in int32"},
-		{"deep", strings.Repeat("[", format.MaxDepth+2), format.MaxDepth + 1, "nested deeper"},
+		{"deep", strings.Repeat("[", format.MaxDepth+2) + strings.Repeat("]", format.MaxDepth+2), format.MaxDepth + 1, "nested deeper"},
+		{"deep wrappers", strings.Repeat(`{"$type":"map","value":{"$type":`, format.MaxDepth+1) + "1" + strings.Repeat("}}", format.MaxDepth+1), 32 * (format.MaxDepth + 1), "nested deeper"},
+		{"deep unclosed", strings.Repeat("[", 2*format.MaxDepth+3), 2*format.MaxDepth + 2, "nested deeper"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -416,5 +418,51 @@ func TestParseJSONDeepLinear(t *testing.T) {
 		if back, err := ParseJSON(AppendJSON(nil, v)); err != nil || !format.Equal(back, v) {
 			t.Fatalf("round trip of %.60s...: %v", text, err)
 		}
+	}
+}
+
+// TestJSONRoundTripMaxDepth holds invariant 1 at the deepest nesting
+// format.AppendValue encodes: a typed wrapper (a uint16, an integral
+// double, a map with a "$type" key) is one more JSON level but no more
+// MMDB levels, so it must not count against format.MaxDepth. One level
+// deeper is refused.
+func TestJSONRoundTripMaxDepth(t *testing.T) {
+	typedMap := func(v format.Value) format.Value { return format.Map{"$type": v} }
+	slice := func(v format.Value) format.Value { return format.Slice{v} }
+	tests := []struct {
+		name   string
+		wrap   func(format.Value) format.Value
+		levels int // wraps around leaf: the deepest AppendValue encodes
+		leaf   format.Value
+	}{
+		{"slices of uint16", slice, format.MaxDepth, format.Uint16(7)},
+		{"slices of integral double", slice, format.MaxDepth, format.Float64(2)},
+		{"slices of typed map", slice, format.MaxDepth - 1, format.Map{"$type": format.String("x")}},
+		{"typed maps of uint64", typedMap, format.MaxDepth, format.Uint64(3)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := tt.leaf
+			for range tt.levels {
+				v = tt.wrap(v)
+			}
+			if _, err := format.AppendValue(nil, v); err != nil {
+				t.Fatalf("AppendValue: %v (the test must build an encodable value)", err)
+			}
+			back, err := ParseJSON(AppendJSON(nil, v))
+			if err != nil {
+				t.Fatalf("ParseJSON(AppendJSON(v)): %v", err)
+			}
+			if !format.Equal(back, v) {
+				t.Fatalf("round trip changed the value")
+			}
+			deeper := tt.wrap(v)
+			if _, err := format.AppendValue(nil, deeper); err == nil {
+				t.Fatalf("AppendValue of one level deeper: no error")
+			}
+			if _, err := ParseJSON(AppendJSON(nil, deeper)); err == nil || !strings.Contains(err.Error(), "nested deeper") {
+				t.Fatalf("ParseJSON of one level deeper: %v, want a nesting error", err)
+			}
+		})
 	}
 }
