@@ -806,8 +806,9 @@ func (p *jsonParser) str() (string, error) {
 				if err != nil {
 					return "", err
 				}
-				if r = utf16.DecodeRune(r, r2); r == utf8.RuneError {
-					return "", errAt(at, "lone surrogate \\u%04x in string", r)
+				hi := r
+				if r = utf16.DecodeRune(hi, r2); r == utf8.RuneError {
+					return "", errAt(at, "lone surrogate \\u%04x in string", hi)
 				}
 			}
 			out = utf8.AppendRune(out, r)

@@ -188,6 +188,7 @@ func TestParseJSONErrors(t *testing.T) {
 		{"map not object", `{"$type":"map","value":[]}`, 23, "must be an object"},
 		{"bad $type in map value", `{"$type":"map","value":{"a":{"$type":"x","value":1}}}`, 37, `unknown $type "x"`},
 		{"bad value of untyped", `{"value":-2147483649}`, 9, "does not fit in int32"},
+		{"high surrogate then not a low one", `"\ud800\u0041"`, 1, `lone surrogate \ud800`},
 		{"deep", strings.Repeat("[", format.MaxDepth+2) + strings.Repeat("]", format.MaxDepth+2), format.MaxDepth + 1, "nested deeper"},
 		{"deep wrappers", strings.Repeat(`{"$type":"map","value":{"$type":`, format.MaxDepth+1) + "1" + strings.Repeat("}}", format.MaxDepth+1), 32 * (format.MaxDepth + 1), "nested deeper"},
 		{"deep unclosed", strings.Repeat("[", 2*format.MaxDepth+3), 2*format.MaxDepth + 2, "nested deeper"},
