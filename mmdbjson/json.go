@@ -350,10 +350,24 @@ type jsonParser struct {
 }
 
 func (p *jsonParser) errf(format string, args ...any) error {
-	return &JSONError{Offset: p.i, Msg: fmt.Sprintf(format, args...)}
+	return errAt(p.i, format, args...)
 }
 
+// maxEcho is the most bytes of a key, literal or string that an error
+// message quotes from the input: an error names where the problem is,
+// and a megabyte-long number should not make a megabyte-long message.
+const maxEcho = 64
+
 func errAt(off int, format string, args ...any) error {
+	for i, a := range args {
+		if s, ok := a.(string); ok && len(s) > maxEcho {
+			cut := maxEcho
+			for cut > 0 && !utf8.RuneStart(s[cut]) {
+				cut--
+			}
+			args[i] = s[:cut] + "... (" + strconv.Itoa(len(s)) + " bytes)"
+		}
+	}
 	return &JSONError{Offset: off, Msg: fmt.Sprintf(format, args...)}
 }
 

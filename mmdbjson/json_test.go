@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/ipatlas/ipatlas/format"
 )
@@ -465,5 +466,34 @@ func TestJSONRoundTripMaxDepth(t *testing.T) {
 				t.Fatalf("ParseJSON of one level deeper: %v, want a nesting error", err)
 			}
 		})
+	}
+}
+
+// TestParseJSONErrorsQuoteLittle: an error quotes at most a short prefix
+// of a long key, literal or string from the input (and its length); it
+// quoted all of a megabyte-long number.
+func TestParseJSONErrorsQuoteLittle(t *testing.T) {
+	long := strings.Repeat("9", 1<<20)
+	key := strings.Repeat("é", 1<<19)
+	for _, text := range []string{
+		long,
+		"-" + long,
+		"1e" + long,
+		`{"$type":"uint16","value":` + long + `}`,
+		`{"$type":"uint128","value":"` + long + `"}`,
+		`{"$type":"` + key + `","value":1}`,
+		`{"` + key + `":1,"` + key + `":2}`,
+		`{"` + key + `" 1}`,
+	} {
+		_, err := ParseJSON([]byte(text))
+		if err == nil {
+			t.Fatalf("ParseJSON(%.40s...): no error", text)
+		}
+		if len(err.Error()) > 300 || !utf8.ValidString(err.Error()) {
+			t.Errorf("ParseJSON(%.40s...): a %d-byte message: %.300s", text, len(err.Error()), err)
+		}
+		if !strings.Contains(err.Error(), " bytes)") {
+			t.Errorf("ParseJSON(%.40s...): %.300s: the length of what was cut is not given", text, err)
+		}
 	}
 }
