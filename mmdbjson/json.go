@@ -350,10 +350,24 @@ type jsonParser struct {
 }
 
 func (p *jsonParser) errf(format string, args ...any) error {
-	return &JSONError{Offset: p.i, Msg: fmt.Sprintf(format, args...)}
+	return errAt(p.i, format, args...)
 }
 
+// maxEcho is the most bytes of a key, literal or string that an error
+// message quotes from the input: an error names where the problem is,
+// and a megabyte-long number should not make a megabyte-long message.
+const maxEcho = 64
+
 func errAt(off int, format string, args ...any) error {
+	for i, a := range args {
+		if s, ok := a.(string); ok && len(s) > maxEcho {
+			cut := maxEcho
+			for cut > 0 && !utf8.RuneStart(s[cut]) {
+				cut--
+			}
+			args[i] = s[:cut] + "... (" + strconv.Itoa(len(s)) + " bytes)"
+		}
+	}
 	return &JSONError{Offset: off, Msg: fmt.Sprintf(format, args...)}
 }
 
@@ -368,9 +382,16 @@ func (p *jsonParser) skipSpace() {
 	}
 }
 
+// maxJSONDepth bounds the syntax pass's nesting. A typed wrapper is one
+// JSON level more than the MMDB value it writes, and a map with a "$type"
+// key is written as a wrapper around the map, so MMDB nesting to
+// format.MaxDepth is JSON nesting to 2*format.MaxDepth+1; convert holds
+// the MMDB nesting to format.MaxDepth.
+const maxJSONDepth = 2*format.MaxDepth + 1
+
 // node parses the value at p.i into n.
 func (p *jsonParser) node(n *jnode, depth int) error {
-	if depth > format.MaxDepth {
+	if depth > maxJSONDepth {
 		return p.errf("nested deeper than %d", format.MaxDepth)
 	}
 	if p.i >= len(p.b) {
@@ -518,6 +539,9 @@ func (p *jsonParser) object(n *jnode, depth int) error {
 // convert gives n its meaning. plain reads an object as a map even if it
 // has a "$type" key (the value of a "map" wrapper).
 func (jp JSONParser) convert(n *jnode, plain bool, depth int) (format.Value, error) {
+	if depth > format.MaxDepth {
+		return nil, errAt(n.off, "nested deeper than %d", format.MaxDepth)
+	}
 	switch n.kind {
 	case '"':
 		return format.String(n.s), nil
@@ -652,7 +676,7 @@ func (jp JSONParser) typed(n, t *jnode, depth int) (format.Value, error) {
 		if v.kind != '{' {
 			return nil, errAt(v.off, "map value must be an object")
 		}
-		return jp.convert(v, true, depth+1)
+		return jp.convert(v, true, depth) // the wrapper is no MMDB level
 	}
 	return nil, errAt(t.off, "unknown $type %q (want uint16, uint32, uint64, uint128, int32, double, float, bytes or map)", typ)
 }
@@ -796,8 +820,9 @@ func (p *jsonParser) str() (string, error) {
 				if err != nil {
 					return "", err
 				}
-				if r = utf16.DecodeRune(r, r2); r == utf8.RuneError {
-					return "", errAt(at, "lone surrogate \\u%04x in string", r)
+				hi := r
+				if r = utf16.DecodeRune(hi, r2); r == utf8.RuneError {
+					return "", errAt(at, "lone surrogate \\u%04x in string", hi)
 				}
 			}
 			out = utf8.AppendRune(out, r)

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/ipatlas/ipatlas/format"
 )
@@ -188,7 +189,10 @@ func TestParseJSONErrors(t *testing.T) {
 		{"map not object", `{"$type":"map","value":[]}`, 23, "must be an object"},
 		{"bad $type in map value", `{"$type":"map","value":{"a":{"$type":"x","value":1}}}`, 37, `unknown $type "x"`},
 		{"bad value of untyped", `{"value":-2147483649}`, 9, "does not fit in int32"},
-		{"deep", strings.Repeat("[", format.MaxDepth+2), format.MaxDepth + 1, "nested deeper"},
+		{"high surrogate then not a low one", `"\ud800\u0041"`, 1, `lone surrogate \ud800`},
+		{"deep", strings.Repeat("[", format.MaxDepth+2) + strings.Repeat("]", format.MaxDepth+2), format.MaxDepth + 1, "nested deeper"},
+		{"deep wrappers", strings.Repeat(`{"$type":"map","value":{"$type":`, format.MaxDepth+1) + "1" + strings.Repeat("}}", format.MaxDepth+1), 32 * (format.MaxDepth + 1), "nested deeper"},
+		{"deep unclosed", strings.Repeat("[", 2*format.MaxDepth+3), 2*format.MaxDepth + 2, "nested deeper"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -415,6 +419,81 @@ func TestParseJSONDeepLinear(t *testing.T) {
 		}
 		if back, err := ParseJSON(AppendJSON(nil, v)); err != nil || !format.Equal(back, v) {
 			t.Fatalf("round trip of %.60s...: %v", text, err)
+		}
+	}
+}
+
+// TestJSONRoundTripMaxDepth holds invariant 1 at the deepest nesting
+// format.AppendValue encodes: a typed wrapper (a uint16, an integral
+// double, a map with a "$type" key) is one more JSON level but no more
+// MMDB levels, so it must not count against format.MaxDepth. One level
+// deeper is refused.
+func TestJSONRoundTripMaxDepth(t *testing.T) {
+	typedMap := func(v format.Value) format.Value { return format.Map{"$type": v} }
+	slice := func(v format.Value) format.Value { return format.Slice{v} }
+	tests := []struct {
+		name   string
+		wrap   func(format.Value) format.Value
+		levels int // wraps around leaf: the deepest AppendValue encodes
+		leaf   format.Value
+	}{
+		{"slices of uint16", slice, format.MaxDepth, format.Uint16(7)},
+		{"slices of integral double", slice, format.MaxDepth, format.Float64(2)},
+		{"slices of typed map", slice, format.MaxDepth - 1, format.Map{"$type": format.String("x")}},
+		{"typed maps of uint64", typedMap, format.MaxDepth, format.Uint64(3)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := tt.leaf
+			for range tt.levels {
+				v = tt.wrap(v)
+			}
+			if _, err := format.AppendValue(nil, v); err != nil {
+				t.Fatalf("AppendValue: %v (the test must build an encodable value)", err)
+			}
+			back, err := ParseJSON(AppendJSON(nil, v))
+			if err != nil {
+				t.Fatalf("ParseJSON(AppendJSON(v)): %v", err)
+			}
+			if !format.Equal(back, v) {
+				t.Fatalf("round trip changed the value")
+			}
+			deeper := tt.wrap(v)
+			if _, err := format.AppendValue(nil, deeper); err == nil {
+				t.Fatalf("AppendValue of one level deeper: no error")
+			}
+			if _, err := ParseJSON(AppendJSON(nil, deeper)); err == nil || !strings.Contains(err.Error(), "nested deeper") {
+				t.Fatalf("ParseJSON of one level deeper: %v, want a nesting error", err)
+			}
+		})
+	}
+}
+
+// TestParseJSONErrorsQuoteLittle: an error quotes at most a short prefix
+// of a long key, literal or string from the input (and its length); it
+// quoted all of a megabyte-long number.
+func TestParseJSONErrorsQuoteLittle(t *testing.T) {
+	long := strings.Repeat("9", 1<<20)
+	key := strings.Repeat("é", 1<<19)
+	for _, text := range []string{
+		long,
+		"-" + long,
+		"1e" + long,
+		`{"$type":"uint16","value":` + long + `}`,
+		`{"$type":"uint128","value":"` + long + `"}`,
+		`{"$type":"` + key + `","value":1}`,
+		`{"` + key + `":1,"` + key + `":2}`,
+		`{"` + key + `" 1}`,
+	} {
+		_, err := ParseJSON([]byte(text))
+		if err == nil {
+			t.Fatalf("ParseJSON(%.40s...): no error", text)
+		}
+		if len(err.Error()) > 300 || !utf8.ValidString(err.Error()) {
+			t.Errorf("ParseJSON(%.40s...): a %d-byte message: %.300s", text, len(err.Error()), err)
+		}
+		if !strings.Contains(err.Error(), " bytes)") {
+			t.Errorf("ParseJSON(%.40s...): %.300s: the length of what was cut is not given", text, err)
 		}
 	}
 }

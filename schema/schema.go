@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/ipatlas/ipatlas/format"
@@ -229,7 +230,8 @@ func (in *Inference) Validate(levels []string) error {
 }
 
 // ValidateLevels checks a region hierarchy: at least one level, each a
-// non-empty UTF-8 name given once, none the name of another input field
+// non-empty UTF-8 name given once (with no space around it, no control
+// character and no comma), none the name of another input field
 // or of another level's _code or _confidence field. Its error is a
 // *FieldError for the field "levels".
 func ValidateLevels(levels []string) error {
@@ -239,6 +241,9 @@ func ValidateLevels(levels []string) error {
 	for i, l := range levels {
 		if l == "" || !utf8.ValidString(l) {
 			return fieldErr("levels", strconv.Quote(l), fmt.Sprintf("level %d: empty or invalid UTF-8 name", i+1))
+		}
+		if msg := levelNameProblem(l, i+1); msg != "" {
+			return fieldErr("levels", strconv.Quote(l), msg)
 		}
 		if slices.Contains(levels[:i], l) {
 			return fieldErr("levels", strconv.Quote(l), "duplicate level")
@@ -253,6 +258,23 @@ func ValidateLevels(levels []string) error {
 		}
 	}
 	return nil
+}
+
+// levelNameProblem says what makes l, level n (from 1), unusable as a
+// level name, or "": a space before or after it (a CSV header's cells
+// are trimmed, so such a level would match no column), a control
+// character, or a comma (the CLI and a store's layer info keep a
+// hierarchy comma-separated).
+func levelNameProblem(l string, n int) string {
+	switch {
+	case strings.TrimSpace(l) != l:
+		return "spaces around a level name (separate the names by commas alone)"
+	case strings.ContainsFunc(l, unicode.IsControl):
+		return fmt.Sprintf("level %d: a control character in the name", n)
+	case strings.ContainsRune(l, ','):
+		return fmt.Sprintf("level %d: a comma in the name (hierarchies are written comma-separated)", n)
+	}
+	return ""
 }
 
 // reservedColumns are the input fields of SPEC.md other than levels (and

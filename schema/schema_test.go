@@ -470,6 +470,11 @@ func TestValidateErrors(t *testing.T) {
 		{"empty hierarchy", []string{}, func(in *Inference) {}, "levels", "", "empty hierarchy"},
 		{"hierarchy with a reserved name", []string{"country", "source"}, func(in *Inference) {}, "levels", `"source"`, "another input field"},
 		{"hierarchy with a level's code column", []string{"city", "city_code"}, func(in *Inference) {}, "levels", `"city_code"`, "level city's code field"},
+		{"hierarchy with a space before a level", []string{"country", " province"}, func(in *Inference) {}, "levels", `" province"`, "spaces around"},
+		{"hierarchy with a space after a level", []string{"country ", "province"}, func(in *Inference) {}, "levels", `"country "`, "spaces around"},
+		{"hierarchy with a blank level", []string{"country", " "}, func(in *Inference) {}, "levels", `" "`, "spaces around"},
+		{"hierarchy with a control character", []string{"country", "pro\nvince"}, func(in *Inference) {}, "levels", `"pro\nvince"`, "level 2: a control character"},
+		{"hierarchy with a comma in a level", []string{"country", "a,b"}, func(in *Inference) {}, "levels", `"a,b"`, "level 2: a comma"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := validInference()

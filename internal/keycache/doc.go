@@ -11,7 +11,8 @@
 // Invariants:
 //
 //  1. A Cache never grows after New, which rounds to a power of two of
-//     sets holding at least the keys asked for (TestSize).
+//     sets holding at least the keys asked for, up to MaxLen (TestSize,
+//     TestSizeCapped).
 //  2. A Get returns only a value that was Put for exactly that key: a
 //     forgotten key is a miss, never a wrong value; within a set of Ways
 //     slots, the least recently used (Get or Put) slot is replaced first

@@ -18,14 +18,26 @@ type slot struct {
 	stamp uint32 // 0: empty; else the tick of the last use
 }
 
+// MaxLen is the most keys a Cache holds (8 GiB of slots): New asked for
+// more makes one of MaxLen.
+const MaxLen = 1 << 28
+
 // New returns a cache of about n keys: the smallest power of two of sets
-// of Ways slots that holds n (at least one set).
+// of Ways slots that holds n (at least one set, at most MaxLen keys).
 func New(n int) *Cache {
+	sets := setsFor(n)
+	return &Cache{slots: make([]slot, sets*Ways), mask: uint64(sets - 1)}
+}
+
+// setsFor is the number of sets of a cache of about n keys. n is capped
+// first: doubling past MaxInt/Ways would overflow and never end.
+func setsFor(n int) int {
+	n = min(n, MaxLen)
 	sets := 1
 	for sets*Ways < n {
 		sets *= 2
 	}
-	return &Cache{slots: make([]slot, sets*Ways), mask: uint64(sets - 1)}
+	return sets
 }
 
 // Len is the number of keys the cache can hold.

@@ -1,6 +1,7 @@
 package keycache
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -72,6 +73,17 @@ func TestSize(t *testing.T) {
 	for _, tc := range []struct{ n, want int }{{0, 4}, {1, 4}, {4, 4}, {5, 8}, {9, 16}, {1 << 20, 1 << 20}} {
 		if got := New(tc.n).Len(); got != tc.want {
 			t.Errorf("New(%d).Len() = %d, want %d", tc.n, got, tc.want)
+		}
+	}
+}
+
+// TestSizeCapped: a size near math.MaxInt (a caller's "as large as it
+// takes", through kv.Options.RecordCache or format's CacheRecords) is
+// capped at MaxLen keys; the doubling overflowed and spun forever.
+func TestSizeCapped(t *testing.T) {
+	for _, n := range []int{MaxLen, MaxLen + 1, math.MaxInt/Ways + 1, math.MaxInt} {
+		if got := setsFor(n) * Ways; got != MaxLen {
+			t.Errorf("setsFor(%d) holds %d keys, want MaxLen (%d)", n, got, MaxLen)
 		}
 	}
 }

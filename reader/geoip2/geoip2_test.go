@@ -3,6 +3,7 @@ package geoip2
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"net/netip"
 	"path/filepath"
 	"sync"
@@ -196,4 +197,27 @@ func TestConcurrentShared(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestHugeCacheSize: WithCacheSize(math.MaxInt), a caller's "as large as
+// it takes", sizes the record cache by the records the database can hold
+// (two per search-tree node) instead of overflowing the table size (the
+// sizing loop spun forever on the first lookup), and lookups still answer.
+func TestHugeCacheSize(t *testing.T) {
+	path := testutil.Conformance(t, "test-data", "GeoIP2-City-Test.mmdb")
+	for _, n := range []int{math.MaxInt, math.MaxInt / 3, 1 << 62} {
+		r, err := Open(path, WithCacheSize(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := r.City(netip.MustParseAddr("81.2.69.160"))
+		if err != nil || c.City.Names.English != "London" {
+			t.Fatalf("WithCacheSize(%d): City = %+v, %v; want London", n, c, err)
+		}
+		sets, limit := len(r.cities.sets), 2*int(r.Metadata().NodeCount)
+		if sets*cacheWays > 2*limit {
+			t.Errorf("WithCacheSize(%d): %d slots for a database of at most %d records", n, sets*cacheWays, limit)
+		}
+		r.Close()
+	}
 }

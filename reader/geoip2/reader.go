@@ -3,6 +3,7 @@ package geoip2
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"strings"
 	"sync"
@@ -103,7 +104,8 @@ func WithReaderOptions(o ...reader.ReaderOption) Option {
 const DefaultCacheSize = 1 << 18
 
 // WithCacheSize bounds the record cache of each model to about n records
-// (at least 64; rounded up to a power of two). The cache is 4-way set
+// (at least 64 and at most twice the database's node count, the most
+// records its tree can point at; rounded up to a power of two). The cache is 4-way set
 // associative: a record whose set is full replaces one of the set's four.
 func WithCacheSize(n int) Option {
 	return func(opts *options) { opts.cacheSize = max(n, 64) }
@@ -161,7 +163,10 @@ func newReader(db *reader.Reader, o options) (*Reader, error) {
 		return nil, err
 	}
 	r := &Reader{db: db, typ: t}
-	n := o.cacheSize
+	// A tree of n nodes points at no more than 2n records: a larger
+	// cache would stay empty, and a size near math.MaxInt would overflow
+	// the table's sizing.
+	n := min(o.cacheSize, max(2*int(min(db.Metadata.NodeCount, math.MaxInt32)), 64))
 	r.cities.init(n, "City", isCity, cloneCity, func(c *City, ip netip.Addr, p netip.Prefix) { c.Traits.IPAddress, c.Traits.Network = ip, p })
 	r.counts.init(n, "Country", isCountry, cloneFlat, func(c *Country, ip netip.Addr, p netip.Prefix) { c.Traits.IPAddress, c.Traits.Network = ip, p })
 	r.ents.init(n, "Enterprise", isEnterprise, cloneEnterprise, func(c *Enterprise, ip netip.Addr, p netip.Prefix) { c.Traits.IPAddress, c.Traits.Network = ip, p })
