@@ -44,6 +44,7 @@ var fixedNames = [numFixed]string{
 // level L the cells L, L_code, L_confidence, then the extra columns.
 type columns struct {
 	levels []string
+	hier   schema.Hierarchy // levels, checked once for the file
 	extras []string
 	// byName maps every field name to its cell.
 	byName map[string]int
@@ -155,11 +156,11 @@ func newColumns(levels, extras []string, source string) (*columns, error) {
 	if levels == nil {
 		levels = schema.DefaultLevels
 	}
-	probe := schema.Inference{HasLocation: true}
-	if err := probe.Validate(levels); err != nil {
+	hier, err := schema.NewHierarchy(levels)
+	if err != nil {
 		return nil, fmt.Errorf("levels: %w", err)
 	}
-	c := &columns{levels: levels, extras: extras, source: source, byName: map[string]int{}}
+	c := &columns{levels: levels, hier: hier, extras: extras, source: source, byName: map[string]int{}}
 	for i, n := range fixedNames {
 		c.byName[n] = i
 	}
@@ -345,7 +346,7 @@ func (c *columns) buildInference(buf []byte, cells []string) ([]byte, *problem) 
 	}
 	if len(c.extras) == 0 {
 		// The record's bytes straight from the Inference, without maps.
-		out, err := in.AppendRecord(buf, c.levels)
+		out, err := in.AppendRecordIn(buf, c.hier)
 		if err != nil {
 			var fe *schema.FieldError
 			if errors.As(err, &fe) {

@@ -59,11 +59,11 @@ func (c *columns) fastRecord(buf []byte, in *schema.Inference, place int) ([]byt
 		// and of the rest are independent, in has a location).
 		rest := *in
 		rest.Regions = nil
-		if rest.Validate(c.levels) != nil {
+		if rest.ValidateIn(c.hier) != nil {
 			return buf, false
 		}
 	} else {
-		if in.Validate(c.levels) != nil {
+		if in.ValidateIn(c.hier) != nil {
 			return buf, false
 		}
 		var err error

@@ -16,10 +16,18 @@ import (
 // order). It returns Record's error for an invalid in. It does not
 // modify in. FuzzAppendRecord holds it to Record + AppendValue.
 func (in *Inference) AppendRecord(dst []byte, levels []string) ([]byte, error) {
-	if levels == nil {
-		levels = DefaultLevels
+	h, err := NewHierarchy(levels)
+	if err != nil {
+		return dst, err
 	}
-	if err := in.Validate(levels); err != nil {
+	return in.AppendRecordIn(dst, h)
+}
+
+// AppendRecordIn is AppendRecord for a hierarchy already checked: the
+// builder's per-row path, which checks a file's levels once.
+func (in *Inference) AppendRecordIn(dst []byte, h Hierarchy) ([]byte, error) {
+	levels := h.Levels()
+	if err := in.ValidateIn(h); err != nil {
 		return dst, err
 	}
 	var stack [8]Region

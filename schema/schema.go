@@ -190,12 +190,44 @@ func upperASCII(s string) string {
 //
 // Validate does not modify in.
 func (in *Inference) Validate(levels []string) error {
-	if levels == nil {
-		levels = DefaultLevels
-	}
-	if err := ValidateLevels(levels); err != nil {
+	h, err := NewHierarchy(levels)
+	if err != nil {
 		return err
 	}
+	return in.ValidateIn(h)
+}
+
+// Hierarchy is a region hierarchy that ValidateLevels accepted, checked
+// once (per file, per source) so that the per-row ValidateIn and
+// AppendRecordIn do not check it again. The zero Hierarchy is
+// DefaultLevels.
+type Hierarchy struct{ levels []string }
+
+// NewHierarchy checks levels (DefaultLevels when nil) with
+// ValidateLevels. The Hierarchy keeps levels, which the caller must not
+// modify afterwards.
+func NewHierarchy(levels []string) (Hierarchy, error) {
+	if levels == nil {
+		return Hierarchy{}, nil
+	}
+	if err := ValidateLevels(levels); err != nil {
+		return Hierarchy{}, err
+	}
+	return Hierarchy{levels}, nil
+}
+
+// Levels returns the hierarchy's levels, outermost first; the caller must
+// not modify them.
+func (h Hierarchy) Levels() []string {
+	if h.levels == nil {
+		return DefaultLevels
+	}
+	return h.levels
+}
+
+// ValidateIn is Validate for a hierarchy already checked.
+func (in *Inference) ValidateIn(h Hierarchy) error {
+	levels := h.Levels()
 	for i, r := range in.Regions {
 		if err := validateRegion(levels, in.Regions[:i], r); err != nil {
 			return err
