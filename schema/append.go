@@ -261,7 +261,7 @@ func appendGeo(dst []byte, r Region, code, lang string) []byte {
 	dst = appendMapHeader(dst, geoLen(r, code, lang))
 	if r.HasConfidence {
 		dst = appendKeyString(dst, "confidence")
-		dst = format.AppendUint(dst, format.KindUint16, uint64(uint16(math.Round(r.Confidence*100))))
+		dst = format.AppendUint(dst, format.KindUint16, uint64(percent(r.Confidence)))
 	}
 	if r.GeonameID != 0 {
 		dst = appendKeyString(dst, "geoname_id")
