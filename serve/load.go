@@ -366,7 +366,7 @@ func (l *loader) apply(res attemptResult) error {
 	}
 	m := g.r.Metadata
 	l.log.Info("reloaded", "file", l.path, "why", res.why, "database_type", m.DatabaseType,
-		"built", time.Unix(int64(m.BuildEpoch), 0).UTC().Format(time.RFC3339), "nodes", m.NodeCount,
+		"built", m.BuildTime().UTC().Format(time.RFC3339), "nodes", m.NodeCount,
 		"took", time.Since(res.start).Round(time.Millisecond).String())
 	return nil
 }

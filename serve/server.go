@@ -90,7 +90,7 @@ func New(opts Options) (*Server, error) {
 		}
 		m := g.r.Metadata
 		o.Logger.Info("loaded", "file", o.Path, "database_type", m.DatabaseType,
-			"built", time.Unix(int64(m.BuildEpoch), 0).UTC().Format(time.RFC3339), "nodes", m.NodeCount,
+			"built", m.BuildTime().UTC().Format(time.RFC3339), "nodes", m.NodeCount,
 			"ip_version", m.IPVersion, "check", string(o.Check), "took", time.Since(start).Round(time.Millisecond).String())
 	}
 
