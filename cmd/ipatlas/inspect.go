@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ipatlas/ipatlas/format"
 	"github.com/ipatlas/ipatlas/mmdbtool"
 )
 
@@ -135,7 +134,6 @@ func familyStats(h *[129]uint64, bitLen int) inspectFamily {
 // newInspectReport makes the report of the file at path from its Stats.
 func newInspectReport(path string, st *mmdbtool.Stats) *inspectReport {
 	md := st.Metadata
-	fm := format.Metadata{BuildEpoch: md.BuildEpoch}
 	rep := &inspectReport{
 		File:     path,
 		FileSize: st.FileSize,
@@ -149,7 +147,7 @@ func newInspectReport(path string, st *mmdbtool.Stats) *inspectReport {
 			RecordSize:   md.RecordSize,
 			NodeCount:    md.NodeCount,
 			BuildEpoch:   uint64(md.BuildEpoch),
-			BuildTime:    fm.BuildTime().UTC().Format(time.RFC3339),
+			BuildTime:    md.BuildTime().UTC().Format(time.RFC3339),
 		},
 		SearchTreeSize:  uint(st.SearchTreeSize),
 		DataSectionSize: st.DataSectionSize,
